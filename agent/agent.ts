@@ -1,0 +1,243 @@
+import { join } from 'node:path';
+import type { Logger } from '../lib/log.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { VERSION } from '../lib/version.js';
+import { listen, type StartedServer } from '../lib/http.js';
+import { MqttLink } from '../sync/mqtt.js';
+import { Outbox } from '../sync/outbox.js';
+import { agentFilters, parseTopic, topics, type CommandName } from '../sync/topics.js';
+import {
+  AckMessage,
+  CentralStatusMessage,
+  CommandMessage,
+  StatusMessage,
+  decodePayload,
+  type HealthBody,
+  type OrderRecord,
+} from '../sync/schemas.js';
+import type { AgentConfig } from './config.js';
+import { OrderStore } from './store.js';
+import { MenuSource } from './menu.js';
+import { LinkHealth, type HealthProvider } from './health.js';
+import { agentRouter } from './http.js';
+
+/** Receipt printing, as the agent sees it (implemented over drivers/ by the print queue). */
+export interface Receipts {
+  start(): void;
+  stop(): Promise<void>;
+  /** Queues the receipt of a committed order; never throws, never blocks the order. */
+  enqueue(order: OrderRecord): void;
+  reprint(orderId: string): boolean;
+  printed(orderId: string): boolean;
+}
+
+export interface AgentDeps {
+  log: Logger;
+  clock?: Clock;
+  health?: (store: OrderStore) => HealthProvider;
+  receipts?: (store: OrderStore) => Receipts;
+  /** Health is published at least this often (ms). */
+  healthEveryMs?: number;
+}
+
+/** The box process: order store, staff HTTP API, outbox to central, presence and health. */
+export class Agent {
+  readonly store: OrderStore;
+  readonly menu: MenuSource;
+  readonly link: MqttLink;
+  readonly outbox: Outbox;
+  readonly health: HealthProvider;
+  readonly receipts: Receipts | undefined;
+  private readonly linkHealth: LinkHealth | undefined;
+  private http: StartedServer | undefined;
+  private session = 0;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(readonly config: AgentConfig, private readonly deps: AgentDeps) {
+    this.clock = deps.clock ?? systemClock;
+    this.log = deps.log;
+    this.store = new OrderStore(join(config.dataDir, 'agent.db'), config.pointId);
+    this.menu = new MenuSource(this.store, this.log, config.menuFile, config.currency);
+    this.link = new MqttLink({
+      url: config.mqtt.url,
+      clientId: `hotpot-agent-${config.pointId}`,
+      username: config.mqtt.username ?? config.pointId,
+      password: config.mqtt.password,
+      ca: config.mqtt.ca,
+      keepaliveSeconds: config.mqtt.keepalive,
+      clean: false,
+      log: this.log,
+      will: () => {
+        this.session = this.store.nextCounter('mqtt.session');
+        return { topic: topics.pointStatus(config.pointId), payload: this.statusPayload(false), retain: true };
+      },
+    });
+    this.outbox = new Outbox({
+      pointId: config.pointId,
+      source: this.store,
+      link: this.link,
+      log: this.log,
+      batchSize: config.mqtt.batchSize,
+      window: config.mqtt.window,
+      ackTimeoutMs: config.mqtt.ackTimeoutMs,
+      clock: this.clock,
+    });
+    if (deps.health) {
+      this.health = deps.health(this.store);
+    } else {
+      this.linkHealth = new LinkHealth(this.clock.now());
+      this.health = this.linkHealth;
+    }
+    this.receipts = deps.receipts?.(this.store);
+  }
+
+  get httpPort(): number | undefined {
+    return this.http?.port;
+  }
+
+  async start(): Promise<void> {
+    const { config, link } = this;
+    link.onMessage((topic, payload) => this.onMessage(topic, payload));
+    link.on('connect', () => {
+      this.linkHealth?.setLink(true, this.clock.now());
+      void this.announce();
+    });
+    link.on('disconnect', () => {
+      this.linkHealth?.setLink(false, this.clock.now());
+      this.outbox.setCentralOnline(false);
+    });
+    this.health.on('change', () => void this.publishHealth());
+    await link.subscribe(agentFilters(config.pointId));
+    this.http = await listen(agentRouter(this), config.http.host, config.http.port, this.log);
+    this.health.start();
+    this.receipts?.start();
+    this.outbox.start();
+    link.start();
+    this.healthTimer = setInterval(() => void this.publishHealth(), this.deps.healthEveryMs ?? 30_000);
+    this.healthTimer.unref();
+    this.log.info({ pointId: config.pointId, http: { host: this.http.host, port: this.http.port }, mqtt: config.mqtt.url, version: VERSION }, 'ready');
+  }
+
+  /** Commits an order, then queues its receipt and wakes the outbox. */
+  commitOrder(input: Parameters<OrderStore['addOrder']>[0]): { order: OrderRecord; created: boolean } {
+    const result = this.store.addOrder(input, this.clock.now());
+    if (result.created) {
+      this.receipts?.enqueue(result.order);
+      this.outbox.kick();
+    }
+    return result;
+  }
+
+  healthBody(): HealthBody {
+    const snapshot = this.health.snapshot();
+    const unsynced = this.store.unsyncedStats();
+    return {
+      pointId: this.config.pointId,
+      mode: snapshot.mode,
+      checks: snapshot.checks,
+      unsynced: unsynced.count,
+      oldestUnsyncedAt: unsynced.oldestCreatedAt,
+      version: VERSION,
+    };
+  }
+
+  private statusPayload(online: boolean): StatusMessage {
+    return { online, ts: this.clock.now(), version: VERSION, session: this.session };
+  }
+
+  private async announce(): Promise<void> {
+    try {
+      await this.link.publish(topics.pointStatus(this.config.pointId), this.statusPayload(true), { retain: true });
+      await this.publishHealth();
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'could not announce presence; will retry on reconnect');
+    }
+  }
+
+  private async publishHealth(): Promise<void> {
+    if (!this.link.connected) return;
+    try {
+      await this.link.publish(topics.pointHealth(this.config.pointId), { ...this.healthBody(), ts: this.clock.now() }, { retain: true });
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'health publish failed');
+    }
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const parsed = parseTopic(topic);
+    if (!parsed) return;
+    switch (parsed.kind) {
+      case 'acks': {
+        const ack = decodePayload(AckMessage, payload);
+        if (ack.ok) this.outbox.onAck(ack.value.ids);
+        else this.log.warn({ reason: ack.reason, detail: ack.detail }, 'ignored a bad ack');
+        return;
+      }
+      case 'centralStatus': {
+        const status = decodePayload(CentralStatusMessage, payload);
+        if (status.ok) this.outbox.setCentralOnline(status.value.online);
+        return;
+      }
+      case 'status': {
+        // A will from an older session (or a takeover) must not leave a live box marked offline.
+        const status = decodePayload(StatusMessage, payload);
+        if (status.ok && !status.value.online && this.link.connected) void this.announce();
+        return;
+      }
+      case 'menu':
+        this.menu.acceptFromCentral(payload);
+        return;
+      case 'command':
+        if (parsed.pointId === this.config.pointId) void this.runCommand(parsed.name, payload);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async runCommand(name: CommandName, payload: Buffer): Promise<void> {
+    const command = decodePayload(CommandMessage, payload);
+    if (!command.ok) {
+      this.log.warn({ name, reason: command.reason }, 'ignored a bad command');
+      return;
+    }
+    let ok = true;
+    let detail: string;
+    switch (name) {
+      case 'resync':
+        this.outbox.rewind('resync command');
+        detail = `resending ${this.store.unsyncedStats().count} unsynced orders`;
+        break;
+      case 'rebirth':
+        await this.announce();
+        detail = 'status and health published again';
+        break;
+      case 'reprint': {
+        const last = this.store.list('all', { limit: 1 })[0];
+        ok = Boolean(last && this.receipts?.reprint(last.order.id));
+        detail = ok ? `reprint of ${last!.order.number} queued` : this.receipts ? 'no order to reprint' : 'no printer configured';
+        break;
+      }
+    }
+    this.log.info({ command: name, id: command.value.id, ok, detail }, 'command run');
+    await this.link
+      .publish(topics.pointCommandResult(this.config.pointId, name), { ts: this.clock.now(), id: command.value.id, pointId: this.config.pointId, ok, detail })
+      .catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'command result publish failed'));
+  }
+
+  /** `graceful: false` drops the MQTT socket so the broker publishes the will, as in a crash. */
+  async stop(graceful = true): Promise<void> {
+    clearInterval(this.healthTimer);
+    this.outbox.stop();
+    if (graceful && this.link.connected) {
+      await this.link.publish(topics.pointStatus(this.config.pointId), this.statusPayload(false), { retain: true }).catch(() => undefined);
+    }
+    await this.link.stop(graceful);
+    await this.receipts?.stop();
+    await this.health.stop();
+    await this.http?.close();
+    this.store.close();
+  }
+}

@@ -1,0 +1,38 @@
+import { createLogger } from '../lib/log.js';
+import { untilSignal, type Command } from '../lib/cli.js';
+import { loadAgentConfig } from './config.js';
+import { Agent } from './agent.js';
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: "run a point box's agent",
+  usage: [
+    'usage: hotpot agent [--config FILE]',
+    '',
+    'Runs the box agent: order store, staff page and API (127.0.0.1:8088 by default),',
+    'health checks, and the outbox that syncs orders to central over MQTT.',
+    'Every config key can be overridden by HOTPOT_<PATH>, e.g. HOTPOT_MQTT_URL, HOTPOT_POINT_ID.',
+  ].join('\n'),
+  options: { config: { type: 'string', short: 'c' } },
+  async run(values) {
+    const config = loadAgentConfig(values.config as string | undefined);
+    const log = createLogger({ name: 'agent' });
+    const agent = new Agent(config, { log });
+    await agent.start();
+    const signal = await untilSignal();
+    log.info({ signal }, 'stopping');
+    await agent.stop();
+    return 0;
+  },
+};
+
+export const doctorCommand: Command = {
+  name: 'doctor',
+  summary: 'run every agent check once and print a table',
+  usage: 'usage: hotpot doctor [--config FILE]\n\nRuns every agent check once and prints a table; exits 1 if any check is down.',
+  options: { config: { type: 'string', short: 'c' } },
+  async run() {
+    process.stderr.write('hotpot doctor: the device checks are not built yet\n');
+    return 1;
+  },
+};

@@ -1,0 +1,47 @@
+import { EventEmitter } from 'node:events';
+import type { CheckName, CheckState, Mode } from '../sync/schemas.js';
+
+export interface HealthSnapshot {
+  mode: Mode;
+  checks: Record<CheckName, CheckState>;
+}
+
+/** What the agent needs from its health checks: a snapshot and a 'change' event. */
+export interface HealthProvider extends EventEmitter {
+  start(): void;
+  stop(): Promise<void>;
+  snapshot(): HealthSnapshot;
+}
+
+/**
+ * Health with no device checks: the MQTT link stands in for the internet check. Used until
+ * the checks runner (drivers/) is configured, and by simulated points.
+ */
+export class LinkHealth extends EventEmitter implements HealthProvider {
+  private internet: CheckState;
+  private readonly fixed: CheckState;
+
+  constructor(now: number) {
+    super();
+    this.internet = { status: 'down', detail: 'not connected to central yet', since: now };
+    this.fixed = { status: 'up', detail: 'not configured', since: now };
+  }
+
+  start(): void {}
+  async stop(): Promise<void> {}
+
+  setLink(connected: boolean, now: number): void {
+    if ((this.internet.status === 'up') === connected) return;
+    this.internet = connected
+      ? { status: 'up', detail: 'connected to central', since: now }
+      : { status: 'down', detail: 'central unreachable', since: now };
+    this.emit('change');
+  }
+
+  snapshot(): HealthSnapshot {
+    return {
+      mode: this.internet.status === 'down' ? 'offline' : 'online',
+      checks: { internet: this.internet, printer: this.fixed, camera: this.fixed, system: this.fixed },
+    };
+  }
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { Money, MAX_ORDER_ITEMS, Payment, type Menu, type OrderItem } from '../sync/schemas.js';
+
+const Qty = z.number().int('qty must be a whole number').min(1, 'qty must be at least 1').max(999, 'qty must be at most 999');
+
+const MenuLine = z.strictObject({ sku: z.string().min(1).max(64), qty: Qty });
+const OpenLine = z.strictObject({ name: z.string().trim().min(1).max(120), unitPrice: Money, qty: Qty });
+
+/** `POST /api/orders` body. Prices of menu items come from the menu, never from the client. */
+export const OrderRequest = z.strictObject({
+  items: z.array(z.union([MenuLine, OpenLine])).min(1, 'an order needs at least one item').max(MAX_ORDER_ITEMS, `at most ${MAX_ORDER_ITEMS} lines per order`),
+  payment: Payment,
+  note: z.string().max(500).optional(),
+  clientRef: z.string().min(1).max(100).optional(),
+});
+export type OrderRequest = z.infer<typeof OrderRequest>;
+
+export interface PricingIssue {
+  path: string;
+  message: string;
+}
+
+/** Turns request lines into priced items (integer minor units), or the issues that stop it. */
+export function priceItems(request: OrderRequest, menu: Menu): { items: OrderItem[] } | { issues: PricingIssue[] } {
+  const bySku = new Map(menu.items.map((item) => [item.sku, item]));
+  const issues: PricingIssue[] = [];
+  const items: OrderItem[] = [];
+  request.items.forEach((line, i) => {
+    if ('sku' in line) {
+      const entry = bySku.get(line.sku);
+      if (!entry) {
+        issues.push({ path: `items.${i}.sku`, message: `unknown sku "${line.sku}": not on this point's menu` });
+        return;
+      }
+      items.push({ sku: line.sku, name: entry.name.en, unitPrice: entry.price, qty: line.qty, lineTotal: entry.price * line.qty });
+    } else {
+      items.push({ sku: null, name: line.name, unitPrice: line.unitPrice, qty: line.qty, lineTotal: line.unitPrice * line.qty });
+    }
+  });
+  const total = items.reduce((sum, item) => sum + item.lineTotal, 0);
+  if (!Number.isSafeInteger(total) || total > 1_000_000_000) issues.push({ path: 'items', message: 'order total is too large' });
+  return issues.length ? { issues } : { items };
+}

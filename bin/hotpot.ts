@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+import { ConfigError } from '../lib/config.js';
+import { parseCommandArgs, type Command } from '../lib/cli.js';
+
+/** Each command is loaded only when asked for, so one part's failure cannot break another's. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  central: { summary: 'run the central service', load: async () => (await import('../central/cli.js')).centralCommand },
+  agent: { summary: "run a point box's agent", load: async () => (await import('../agent/cli.js')).agentCommand },
+  demo: { summary: 'central plus three simulated points, all in one process tree', load: async () => (await import('../central/demo.js')).demoCommand },
+  doctor: { summary: 'run every agent check once and print a table', load: async () => (await import('../agent/cli.js')).doctorCommand },
+  simulate: { summary: 'N simulated points (health + orders) against a broker', load: async () => (await import('../central/simulate.js')).simulateCommand },
+  'provision-ca': { summary: "make the franchise CA and the broker's TLS certificate", load: async () => (await import('../central/provision/index.js')).provisionCaCommand },
+  'provision-point': { summary: "issue a point's broker credentials and its agent.json", load: async () => (await import('../central/provision/index.js')).provisionPointCommand },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  return [
+    'usage: hotpot <command> [options]',
+    '',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Every command takes --help.',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name ? 0 : 2;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    process.stderr.write(`hotpot: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  const command = await entry.load();
+  let parsed;
+  try {
+    parsed = parseCommandArgs(command, rest);
+  } catch (error) {
+    process.stderr.write(`hotpot ${name}: ${(error as Error).message}\n\n${command.usage}\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`${command.usage}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(parsed.values, parsed.positionals);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`hotpot ${name}: ${error.message}\n`);
+      return 78;
+    }
+    process.stderr.write(`hotpot ${name}: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`hotpot: ${String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

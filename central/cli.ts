@@ -1,0 +1,28 @@
+import { createLogger } from '../lib/log.js';
+import { untilSignal, type Command } from '../lib/cli.js';
+import { loadCentralConfig } from './config.js';
+import { Central } from './central.js';
+import { centralModules } from './modules.js';
+
+export const centralCommand: Command = {
+  name: 'central',
+  summary: 'run the central service',
+  usage: [
+    'usage: hotpot central [--config FILE]',
+    '',
+    'Runs central: with no config, an embedded MQTT broker on 1883, HTTP on 127.0.0.1:8080,',
+    'SQLite in ./data/central. Set mqtt.url to join an external broker instead.',
+    'Every config key can be overridden by HOTPOT_<PATH>, e.g. HOTPOT_HTTP_PORT=9090.',
+  ].join('\n'),
+  options: { config: { type: 'string', short: 'c' } },
+  async run(values) {
+    const config = loadCentralConfig(values.config as string | undefined);
+    const log = createLogger({ name: 'central' });
+    const central = new Central(config, { log, modules: centralModules(config) });
+    await central.start();
+    const signal = await untilSignal();
+    log.info({ signal }, 'stopping');
+    await central.stop();
+    return 0;
+  },
+};

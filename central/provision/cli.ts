@@ -1,0 +1,113 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import type { Command } from '../../lib/cli.js';
+import { ConfigError, formatIssues } from '../../lib/config.js';
+import { DEFAULT_SERVER_NAMES, provisionCa } from './ca.js';
+import { provisionPoint } from './point.js';
+
+/** Where central.sh keeps the franchise CA on the central host (root only, 0700). */
+const DEFAULT_CA_DIR = '/etc/hotpot/ca';
+
+const ServerName = z
+  .string()
+  .regex(/^([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$|^[0-9.]+$|^[0-9a-fA-F:]+$/, 'must be a host name or an IP address');
+
+const ProvisionCaArgs = z.object({
+  out: z.string().min(1).default(DEFAULT_CA_DIR),
+  'server-name': z.array(ServerName).default([]),
+});
+
+const ProvisionPointArgs = z.object({
+  pointId: z.string({ error: 'is required: hotpot provision-point <pointId>' }),
+  out: z.string().min(1).optional(),
+  'broker-url': z.string({ error: 'is required, e.g. --broker-url mqtts://mqtt.example.ge:8883' }).regex(/^(mqtts?|ssl|tcp|wss?):\/\/[^/]+/, 'must be an mqtt(s):// URL'),
+  'ca-dir': z.string().min(1).default(DEFAULT_CA_DIR),
+  cert: z.boolean().default(false),
+  'passwd-file': z.string().min(1).optional(),
+  rotate: z.boolean().default(false),
+});
+
+function parseArgs<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues).map((line) => `--${line}`));
+  return parsed.data;
+}
+
+export const provisionCaCommand: Command = {
+  name: 'provision-ca',
+  summary: "make the franchise CA and the broker's TLS certificate",
+  usage: [
+    'usage: hotpot provision-ca [--out DIR] [--server-name NAME ...]',
+    '',
+    `Makes the franchise CA (ca.crt, ca.key) and a broker certificate (server.crt, server.key) in DIR`,
+    `(default ${DEFAULT_CA_DIR}). The broker certificate names ${DEFAULT_SERVER_NAMES.join(' and ')} plus every`,
+    '--server-name (the DNS names or IPs the points dial). Existing files are never overwritten:',
+    'delete server.crt and server.key to issue a new broker certificate. Keep ca.key secret.',
+  ].join('\n'),
+  options: { out: { type: 'string' }, 'server-name': { type: 'string', multiple: true } },
+  async run(values) {
+    const args = parseArgs(ProvisionCaArgs, values);
+    const dir = resolve(args.out);
+    const { files, created } = await provisionCa(dir, args['server-name']);
+    process.stdout.write(
+      [
+        created.length ? `made ${created.join(' and ')} certificate(s) in ${dir}` : `nothing to do: ${dir} already holds the CA and the broker certificate`,
+        `  CA certificate (give to every box):  ${files.caCert}`,
+        `  CA key (keep secret):                ${files.caKey}`,
+        `  broker certificate and key:          ${files.serverCert} ${files.serverKey}`,
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  },
+};
+
+export const provisionPointCommand: Command = {
+  name: 'provision-point',
+  summary: "issue a point's broker credentials and its agent.json",
+  usage: [
+    'usage: hotpot provision-point <pointId> --broker-url URL [--out DIR] [--ca-dir DIR] [--cert]',
+    '                              [--passwd-file FILE] [--rotate]',
+    '',
+    "Writes the point's files into DIR (default ./<pointId>):",
+    '  agent.json        its config with a new random password (mode 0600; install on the box)',
+    "  mosquitto.passwd  the password-file line for central's Mosquitto",
+    '  ca.crt            the franchise CA certificate (from --ca-dir, default /etc/hotpot/ca)',
+    '  client.crt/.key   with --cert: a client certificate signed by the franchise CA',
+    '--passwd-file FILE also puts the line into that Mosquitto password file, replacing the',
+    "point's old one; then reload Mosquitto. --rotate allows replacing an earlier provisioning.",
+  ].join('\n'),
+  options: {
+    out: { type: 'string' },
+    'broker-url': { type: 'string' },
+    'ca-dir': { type: 'string' },
+    cert: { type: 'boolean' },
+    'passwd-file': { type: 'string' },
+    rotate: { type: 'boolean' },
+  },
+  async run(values, positionals) {
+    if (positionals.length > 1) throw new ConfigError([`expected one pointId, got ${positionals.length}: ${positionals.join(' ')}`]);
+    const args = parseArgs(ProvisionPointArgs, { ...values, pointId: positionals[0] });
+    const point = await provisionPoint({
+      pointId: args.pointId,
+      outDir: resolve(args.out ?? args.pointId),
+      brokerUrl: args['broker-url'],
+      caDir: resolve(args['ca-dir']),
+      clientCert: args.cert,
+      passwordFile: args['passwd-file'],
+      rotate: args.rotate,
+    });
+    process.stdout.write(
+      [
+        `provisioned ${args.pointId} in ${point.outDir}:`,
+        ...Object.values(point.files).map((file) => `  ${file}`),
+        point.passwordFileUpdated
+          ? `updated ${point.passwordFileUpdated}: reload Mosquitto (systemctl reload mosquitto)`
+          : `add ${point.files.passwordLine}'s line to the broker's password file, then reload Mosquitto`,
+        `on the box: sudo install/agent.sh --point-dir <copy of ${point.outDir}>`,
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,306 @@
+import { z } from 'zod';
+import { duration } from './duration.js';
+
+export { backupsConfigSchema, type BackupsConfig } from '../backups/config.js';
+
+/** A program and its arguments; never a shell string (DESIGN principle 4). */
+export const argvSchema = z.tuple([z.string().min(1, 'the program name must not be empty')], z.string());
+
+const envSchema = z.record(z.string(), z.string()).default({});
+const timeout = (ms: number) => z.number().int().positive().default(ms);
+const stepId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'step ids are lowercase letters, digits, ".", "_" or "-" (1–64 chars)');
+
+// ---- probes ------------------------------------------------------------------------------
+
+export const httpProbeSchema = z.object({
+  type: z.literal('http'),
+  name: z.string().optional(),
+  url: z.url(),
+  method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
+  headers: z.record(z.string(), z.string()).default({}),
+  expectStatus: z.array(z.number().int().min(100).max(599)).min(1).default([200]),
+  /** The body must contain this text. */
+  expectBody: z.string().optional(),
+  /** The body must be JSON with a value at `path` (dot path, e.g. `data.height`), equal to `equals` when given. */
+  expectJson: z
+    .object({ path: z.string().min(1), equals: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional() })
+    .optional(),
+  timeoutMs: timeout(5000),
+});
+
+export const postgresProbeSchema = z.object({
+  type: z.literal('postgres'),
+  name: z.string().optional(),
+  /** postgres://user@host:port/db — a password here is redacted from every log and audit line. */
+  url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection URL'),
+  /** Passes when the first column of the first row is truthy (and ≥ `min` when given). */
+  query: z.string().min(1).default('SELECT 1'),
+  min: z.number().optional(),
+  timeoutMs: timeout(5000),
+});
+
+export const diskProbeSchema = z.object({
+  type: z.literal('disk'),
+  name: z.string().optional(),
+  path: z.string().min(1).default('/'),
+  minFreePercent: z.number().min(0).max(100).default(10),
+});
+
+export const commandProbeSchema = z.object({
+  type: z.literal('command'),
+  name: z.string().optional(),
+  argv: argvSchema,
+  env: envSchema,
+  expectExit: z.number().int().default(0),
+  timeoutMs: timeout(10_000),
+});
+
+/** The procedure's blockchain nodes (see `chain`) are up, agree and advance together. */
+export const chainProbeSchema = z.object({ type: z.literal('chain'), name: z.string().optional() });
+
+export const probeSchema = z.discriminatedUnion('type', [
+  httpProbeSchema,
+  postgresProbeSchema,
+  diskProbeSchema,
+  commandProbeSchema,
+  chainProbeSchema,
+]);
+
+// ---- steps -------------------------------------------------------------------------------
+
+const waitFields = {
+  /** Defaults to the procedure's health checks. */
+  probes: z.array(probeSchema).min(1).optional(),
+  timeoutMs: timeout(60_000),
+  intervalMs: timeout(1000),
+};
+
+/** Fields every action has: guardrails around the thing that changes the world. */
+const actionFields = {
+  id: stepId,
+  title: z.string().optional(),
+  /** Restore, failover, rebuild: waits for an approval unless `auto` (here or on the procedure). */
+  destructive: z.boolean().default(false),
+  auto: z.boolean().optional(),
+  onFailure: z.enum(['continue', 'next-stage']).default('next-stage'),
+  /** Preconditions that must pass right before the action (else the step fails). Without them the
+   * target's health is checked instead: healthy before anything was changed → nothing to do. */
+  before: z.array(probeSchema).min(1).optional(),
+  /** Postconditions polled until they pass. Without them the target's health is checked once and audited. */
+  after: z.object(waitFields).optional(),
+};
+
+export const commandStepSchema = z.object({
+  type: z.literal('command'),
+  ...actionFields,
+  argv: argvSchema,
+  env: envSchema,
+  expectExit: z.number().int().default(0),
+  timeoutMs: timeout(30_000),
+  /** Counts against the procedure's restart budget. */
+  restart: z.boolean().default(false),
+});
+
+export const httpStepSchema = z.object({
+  type: z.literal('http'),
+  ...actionFields,
+  url: z.url(),
+  method: z.enum(['GET', 'POST', 'PUT', 'DELETE']).default('POST'),
+  headers: z.record(z.string(), z.string()).default({}),
+  body: z.unknown().optional(),
+  expectStatus: z.array(z.number().int().min(100).max(599)).min(1).default([200, 201, 202, 204]),
+  timeoutMs: timeout(10_000),
+});
+
+/** pg_restore the newest verified backup of `kind` into `url` (always destructive). */
+export const restoreBackupStepSchema = z.object({
+  type: z.literal('restore-backup'),
+  ...actionFields,
+  url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection URL'),
+  timeoutMs: timeout(3_600_000),
+});
+
+/** Restarts the chain nodes found faulty, in the configured order, each through its own argv. */
+export const chainRestartStepSchema = z.object({
+  type: z.literal('chain-restart'),
+  ...actionFields,
+  /** How long each restarted node may take to answer its status endpoint again. */
+  nodeTimeoutMs: timeout(60_000),
+});
+
+/**
+ * Finds the last block every live node agrees on and, once approved, runs `argv` for each node
+ * with `{node}`, `{url}`, `{height}` and `{hash}` replaced (always destructive).
+ */
+export const chainRestoreStepSchema = z.object({
+  type: z.literal('chain-restore'),
+  ...actionFields,
+  argv: argvSchema,
+  env: envSchema,
+  timeoutMs: timeout(600_000),
+});
+
+export const probeStepSchema = z.object({
+  type: z.literal('probe'),
+  id: stepId,
+  title: z.string().optional(),
+  probes: z.array(probeSchema).min(1),
+  /** Diagnostics: a failing probe is recorded and the procedure goes on. */
+  onFailure: z.enum(['continue', 'next-stage']).default('continue'),
+});
+
+export const waitStepSchema = z.object({
+  type: z.literal('wait'),
+  id: stepId,
+  title: z.string().optional(),
+  ...waitFields,
+  onFailure: z.enum(['continue', 'next-stage']).default('next-stage'),
+});
+
+/** A checklist item a person does and confirms (through the same approve call). */
+export const manualStepSchema = z.object({
+  type: z.literal('manual'),
+  id: stepId,
+  title: z.string().optional(),
+  text: z.string().min(1),
+});
+
+/** Raises the target's incident again with this severity and text (the notification ladder fires). */
+export const notifyStepSchema = z.object({
+  type: z.literal('notify'),
+  id: stepId,
+  title: z.string().optional(),
+  severity: z.enum(['critical', 'major', 'minor', 'info']).default('critical'),
+  text: z.string().min(1),
+});
+
+export const stepSchema = z.discriminatedUnion('type', [
+  probeStepSchema,
+  commandStepSchema,
+  httpStepSchema,
+  waitStepSchema,
+  manualStepSchema,
+  notifyStepSchema,
+  restoreBackupStepSchema,
+  chainRestartStepSchema,
+  chainRestoreStepSchema,
+]);
+
+export const stageSchema = z.object({
+  name: z.string().min(1),
+  /** Relative to detection: the stage starts no earlier than `from`; past `to` it escalates. */
+  window: z.object({ from: duration('0s'), to: duration().optional() }).prefault({}),
+  /** Runs the stage again (while the restart budget allows) when it ends with the target still down. */
+  attempts: z.number().int().min(1).max(20).default(1),
+  steps: z.array(stepSchema).min(1),
+});
+
+export const chainNodeSchema = z.object({
+  name: z.string().regex(/^[a-zA-Z0-9._-]{1,64}$/),
+  /** Base URL, e.g. http://10.0.0.5:3001 */
+  url: z.url(),
+  restart: z.object({ argv: argvSchema, env: envSchema, timeoutMs: timeout(30_000) }).optional(),
+});
+
+export const chainConfigSchema = z.object({
+  nodes: z.array(chainNodeSchema).min(1).max(12),
+  statusPath: z.string().default('/api/status'),
+  chainStatusPath: z.string().default('/api/blockchain/status'),
+  /** Dot paths into the chain status JSON. */
+  heightPath: z.string().default('height'),
+  hashPath: z.string().default('hash'),
+  /** `:height` is replaced; the response's `blockHashPath` is the block's hash. */
+  blockPath: z.string().default('/api/blockchain/block/:height'),
+  blockHashPath: z.string().default('hash'),
+  /** A node whose height has not moved for this many probes is stalled. */
+  stallProbes: z.number().int().min(2).default(3),
+  /** A node more than this many blocks behind the highest is lagging. */
+  maxLag: z.number().int().min(0).default(2),
+  /** Node names in the order they are restarted (default: as listed). Also the trust order on a tie. */
+  restartOrder: z.array(z.string()).optional(),
+  timeoutMs: timeout(5000),
+});
+
+export const procedureSchema = z
+  .object({
+    /** Lock and incident key; procedures sharing a target never run at once. Default: the procedure's name. */
+    target: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/).optional(),
+    description: z.string().optional(),
+    /** Every destructive step runs without approval. */
+    auto: z.boolean().default(false),
+    probe: z.object({
+      every: duration('30s'),
+      /** Consecutive failed probes before a run starts. */
+      failAfter: z.number().int().min(1).default(1),
+      checks: z.array(probeSchema).min(1),
+    }),
+    budget: z.object({ restarts: z.number().int().min(0).default(3), window: duration('15m') }).prefault({}),
+    incident: z
+      .object({ title: z.string().optional(), severity: z.enum(['critical', 'major', 'minor', 'info']).default('critical') })
+      .prefault({}),
+    chain: chainConfigSchema.optional(),
+    stages: z.array(stageSchema).min(1),
+  })
+  .superRefine((procedure, ctx) => {
+    const seen = new Set<string>();
+    procedure.stages.forEach((stage, stageIndex) =>
+      stage.steps.forEach((step, stepIndex) => {
+        const path = ['stages', stageIndex, 'steps', stepIndex, 'id'];
+        if (seen.has(step.id)) ctx.addIssue({ code: 'custom', path, message: `step id "${step.id}" is used twice in this procedure` });
+        seen.add(step.id);
+      }),
+    );
+    const usesChain =
+      procedure.probe.checks.some((p) => p.type === 'chain') ||
+      procedure.stages.some((s) => s.steps.some((step) => step.type.startsWith('chain-') || ('probes' in step && step.probes?.some((p) => p.type === 'chain'))));
+    if (usesChain && !procedure.chain) {
+      ctx.addIssue({ code: 'custom', path: ['chain'], message: 'chain probes and steps need the procedure\'s "chain" settings (nodes, paths)' });
+    }
+    const names = new Set(procedure.chain?.nodes.map((n) => n.name));
+    procedure.chain?.restartOrder?.forEach((name, i) => {
+      if (!names.has(name)) ctx.addIssue({ code: 'custom', path: ['chain', 'restartOrder', i], message: `no chain node is named "${name}"` });
+    });
+  });
+
+export const hostWatchSchema = z.object({
+  enabled: z.boolean().default(true),
+  every: duration('60s'),
+  cpuPercent: z.number().min(1).max(100).default(80),
+  memoryPercent: z.number().min(1).max(100).default(80),
+  diskPercent: z.number().min(1).max(100).default(80),
+  /** Consecutive samples over a limit before an incident (CPU spikes are normal). */
+  sustainedSamples: z.number().int().min(1).default(3),
+});
+
+/** Central config key `recovery`. Empty means nothing configured, nothing runs (the host watch aside). */
+export const recoveryConfigSchema = z.object({
+  procedures: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'procedure names are lowercase letters, digits, ".", "_" or "-"'), procedureSchema).default({}),
+  /** Values redacted from every command output and audit line (passwords, tokens). */
+  secrets: z.array(z.string().min(4)).default([]),
+  outputTailBytes: z.number().int().min(256).max(65_536).default(4000),
+  host: hostWatchSchema.prefault({}),
+});
+
+export type RecoveryConfig = z.output<typeof recoveryConfigSchema>;
+export type Procedure = z.output<typeof procedureSchema>;
+export type Stage = z.output<typeof stageSchema>;
+export type Step = z.output<typeof stepSchema>;
+export type ActionStep = Extract<Step, { type: 'command' | 'http' | 'restore-backup' | 'chain-restart' | 'chain-restore' }>;
+export type ProbeSpec = z.output<typeof probeSchema>;
+export type ChainConfig = z.output<typeof chainConfigSchema>;
+export type HostWatchConfig = z.output<typeof hostWatchSchema>;
+
+const ACTION_TYPES = new Set<Step['type']>(['command', 'http', 'restore-backup', 'chain-restart', 'chain-restore']);
+
+export function isAction(step: Step): step is ActionStep {
+  return ACTION_TYPES.has(step.type);
+}
+
+/** Restores and chain rebuilds are destructive whatever the config says. */
+export function isDestructive(step: ActionStep): boolean {
+  return step.destructive || step.type === 'restore-backup' || step.type === 'chain-restore';
+}
+
+export function needsApproval(procedure: Procedure, step: ActionStep): boolean {
+  return isDestructive(step) && !(step.auto ?? procedure.auto);
+}

@@ -1,0 +1,85 @@
+import type { Logger } from '../lib/log.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { decodePayload, OrdersMessage, type OrderRecord, type RejectReason, MAX_ORDERS_PER_MESSAGE } from './schemas.js';
+
+/** What ingest needs from central's store: an idempotent commit (dedup by order id). */
+export interface IngestStore {
+  /** Commits all orders in one transaction; orders already present are left as they are. */
+  commitOrders(orders: readonly OrderRecord[], receivedAt: number): { inserted: number };
+}
+
+export interface IngestOptions {
+  store: IngestStore;
+  /** Publishes `{ids}` to the point's acks topic; called only after the commit. */
+  publishAck: (pointId: string, ids: string[]) => Promise<void>;
+  log: Logger;
+  clock?: Clock;
+  onReject?: (reason: RejectReason, pointId: string | null) => void;
+  onCommitted?: (inserted: number, received: number) => void;
+}
+
+/**
+ * Central's order ingest: validate, cross-check topic vs payload, commit (group commit across
+ * the messages that arrived together), then ack. A bad message is counted and logged, never acked.
+ */
+export class Ingest {
+  private pending: { pointId: string; orders: OrderRecord[] }[] = [];
+  private scheduled = false;
+  private readonly clock: Clock;
+
+  constructor(private readonly o: IngestOptions) {
+    this.clock = o.clock ?? systemClock;
+  }
+
+  /** One `points/{pointId}/orders` message. */
+  accept(pointId: string, payload: Buffer): void {
+    const decoded = decodePayload(OrdersMessage, payload);
+    if (!decoded.ok) return this.reject(decoded.reason, pointId, decoded.detail);
+    const foreign = decoded.value.orders.find((order) => order.pointId !== pointId);
+    if (foreign) return this.reject('point_mismatch', pointId, `order ${foreign.id} belongs to ${foreign.pointId}, published on ${pointId}'s topic`);
+    this.pending.push({ pointId, orders: decoded.value.orders });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  reject(reason: RejectReason, pointId: string | null, detail: string): void {
+    this.o.log.warn({ reason, pointId, detail }, 'rejected MQTT message');
+    this.o.onReject?.(reason, pointId);
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    const orders = batch.flatMap((message) => message.orders);
+    let inserted: number;
+    try {
+      inserted = this.o.store.commitOrders(orders, this.clock.now()).inserted;
+    } catch (error) {
+      // Nothing is acked; the points send these again after their ack timeout.
+      this.o.log.error({ err: error, orders: orders.length }, 'order commit failed; not acking');
+      return;
+    }
+    this.o.onCommitted?.(inserted, orders.length);
+    const byPoint = new Map<string, string[]>();
+    for (const message of batch) {
+      const ids = byPoint.get(message.pointId) ?? [];
+      for (const order of message.orders) ids.push(order.id);
+      byPoint.set(message.pointId, ids);
+    }
+    const acks: Promise<void>[] = [];
+    for (const [pointId, ids] of byPoint) {
+      for (let i = 0; i < ids.length; i += MAX_ORDERS_PER_MESSAGE) {
+        acks.push(
+          this.o.publishAck(pointId, ids.slice(i, i + MAX_ORDERS_PER_MESSAGE)).catch((error: unknown) => {
+            this.o.log.warn({ err: (error as Error).message, pointId }, 'ack publish failed; the point will resend and be acked again');
+          }),
+        );
+      }
+    }
+    await Promise.all(acks);
+  }
+}

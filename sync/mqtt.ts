@@ -1,0 +1,160 @@
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from '../lib/log.js';
+import { withTimeout } from '../lib/timeout.js';
+import { encode } from './schemas.js';
+
+export interface Will {
+  topic: string;
+  payload: unknown;
+  retain: boolean;
+}
+
+export interface MqttLinkOptions {
+  url: string;
+  clientId: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  /** Path to a PEM CA file for TLS (mqtts://). */
+  ca?: string | undefined;
+  keepaliveSeconds: number;
+  /** false: a persistent session, so QoS 1 messages for us wait at the broker while we are away. */
+  clean: boolean;
+  protocolVersion?: 4 | 5;
+  /** Called before every (re)connect, so the will can carry the new session number. */
+  will?: () => Will;
+  /** Called on every successful connect, with the connection count so far. */
+  onConnect?: (connection: number) => void;
+  log: Logger;
+  publishTimeoutMs?: number;
+}
+
+export class NotConnectedError extends Error {
+  constructor(url: string) {
+    super(`not connected to the MQTT broker at ${url}`);
+    this.name = 'NotConnectedError';
+  }
+}
+
+type MessageHandler = (topic: string, payload: Buffer) => void;
+
+/**
+ * The one place that talks MQTT. Reconnects by itself; never queues publishes in memory while
+ * disconnected (callers keep what must survive in SQLite and publish again on reconnect).
+ */
+export class MqttLink extends EventEmitter {
+  private client: MqttClient | undefined;
+  private readonly handlers: MessageHandler[] = [];
+  private readonly filters = new Set<string>();
+  private connections = 0;
+
+  constructor(private readonly options: MqttLinkOptions) {
+    super();
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  get url(): string {
+    return this.options.url;
+  }
+
+  start(): void {
+    const o = this.options;
+    const clientOptions: IClientOptions = {
+      clientId: o.clientId,
+      clean: o.clean,
+      keepalive: o.keepaliveSeconds,
+      reconnectPeriod: 1000,
+      connectTimeout: 5000,
+      protocolVersion: o.protocolVersion ?? 4,
+      queueQoSZero: false,
+      resubscribe: true,
+      ...(o.username !== undefined ? { username: o.username } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+      ...(o.ca ? { ca: readFileSync(o.ca), rejectUnauthorized: true } : {}),
+      ...(o.will ? { will: this.willPacket() } : {}),
+    };
+    const client = mqtt.connect(o.url, clientOptions);
+    this.client = client;
+    client.on('connect', (connack) => {
+      this.connections++;
+      o.log.info({ url: o.url, sessionPresent: connack.sessionPresent, connection: this.connections }, 'mqtt connected');
+      if (this.filters.size) {
+        client.subscribe([...this.filters], { qos: 1 }, (error) => {
+          if (error) o.log.error({ err: error }, 'mqtt resubscribe failed');
+        });
+      }
+      o.onConnect?.(this.connections);
+      this.emit('connect', this.connections);
+    });
+    client.on('close', () => {
+      // Refresh the will before mqtt.js reconnects: it builds CONNECT from client.options.
+      if (o.will) client.options.will = this.willPacket();
+      this.emit('disconnect');
+    });
+    client.on('error', (error) => {
+      if (this.client === client) o.log.warn({ err: error.message, url: o.url }, 'mqtt error');
+    });
+    client.on('message', (topic, payload) => {
+      for (const handler of this.handlers) {
+        try {
+          handler(topic, payload);
+        } catch (error) {
+          o.log.error({ err: error, topic }, 'mqtt message handler failed');
+        }
+      }
+    });
+  }
+
+  private willPacket(): NonNullable<IClientOptions['will']> {
+    const will = this.options.will!();
+    return { topic: will.topic, payload: encode(will.payload), qos: 1, retain: will.retain };
+  }
+
+  onMessage(handler: MessageHandler): void {
+    this.handlers.push(handler);
+  }
+
+  /** Resolves once the broker has granted the subscription (or after reconnect, via resubscribe). */
+  async subscribe(filters: string[]): Promise<void> {
+    filters.forEach((f) => this.filters.add(f));
+    const client = this.client;
+    if (!client?.connected) return;
+    await withTimeout(client.subscribeAsync(filters, { qos: 1 }), this.options.publishTimeoutMs ?? 10_000, `SUBACK for ${filters.join(', ')}`);
+  }
+
+  /** QoS 1 publish; resolves on PUBACK. Rejects at once when disconnected. */
+  async publish(topic: string, payload: unknown, options: { retain?: boolean; qos?: 0 | 1 } = {}): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) throw new NotConnectedError(this.options.url);
+    await withTimeout(
+      client.publishAsync(topic, Buffer.isBuffer(payload) ? payload : encode(payload), { qos: options.qos ?? 1, retain: options.retain ?? false }),
+      this.options.publishTimeoutMs ?? 10_000,
+      `PUBACK for ${topic}`,
+    );
+  }
+
+  /** Waits for the first connection, up to `ms`. */
+  async waitConnected(ms: number): Promise<void> {
+    if (this.connected) return;
+    await withTimeout(new Promise<void>((resolve) => this.once('connect', () => resolve())), ms, `an MQTT connection to ${this.options.url}`);
+  }
+
+  /**
+   * Stops the link. `graceful` sends DISCONNECT (no will); otherwise the socket is dropped so the
+   * broker publishes the will, as after a crash.
+   */
+  async stop(graceful = true): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.client = undefined;
+    await withTimeout(
+      new Promise<void>((resolve) => client.end(!graceful, {}, () => resolve())),
+      5000,
+      'the MQTT client to close',
+    ).catch(() => undefined);
+  }
+}

@@ -1,0 +1,192 @@
+import { z } from 'zod';
+import { POINT_ID, COMMAND_NAMES } from './topics.js';
+
+/** Milliseconds since the epoch; every message carries one as `ts`. */
+export const Timestamp = z.number().int().nonnegative();
+/** Money in minor units (tetri, cents): integers only, everywhere. */
+export const Money = z.number().int().nonnegative().max(1_000_000_000);
+export const PointId = z.string().regex(POINT_ID, 'must be 1-64 of a-z, 0-9 and -');
+export const OrderId = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'must be a UUIDv7');
+export const Currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as GEL');
+
+export const MAX_PAYLOAD_BYTES = 512 * 1024;
+export const MAX_ORDER_ITEMS = 200;
+export const MAX_ORDERS_PER_MESSAGE = 1000;
+
+export const CheckStatus = z.enum(['up', 'down', 'degraded']);
+export const CheckState = z.object({
+  status: CheckStatus,
+  detail: z.string().max(500),
+  since: Timestamp,
+  /** Numbers behind the status (latency, percentages); optional. */
+  data: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])).optional(),
+});
+export type CheckState = z.infer<typeof CheckState>;
+
+export const CHECK_NAMES = ['internet', 'printer', 'camera', 'system'] as const;
+export type CheckName = (typeof CHECK_NAMES)[number];
+
+export const Mode = z.enum(['online', 'offline']);
+export type Mode = z.infer<typeof Mode>;
+
+/** `GET /api/health` on the agent. */
+export const HealthBody = z.object({
+  pointId: PointId,
+  mode: Mode,
+  checks: z.object({ internet: CheckState, printer: CheckState, camera: CheckState, system: CheckState }),
+  unsynced: z.number().int().nonnegative(),
+  oldestUnsyncedAt: Timestamp.nullable().optional(),
+  version: z.string().max(64).optional(),
+});
+export type HealthBody = z.infer<typeof HealthBody>;
+
+/** `points/{id}/health`: the health body plus `ts`. */
+export const HealthMessage = HealthBody.extend({ ts: Timestamp });
+export type HealthMessage = z.infer<typeof HealthMessage>;
+
+/** `points/{id}/status`, retained; the will carries `online:false` and the same session. */
+export const StatusMessage = z.object({
+  online: z.boolean(),
+  ts: Timestamp,
+  version: z.string().max(64),
+  /** Incremented per MQTT connection (Sparkplug's bdSeq): a will from an older session is stale. */
+  session: z.number().int().nonnegative(),
+});
+export type StatusMessage = z.infer<typeof StatusMessage>;
+
+export const CentralStatusMessage = z.object({ online: z.boolean(), ts: Timestamp });
+export type CentralStatusMessage = z.infer<typeof CentralStatusMessage>;
+
+export const OrderItem = z.object({
+  sku: z.string().min(1).max(64).nullable(),
+  name: z.string().min(1).max(120),
+  unitPrice: Money,
+  qty: z.number().int().min(1).max(999),
+  lineTotal: Money,
+});
+export type OrderItem = z.infer<typeof OrderItem>;
+
+export const Payment = z.enum(['cash', 'card']);
+
+/** The full order record: what the box stores, sends and central commits. */
+export const OrderRecord = z
+  .object({
+    id: OrderId,
+    pointId: PointId,
+    seq: z.number().int().positive(),
+    number: z.string().min(3).max(80),
+    createdAt: Timestamp,
+    items: z.array(OrderItem).min(1).max(MAX_ORDER_ITEMS),
+    total: Money,
+    currency: Currency,
+    payment: Payment,
+    note: z.string().max(500).nullable(),
+    clientRef: z.string().max(100).nullable(),
+    mode: Mode,
+  })
+  .superRefine((order, ctx) => {
+    order.items.forEach((item, i) => {
+      if (item.lineTotal !== item.unitPrice * item.qty) {
+        ctx.addIssue({ code: 'custom', path: ['items', i, 'lineTotal'], message: 'lineTotal must equal unitPrice × qty' });
+      }
+    });
+    if (order.total !== order.items.reduce((sum, item) => sum + item.lineTotal, 0)) {
+      ctx.addIssue({ code: 'custom', path: ['total'], message: 'total must equal the sum of lineTotal' });
+    }
+    if (order.number !== orderNumber(order.pointId, order.seq)) {
+      ctx.addIssue({ code: 'custom', path: ['number'], message: 'number must be <pointId>-<seq>' });
+    }
+  });
+export type OrderRecord = z.infer<typeof OrderRecord>;
+
+export function orderNumber(pointId: string, seq: number): string {
+  return `${pointId}-${String(seq).padStart(6, '0')}`;
+}
+
+/** `points/{id}/orders`: one or more full order records. */
+export const OrdersMessage = z.object({ ts: Timestamp, orders: z.array(OrderRecord).min(1).max(MAX_ORDERS_PER_MESSAGE) });
+export type OrdersMessage = z.infer<typeof OrdersMessage>;
+
+/** `points/{id}/acks`: ids central has committed. */
+export const AckMessage = z.object({ ts: Timestamp, ids: z.array(OrderId).min(1).max(MAX_ORDERS_PER_MESSAGE) });
+export type AckMessage = z.infer<typeof AckMessage>;
+
+export const CommandNameSchema = z.enum(COMMAND_NAMES);
+/** `points/{id}/cmd/{name}`: names come from a fixed list; args never carry code to run. */
+export const CommandMessage = z.object({
+  ts: Timestamp,
+  id: z.string().min(1).max(64),
+  args: z.record(z.string(), z.union([z.string().max(200), z.number(), z.boolean()])).optional(),
+});
+export type CommandMessage = z.infer<typeof CommandMessage>;
+
+export const CommandResultMessage = z.object({
+  ts: Timestamp,
+  id: z.string().min(1).max(64),
+  pointId: PointId,
+  ok: z.boolean(),
+  detail: z.string().max(2000),
+});
+export type CommandResultMessage = z.infer<typeof CommandResultMessage>;
+
+const Names = z.object({ ru: z.string().min(1).max(120), en: z.string().min(1).max(120), ka: z.string().min(1).max(120) });
+
+/** One menu format everywhere: `menuFile`, `PUT /api/menu` and the retained `menu` topic. */
+export const Menu = z
+  .object({
+    currency: Currency,
+    categories: z.array(z.object({ id: z.string().min(1).max(64), name: Names })).max(100),
+    items: z
+      .array(
+        z.object({
+          sku: z.string().min(1).max(64),
+          category: z.string().min(1).max(64),
+          price: Money,
+          name: Names,
+          unit: z.string().max(20).optional(),
+        }),
+      )
+      .max(2000),
+    ts: Timestamp.optional(),
+  })
+  .superRefine((menu, ctx) => {
+    const categories = new Set(menu.categories.map((c) => c.id));
+    const skus = new Set<string>();
+    menu.items.forEach((item, i) => {
+      if (!categories.has(item.category)) ctx.addIssue({ code: 'custom', path: ['items', i, 'category'], message: `unknown category ${item.category}` });
+      if (skus.has(item.sku)) ctx.addIssue({ code: 'custom', path: ['items', i, 'sku'], message: `duplicate sku ${item.sku}` });
+      skus.add(item.sku);
+    });
+  });
+export type Menu = z.infer<typeof Menu>;
+
+/** Why a message was refused; each is a counter label. */
+export type RejectReason = 'too_large' | 'bad_json' | 'bad_schema' | 'unknown_topic' | 'point_mismatch';
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: RejectReason; detail: string };
+
+/** Size check, JSON parse and schema parse of one MQTT payload. */
+export function decodePayload<S extends z.ZodType>(schema: S, payload: Buffer): Decoded<z.output<S>> {
+  if (payload.length > MAX_PAYLOAD_BYTES) {
+    return { ok: false, reason: 'too_large', detail: `${payload.length} bytes > ${MAX_PAYLOAD_BYTES}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString('utf8'));
+  } catch (error) {
+    return { ok: false, reason: 'bad_json', detail: (error as Error).message };
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    return {
+      ok: false,
+      reason: 'bad_schema',
+      detail: result.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+    };
+  }
+  return { ok: true, value: result.data };
+}
+
+export function encode(payload: unknown): Buffer {
+  return Buffer.from(JSON.stringify(payload));
+}

@@ -1,0 +1,42 @@
+import { existsSync } from 'node:fs';
+import { describe } from 'vitest';
+import { MOSQUITTO_BIN } from '../peers/mosquitto.js';
+
+/**
+ * CI sets HOTPOT_REQUIRE_PEERS=1 (and CI=true): a missing real peer is then a failure, not a skip.
+ * On a developer's laptop the suite skips with a loud reason instead.
+ */
+export const PEERS_REQUIRED = process.env.HOTPOT_REQUIRE_PEERS === '1' || process.env.CI === 'true';
+
+export interface Peer {
+  name: string;
+  available: boolean;
+  install: string;
+}
+
+export const peers = {
+  mosquitto: (): Peer => ({ name: 'mosquitto', available: Boolean(MOSQUITTO_BIN), install: 'apt-get install mosquitto' }),
+  socat: (): Peer => ({ name: 'socat', available: existsSync('/usr/bin/socat'), install: 'apt-get install socat' }),
+  fswebcam: (): Peer => ({ name: 'fswebcam', available: existsSync('/usr/bin/fswebcam'), install: 'apt-get install fswebcam' }),
+  chromium: (): Peer => ({ name: 'chromium', available: existsSync('/usr/bin/chromium'), install: 'apt-get install chromium' }),
+};
+
+/**
+ * `describe` when every peer is present; otherwise a loud skip, or (in CI) a failing suite.
+ */
+export function describeWithPeers(title: string, needed: Peer[], body: () => void): void {
+  const missing = needed.filter((peer) => !peer.available);
+  if (missing.length === 0) {
+    describe(title, body);
+    return;
+  }
+  const reason = missing.map((p) => `${p.name} is missing (${p.install})`).join('; ');
+  if (PEERS_REQUIRED) {
+    describe(title, () => {
+      throw new Error(`real peer required in CI: ${reason}`);
+    });
+    return;
+  }
+  process.stderr.write(`\n!!! SKIPPING "${title}": ${reason}. Install it to run these tests.\n\n`);
+  describe.skip(title, body);
+}
