@@ -232,7 +232,7 @@ export class Agent {
     clearInterval(this.healthTimer);
     this.outbox.stop();
     if (graceful && this.link.connected) {
-      await this.link.publish(topics.pointStatus(this.config.pointId), this.statusPayload(false), { retain: true }).catch(() => undefined);
+      await this.link.publish(topics.pointStatus(this.config.pointId), this.statusPayload(false), { retain: true, timeoutMs: 2000 }).catch(() => undefined);
     }
     await this.link.stop(graceful);
     await this.receipts?.stop();

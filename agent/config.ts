@@ -1,10 +1,30 @@
 import { z } from 'zod';
 import { loadConfig } from '../lib/config.js';
-import { Currency, PointId } from '../sync/schemas.js';
+import { Currency, Money, PointId } from '../sync/schemas.js';
+import { DEFAULT_TIME_ZONE, isTimeZone } from '../sync/day-summary.js';
+
+const Pin = z.string().regex(/^\d{4,12}$/, 'must be 4 to 12 digits, as a string');
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from the box itself only. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 const InternetTarget = z
   .string()
   .regex(/^(tcp:\/\/[^/:]+:\d{1,5}|https?:\/\/.+)$/, 'must be tcp://host:port or an http(s):// URL');
+
+const Percent = z.number().min(1).max(100);
+
+/** Per-check schedule and hysteresis: a status changes after that many consecutive results. */
+function checkSchedule(defaults: { intervalMs: number; timeoutMs: number; failAfter: number; recoverAfter: number }) {
+  return {
+    intervalMs: z.number().int().min(100).max(3_600_000).default(defaults.intervalMs),
+    timeoutMs: z.number().int().min(50).max(120_000).default(defaults.timeoutMs),
+    failAfter: z.number().int().min(1).max(100).default(defaults.failAfter),
+    recoverAfter: z.number().int().min(1).max(100).default(defaults.recoverAfter),
+  };
+}
 
 export const agentConfigSchema = z.object({
   pointId: PointId,
@@ -32,13 +52,29 @@ export const agentConfigSchema = z.object({
   currency: Currency.default('GEL'),
   checks: z
     .object({
-      internet: z.object({ targets: z.array(InternetTarget).default([]) }).prefault({}),
+      internet: z
+        .object({
+          targets: z.array(InternetTarget).default([]),
+          ...checkSchedule({ intervalMs: 1000, timeoutMs: 800, failAfter: 2, recoverAfter: 3 }),
+          /** Targets that answer slower than this make the check degraded. */
+          slowMs: z.number().int().min(1).default(500),
+        })
+        .prefault({}),
       printer: z
         .object({
           interface: z
             .string()
-            .regex(/^(none|tcp:\/\/[^/:]+:\d{1,5}|\/dev\/.+)$/, 'must be tcp://host:port, a serial path such as /dev/ttyUSB0, or none')
+            .regex(/^(none|tcp:\/\/[^/:]+:\d{1,5}|\/.+)$/, 'must be tcp://host:port, a serial path such as /dev/ttyUSB0, or none')
             .default('none'),
+          ...checkSchedule({ intervalMs: 10_000, timeoutMs: 2000, failAfter: 1, recoverAfter: 1 }),
+          /** Serial line speed; ignored for tcp://. */
+          baudRate: z.number().int().min(1200).max(921_600).default(9600),
+          /** Characters per line: 48 on 80 mm paper, 32 on 58 mm. */
+          width: z.number().int().min(24).max(64).default(48),
+          /** Sending one receipt and reading the status after it. */
+          printTimeoutMs: z.number().int().min(100).default(10_000),
+          /** How often waiting receipts ask the printer whether it is back. */
+          retryMs: z.number().int().min(100).default(3000),
         })
         .prefault({}),
       camera: z
@@ -47,12 +83,54 @@ export const agentConfigSchema = z.object({
             .string()
             .regex(/^(none|\/dev\/video\d+|file:.+|TEST|https?:\/\/.+)$/, 'must be /dev/videoN, file:/path.jpg, TEST, an http(s):// snapshot URL, or none')
             .default('none'),
+          ...checkSchedule({ intervalMs: 30_000, timeoutMs: 5000, failAfter: 1, recoverAfter: 1 }),
+          /** fswebcam capture size for /dev/videoN. */
+          resolution: z.string().regex(/^\d{2,5}x\d{2,5}$/, 'must be WIDTHxHEIGHT such as 640x480').default('640x480'),
+          /** Frames fswebcam drops first on /dev/videoN (sensors start dark). */
+          skipFrames: z.number().int().min(0).max(50).default(2),
+          /** A frame whose mean luma (0-255) is under this is black. */
+          blackLuma: z.number().min(0).max(255).default(16),
+          /** This many identical frames in a row mean the camera is frozen. */
+          frozenAfter: z.number().int().min(2).max(100).default(3),
+        })
+        .prefault({}),
+      system: z
+        .object({
+          ...checkSchedule({ intervalMs: 30_000, timeoutMs: 5000, failAfter: 1, recoverAfter: 1 }),
+          /** Percent thresholds (and °C for temperature) above which the box is degraded. */
+          cpuPercent: Percent.default(80),
+          memoryPercent: Percent.default(80),
+          diskPercent: Percent.default(80),
+          temperatureC: z.number().min(20).max(150).default(80),
         })
         .prefault({}),
     })
     .prefault({}),
   menuFile: z.string().min(1).optional(),
   language: z.enum(['ru', 'en', 'ka']).default('en'),
+  /** The box's local time zone (IANA): "today" on the staff page and end-of-day days. */
+  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Tbilisi').default(DEFAULT_TIME_ZONE),
+  /** Offline limits (minor units). Over one, an order taken while offline needs the manager PIN. */
+  limits: z
+    .object({
+      /** The most one order taken offline may total. */
+      maxOrderTotal: Money.optional(),
+      /** The most all offline orders not yet synced may total together, this one included. */
+      maxOfflineTotal: Money.optional(),
+    })
+    .prefault({}),
+  pins: z
+    .object({
+      /** Approves orders over an offline limit. */
+      manager: Pin.optional(),
+      /** Unlocks the staff page when http.host is not loopback (required then). */
+      staff: Pin.optional(),
+    })
+    .prefault({}),
+}).superRefine((config, ctx) => {
+  if (!isLoopbackHost(config.http.host) && !config.pins.staff) {
+    ctx.addIssue({ code: 'custom', path: ['pins', 'staff'], message: `is required when http.host (${config.http.host}) is not loopback: the staff page would be open to the whole LAN` });
+  }
 });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;

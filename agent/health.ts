@@ -11,6 +11,8 @@ export interface HealthProvider extends EventEmitter {
   start(): void;
   stop(): Promise<void>;
   snapshot(): HealthSnapshot;
+  /** Staff or central forces manual-order mode (`'offline'`) or lifts its override (`null`); absent when the provider cannot. */
+  force?(source: 'staff' | 'central', mode: 'offline' | null): void;
 }
 
 /**

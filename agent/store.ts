@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { openDatabase } from '../lib/sqlite.js';
 import { uuidv7 } from '../lib/uuidv7.js';
 import { orderNumber, type Mode, type OrderItem, type OrderRecord } from '../sync/schemas.js';
+import type { DayOrder } from '../sync/day-summary.js';
 
 /**
  * Versioned schema: entry N moves user_version N → N+1. Append only; never edit a shipped entry.
@@ -20,6 +21,20 @@ export const MIGRATIONS: string[] = [
    );
    CREATE INDEX orders_unsynced ON orders(seq) WHERE synced_at IS NULL;
    CREATE INDEX orders_created ON orders(created_at);`,
+  // Receipt print jobs (agent/receipts.ts): one row per receipt to print, kept after printing.
+  `CREATE TABLE print_jobs (
+     id INTEGER PRIMARY KEY,
+     order_id TEXT NOT NULL,
+     reason TEXT NOT NULL CHECK (reason IN ('order', 'reprint')),
+     state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'printing', 'printed', 'uncertain')),
+     created_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     started_at INTEGER,
+     printed_at INTEGER,
+     last_error TEXT
+   );
+   CREATE INDEX print_jobs_queued ON print_jobs(id) WHERE state = 'queued';
+   CREATE INDEX print_jobs_order ON print_jobs(order_id);`,
 ];
 
 export interface NewOrder {
@@ -44,6 +59,10 @@ export interface OutboxRow {
 }
 
 export type OrderFilter = 'unsynced' | 'synced' | 'all';
+
+function toStored(row: { record: string; synced_at: number | null } | undefined): StoredOrder | null {
+  return row ? { order: JSON.parse(row.record) as OrderRecord, syncedAt: row.synced_at } : null;
+}
 
 /** The agent's durable order store and outbox: the source of truth until central acks. */
 export class OrderStore {
@@ -96,18 +115,18 @@ export class OrderStore {
   }
 
   get(id: string): StoredOrder | null {
-    const row = this.stmts.byId.get(id);
-    return row ? { order: JSON.parse(row.record) as OrderRecord, syncedAt: row.synced_at } : null;
+    return toStored(this.stmts.byId.get(id));
   }
 
-  list(filter: OrderFilter, options: { limit?: number; since?: number } = {}): StoredOrder[] {
+  /** Newest first; `since`/`until` bound created_at to [since, until). */
+  list(filter: OrderFilter, options: { limit?: number; since?: number; until?: number } = {}): StoredOrder[] {
     const where = filter === 'unsynced' ? 'synced_at IS NULL' : filter === 'synced' ? 'synced_at IS NOT NULL' : '1';
     const rows = this.db
-      .prepare<[number, number], { record: string; synced_at: number | null }>(
-        `SELECT record, synced_at FROM orders WHERE ${where} AND created_at >= ? ORDER BY seq DESC LIMIT ?`,
+      .prepare<[number, number, number], { record: string; synced_at: number | null }>(
+        `SELECT record, synced_at FROM orders WHERE ${where} AND created_at >= ? AND created_at < ? ORDER BY seq DESC LIMIT ?`,
       )
-      .all(options.since ?? 0, options.limit ?? 500);
-    return rows.map((row) => ({ order: JSON.parse(row.record) as OrderRecord, syncedAt: row.synced_at }));
+      .all(options.since ?? 0, options.until ?? Number.MAX_SAFE_INTEGER, options.limit ?? 500);
+    return rows.map((row) => toStored(row)!);
   }
 
   /** The next unsynced orders after `afterSeq`, oldest first, each with its JSON record as stored. */
@@ -123,6 +142,27 @@ export class OrderStore {
   unsyncedStats(): { count: number; oldestCreatedAt: number | null } {
     const row = this.stmts.unsyncedStats.get()!;
     return { count: row.count, oldestCreatedAt: row.oldest };
+  }
+
+  getByClientRef(clientRef: string): StoredOrder | null {
+    return toStored(this.stmts.byClientRef.get(clientRef));
+  }
+
+  /** Sum of the totals of orders taken offline and not yet synced (the offline sales limit). */
+  unsyncedOfflineTotal(): number {
+    return this.db
+      .prepare<[], { total: number }>(`SELECT COALESCE(SUM(total), 0) AS total FROM orders WHERE synced_at IS NULL AND json_extract(record, '$.mode') = 'offline'`)
+      .get()!.total;
+  }
+
+  /** Orders created in [from, to), as a day summary needs them. */
+  ordersCreatedBetween(from: number, to: number): DayOrder[] {
+    return this.db
+      .prepare<[number, number], { seq: number; total: number; payment: 'cash' | 'card'; synced: number }>(
+        `SELECT seq, total, json_extract(record, '$.payment') AS payment, synced_at IS NOT NULL AS synced FROM orders WHERE created_at >= ? AND created_at < ?`,
+      )
+      .all(from, to)
+      .map((row) => ({ ...row, synced: row.synced === 1 }));
   }
 
   getMeta(key: string): string | null {

@@ -11,7 +11,8 @@ import type { OrderRecord } from '../sync/schemas.js';
 import type { CentralConfig } from './config.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { Fleet } from './fleet.js';
-import { createMetrics, type CentralMetrics } from './metrics.js';
+import { createMetrics, registerFleetMetrics, type CentralMetrics } from './metrics.js';
+import { Incidents, registerIncidentRoutes } from './incidents/index.js';
 import { SqliteCentralStore } from './store/sqlite.js';
 import type { CentralContext, CentralModule } from './module.js';
 import { registerCoreRoutes } from './http.js';
@@ -26,6 +27,7 @@ export interface CentralDeps {
 export class Central {
   readonly store: SqliteCentralStore;
   readonly fleet: Fleet;
+  readonly incidents: Incidents;
   readonly metrics: CentralMetrics;
   readonly router = new Router();
   readonly events = new EventEmitter();
@@ -43,7 +45,16 @@ export class Central {
     this.startedAt = this.clock.now();
     this.metrics = createMetrics();
     this.store = new SqliteCentralStore(join(config.dataDir, 'central.db'));
-    this.fleet = new Fleet(this.log, config.fleet.staleAfterMs, (reason) => this.metrics.rejected.inc({ reason }));
+    this.fleet = new Fleet({
+      log: this.log,
+      clock: this.clock,
+      staleAfterMs: config.fleet.staleAfterMs,
+      groups: config.fleet.groups,
+      onReject: (reason) => this.metrics.rejected.inc({ reason }),
+      onLateWill: () => this.metrics.lateWills.inc(),
+    });
+    this.incidents = new Incidents(this.store.db, this.clock, this.log);
+    registerFleetMetrics(this.metrics, this.fleet, this.incidents, this.clock);
   }
 
   now(): number {
@@ -102,6 +113,8 @@ export class Central {
     link.start();
 
     registerCoreRoutes(this.router, this);
+    registerIncidentRoutes(this.router, this.incidents);
+    this.fleet.start();
     const ctx: CentralContext = {
       config,
       log: this.log,
@@ -110,6 +123,7 @@ export class Central {
       router: this.router,
       link,
       fleet: this.fleet,
+      incidents: this.incidents,
       metrics: this.metrics,
       events: this.events,
     };
@@ -184,8 +198,9 @@ export class Central {
       }
     }
     if (graceful && this.link?.connected) {
-      await this.link.publish(topics.centralStatus(), { online: false, ts: this.clock.now() }, { retain: true }).catch(() => undefined);
+      await this.link.publish(topics.centralStatus(), { online: false, ts: this.clock.now() }, { retain: true, timeoutMs: 2000 }).catch(() => undefined);
     }
+    this.fleet.stop();
     await this.link?.stop(graceful);
     await this.http?.close();
     await this.broker?.close();

@@ -1,17 +1,39 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../lib/log.js';
+import type { Clock } from '../lib/clock.js';
 import { decodePayload, HealthMessage, StatusMessage, type CheckName, type CheckState, type Mode, type RejectReason } from '../sync/schemas.js';
+
+/** One word per point for counts, filters and colours: the worst thing about it. */
+export type PointCondition = 'offline' | 'manual' | 'down' | 'degraded' | 'ok';
+export const POINT_CONDITIONS: readonly PointCondition[] = ['offline', 'manual', 'down', 'degraded', 'ok'];
+
+/** Box resource usage in percent (0–100), read from `checks.system.data` when the agent sends it. */
+export interface Usage {
+  cpu: number | null;
+  memory: number | null;
+  disk: number | null;
+}
 
 export interface PointView {
   pointId: string;
+  /** The group (city) this point belongs to, for correlation and filtering. */
+  group: string;
   connected: boolean;
   /** Retained status says online but nothing was heard for longer than the stale period. */
   stale: boolean;
+  condition: PointCondition;
+  /** When the point stopped being connected (will, offline status, or its last message when stale). */
+  disconnectedSince: number | null;
   mode: Mode | null;
+  /** When central first saw the current mode. */
+  modeSince: number | null;
   lastSeen: number | null;
   checks: Partial<Record<CheckName, CheckState>>;
+  usage: Usage;
   unsynced: number | null;
   oldestUnsyncedAt: number | null;
+  /** Age of the oldest unsynced order now, corrected by the point's clock skew (ms). */
+  oldestUnsyncedAgeMs: number | null;
   version: string | null;
   /** Receive time minus the point's own `ts`, from the last health message (ms). */
   clockSkewMs: number | null;
@@ -20,26 +42,129 @@ export interface PointView {
 
 interface PointState {
   pointId: string;
+  group: string;
   online: boolean;
   session: number;
   lastSeen: number | null;
+  offlineSince: number | null;
+  /** The stale flag last reported through 'change', so a sweep reports each flip once. */
+  staleReported: boolean;
   health: HealthMessage | null;
+  modeSince: number | null;
+  usage: Usage;
   clockSkewMs: number | null;
   version: string | null;
 }
 
-/** Every point's live state, from its retained `status` (with its will) and `health`. */
+/**
+ * Which group a point belongs to: the first explicit list naming it (an exact id, or a prefix
+ * ending in `*`), else the first dash-separated part of its id (`tbilisi-01` → `tbilisi`).
+ */
+export function groupResolver(groups: Record<string, readonly string[]>): (pointId: string) => string {
+  const exact = new Map<string, string>();
+  const prefixes: [string, string][] = [];
+  for (const [group, members] of Object.entries(groups)) {
+    for (const member of members) {
+      if (member.endsWith('*')) prefixes.push([member.slice(0, -1), group]);
+      else if (!exact.has(member)) exact.set(member, group);
+    }
+  }
+  prefixes.sort((a, b) => b[0].length - a[0].length);
+  return (pointId) => exact.get(pointId) ?? prefixes.find(([prefix]) => pointId.startsWith(prefix))?.[1] ?? pointId.split('-')[0]!;
+}
+
+/**
+ * Keys in `checks.system.data` read as percentages. The checks engineer's names come first;
+ * anything that is not a number in 0–100 is ignored, so a missing or odd payload never alerts.
+ */
+export const USAGE_KEYS: Record<keyof Usage, readonly string[]> = {
+  cpu: ['cpuPercent', 'cpu', 'cpuLoadPercent', 'cpuLoad'],
+  memory: ['memoryPercent', 'memory', 'memPercent', 'memoryUsedPercent'],
+  disk: ['diskPercent', 'disk', 'diskUsedPercent'],
+};
+
+export function readUsage(system: CheckState | undefined): Usage {
+  const data = system?.data;
+  const pick = (keys: readonly string[]): number | null => {
+    if (!data) return null;
+    for (const key of keys) {
+      const value = data[key];
+      if (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 100) return value;
+    }
+    return null;
+  };
+  return { cpu: pick(USAGE_KEYS.cpu), memory: pick(USAGE_KEYS.memory), disk: pick(USAGE_KEYS.disk) };
+}
+
+export function conditionOf(view: Pick<PointView, 'connected' | 'mode' | 'checks'>): PointCondition {
+  if (!view.connected) return 'offline';
+  if (view.mode === 'offline') return 'manual';
+  const statuses = Object.values(view.checks).map((check) => check.status);
+  if (statuses.includes('down')) return 'down';
+  if (statuses.includes('degraded')) return 'degraded';
+  return 'ok';
+}
+
+export interface FleetOptions {
+  log: Logger;
+  clock: Clock;
+  /** A point silent this long is stale even if its retained status says online. */
+  staleAfterMs: number;
+  /** Explicit groups: group → point ids or `prefix*` patterns. */
+  groups?: Record<string, readonly string[]>;
+  onReject: (reason: RejectReason, pointId: string) => void;
+  /** A will from an older session arrived after the point reconnected, and was ignored. */
+  onLateWill?: (pointId: string) => void;
+}
+
+const SWEEP_EVERY_MS = 1000;
+
+/**
+ * Every point's live state, from its retained `status` (with its will) and `health`. Emits
+ * 'change' (pointId) on every accepted message and when a point turns stale.
+ */
 export class Fleet extends EventEmitter {
   private readonly points = new Map<string, PointState>();
+  private readonly groupOf: (pointId: string) => string;
+  private sweeper: NodeJS.Timeout | undefined;
 
-  constructor(private readonly log: Logger, private readonly staleAfterMs: number, private readonly onReject: (reason: RejectReason, pointId: string) => void) {
+  constructor(private readonly o: FleetOptions) {
     super();
+    this.groupOf = groupResolver(o.groups ?? {});
+  }
+
+  /** Starts the sweep that reports points turning stale (nothing else reports a silence). */
+  start(): void {
+    this.sweeper ??= setInterval(() => this.sweep(this.o.clock.now()), SWEEP_EVERY_MS);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  get size(): number {
+    return this.points.size;
   }
 
   private state(pointId: string): PointState {
     let state = this.points.get(pointId);
     if (!state) {
-      state = { pointId, online: false, session: -1, lastSeen: null, health: null, clockSkewMs: null, version: null };
+      state = {
+        pointId,
+        group: this.groupOf(pointId),
+        online: false,
+        session: -1,
+        lastSeen: null,
+        offlineSince: null,
+        staleReported: false,
+        health: null,
+        modeSince: null,
+        usage: { cpu: null, memory: null, disk: null },
+        clockSkewMs: null,
+        version: null,
+      };
       this.points.set(pointId, state);
     }
     return state;
@@ -48,44 +173,69 @@ export class Fleet extends EventEmitter {
   acceptStatus(pointId: string, payload: Buffer, now: number): void {
     const decoded = decodePayload(StatusMessage, payload);
     if (!decoded.ok) {
-      this.log.warn({ pointId, reason: decoded.reason, detail: decoded.detail }, 'rejected status');
-      this.onReject(decoded.reason, pointId);
+      this.o.log.warn({ pointId, reason: decoded.reason, detail: decoded.detail }, 'rejected status');
+      this.o.onReject(decoded.reason, pointId);
       return;
     }
     const status = decoded.value;
-    const state = this.state(pointId);
-    if (!status.online && status.session < state.session) {
+    const known = this.points.get(pointId);
+    if (known && !status.online && status.session < known.session) {
       // A will from an older connection arrived after the point reconnected (Sparkplug bdSeq).
-      this.log.info({ pointId, staleSession: status.session, current: state.session }, 'ignored a late will from an old session');
+      this.o.log.info({ pointId, staleSession: status.session, current: known.session }, 'ignored a late will from an old session');
+      this.o.onLateWill?.(pointId);
       return;
     }
+    const state = this.state(pointId);
     const changed = state.online !== status.online;
+    if (!status.online && (changed || state.offlineSince === null)) state.offlineSince = now;
     state.online = status.online;
     state.session = Math.max(state.session, status.session);
     state.version = status.version;
-    if (status.online) state.lastSeen = now;
-    if (changed) this.log.info({ pointId, online: status.online, session: status.session }, status.online ? 'point connected' : 'point disconnected');
-    this.emit('change', pointId);
+    if (status.online) {
+      state.lastSeen = now;
+      state.offlineSince = null;
+    }
+    if (changed) this.o.log.info({ pointId, online: status.online, session: status.session }, status.online ? 'point connected' : 'point disconnected');
+    this.report(state, now);
   }
 
   acceptHealth(pointId: string, payload: Buffer, now: number): void {
     const decoded = decodePayload(HealthMessage, payload);
     if (!decoded.ok) {
-      this.log.warn({ pointId, reason: decoded.reason, detail: decoded.detail }, 'rejected health');
-      this.onReject(decoded.reason, pointId);
+      this.o.log.warn({ pointId, reason: decoded.reason, detail: decoded.detail }, 'rejected health');
+      this.o.onReject(decoded.reason, pointId);
       return;
     }
     if (decoded.value.pointId !== pointId) {
-      this.log.warn({ pointId, claimed: decoded.value.pointId }, 'rejected health published on another point\'s topic');
-      this.onReject('point_mismatch', pointId);
+      this.o.log.warn({ pointId, claimed: decoded.value.pointId }, 'rejected health published on another point\'s topic');
+      this.o.onReject('point_mismatch', pointId);
       return;
     }
     const state = this.state(pointId);
-    state.health = decoded.value;
+    const health = decoded.value;
+    if (health.mode !== state.health?.mode) state.modeSince = now;
+    state.health = health;
+    state.usage = readUsage(health.checks.system);
     state.lastSeen = Math.max(state.lastSeen ?? 0, now);
-    state.clockSkewMs = now - decoded.value.ts;
-    if (decoded.value.version) state.version = decoded.value.version;
-    this.emit('change', pointId);
+    state.clockSkewMs = now - health.ts;
+    if (health.version) state.version = health.version;
+    this.report(state, now);
+  }
+
+  /** Reports points whose silence just made them stale. */
+  sweep(now: number): void {
+    for (const state of this.points.values()) {
+      if (this.isStale(state, now) !== state.staleReported) this.report(state, now);
+    }
+  }
+
+  private report(state: PointState, now: number): void {
+    state.staleReported = this.isStale(state, now);
+    this.emit('change', state.pointId);
+  }
+
+  private isStale(state: PointState, now: number): boolean {
+    return state.online && (state.lastSeen === null || now - state.lastSeen > this.o.staleAfterMs);
   }
 
   view(pointId: string, now: number): PointView | null {
@@ -98,16 +248,27 @@ export class Fleet extends EventEmitter {
   }
 
   private toView(state: PointState, now: number): PointView {
-    const stale = state.online && (state.lastSeen === null || now - state.lastSeen > this.staleAfterMs);
+    const stale = this.isStale(state, now);
+    const connected = state.online && !stale;
+    const health = state.health;
+    const oldest = health?.oldestUnsyncedAt ?? null;
+    const checks = health?.checks ?? {};
+    const mode = health?.mode ?? null;
     return {
       pointId: state.pointId,
-      connected: state.online && !stale,
+      group: state.group,
+      connected,
       stale,
-      mode: state.health?.mode ?? null,
+      condition: conditionOf({ connected, mode, checks }),
+      disconnectedSince: connected ? null : stale ? state.lastSeen : state.offlineSince,
+      mode,
+      modeSince: state.modeSince,
       lastSeen: state.lastSeen,
-      checks: state.health?.checks ?? {},
-      unsynced: state.health?.unsynced ?? null,
-      oldestUnsyncedAt: state.health?.oldestUnsyncedAt ?? null,
+      checks,
+      usage: state.usage,
+      unsynced: health?.unsynced ?? null,
+      oldestUnsyncedAt: oldest,
+      oldestUnsyncedAgeMs: oldest === null ? null : Math.max(0, now - (state.clockSkewMs ?? 0) - oldest),
       version: state.version,
       clockSkewMs: state.clockSkewMs,
       session: state.session,

@@ -5,6 +5,7 @@ import type { Router } from '../lib/http.js';
 import type { MqttLink } from '../sync/mqtt.js';
 import type { CentralConfig } from './config.js';
 import type { Fleet } from './fleet.js';
+import type { Incidents } from './incidents/store.js';
 import type { CentralMetrics } from './metrics.js';
 import type { SqliteCentralStore } from './store/sqlite.js';
 import type { CommittedOrder } from './store/types.js';
@@ -24,6 +25,8 @@ export interface CentralContext {
   router: Router;
   link: MqttLink;
   fleet: Fleet;
+  /** Raise/clear (IncidentSink) and subscribe/ack (IncidentFeed): one open incident per key. */
+  incidents: Incidents;
   metrics: CentralMetrics;
   events: EventEmitter;
 }

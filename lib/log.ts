@@ -17,8 +17,24 @@ export const REDACT_PATHS = [
   '*.pin',
   '*.managerPin',
   '*.staffPin',
+  // agent: the staff and manager PINs (config `pins.*`) and a PIN sent with an order.
+  'pins',
+  '*.pins',
+  'managerPin',
   'config.mqtt.password',
   'config.mqtt.ca',
+  // notify: SMTP password, Twilio token, ack-link key, and webhook URLs (a Slack webhook URL is its own credential).
+  ...['config.notify', 'notify'].flatMap((root) =>
+    [
+      'signingSecret',
+      'channels.email.auth.pass',
+      'channels.twilio.authToken',
+      'channels.chat.webhookUrl',
+      'channels.webhook.url',
+      'channels.webhook.headers.*',
+      'contacts[*].chatWebhook',
+    ].map((path) => `${root}.${path}`),
+  ),
 ];
 
 export interface LoggerOptions {

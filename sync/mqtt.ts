@@ -71,7 +71,7 @@ export class MqttLink extends EventEmitter {
       connectTimeout: 5000,
       protocolVersion: o.protocolVersion ?? 4,
       queueQoSZero: false,
-      resubscribe: true,
+      resubscribe: false,
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...(o.ca ? { ca: readFileSync(o.ca), rejectUnauthorized: true } : {}),
@@ -81,14 +81,15 @@ export class MqttLink extends EventEmitter {
     this.client = client;
     client.on('connect', (connack) => {
       this.connections++;
-      o.log.info({ url: o.url, sessionPresent: connack.sessionPresent, connection: this.connections }, 'mqtt connected');
-      if (this.filters.size) {
-        client.subscribe([...this.filters], { qos: 1 }, (error) => {
-          if (error) o.log.error({ err: error }, 'mqtt resubscribe failed');
-        });
-      }
-      o.onConnect?.(this.connections);
-      this.emit('connect', this.connections);
+      const connection = this.connections;
+      o.log.info({ url: o.url, sessionPresent: connack.sessionPresent, connection }, 'mqtt connected');
+      // 'connect' is emitted only once the subscriptions are granted, so nothing a listener then
+      // publishes (e.g. central's "online") can draw replies that arrive before we listen.
+      void this.resubscribe(client).then(() => {
+        if (this.client !== client || !client.connected) return;
+        o.onConnect?.(connection);
+        this.emit('connect', connection);
+      });
     });
     client.on('close', () => {
       // Refresh the will before mqtt.js reconnects: it builds CONNECT from client.options.
@@ -109,6 +110,16 @@ export class MqttLink extends EventEmitter {
     });
   }
 
+  private async resubscribe(client: MqttClient): Promise<void> {
+    if (this.filters.size === 0) return;
+    try {
+      await withTimeout(client.subscribeAsync([...this.filters], { qos: 1 }), this.options.publishTimeoutMs ?? 10_000, 'SUBACK after connect');
+    } catch (error) {
+      this.options.log.error({ err: (error as Error).message }, 'mqtt subscribe failed; reconnecting');
+      client.reconnect();
+    }
+  }
+
   private willPacket(): NonNullable<IClientOptions['will']> {
     const will = this.options.will!();
     return { topic: will.topic, payload: encode(will.payload), qos: 1, retain: will.retain };
@@ -127,12 +138,12 @@ export class MqttLink extends EventEmitter {
   }
 
   /** QoS 1 publish; resolves on PUBACK. Rejects at once when disconnected. */
-  async publish(topic: string, payload: unknown, options: { retain?: boolean; qos?: 0 | 1 } = {}): Promise<void> {
+  async publish(topic: string, payload: unknown, options: { retain?: boolean; qos?: 0 | 1; timeoutMs?: number } = {}): Promise<void> {
     const client = this.client;
     if (!client?.connected) throw new NotConnectedError(this.options.url);
     await withTimeout(
       client.publishAsync(topic, Buffer.isBuffer(payload) ? payload : encode(payload), { qos: options.qos ?? 1, retain: options.retain ?? false }),
-      this.options.publishTimeoutMs ?? 10_000,
+      options.timeoutMs ?? this.options.publishTimeoutMs ?? 10_000,
       `PUBACK for ${topic}`,
     );
   }
@@ -152,7 +163,8 @@ export class MqttLink extends EventEmitter {
     if (!client) return;
     this.client = undefined;
     await withTimeout(
-      new Promise<void>((resolve) => client.end(!graceful, {}, () => resolve())),
+      // A graceful end waits for in-flight packets: pointless (and slow) with no connection.
+      new Promise<void>((resolve) => client.end(!graceful || !client.connected, {}, () => resolve())),
       5000,
       'the MQTT client to close',
     ).catch(() => undefined);

@@ -190,3 +190,44 @@ export function decodePayload<S extends z.ZodType>(schema: S, payload: Buffer): 
 export function encode(payload: unknown): Buffer {
   return Buffer.from(JSON.stringify(payload));
 }
+
+/** A calendar date in the point's time zone. */
+export const DateString = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
+  .refine((date) => new Date(`${date}T00:00:00Z`).toISOString().startsWith(date), 'is not a real calendar date');
+
+export const MAX_DAY_GAPS = 100;
+export const MAX_DAYS_PER_MESSAGE = 31;
+
+const Tally = z.object({ count: z.number().int().nonnegative(), total: z.number().int().nonnegative() });
+
+/** One point's orders of one local day: what the box has, or what central received. */
+export const DaySummary = z.object({
+  pointId: PointId,
+  date: DateString,
+  timeZone: z.string().min(1).max(64),
+  /** The day as epoch ms [from, to): both sides count orders by `createdAt` in this window. */
+  from: Timestamp,
+  to: Timestamp,
+  count: z.number().int().nonnegative(),
+  /** Sum of order totals, minor units. */
+  total: z.number().int().nonnegative(),
+  byPayment: z.object({ cash: Tally, card: Tally }),
+  firstNumber: z.string().max(80).nullable(),
+  lastNumber: z.string().max(80).nullable(),
+  firstSeq: z.number().int().positive().nullable(),
+  lastSeq: z.number().int().positive().nullable(),
+  /** Sequence numbers missing between firstSeq and lastSeq, as ranges (the first MAX_DAY_GAPS). */
+  gaps: z.array(z.object({ from: z.number().int().positive(), to: z.number().int().positive() })).max(MAX_DAY_GAPS),
+  missing: z.number().int().nonnegative(),
+  /** Orders sharing a sequence number with another (a box restored from an old backup). */
+  duplicateSeqs: z.number().int().nonnegative(),
+  /** Orders of the day not yet acked by central (always 0 in central's own summary). */
+  unsynced: z.number().int().nonnegative(),
+});
+export type DaySummary = z.infer<typeof DaySummary>;
+
+/** `points/{id}/day`, retained: the box's summaries of the days central should check. */
+export const DaySummaryMessage = z.object({ ts: Timestamp, pointId: PointId, days: z.array(DaySummary).min(1).max(MAX_DAYS_PER_MESSAGE) });
+export type DaySummaryMessage = z.infer<typeof DaySummaryMessage>;

@@ -13,6 +13,8 @@ export const topics = {
   pointAcks: (pointId: string) => `${ROOT}/points/${pointId}/acks`,
   pointCommand: (pointId: string, name: CommandName) => `${ROOT}/points/${pointId}/cmd/${name}`,
   pointCommandResult: (pointId: string, name: CommandName) => `${ROOT}/points/${pointId}/cmd/${name}/result`,
+  /** The point's end-of-day summaries (retained), for central's reconciliation. */
+  pointDay: (pointId: string) => `${ROOT}/points/${pointId}/day`,
   centralStatus: () => `${ROOT}/central/status`,
   menu: () => `${ROOT}/menu`,
 };
@@ -23,6 +25,7 @@ export const centralFilters = {
   health: `${ROOT}/points/+/health`,
   orders: `${ROOT}/points/+/orders`,
   commandResults: `${ROOT}/points/+/cmd/+/result`,
+  day: `${ROOT}/points/+/day`,
 };
 
 /** Filters one agent subscribes to (its own topics plus the shared read-only ones). */
@@ -42,19 +45,19 @@ export function sharedFilter(group: string, filter: string): string {
 }
 
 export type ParsedTopic =
-  | { kind: 'status' | 'health' | 'orders' | 'acks'; pointId: string }
+  | { kind: 'status' | 'health' | 'orders' | 'acks' | 'day'; pointId: string }
   | { kind: 'command' | 'commandResult'; pointId: string; name: CommandName }
   | { kind: 'centralStatus' }
   | { kind: 'menu' };
 
-const POINT_TOPIC = /^hotpot\/v1\/points\/([a-z0-9-]{1,64})\/(status|health|orders|acks)$/;
+const POINT_TOPIC = /^hotpot\/v1\/points\/([a-z0-9-]{1,64})\/(status|health|orders|acks|day)$/;
 const COMMAND_TOPIC = /^hotpot\/v1\/points\/([a-z0-9-]{1,64})\/cmd\/([a-z]+)(\/result)?$/;
 
 export function parseTopic(topic: string): ParsedTopic | null {
   if (topic === topics.centralStatus()) return { kind: 'centralStatus' };
   if (topic === topics.menu()) return { kind: 'menu' };
   const point = POINT_TOPIC.exec(topic);
-  if (point) return { kind: point[2] as 'status' | 'health' | 'orders' | 'acks', pointId: point[1]! };
+  if (point) return { kind: point[2] as 'status' | 'health' | 'orders' | 'acks' | 'day', pointId: point[1]! };
   const command = COMMAND_TOPIC.exec(topic);
   if (command && (COMMAND_NAMES as readonly string[]).includes(command[2]!)) {
     return { kind: command[3] ? 'commandResult' : 'command', pointId: command[1]!, name: command[2] as CommandName };

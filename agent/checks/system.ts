@@ -1,0 +1,36 @@
+import type { SystemStats } from '../../drivers/index.js';
+import type { CheckResult } from './machine.js';
+import type { Check } from './runner.js';
+
+export interface SystemLimits {
+  cpuPercent: number;
+  memoryPercent: number;
+  diskPercent: number;
+  temperatureC: number;
+}
+
+/** degraded when any measure is over its limit; the numbers go in `data`. Pure. */
+export function assessSystem(stats: SystemStats, limits: SystemLimits): CheckResult {
+  const over: string[] = [];
+  if (stats.cpuPercent > limits.cpuPercent) over.push(`cpu ${stats.cpuPercent} % > ${limits.cpuPercent} %`);
+  if (stats.memoryPercent > limits.memoryPercent) over.push(`memory ${stats.memoryPercent} % > ${limits.memoryPercent} %`);
+  if (stats.diskPercent > limits.diskPercent) over.push(`disk (data directory) ${stats.diskPercent} % > ${limits.diskPercent} %`);
+  if (stats.temperatureC !== null && stats.temperatureC > limits.temperatureC) over.push(`temperature ${stats.temperatureC} °C > ${limits.temperatureC} °C`);
+  const data = { ...stats };
+  if (over.length) return { status: 'degraded', detail: over.join('; '), data };
+  return { status: 'up', detail: stats.temperatureC === null ? 'cpu, memory and disk within limits (no temperature sensor)' : 'cpu, memory, disk and temperature within limits', data };
+}
+
+export class SystemCheck implements Check {
+  readonly name = 'system' as const;
+
+  constructor(private readonly read: () => Promise<SystemStats>, private readonly limits: SystemLimits) {}
+
+  async run(): Promise<CheckResult> {
+    try {
+      return assessSystem(await this.read(), this.limits);
+    } catch (error) {
+      return { status: 'degraded', detail: `cannot read system statistics: ${(error as Error).message}` };
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'node:http';
+import { packageRoot } from '../../lib/paths.js';
+import { withTimeout } from '../../lib/timeout.js';
+import { startChild, type Child } from '../peers/process.js';
+
+export const HOTPOT_BIN = join(packageRoot(), 'dist', 'bin', 'hotpot.js');
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `hotpot-${prefix}-`));
+}
+
+export interface HotpotProcess extends Child {
+  /** The parsed `{"msg":"ready"}` log line. */
+  ready: Record<string, unknown>;
+  logs: Record<string, unknown>[];
+  httpPort: number;
+}
+
+/**
+ * Starts `hotpot <command>` from the build (dist/) as a child process with HOTPOT_* env, and
+ * resolves when it logs `ready`. Killed by PID by the test.
+ */
+export async function startHotpot(command: 'agent' | 'central', env: Record<string, string>, timeoutMs = 20_000): Promise<HotpotProcess> {
+  if (!existsSync(HOTPOT_BIN)) throw new Error(`${HOTPOT_BIN} is missing: run npm run build first (npm test does)`);
+  const child = startChild(process.execPath, [HOTPOT_BIN, command], { env: { ...process.env, HOTPOT_LOG_LEVEL: 'info', ...env } });
+  const logs: Record<string, unknown>[] = [];
+  let buffer = '';
+  const ready = await withTimeout(
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      child.proc.stdout!.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString('utf8');
+        let newline: number;
+        while ((newline = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, newline);
+          buffer = buffer.slice(newline + 1);
+          try {
+            const entry = JSON.parse(line) as Record<string, unknown>;
+            logs.push(entry);
+            if (entry.msg === 'ready') resolve(entry);
+          } catch {
+            // not a log line
+          }
+        }
+      });
+      let stderr = '';
+      child.proc.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      void child.exited.then((code) => reject(new Error(`hotpot ${command} exited with ${code} before ready: ${stderr.slice(-2000)}`)));
+    }),
+    timeoutMs,
+    `hotpot ${command} to log "ready"`,
+  );
+  const http = ready.http as { port: number };
+  return { ...child, ready, logs, httpPort: http.port };
+}
+
+export interface HttpResult<T = unknown> {
+  status: number;
+  body: T;
+}
+
+/** A real HTTP request with a JSON body, with a timeout. */
+export function httpJson<T = unknown>(port: number, method: string, path: string, body?: unknown): Promise<HttpResult<T>> {
+  return withTimeout(
+    new Promise<HttpResult<T>>((resolve, reject) => {
+      const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+      const req = request(
+        { host: '127.0.0.1', port, path, method, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown = text;
+            try {
+              parsed = text ? JSON.parse(text) : undefined;
+            } catch {
+              // plain text body
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed as T });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    }),
+    10_000,
+    `${method} ${path} on 127.0.0.1:${port}`,
+  );
+}

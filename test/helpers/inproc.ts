@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+import { silentLogger } from '../../lib/log.js';
+import { sampleMenuFile } from '../../lib/paths.js';
+import { Agent } from '../../agent/agent.js';
+import { loadAgentConfig } from '../../agent/config.js';
+import { Central } from '../../central/central.js';
+import { loadCentralConfig } from '../../central/config.js';
+import { centralModules } from '../../central/modules.js';
+import { freePort } from '../peers/net.js';
+
+/** A real Central in this process: embedded aedes on a free port, or joining `mqttUrl`. */
+export async function startCentral(dataDir: string, options: { mqttUrl?: string; brokerPort?: number; extra?: Record<string, unknown> } = {}): Promise<Central> {
+  const config = loadCentralConfig(undefined, {}, {
+    dataDir: join(dataDir, 'central'),
+    http: { port: 0 },
+    broker: { host: '127.0.0.1', port: options.brokerPort ?? (await freePort()) },
+    mqtt: { ...(options.mqttUrl ? { url: options.mqttUrl } : {}), keepalive: 5 },
+    ...options.extra,
+  });
+  const central = new Central(config, { log: silentLogger(), modules: centralModules(config) });
+  await central.start();
+  return central;
+}
+
+/** A real Agent in this process, with the sample menu and its HTTP API on a free port. */
+export async function startAgent(dataDir: string, pointId: string, mqttUrl: string, extra: Record<string, unknown> = {}): Promise<Agent> {
+  const config = loadAgentConfig(undefined, {}, {
+    pointId,
+    dataDir: join(dataDir, pointId),
+    menuFile: sampleMenuFile(),
+    http: { port: 0 },
+    mqtt: { url: mqttUrl, keepalive: 5, ackTimeoutMs: 3000 },
+    ...extra,
+  });
+  const agent = new Agent(config, { log: silentLogger() });
+  await agent.start();
+  return agent;
+}
+
+/** An order body for the sample menu. */
+export function sampleOrder(i: number) {
+  return { items: [{ sku: 'khinkali-meat', qty: 1 + (i % 5) }, { name: 'Extra bread', unitPrice: 250, qty: 1 }], payment: i % 2 ? 'card' : 'cash' } as const;
+}
