@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   simulate: { summary: 'N simulated points (health + orders) against a broker', load: async () => (await import('../central/simulate.js')).simulateCommand },
   'provision-ca': { summary: "make the franchise CA and the broker's TLS certificate", load: async () => (await import('../central/provision/index.js')).provisionCaCommand },
   'provision-point': { summary: "issue a point's broker credentials and its agent.json", load: async () => (await import('../central/provision/index.js')).provisionPointCommand },
+  redrive: { summary: 'send parked orders to the main server again', load: async () => (await import('../central/forwarder/cli.js')).redriveCommand },
 };
 
 function usage(): string {

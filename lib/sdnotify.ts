@@ -49,7 +49,8 @@ export function watchdogIntervalMs(env: NodeJS.ProcessEnv, pid: number = process
 export function startSdNotify(log: Logger, options: SdNotifyOptions = {}): SdNotifier {
   const env = options.env ?? process.env;
   const bin = options.notifyBin ?? 'systemd-notify';
-  const enabled = NotifyEnv.safeParse(env).data?.NOTIFY_SOCKET !== undefined;
+  // Judged alone: a malformed WATCHDOG_USEC must not cost us READY=1 (systemd would kill us).
+  const enabled = NotifyEnv.shape.NOTIFY_SOCKET.safeParse(env.NOTIFY_SOCKET).data !== undefined;
   if (!enabled) return { enabled, ready: async () => {}, stop: () => {} };
 
   const send = (assignment: string) =>

@@ -1,0 +1,162 @@
+import Database from 'better-sqlite3';
+import { Agent as HttpAgent, request } from 'node:http';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { sampleMenuFile } from '../lib/paths.js';
+import { withTimeout } from '../lib/timeout.js';
+import { OrderStore } from '../agent/store.js';
+import { MosquittoPeer } from '../test/peers/mosquitto.js';
+import { waitFor } from '../test/peers/net.js';
+import { startHotpot, tempDir, httpJson } from '../test/helpers/hotpot.js';
+import { percentile, type BenchResult } from './report.js';
+
+const COMMIT_ORDERS = 5000;
+const DRAIN_ORDERS = 10_000;
+const RAW_MESSAGES = 20_000;
+const RAW_WINDOW = 100;
+
+const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+
+function post(port: number, body: string): Promise<number> {
+  return withTimeout(
+    new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/api/orders', method: 'POST', agent: keepAlive, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body);
+    }),
+    10_000,
+    'POST /api/orders',
+  );
+}
+
+function log(text: string): void {
+  process.stderr.write(`  ${text}\n`);
+}
+
+/** Sequential POST /api/orders against a real agent process, beside raw FULL inserts on the same disk. */
+async function commitBench(): Promise<BenchResult[]> {
+  const dir = tempDir('bench-commit');
+  const agent = await startHotpot('agent', {
+    HOTPOT_POINT_ID: 'bench-01',
+    HOTPOT_DATA_DIR: join(dir, 'agent'),
+    HOTPOT_MQTT_URL: 'mqtt://127.0.0.1:9',
+    HOTPOT_HTTP_PORT: '0',
+    HOTPOT_MENU_FILE: sampleMenuFile(),
+  });
+  const body = JSON.stringify({ items: [{ sku: 'khinkali-meat', qty: 10 }, { sku: 'borjomi', qty: 2 }, { name: 'Extra bread', unitPrice: 250, qty: 1 }], payment: 'cash' });
+  const latencies: number[] = [];
+  for (let i = 0; i < 200; i++) await post(agent.httpPort, body); // warm-up
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < COMMIT_ORDERS; i++) {
+    const t0 = process.hrtime.bigint();
+    const status = await post(agent.httpPort, body);
+    latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (status !== 201) throw new Error(`order ${i}: HTTP ${status}`);
+    if (i % 1000 === 999) log(`commit: ${i + 1}/${COMMIT_ORDERS}`);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await agent.kill('SIGTERM');
+  latencies.sort((a, b) => a - b);
+  const apiRate = COMMIT_ORDERS / seconds;
+
+  const raw = new Database(join(dir, 'raw.db'));
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = FULL');
+  raw.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, record TEXT NOT NULL)');
+  const insert = raw.prepare('INSERT INTO t (record) VALUES (?)');
+  const record = 'x'.repeat(400);
+  const rawStarted = process.hrtime.bigint();
+  for (let i = 0; i < COMMIT_ORDERS; i++) raw.transaction(() => insert.run(record))();
+  const rawRate = COMMIT_ORDERS / (Number(process.hrtime.bigint() - rawStarted) / 1e9);
+  raw.close();
+  const ratio = apiRate / rawRate;
+  return [
+    { name: 'order commit p50 (POST → 201)', value: percentile(latencies, 50), unit: 'ms' },
+    { name: 'order commit p99 (POST → 201)', value: percentile(latencies, 99), unit: 'ms', target: '≤ 2 ms', pass: percentile(latencies, 99) <= 2 },
+    { name: 'order commit rate (sequential)', value: apiRate, unit: 'orders/s' },
+    { name: 'raw better-sqlite3 FULL insert rate', value: rawRate, unit: 'rows/s' },
+    { name: 'commit rate / raw insert rate', value: ratio * 100, unit: '%', target: '≥ 50 %', pass: ratio >= 0.5 },
+  ];
+}
+
+/** mqtt.js QoS 1 publish → subscribe through the same broker, 100 in flight. */
+async function rawMqttRate(url: string, payloadBytes: number): Promise<number> {
+  const sub = await mqtt.connectAsync(url, { clientId: `bench-sub-${Date.now()}`, clean: true });
+  const pub = await mqtt.connectAsync(url, { clientId: `bench-pub-${Date.now()}`, clean: true });
+  await sub.subscribeAsync('bench/raw', { qos: 1 });
+  let received = 0;
+  const done = new Promise<void>((resolve) => sub.on('message', () => ++received === RAW_MESSAGES && resolve()));
+  const payload = Buffer.alloc(payloadBytes, 0x61);
+  const started = process.hrtime.bigint();
+  let sent = 0;
+  await new Promise<void>((resolve, reject) => {
+    let inFlight = 0;
+    const pump = () => {
+      while (inFlight < RAW_WINDOW && sent < RAW_MESSAGES) {
+        inFlight++;
+        sent++;
+        pub.publish('bench/raw', payload, { qos: 1 }, (error) => {
+          if (error) return reject(error);
+          inFlight--;
+          if (sent === RAW_MESSAGES && inFlight === 0) resolve();
+          else pump();
+        });
+      }
+    };
+    pump();
+  });
+  await withTimeout(done, 60_000, 'the raw subscriber to receive every message');
+  const rate = RAW_MESSAGES / (Number(process.hrtime.bigint() - started) / 1e9);
+  await pub.endAsync();
+  await sub.endAsync();
+  return rate;
+}
+
+/** 10,000 orders on a box while central is down, then central started: time until all synced. */
+async function drainBench(): Promise<BenchResult[]> {
+  const dir = tempDir('bench-drain');
+  const broker = await new MosquittoPeer().start();
+  try {
+    const pointId = 'drain-01';
+    const store = new OrderStore(join(dir, pointId, 'agent.db'), pointId);
+    const items = [{ sku: 'khinkali-meat', name: 'Khinkali, beef & pork', unitPrice: 150, qty: 10, lineTotal: 1500 }, { sku: 'borjomi', name: 'Borjomi mineral water', unitPrice: 350, qty: 2, lineTotal: 700 }];
+    for (let i = 0; i < DRAIN_ORDERS; i++) store.addOrder({ items, payment: 'cash', note: null, clientRef: null, currency: 'GEL', mode: 'offline' });
+    const recordBytes = Buffer.byteLength(store.unsyncedAfter(0, 1)[0]!.record);
+    store.close();
+    log(`drain: ${DRAIN_ORDERS} orders waiting on the box (${recordBytes} B each)`);
+    const agent = await startHotpot('agent', {
+      HOTPOT_POINT_ID: pointId,
+      HOTPOT_DATA_DIR: join(dir, pointId),
+      HOTPOT_MQTT_URL: broker.url,
+      HOTPOT_HTTP_PORT: '0',
+      HOTPOT_MENU_FILE: sampleMenuFile(),
+    });
+    const central = await startHotpot('central', { HOTPOT_DATA_DIR: join(dir, 'central'), HOTPOT_HTTP_PORT: '0', HOTPOT_MQTT_URL: broker.url });
+    // Timed from central's "ready" log line: Node's own start-up is not the drain.
+    const started = Date.now();
+    await waitFor(async () => (await httpJson<{ unsynced: number }>(agent.httpPort, 'GET', '/api/health')).body.unsynced === 0, 'the backlog to drain', 120_000, 5);
+    const seconds = (Date.now() - started) / 1000;
+    const stats = (await httpJson<{ total: number }>(central.httpPort, 'GET', '/api/orders/stats')).body;
+    if (stats.total !== DRAIN_ORDERS) throw new Error(`central holds ${stats.total} orders, expected ${DRAIN_ORDERS}`);
+    await agent.kill('SIGTERM');
+    await central.kill('SIGTERM');
+    const drainRate = DRAIN_ORDERS / seconds;
+    log(`drain: ${drainRate.toFixed(0)} orders/s; measuring raw QoS 1 rate`);
+    const rawRate = await rawMqttRate(broker.url, recordBytes);
+    const ratio = drainRate / rawRate;
+    return [
+      { name: 'backlog drain (central ready → all synced)', value: drainRate, unit: 'orders/s', target: '≥ 10,000 orders/s', pass: drainRate >= 10_000 },
+      { name: 'raw mqtt.js QoS 1 pub→sub (window 100)', value: rawRate, unit: 'msg/s' },
+      { name: 'drain rate / raw QoS 1 rate', value: ratio * 100, unit: '%', target: '≥ 50 %', pass: ratio >= 0.5 },
+    ];
+  } finally {
+    await broker.stop();
+  }
+}
+
+export async function run(): Promise<BenchResult[]> {
+  return [...(await commitBench()), ...(await drainBench())];
+}

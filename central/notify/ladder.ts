@@ -1,0 +1,139 @@
+import type { Channel, LadderConfig } from './config.js';
+
+const MINUTE = 60_000;
+
+/** page: a ladder step; reminder: a long incident's repeat; resolved: the all-clear; failover: "a channel is failing". */
+export type NoticeKind = 'page' | 'reminder' | 'resolved' | 'failover';
+export type NotificationStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'cancelled';
+
+/** What happened to an escalation, in time order; the ladder is a pure function of this. */
+export type EscalationEvent = { type: 'ack'; at: number } | { type: 'resolve'; at: number } | { type: 'reopen'; at: number };
+
+export interface EscalationState {
+  openedAt: number;
+  events: readonly EscalationEvent[];
+}
+
+/** A notification already queued (whatever became of it). `contact` is '' for a channel's own target. */
+export interface SendRecord {
+  slot: string;
+  kind: NoticeKind;
+  channel: Channel;
+  contact: string;
+  status: NotificationStatus;
+  sentAt: number | null;
+}
+
+export interface DueNotice {
+  /** Stable name of the moment this notice belongs to; with channel and contact it makes the dedup key. */
+  slot: string;
+  kind: 'page' | 'reminder' | 'resolved';
+  channel: Channel;
+  contact: string;
+}
+
+export interface EscalationPhase {
+  /** Ladder passes begun: the first at opening, another after each ack timeout. */
+  round: number;
+  roundStartedAt: number;
+  ackedAt: number | null;
+  resolvedAt: number | null;
+}
+
+/**
+ * Folds the history into where the ladder stands at `now`. An ack stops the round; if the incident is still
+ * open `ackTimeoutMinutes` later a new round starts from the first step. A re-ack restarts the ack timeout.
+ * A reopen (flapping, within the window) continues the same round.
+ */
+export function escalationPhase(state: EscalationState, ladder: LadderConfig, now: number): EscalationPhase {
+  const ackTimeout = ladder.ackTimeoutMinutes * MINUTE;
+  const phase: EscalationPhase = { round: 0, roundStartedAt: state.openedAt, ackedAt: null, resolvedAt: null };
+  const restartAt = (at: number): number | null =>
+    phase.ackedAt !== null && ackTimeout > 0 && phase.ackedAt + ackTimeout <= at ? phase.ackedAt + ackTimeout : null;
+  const restart = (startAt: number) => {
+    phase.round++;
+    phase.roundStartedAt = startAt;
+    phase.ackedAt = null;
+  };
+  for (const event of state.events) {
+    if (event.at > now) break;
+    if (phase.resolvedAt === null) {
+      const at = restartAt(event.at);
+      if (at !== null) restart(at);
+    }
+    if (event.type === 'ack') {
+      if (phase.resolvedAt === null) phase.ackedAt = event.at;
+    } else if (event.type === 'resolve') {
+      phase.resolvedAt ??= event.at;
+    } else if (phase.resolvedAt !== null) {
+      phase.resolvedAt = null;
+      // An ack that timed out while the incident was resolved restarts the ladder now, not in the past.
+      if (restartAt(event.at) !== null) restart(event.at);
+    }
+  }
+  if (phase.resolvedAt === null) {
+    const at = restartAt(now);
+    if (at !== null) restart(at);
+  }
+  return phase;
+}
+
+export function loopLength(ladder: LadderConfig): number {
+  return (ladder.loopMinutes ?? Math.max(...ladder.steps.map((s) => s.afterMinutes)) + 15) * MINUTE;
+}
+
+const sendKey = (slot: string, channel: Channel, contact: string) => `${slot}|${channel}|${contact}`;
+const targets = (to: readonly string[]) => (to.length ? to : ['']);
+
+/**
+ * The notifications due at `now` that are not in `sends` yet. Only the current loop of the current round is
+ * considered: a step missed while central was down is superseded by a later loop, not sent late in a burst.
+ */
+export function dueNotices(state: EscalationState, ladder: LadderConfig, sends: readonly SendRecord[], now: number): DueNotice[] {
+  const phase = escalationPhase(state, ladder, now);
+  const done = new Set(sends.map((s) => sendKey(s.slot, s.channel, s.contact)));
+  const due: DueNotice[] = [];
+  const add = (notice: DueNotice) => {
+    if (!done.has(sendKey(notice.slot, notice.channel, notice.contact))) due.push(notice);
+  };
+
+  if (phase.resolvedAt !== null) {
+    for (const notice of resolvedNotices(sends)) add(notice);
+    return due;
+  }
+
+  const loopMs = loopLength(ladder);
+  const lastStep = Math.max(...ladder.steps.map((s) => s.afterMinutes)) * MINUTE;
+  const elapsed = now - phase.roundStartedAt;
+  const loop = Math.min(Math.floor(elapsed / loopMs), ladder.maxLoops - 1);
+  if (phase.ackedAt === null) {
+    ladder.steps.forEach((step, index) => {
+      if (phase.roundStartedAt + loop * loopMs + step.afterMinutes * MINUTE > now) return;
+      for (const contact of targets(step.to)) add({ slot: `r${phase.round}.l${loop}.s${index}`, kind: 'page', channel: step.channel, contact });
+    });
+  }
+
+  const idle = phase.ackedAt !== null || elapsed >= (ladder.maxLoops - 1) * loopMs + lastStep;
+  const repeatMs = ladder.repeatMinutes * MINUTE;
+  const repeat = repeatMs > 0 ? Math.floor((now - state.openedAt) / repeatMs) : 0;
+  if (idle && repeat >= 1) {
+    const first = ladder.steps[0]!;
+    for (const contact of targets(first.to)) add({ slot: `repeat${repeat}`, kind: 'reminder', channel: first.channel, contact });
+  }
+  return due;
+}
+
+/**
+ * One all-clear per (channel, contact) reached since it last had one: its slot names the latest message the
+ * contact got, so a flapping incident re-resolved with nothing new sent does not say "resolved" twice.
+ */
+function resolvedNotices(sends: readonly SendRecord[]): DueNotice[] {
+  const latest = new Map<string, SendRecord>();
+  for (const send of sends) {
+    if (send.kind === 'resolved' || send.status !== 'sent' || send.sentAt === null) continue;
+    const key = `${send.channel}|${send.contact}`;
+    const prior = latest.get(key);
+    if (!prior || send.sentAt >= prior.sentAt!) latest.set(key, send);
+  }
+  return [...latest.values()].map((send) => ({ slot: `resolved@${send.slot}`, kind: 'resolved', channel: send.channel, contact: send.contact }));
+}

@@ -1,0 +1,453 @@
+import { randomBytes } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import { silentLogger, type Logger } from '../../lib/log.js';
+import type { Incident, IncidentEvent, IncidentFeed, IncidentSink } from '../incidents/types.js';
+import { ackUrl, verifyAckToken } from './ack-link.js';
+import { ChannelSenders, ownTargetName, resolveRecipient } from './channels.js';
+import { channelConfigured, CHANNELS, SEVERITIES, type Channel, type LadderConfig, type NotifyConfig } from './config.js';
+import { dueNotices, escalationPhase, type NoticeKind } from './ladder.js';
+import { channelName, formatAge, formatDelay, renderMessage, type FailingSend, type IncidentSnapshot } from './messages.js';
+import { quietHoursDecision } from './quiet-hours.js';
+import { NotifyStore, type Escalation, type Notification } from './store.js';
+
+const MINUTE = 60_000;
+/** Notifications attempted per tick at most; the rest wait for the next tick. */
+const BATCH = 100;
+/** What an ack or a resolution cancels if still queued. */
+const PAGING_KINDS: NoticeKind[] = ['page', 'reminder', 'failover'];
+
+export interface NotifierOptions {
+  config: NotifyConfig;
+  /** Central's SQLite database; the notifier keeps its queue in its own `notify_*` tables. */
+  db: Database.Database;
+  feed: IncidentFeed;
+  sink: IncidentSink;
+  registry: Registry;
+  clock?: Clock;
+  log?: Logger;
+  /** How often the built-in scheduler calls `tick()`; 0 leaves ticking to the caller. */
+  tickEveryMs?: number;
+}
+
+export type AckLinkStatus =
+  | { state: 'invalid' }
+  | { state: 'unknown' }
+  | { state: 'open' | 'acked' | 'already-acked' | 'resolved'; title: string };
+
+const METRIC_NAMES = {
+  pending: 'hotpot_notify_pending',
+  attempts: 'hotpot_notify_attempts_total',
+  notifications: 'hotpot_notify_notifications_total',
+  sendSeconds: 'hotpot_notify_send_seconds',
+} as const;
+
+function createMetrics(registry: Registry, store: NotifyStore) {
+  const pending: Gauge<'channel'> = new Gauge({
+    name: METRIC_NAMES.pending,
+    help: 'Notifications queued and not yet sent, by channel',
+    labelNames: ['channel'],
+    registers: [registry],
+    collect: () => {
+      pending.reset();
+      for (const channel of CHANNELS) pending.set({ channel }, 0);
+      for (const row of store.pendingByChannel()) pending.set({ channel: row.channel }, row.n);
+    },
+  });
+  return {
+    pending,
+    attempts: new Counter({
+      name: METRIC_NAMES.attempts,
+      help: 'Notification send attempts, by channel and outcome',
+      labelNames: ['channel', 'outcome'] as const,
+      registers: [registry],
+    }),
+    notifications: new Counter({
+      name: METRIC_NAMES.notifications,
+      help: 'Notifications finished, by channel, kind and final status (sent, failed, skipped, cancelled)',
+      labelNames: ['channel', 'kind', 'status'] as const,
+      registers: [registry],
+    }),
+    sendSeconds: new Histogram({
+      name: METRIC_NAMES.sendSeconds,
+      help: 'Time one notification send took, by channel',
+      labelNames: ['channel'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      registers: [registry],
+    }),
+  };
+}
+type NotifyMetrics = ReturnType<typeof createMetrics>;
+
+/**
+ * The escalation engine: follows incidents, queues what the ladder says is due, delivers it with retries,
+ * quiet hours and rate limits, and writes every send on the incident's timeline.
+ */
+export class Notifier {
+  private readonly store: NotifyStore;
+  private readonly senders: ChannelSenders;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private secret: string | undefined;
+  private metrics: NotifyMetrics | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private tail: Promise<void> = Promise.resolve();
+  private ticking = false;
+
+  constructor(private readonly options: NotifierOptions) {
+    this.store = new NotifyStore(options.db);
+    this.senders = new ChannelSenders(options.config.channels);
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log ?? silentLogger();
+  }
+
+  private get config(): NotifyConfig {
+    return this.options.config;
+  }
+
+  async start(): Promise<void> {
+    this.store.migrate();
+    this.secret = this.config.signingSecret ?? this.store.meta('signingSecret', () => randomBytes(32).toString('base64url'));
+    this.senders.open();
+    this.metrics = createMetrics(this.options.registry, this.store);
+    this.unsubscribe = this.options.feed.subscribe((event) => this.onEvent(event));
+    this.reconcile();
+    const tickEveryMs = this.options.tickEveryMs ?? 1000;
+    if (tickEveryMs > 0) {
+      this.timer = setInterval(() => {
+        // A slow send (an SMTP timeout) must not pile ticks up behind it.
+        if (this.ticking) return;
+        this.tick().catch((error: unknown) => this.log.error({ err: error }, 'notifier tick failed'));
+      }, tickEveryMs);
+      this.timer.unref();
+    }
+    const configured = CHANNELS.filter((c) => channelConfigured(this.config.channels, c));
+    const unused = new Set(SEVERITIES.flatMap((s) => this.config.ladders[s].steps.map((step) => step.channel)).filter((c) => !configured.includes(c)));
+    if (unused.size) this.log.warn({ channels: [...unused] }, 'ladder steps on channels that are not configured are skipped');
+    this.log.info({ channels: configured }, 'notifier started');
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    await this.tail;
+    this.senders.close();
+    if (this.metrics) {
+      for (const name of Object.values(METRIC_NAMES)) this.options.registry.removeSingleMetric(name);
+      this.metrics = undefined;
+    }
+  }
+
+  /** Queues what is due and sends what is queued; ticks run one after another. */
+  tick(): Promise<void> {
+    const run = this.tail.then(() => this.runTick());
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** What a signed ack link would do, without doing it (the confirmation page). */
+  ackLinkStatus(incidentId: string, by: string, token: string): AckLinkStatus {
+    const found = this.checkLink(incidentId, by, token);
+    if ('state' in found) return found;
+    const phase = escalationPhase(found, this.ladderFor(found), this.clock.now());
+    const state = phase.resolvedAt !== null ? 'resolved' : phase.ackedAt !== null ? 'already-acked' : 'open';
+    return { state, title: found.incident.title };
+  }
+
+  /** Acks through the incident feed; the ladder stops even if the feed does not report the ack back. */
+  acknowledgeByLink(incidentId: string, by: string, token: string): AckLinkStatus {
+    const status = this.ackLinkStatus(incidentId, by, token);
+    if (status.state !== 'open') return status;
+    const escalation = this.store.forIncident(incidentId)!;
+    const who = `${by} (ack link)`;
+    const incident = this.options.feed.ack(escalation.incident.id, who);
+    const now = this.clock.now();
+    const after = this.store.escalation(escalation.id)!;
+    if (escalationPhase(after, this.ladderFor(after), now).ackedAt === null) this.acknowledge(after, who, now, incident?.ackedAt ?? after.storeAckedAt);
+    return { state: 'acked', title: status.title };
+  }
+
+  private checkLink(incidentId: string, by: string, token: string): Escalation | { state: 'invalid' | 'unknown' } {
+    if (!this.secret || !verifyAckToken(this.secret, incidentId, by, token)) return { state: 'invalid' };
+    return this.store.forIncident(incidentId) ?? { state: 'unknown' };
+  }
+
+  // ---- incident events --------------------------------------------------------------------
+
+  private onEvent(event: IncidentEvent): void {
+    try {
+      if (event.type === 'opened') this.open(event.incident);
+      else this.follow(event.incident);
+    } catch (error) {
+      // The incident store calls us inline: our failure must never become its failure.
+      this.log.error({ err: error, incidentId: event.incident.id, event: event.type }, 'notifier could not handle an incident event');
+    }
+  }
+
+  /** Catches up with what the incident store did while the notifier was not running. */
+  private reconcile(): void {
+    for (const escalation of this.store.openEscalations()) {
+      const incident = this.options.feed.get(escalation.incident.id);
+      if (incident) this.onEvent({ type: 'updated', incident });
+    }
+  }
+
+  private open(incident: Incident): void {
+    if (incident.parentId !== null) {
+      this.note(incident.id, `no notifications of its own: it hangs under incident ${incident.parentId}`);
+      return;
+    }
+    if (this.store.forIncident(incident.id)) return this.follow(incident);
+    const now = this.clock.now();
+    const latest = this.store.latestForKey(incident.key);
+    if (latest) {
+      const phase = escalationPhase(latest, this.ladderFor(latest), now);
+      if (phase.resolvedAt === null || now - phase.resolvedAt <= this.config.reopenWindowMinutes * MINUTE) {
+        this.continueEscalation(latest, incident, phase.resolvedAt, now);
+        return;
+      }
+    }
+    const escalation = this.store.createEscalation({ ...snapshot(incident), openedAt: now });
+    const ladder = this.ladderFor(escalation);
+    const steps = ladder.steps
+      .filter((step) => channelConfigured(this.config.channels, step.channel))
+      .map((step) => `${step.afterMinutes} min ${channelName(step.channel)} to ${step.to.length ? step.to.join(', ') : ownTargetName(step.channel)}`);
+    this.note(incident.id, steps.length ? `escalation ladder (${incident.severity}): ${steps.join('; ')}` : 'no notification channel is configured for this severity');
+  }
+
+  /** One dedup key, one escalation: a flapping condition continues its ladder instead of paging from the start. */
+  private continueEscalation(escalation: Escalation, incident: Incident, resolvedAt: number | null, now: number): void {
+    const previous = escalation.incident.id;
+    this.store.mapIncident(incident.id, escalation.id);
+    this.store.updateIncident(escalation.id, snapshot(incident), null);
+    if (resolvedAt !== null) this.store.addEvent(escalation, { type: 'reopen', at: now });
+    const when = resolvedAt !== null ? `re-opened ${formatAge(now - resolvedAt)} after it resolved` : 'still open';
+    this.note(incident.id, `notifications continue the ladder of incident ${previous} (same key ${incident.key}, ${when}); steps already sent are not repeated`);
+  }
+
+  private follow(incident: Incident): void {
+    const escalation = this.store.forIncident(incident.id);
+    if (!escalation) {
+      if (incident.status === 'open' && incident.parentId === null) this.open(incident);
+      return;
+    }
+    // Events about an earlier incident of a continued escalation change nothing.
+    if (escalation.incident.id !== incident.id) return;
+    this.store.updateIncident(escalation.id, snapshot(incident), incident.parentId);
+    escalation.incident = { ...escalation.incident, ...snapshot(incident) };
+    if (incident.parentId !== escalation.parentId) {
+      const cancelled = incident.parentId ? this.cancel(escalation, `now under incident ${incident.parentId}`) : '';
+      this.note(incident.id, incident.parentId ? `ladder paused: now under incident ${incident.parentId}${cancelled}` : 'ladder resumed: it stands on its own again');
+    }
+    const now = this.clock.now();
+    const phase = escalationPhase(escalation, this.ladderFor(escalation), now);
+    if (incident.status === 'resolved') {
+      if (phase.resolvedAt === null) this.resolve(escalation, now);
+      return;
+    }
+    if (phase.resolvedAt !== null) this.store.addEvent(escalation, { type: 'reopen', at: now });
+    if (incident.ackedAt !== null && incident.ackedAt !== escalation.storeAckedAt) {
+      this.acknowledge(escalation, incident.ackedBy ?? 'someone', now, incident.ackedAt);
+    }
+  }
+
+  private acknowledge(escalation: Escalation, by: string, now: number, storeAckedAt: number | null): void {
+    this.store.addEvent(escalation, { type: 'ack', at: now }, storeAckedAt);
+    const cancelled = this.cancel(escalation, `acknowledged by ${by}`);
+    const timeout = this.ladderFor(escalation).ackTimeoutMinutes;
+    this.note(
+      escalation.incident.id,
+      `ladder stopped: acknowledged by ${by}${cancelled}${timeout > 0 ? `; it restarts in ${timeout} min unless resolved by then` : ''}`,
+    );
+  }
+
+  private resolve(escalation: Escalation, now: number): void {
+    this.store.addEvent(escalation, { type: 'resolve', at: now });
+    const cancelled = this.cancel(escalation, 'resolved');
+    this.note(escalation.incident.id, `ladder stopped: resolved${cancelled}; everyone already reached gets one all-clear`);
+  }
+
+  private cancel(escalation: Escalation, reason: string): string {
+    const cancelled = this.store.cancelPending(escalation.id, PAGING_KINDS, reason);
+    for (const n of cancelled) this.metrics?.notifications.inc({ channel: n.channel, kind: n.kind, status: 'cancelled' });
+    return cancelled.length ? `; ${cancelled.length} queued notification(s) cancelled` : '';
+  }
+
+  // ---- the tick ---------------------------------------------------------------------------
+
+  private async runTick(): Promise<void> {
+    if (this.secret === undefined) throw new Error('Notifier.tick() called before start()');
+    this.ticking = true;
+    try {
+      const now = this.clock.now();
+      for (const escalation of this.store.openEscalations()) this.plan(escalation, now);
+      await this.deliver(now);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private ladderFor(escalation: Escalation): LadderConfig {
+    return this.config.ladders[escalation.incident.severity];
+  }
+
+  private plan(escalation: Escalation, now: number): void {
+    const ladder = this.ladderFor(escalation);
+    for (const due of dueNotices(escalation, ladder, this.store.sends(escalation.id), now)) {
+      // An incident correlated under another pages through its parent; it still gets its all-clear.
+      const paused = escalation.parentId !== null && due.kind !== 'resolved';
+      if (!paused && channelConfigured(this.config.channels, due.channel)) this.queue(escalation, due.slot, due.kind, due.channel, due.contact, now);
+    }
+    const { resolvedAt } = escalationPhase(escalation, ladder, now);
+    const settled = resolvedAt !== null && now - resolvedAt > this.config.reopenWindowMinutes * MINUTE;
+    if (settled && this.store.pendingCount(escalation.id) === 0) this.store.close(escalation.id);
+  }
+
+  private queue(escalation: Escalation, slot: string, kind: NoticeKind, channel: Channel, contact: string, now: number, failing?: FailingSend): void {
+    const lookup = resolveRecipient(this.config.channels, this.config.contacts, channel, contact);
+    const link = kind === 'resolved' ? null : ackUrl(this.config.publicUrl, this.secret!, escalation.incident.id, contact || ownTargetName(channel));
+    const queued = this.store.enqueue(
+      {
+        escalationId: escalation.id,
+        incidentId: escalation.incident.id,
+        slot,
+        kind,
+        channel,
+        contact,
+        status: lookup.ok ? 'pending' : 'skipped',
+        ...(lookup.ok ? {} : { lastError: lookup.reason }),
+        message: renderMessage(kind, escalation.incident, now, link, failing),
+      },
+      now,
+    );
+    if (queued && !lookup.ok) {
+      this.metrics?.notifications.inc({ channel, kind, status: 'skipped' });
+      this.note(escalation.incident.id, `${channelName(channel)} ${kind} to ${contact || ownTargetName(channel)}: skipped (${lookup.reason})`);
+    }
+  }
+
+  private async deliver(now: number): Promise<void> {
+    const sends: Promise<void>[] = [];
+    for (const notification of this.store.dueNotifications(now, BATCH)) {
+      const send = this.prepare(notification, now);
+      if (send) sends.push(send());
+    }
+    await Promise.all(sends);
+  }
+
+  /** Decides synchronously whether a queued notification goes now; returns the send, or null if it waits or is dropped. */
+  private prepare(n: Notification, now: number): (() => Promise<void>) | null {
+    const escalation = this.store.escalation(n.escalationId)!;
+    const lookup = resolveRecipient(this.config.channels, this.config.contacts, n.channel, n.contact);
+    if (!lookup.ok) {
+      this.finish(n, escalation, 'skipped', n.attempts, lookup.reason);
+      return null;
+    }
+    const { recipient } = lookup;
+    const quiet = quietHoursDecision(recipient.contact, n.channel, n.kind, escalation.incident.severity, now);
+    if (quiet.action === 'skip') {
+      this.finish(n, escalation, 'skipped', n.attempts, `quiet hours of ${n.contact}, ${escalation.incident.severity} incident`);
+      return null;
+    }
+    if (quiet.action === 'defer') {
+      this.hold(n, escalation, recipient.label, quiet.until, `deferred to the end of ${n.contact}'s quiet hours (${new Date(quiet.until).toISOString()})`);
+      return null;
+    }
+    const limit = this.config.rateLimits[n.channel];
+    const windowMs = limit.perSeconds * 1000;
+    const recent = this.store.attemptTimes(n.channel, now - windowMs);
+    if (recent.length >= limit.max) {
+      const until = recent[recent.length - limit.max]! + windowMs;
+      this.hold(n, escalation, recipient.label, until, `held by the ${channelName(n.channel)} rate limit (${limit.max} per ${limit.perSeconds} s)`);
+      return null;
+    }
+    const { retry } = this.config;
+    const backoffMs = Math.min(retry.baseSeconds * 2 ** n.attempts, retry.maxSeconds) * 1000;
+    const { attempts, attemptId } = this.store.beginAttempt(n, now, now + backoffMs);
+    return async () => {
+      const started = performance.now();
+      let error: string | null = null;
+      try {
+        await this.senders.send({ channel: n.channel, kind: n.kind, recipient, message: n.message, incident: escalation.incident });
+      } catch (failure) {
+        error = (failure as Error).message;
+      }
+      this.metrics?.sendSeconds.observe({ channel: n.channel }, (performance.now() - started) / 1000);
+      this.metrics?.attempts.inc({ channel: n.channel, outcome: error === null ? 'sent' : 'error' });
+      this.store.endAttempt(attemptId, error);
+      const at = this.clock.now();
+      if (error === null) {
+        this.finish(n, escalation, 'sent', attempts, null, recipient.label, at);
+      } else if (attempts >= retry.maxAttempts) {
+        this.finish(n, escalation, 'failed', attempts, `${error}; giving up`, recipient.label, at);
+      } else {
+        this.store.postpone(n.id, now + backoffMs, error);
+        this.note(escalation.incident.id, `${summary(n, recipient.label)}: failed (attempt ${attempts}): ${error}; retry in ${formatDelay(backoffMs)}`);
+        this.log.warn({ incidentId: escalation.incident.id, channel: n.channel, recipient: recipient.label, attempts, err: error }, 'notification failed; will retry');
+      }
+      if (error !== null && n.kind !== 'failover' && !n.failoverRaised && attempts >= this.config.failover.afterFailures) {
+        this.raiseFailover(n, escalation, { channel: n.channel, recipient: recipient.label, attempts, error }, at);
+      }
+    };
+  }
+
+  /** Keeps a notification queued until `until`, saying why on the timeline once. */
+  private hold(n: Notification, escalation: Escalation, label: string, until: number, reason: string): void {
+    this.store.postpone(n.id, until, reason);
+    if (n.lastError !== reason) this.note(escalation.incident.id, `${summary(n, label)}: ${reason}`);
+  }
+
+  private finish(
+    n: Notification,
+    escalation: Escalation,
+    status: 'sent' | 'failed' | 'skipped',
+    attempts: number,
+    error: string | null,
+    label = n.contact || ownTargetName(n.channel),
+    at = this.clock.now(),
+  ): void {
+    this.store.finish(n.id, status, at, error);
+    this.metrics?.notifications.inc({ channel: n.channel, kind: n.kind, status });
+    const tried = attempts > 0 ? ` (attempt ${attempts})` : '';
+    this.note(escalation.incident.id, `${summary(n, label)}: ${status}${tried}${error ? `: ${error}` : ''}`);
+    const log = { incidentId: escalation.incident.id, channel: n.channel, kind: n.kind, recipient: label, attempts, status };
+    if (status === 'failed') this.log.error({ ...log, err: error }, 'notification failed');
+    else this.log.info(log, `notification ${status}`);
+  }
+
+  /** A notification failing N times tells someone on the next channel, once, so a dead channel is not silent. */
+  private raiseFailover(n: Notification, escalation: Escalation, failing: FailingSend, now: number): void {
+    const current = this.store.notification(n.id);
+    if (!current || current.failoverRaised || (current.status !== 'pending' && current.status !== 'failed')) return;
+    this.store.markFailoverRaised(n.id);
+    const next = this.config.failover.next[n.channel];
+    if (!channelConfigured(this.config.channels, next)) {
+      this.note(escalation.incident.id, `${summary(n, failing.recipient)} keeps failing and the failover channel (${channelName(next)}) is not configured`);
+      return;
+    }
+    // The same person on the next channel when they can be reached there; otherwise that channel's own target.
+    const sameContact = n.contact !== '' && resolveRecipient(this.config.channels, this.config.contacts, next, n.contact).ok;
+    this.note(escalation.incident.id, `${summary(n, failing.recipient)} failed ${failing.attempts} times: raising a notice on ${channelName(next)}`);
+    this.queue(escalation, `failover@${n.id}`, 'failover', next, sameContact ? n.contact : '', now, failing);
+  }
+
+  private note(incidentId: string, text: string): void {
+    try {
+      this.options.sink.note(incidentId, 'notify', text);
+    } catch (error) {
+      this.log.warn({ err: error, incidentId }, 'could not write a notification on the incident timeline');
+    }
+  }
+}
+
+function summary(n: Notification, label: string): string {
+  return `${channelName(n.channel)} ${n.kind} to ${label}`;
+}
+
+function snapshot(incident: Incident): Omit<IncidentSnapshot, 'openedAt'> {
+  return { id: incident.id, key: incident.key, title: incident.title, severity: incident.severity, detail: incident.detail, pointId: incident.pointId };
+}

@@ -1,0 +1,181 @@
+import { chmodSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { agentConfigSchema, type AgentConfig } from '../../agent/config.js';
+import { centralConfigSchema } from '../../central/config.js';
+import { caFiles, provisionCa, provisionPoint } from '../../central/provision/index.js';
+import { agentFilters, centralFilters, sharedFilter, topics } from '../../sync/topics.js';
+import { describeWithPeers, peers } from '../helpers/peers.js';
+import { MosquittoPeer } from '../peers/mosquitto.js';
+import { freePort, waitFor } from '../peers/net.js';
+import { connect, installer, makeFixtureApp, makeRoot, tempDir, removeTempDirs } from './fixtures.js';
+
+afterAll(removeTempDirs);
+
+/**
+ * The broker config install/central.sh generates, as Mosquitto would read it: only the TLS
+ * port (8883 → a free one on loopback) and the root prefix of its paths differ.
+ */
+function generatedBrokerConfig(root: string, port: number): string[] {
+  return readFileSync(join(root, 'etc/mosquitto/conf.d/hotpot.conf'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line) => line.replace(/^listener 8883$/, `listener ${port} 127.0.0.1`).replaceAll('/etc/mosquitto/hotpot/', `${root}/etc/mosquitto/hotpot/`));
+}
+
+/** Collects every message a client receives, by topic. */
+function collect(client: MqttClient): { topic: string; payload: string }[] {
+  const seen: { topic: string; payload: string }[] = [];
+  client.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }));
+  return seen;
+}
+
+describeWithPeers('the generated Mosquitto config: TLS, per-point passwords, ACL', [peers.mosquitto()], () => {
+  let root: string;
+  let ca: string;
+  let broker: MosquittoPeer;
+  let url: string;
+  let pointA: AgentConfig;
+  let pointB: AgentConfig;
+  let central: { username: string; password: string };
+  let pointACert: { cert: Buffer; key: Buffer };
+  const clients: MqttClient[] = [];
+
+  const tls = (options: Record<string, unknown> = {}) => ({ ca: readFileSync(caFiles(ca).caCert), rejectUnauthorized: true, ...options });
+  const open = async (options: Record<string, unknown>) => {
+    const client = await connect(url, tls(options));
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    root = makeRoot();
+    ca = join(tempDir('broker-ca'), 'ca');
+    await provisionCa(ca);
+    const app = makeFixtureApp(tempDir('app'), 'broker');
+    const install = await installer('central.sh', ['--root', root, '--source', app, '--ca-dir', ca]);
+    if (install.code !== 0) throw new Error(`central.sh failed:\n${install.stdout}\n${install.stderr}`);
+
+    const port = await freePort();
+    url = `mqtts://127.0.0.1:${port}`;
+    const passwordFile = join(root, 'etc/mosquitto/hotpot/passwd');
+    const provision = async (pointId: string) => {
+      const point = await provisionPoint({ pointId, outDir: join(tempDir('points'), pointId), brokerUrl: url, caDir: ca, passwordFile, clientCert: true });
+      const config = agentConfigSchema.parse(JSON.parse(readFileSync(point.files.agentConfig, 'utf8')));
+      return { config, cert: readFileSync(point.files.clientCert!), key: readFileSync(point.files.clientKey!) };
+    };
+    const a = await provision('point-a');
+    pointA = a.config;
+    pointACert = { cert: a.cert, key: a.key };
+    pointB = (await provision('point-b')).config;
+    const centralConfig = centralConfigSchema.parse(JSON.parse(readFileSync(join(root, 'etc/hotpot/central.json'), 'utf8')));
+    central = { username: centralConfig.mqtt.username!, password: centralConfig.mqtt.password! };
+
+    // Started as root, Mosquitto drops to its own user, which must read the installed files
+    // through the group central.sh gave them, as on a real host. Only the temp dirs on the way
+    // there need opening up.
+    broker = new MosquittoPeer({ port, listenerConfig: (p) => generatedBrokerConfig(root, p) });
+    chmodSync(root, 0o755);
+    chmodSync(broker.dir, 0o777);
+    await broker.start();
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.endAsync(true)));
+    await broker?.stop();
+  });
+
+  it('lets a point in with its provisioned password over TLS, verified by the generated CA', async () => {
+    const a = await open({ username: pointA.mqtt.username, password: pointA.mqtt.password });
+    expect(a.connected).toBe(true);
+  });
+
+  it('lets central in with the password central.sh generated (hashed by mosquitto_passwd)', async () => {
+    expect(central.username).toBe('hotpot-central');
+    const c = await open({ username: central.username, password: central.password });
+    expect(c.connected).toBe(true);
+  });
+
+  it('refuses anonymous clients, wrong passwords and another point\'s password', async () => {
+    await expect(connect(url, tls())).rejects.toThrow(/Not authorized|Bad username or password/i);
+    await expect(connect(url, tls({ username: 'point-a', password: 'guess' }))).rejects.toThrow(/Not authorized|Bad username or password/i);
+    await expect(connect(url, tls({ username: 'point-a', password: pointB.mqtt.password }))).rejects.toThrow(/Not authorized|Bad username or password/i);
+  });
+
+  it('refuses a client that trusts a different CA, and plain MQTT on the TLS port', async () => {
+    const other = join(tempDir('other-ca'), 'ca');
+    await provisionCa(other);
+    const wrongCa = { ca: readFileSync(caFiles(other).caCert), rejectUnauthorized: true, username: pointA.mqtt.username, password: pointA.mqtt.password };
+    await expect(connect(url, wrongCa)).rejects.toThrow(/certificate/i);
+    const plain = url.replace('mqtts:', 'mqtt:');
+    await expect(connect(plain, { username: pointA.mqtt.username, password: pointA.mqtt.password, connectTimeout: 3000 })).rejects.toThrow();
+  });
+
+  it("stops a point publishing on another point's topics (central receives only the point's own)", async () => {
+    const c = await open({ username: central.username, password: central.password, clientId: 'central-watch' });
+    const seenByCentral = collect(c);
+    const granted = await c.subscribeAsync(['hotpot/v1/#'], { qos: 1 });
+    expect(granted.map((g) => g.qos)).toEqual([1]);
+    const a = await open({ username: pointA.mqtt.username, password: pointA.mqtt.password, clientId: 'point-a' });
+
+    for (const topic of [topics.pointOrders('point-b'), topics.pointHealth('point-b'), topics.pointStatus('point-b'), topics.pointCommandResult('point-b', 'resync'), topics.menu(), topics.centralStatus()]) {
+      await a.publishAsync(topic, JSON.stringify({ forgedBy: 'point-a' }), { qos: 1 });
+    }
+    // Mosquitto drops refused publishes silently; a control message published after them proves
+    // the forged ones had their chance to arrive (same connection, delivered in order).
+    await a.publishAsync(topics.pointOrders('point-a'), 'control', { qos: 1 });
+    await waitFor(() => seenByCentral.some((m) => m.payload === 'control'), 'the control order at central', 15_000);
+    expect(seenByCentral.filter((m) => m.payload.includes('forgedBy'))).toEqual([]);
+    expect(seenByCentral.map((m) => m.topic)).toEqual([topics.pointOrders('point-a')]);
+  });
+
+  it("stops a point subscribing to another point's acks and commands, or to everything", async () => {
+    const a = await open({ username: pointA.mqtt.username, password: pointA.mqtt.password, clientId: 'point-a-snoop' });
+    const seenByA = collect(a);
+    const forbidden = [topics.pointAcks('point-b'), 'hotpot/v1/points/point-b/cmd/+', 'hotpot/v1/points/+/acks', 'hotpot/v1/points/#', 'hotpot/v1/#', '#'];
+    // Mosquitto 2.0 may grant the SUBACK and enforce the ACL on every delivery instead (newer
+    // versions refuse with 128): either way, what counts is that nothing of B's arrives.
+    await a.subscribeAsync(forbidden, { qos: 1 });
+    const own = await a.subscribeAsync(agentFilters('point-a'), { qos: 1 });
+    expect(own.map((g) => g.qos)).toEqual(agentFilters('point-a').map(() => 1));
+
+    const c = await open({ username: central.username, password: central.password, clientId: 'central-send' });
+    await c.publishAsync(topics.pointAcks('point-b'), JSON.stringify({ ids: ['for-b'] }), { qos: 1 });
+    await c.publishAsync(topics.pointCommand('point-b', 'resync'), JSON.stringify({ for: 'b' }), { qos: 1 });
+    await c.publishAsync(topics.pointAcks('point-a'), JSON.stringify({ ids: ['for-a'] }), { qos: 1 });
+    await c.publishAsync(topics.menu(), JSON.stringify({ menu: 'for-all' }), { qos: 1 });
+    await waitFor(() => seenByA.some((m) => m.topic === topics.menu()), 'the menu at point A', 15_000);
+    expect(seenByA.map((m) => m.topic).sort()).toEqual([topics.menu(), topics.pointAcks('point-a')].sort());
+  });
+
+  it('lets central replicas split ingest through a shared subscription', async () => {
+    const replica = await open({ username: central.username, password: central.password, clientId: 'central-replica', protocolVersion: 5 });
+    const seen = collect(replica);
+    const granted = await replica.subscribeAsync(sharedFilter('central', centralFilters.orders), { qos: 1 });
+    expect(granted.map((g) => g.qos)).toEqual([1]);
+    const b = await open({ username: pointB.mqtt.username, password: pointB.mqtt.password, clientId: 'point-b' });
+    await b.publishAsync(topics.pointOrders('point-b'), 'order from b', { qos: 1 });
+    await waitFor(() => seen.some((m) => m.payload === 'order from b'), 'the order at the shared subscriber', 15_000);
+  });
+
+  it('with require_certificate true (the documented hardening), wants the client certificate too', async () => {
+    const port = await freePort();
+    const strict = new MosquittoPeer({
+      port,
+      listenerConfig: (p) => generatedBrokerConfig(root, p).map((line) => (line === 'require_certificate false' ? 'require_certificate true' : line)),
+    });
+    chmodSync(strict.dir, 0o777);
+    await strict.start();
+    try {
+      const strictUrl = `mqtts://127.0.0.1:${port}`;
+      const credentials = { username: pointA.mqtt.username, password: pointA.mqtt.password };
+      const withCert = await connect(strictUrl, tls({ ...credentials, ...pointACert }));
+      expect(withCert.connected).toBe(true);
+      await withCert.endAsync(true);
+      await expect(connect(strictUrl, tls(credentials))).rejects.toThrow();
+    } finally {
+      await strict.stop();
+    }
+  });
+});

@@ -1,0 +1,448 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { ManualClock, systemClock } from '../../lib/clock.js';
+import { listen, Router, type StartedServer } from '../../lib/http.js';
+import { silentLogger } from '../../lib/log.js';
+import { sleep } from '../../lib/timeout.js';
+import { openDatabase } from '../../lib/sqlite.js';
+import { Incidents } from '../../central/incidents/index.js';
+import { Notifier, notifyConfigSchema, registerNotifyRoutes } from '../../central/notify/index.js';
+import { describeWithPeers, type Peer } from '../helpers/peers.js';
+import { freePort, waitFor } from '../peers/net.js';
+import { makeCertificate, MemoryIncidents, startHttpReceiver, startSmtpReceiver, type HttpReceiver, type ReceivedRequest } from './receivers.js';
+
+const openssl: Peer = { name: 'openssl', available: existsSync('/usr/bin/openssl'), install: 'apt-get install openssl' };
+
+const MIN = 60_000;
+/** 13:00 in Tbilisi: outside anybody's quiet hours. */
+const T0 = Date.parse('2025-01-15T09:00:00Z');
+const SID = 'AC0123456789abcdef';
+const TWILIO_TOKEN = 'twilio-token-xyz';
+const SMTP_USER = 'notifier';
+const SMTP_PASS = 'smtp-pass-123';
+const PRINTER_DOWN = { key: 'point:tbilisi-01:printer', title: 'Printer down', severity: 'major', detail: 'no answer on tcp://10.0.0.5:9100', pointId: 'tbilisi-01' } as const;
+
+describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], () => {
+  let dir: string;
+  let certFile: string;
+  let smtp: Awaited<ReturnType<typeof startSmtpReceiver>>;
+  let chat: HttpReceiver;
+  let twilio: HttpReceiver;
+  const cleanups: (() => Promise<void> | void)[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'hotpot-notify-'));
+    const cert = await makeCertificate(dir);
+    certFile = cert.certFile;
+    smtp = await startSmtpReceiver({ key: readFileSync(cert.keyFile), cert: readFileSync(cert.certFile), user: SMTP_USER, pass: SMTP_PASS });
+    chat = await startHttpReceiver();
+    twilio = await startHttpReceiver((req) => {
+      const auth = `Basic ${Buffer.from(`${SID}:${TWILIO_TOKEN}`).toString('base64')}`;
+      return req.headers.authorization === auth ? { status: 201, body: '{"sid":"SM1"}' } : { status: 401, body: '{"code":20003,"message":"Authenticate"}' };
+    });
+  });
+
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    smtp.mails.length = 0;
+    chat.requests.length = 0;
+    twilio.requests.length = 0;
+  });
+
+  afterAll(async () => {
+    await smtp?.close();
+    await chat?.close();
+    await twilio?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function config(overrides: { smtpPort?: number; signingSecret?: string | null; extra?: Record<string, unknown> } = {}) {
+    return notifyConfigSchema.parse({
+      publicUrl: 'http://central.test:8080',
+      ...(overrides.signingSecret === null ? {} : { signingSecret: overrides.signingSecret ?? 'test-signing-secret-0123456789' }),
+      contacts: [
+        { name: 'administrator', email: 'admin@hotpot.example' },
+        { name: 'on-duty', phone: '+995555000111' },
+      ],
+      channels: {
+        chat: { webhookUrl: `${chat.url}/hooks/team` },
+        email: {
+          host: '127.0.0.1',
+          port: overrides.smtpPort ?? smtp.port,
+          ca: certFile,
+          auth: { user: SMTP_USER, pass: SMTP_PASS },
+          from: 'Hot Pot alerts <alerts@hotpot.example>',
+          timeoutMs: 5000,
+        },
+        twilio: { baseUrl: twilio.url, accountSid: SID, authToken: TWILIO_TOKEN, from: '+995322000000' },
+      },
+      ...overrides.extra,
+    });
+  }
+
+  let dbCount = 0;
+  function database(file = join(dir, `central-${++dbCount}.db`)): { db: Database.Database; file: string } {
+    const db = openDatabase(file, []);
+    cleanups.push(() => {
+      db.close();
+    });
+    return { db, file };
+  }
+
+  async function startNotifier(options: { config: ReturnType<typeof config>; db: Database.Database; clock: ManualClock; incidents: MemoryIncidents }) {
+    const registry = new Registry();
+    const notifier = new Notifier({ ...options, feed: options.incidents, sink: options.incidents, registry, log: silentLogger(), tickEveryMs: 0 });
+    await notifier.start();
+    cleanups.push(() => notifier.stop());
+    return { notifier, registry };
+  }
+
+  async function rig(overrides: Parameters<typeof config>[0] = {}) {
+    const clock = new ManualClock(T0);
+    const incidents = new MemoryIncidents(clock);
+    const { db, file } = database();
+    const cfg = config(overrides);
+    const { notifier, registry } = await startNotifier({ config: cfg, db, clock, incidents });
+    /** Moves the clock to `minute` after T0 and runs one tick. */
+    const at = async (minute: number) => {
+      clock.set(T0 + minute * MIN);
+      await notifier.tick();
+    };
+    return { clock, incidents, db, file, cfg, notifier, registry, at };
+  }
+
+  const chatTexts = () => chat.requests.map((r) => (JSON.parse(r.body) as { text: string }).text);
+  const twilioCalls = (resource: 'Messages' | 'Calls') => twilio.requests.filter((r) => r.path.endsWith(`/${resource}.json`));
+  const sentCount = () => ({ chat: chat.requests.length, email: smtp.mails.length, sms: twilioCalls('Messages').length, call: twilioCalls('Calls').length });
+
+  /** Ticks minute by minute and lists `minute channel` for every message that arrived at its peer. */
+  async function walk(at: (minute: number) => Promise<void>, from: number, to: number): Promise<string[]> {
+    const arrivals: string[] = [];
+    for (let minute = from; minute <= to; minute++) {
+      const before = sentCount();
+      await at(minute);
+      const after = sentCount();
+      for (const channel of Object.keys(after) as (keyof typeof after)[]) {
+        for (let i = before[channel]; i < after[channel]; i++) arrivals.push(`${minute} ${channel}`);
+      }
+    }
+    return arrivals;
+  }
+
+  it('climbs the ladder: chat at 0, e-mail at 5, SMS at 15, call at 30, each through its real peer', async () => {
+    const { incidents, at, registry } = await rig();
+    const incident = incidents.raise(PRINTER_DOWN);
+    expect(await walk(at, 0, 31)).toEqual(['0 chat', '5 email', '15 sms', '30 call']);
+
+    const [chatPost] = chat.requests as [ReceivedRequest];
+    expect(chatPost.method).toBe('POST');
+    expect(chatPost.path).toBe('/hooks/team');
+    expect(chatPost.headers['content-type']).toBe('application/json');
+    const chatText = chatTexts()[0]!;
+    expect(chatText).toContain('[MAJOR] Printer down (point tbilisi-01)');
+    expect(chatText).toMatch(new RegExp(`Acknowledge: http://central\\.test:8080/api/ack/${incident.id}\\?by=team\\+chat&token=[\\w-]{43}`));
+
+    const [mail] = smtp.mails;
+    expect(mail).toMatchObject({ user: SMTP_USER, secure: true, to: ['admin@hotpot.example'], from: 'alerts@hotpot.example' });
+    expect(mail!.text).toContain('Subject: [MAJOR] Printer down (point tbilisi-01)');
+    expect(mail!.text).toContain(`/api/ack/${incident.id}?by=administrator&token=`);
+
+    const auth = `Basic ${Buffer.from(`${SID}:${TWILIO_TOKEN}`).toString('base64')}`;
+    const [sms] = twilioCalls('Messages');
+    expect(sms!.path).toBe(`/2010-04-01/Accounts/${SID}/Messages.json`);
+    expect(sms!.headers.authorization).toBe(auth);
+    expect(sms!.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    const smsForm = new URLSearchParams(sms!.body);
+    expect(smsForm.get('To')).toBe('+995555000111');
+    expect(smsForm.get('From')).toBe('+995322000000');
+    expect(smsForm.get('Body')).toContain('Printer down');
+    expect(smsForm.get('Body')).toContain(`/api/ack/${incident.id}?by=on-duty&token=`);
+
+    const [call] = twilioCalls('Calls');
+    expect(call!.path).toBe(`/2010-04-01/Accounts/${SID}/Calls.json`);
+    expect(call!.headers.authorization).toBe(auth);
+    const callForm = new URLSearchParams(call!.body);
+    expect(callForm.get('To')).toBe('+995555000111');
+    expect(callForm.get('Twiml')).toMatch(/^<Response><Say>Hot Pot Spot major alert\. Printer down \(point tbilisi-01\)\..*<\/Say><\/Response>$/);
+
+    const timeline = incidents.notes(incident.id);
+    expect(timeline[0]).toBe('escalation ladder (major): 0 min chat to team chat; 5 min e-mail to administrator; 15 min SMS to on-duty; 30 min call to on-duty');
+    expect(timeline).toEqual(
+      expect.arrayContaining([
+        'chat page to team chat: sent (attempt 1)',
+        'e-mail page to administrator <admin@hotpot.example>: sent (attempt 1)',
+        'SMS page to on-duty <+995555000111>: sent (attempt 1)',
+        'call page to on-duty <+995555000111>: sent (attempt 1)',
+      ]),
+    );
+    const metrics = await registry.metrics();
+    for (const channel of ['chat', 'email', 'sms', 'call']) {
+      expect(metrics).toContain(`hotpot_notify_attempts_total{channel="${channel}",outcome="sent"} 1`);
+      expect(metrics).toContain(`hotpot_notify_notifications_total{channel="${channel}",kind="page",status="sent"} 1`);
+    }
+    expect(metrics).toContain('hotpot_notify_pending{channel="email"} 0');
+  });
+
+  it('an ack at 7 stops SMS and call; the ack timeout restarts the ladder; resolving says so once per channel used', async () => {
+    const { incidents, at } = await rig();
+    const incident = incidents.raise(PRINTER_DOWN);
+    expect(await walk(at, 0, 6)).toEqual(['0 chat', '5 email']);
+    await at(7);
+    incidents.ack(incident.id, 'nino');
+    expect(incidents.notes(incident.id)).toContain('ladder stopped: acknowledged by nino; it restarts in 10 min unless resolved by then');
+    // Acked at 7 with a 10-minute ack timeout: quiet until 17, then the ladder starts again from chat.
+    expect(await walk(at, 8, 23)).toEqual(['17 chat', '22 email']);
+    incidents.clear(PRINTER_DOWN.key);
+    expect(await walk(at, 24, 60)).toEqual(['24 chat', '24 email']);
+    expect(sentCount()).toEqual({ chat: 3, email: 3, sms: 0, call: 0 });
+    expect(chatTexts()[2]).toMatch(/^\[RESOLVED\] Printer down \(point tbilisi-01\)\nResolved after 24 min\.$/);
+    expect(smtp.mails[2]!.text).toContain('Subject: [RESOLVED] Printer down');
+    // Another resolution event changes nothing.
+    incidents.clear(PRINTER_DOWN.key);
+    expect(await walk(at, 61, 62)).toEqual([]);
+  });
+
+  it('the signed link in a message acks through the feed after a confirmation page; a forged one does not', async () => {
+    const { incidents, at, notifier } = await rig();
+    const router = new Router();
+    registerNotifyRoutes(router, notifier);
+    const http: StartedServer = await listen(router, '127.0.0.1', 0, silentLogger());
+    cleanups.push(() => http.close());
+    const incident = incidents.raise(PRINTER_DOWN);
+    await walk(at, 0, 5);
+    const link = /Acknowledge: (\S+)/.exec(smtp.mails[0]!.text)![1]!;
+    const local = new URL(link);
+    const url = `http://127.0.0.1:${http.port}${local.pathname}${local.search}`;
+
+    // A link preview or mail scanner fetching the link must not ack.
+    const confirm = await fetch(url);
+    expect(confirm.status).toBe(200);
+    expect(await confirm.text()).toContain('<form method="post"');
+    expect(incidents.get(incident.id)!.status).toBe('open');
+
+    const forged = new URL(url);
+    forged.searchParams.set('by', 'on-duty');
+    expect((await fetch(forged, { method: 'POST' })).status).toBe(403);
+    const other = new URL(url);
+    other.searchParams.set('token', 'A'.repeat(43));
+    expect((await fetch(other, { method: 'POST' })).status).toBe(403);
+    expect((await fetch(`http://127.0.0.1:${http.port}${local.pathname}`)).status).toBe(400);
+    expect(incidents.get(incident.id)!.status).toBe('open');
+
+    const acked = await fetch(url, { method: 'POST' });
+    expect(acked.status).toBe(200);
+    expect(await acked.text()).toContain('Acknowledged');
+    expect(incidents.get(incident.id)).toMatchObject({ status: 'acked', ackedBy: 'administrator (ack link)' });
+    expect(await (await fetch(url, { method: 'POST' })).text()).toContain('Already acknowledged');
+    // No SMS at 15: the ack stopped it; what comes at 15 is the ack timeout (ack at 5 + 10 min) restarting the ladder.
+    expect(await walk(at, 6, 15)).toEqual(['15 chat']);
+  });
+
+  it('a central restarted mid-ladder (new notifier, same database file) continues without duplicates', async () => {
+    const clock = new ManualClock(T0);
+    const incidents = new MemoryIncidents(clock);
+    const first = database();
+    // No signing secret in the config: the generated one must survive the restart, or old links break.
+    const cfg = config({ signingSecret: null });
+    const before = await startNotifier({ config: cfg, db: first.db, clock, incidents });
+    const incident = incidents.raise(PRINTER_DOWN);
+    const tickBefore = async (minute: number) => {
+      clock.set(T0 + minute * MIN);
+      await before.notifier.tick();
+    };
+    expect(await walk(tickBefore, 0, 5)).toEqual(['0 chat', '5 email']);
+    const link = new URL(/Acknowledge: (\S+)/.exec(chatTexts()[0]!)![1]!);
+    await before.notifier.stop();
+    first.db.close();
+
+    const reopened = database(first.file);
+    const after = await startNotifier({ config: cfg, db: reopened.db, clock, incidents });
+    const tickAfter = async (minute: number) => {
+      clock.set(T0 + minute * MIN);
+      await after.notifier.tick();
+    };
+    expect(await walk(tickAfter, 5, 31)).toEqual(['15 sms', '30 call']);
+    expect(sentCount()).toEqual({ chat: 1, email: 1, sms: 1, call: 1 });
+    expect(after.notifier.ackLinkStatus(incident.id, link.searchParams.get('by')!, link.searchParams.get('token')!)).toEqual({ state: 'open', title: 'Printer down' });
+  });
+
+  it('a dead SMTP server: retries with backoff, then a notice on chat, and the timeline counts the attempts', async () => {
+    const deadPort = await freePort();
+    const { incidents, at, clock, notifier, registry } = await rig({ smtpPort: deadPort });
+    const incident = incidents.raise(PRINTER_DOWN);
+    expect(await walk(at, 0, 5)).toEqual(['0 chat']);
+    expect(incidents.notes(incident.id)).toContainEqual(expect.stringMatching(/^e-mail page to administrator <admin@hotpot\.example>: failed \(attempt 1\): .*ECONNREFUSED.*; retry in 30 s$/));
+    // Backoff: 30 s, 60 s, 120 s... Walk the clock in 15-second steps until the failover notice is on chat.
+    for (let step = 0; step < 40 && chat.requests.length < 2; step++) {
+      clock.advance(15_000);
+      await notifier.tick();
+    }
+    const notice = chatTexts()[1];
+    expect(notice).toMatch(/^\[NOTIFICATIONS FAILING\] e-mail to administrator <admin@hotpot\.example> for: Printer down\n3 attempts failed, last: .*ECONNREFUSED/);
+    const timeline = incidents.notes(incident.id);
+    expect(timeline.filter((t) => t.startsWith('e-mail page to administrator') && t.includes('failed (attempt'))).toHaveLength(3);
+    expect(timeline).toContain('e-mail page to administrator <admin@hotpot.example> failed 3 times: raising a notice on chat');
+    expect(timeline).toContain('chat failover to team chat: sent (attempt 1)');
+    expect(clock.now() - (T0 + 5 * MIN)).toBeGreaterThanOrEqual((30 + 60) * 1000);
+    expect(await registry.metrics()).toContain('hotpot_notify_attempts_total{channel="email",outcome="error"} 3');
+    expect(smtp.mails).toHaveLength(0);
+  });
+
+  it('a flapping condition pages once: re-opened within the window it continues the same ladder', async () => {
+    const { incidents, at } = await rig();
+    const first = incidents.raise(PRINTER_DOWN);
+    expect(await walk(at, 0, 1)).toEqual(['0 chat']);
+    incidents.clear(PRINTER_DOWN.key);
+    expect(await walk(at, 2, 2)).toEqual(['2 chat']);
+    expect(chatTexts()[1]).toContain('[RESOLVED]');
+    await at(3);
+    const second = incidents.raise(PRINTER_DOWN);
+    expect(second.id).not.toBe(first.id);
+    expect(incidents.notes(second.id)[0]).toBe(
+      `notifications continue the ladder of incident ${first.id} (same key ${PRINTER_DOWN.key}, re-opened 2 min after it resolved); steps already sent are not repeated`,
+    );
+    expect(await walk(at, 3, 6)).toEqual(['5 email']);
+    // The e-mail's ack link names the incident that is open now.
+    expect(smtp.mails[0]!.text).toContain(`/api/ack/${second.id}?by=administrator`);
+    expect(chat.requests).toHaveLength(2);
+  });
+
+  it('quiet hours defer a major SMS to the morning but let a critical one through; the rate limit holds, not drops', async () => {
+    const night = Date.parse('2025-01-14T21:30:00Z'); // 01:30 in Tbilisi
+    // One SMS per incident and nothing after it, so every message below is one decision.
+    const smsNow = { steps: [{ afterMinutes: 0, channel: 'sms', to: ['on-duty'] }], maxLoops: 1, repeatMinutes: 0 };
+    const { incidents, clock, notifier } = await rig({
+      extra: {
+        contacts: [{ name: 'on-duty', phone: '+995555000111', quietHours: { from: '22:00', to: '08:00', timeZone: 'Asia/Tbilisi' } }],
+        ladders: { critical: smsNow, major: smsNow, minor: smsNow, info: { steps: [{ afterMinutes: 0, channel: 'chat' }] } },
+        rateLimits: { chat: { max: 2, perSeconds: 60 } },
+      },
+    });
+    clock.set(night);
+    const major = incidents.raise(PRINTER_DOWN);
+    const critical = incidents.raise({ key: 'runbook:main-server', title: 'Main server down', severity: 'critical', detail: 'GET /api/status timed out' });
+    await notifier.tick();
+    expect(twilioCalls('Messages').map((r) => new URLSearchParams(r.body).get('Body'))).toEqual([expect.stringContaining('[CRITICAL] Main server down')]);
+    expect(incidents.notes(major.id)).toContain("SMS page to on-duty <+995555000111>: deferred to the end of on-duty's quiet hours (2025-01-15T04:00:00.000Z)");
+    expect(incidents.notes(critical.id)).toContain('SMS page to on-duty <+995555000111>: sent (attempt 1)');
+    clock.set(Date.parse('2025-01-15T03:59:00Z'));
+    await notifier.tick();
+    expect(twilioCalls('Messages')).toHaveLength(1);
+    clock.set(Date.parse('2025-01-15T04:00:00Z'));
+    await notifier.tick();
+    expect(twilioCalls('Messages')).toHaveLength(2);
+
+    // Three info incidents at once against a chat limit of 2 per minute: the third waits its turn.
+    for (const point of ['batumi-01', 'batumi-02', 'kutaisi-01']) {
+      incidents.raise({ key: `point:${point}:camera`, title: `Camera down at ${point}`, severity: 'info', detail: 'no snapshot', pointId: point });
+    }
+    await notifier.tick();
+    expect(chat.requests).toHaveLength(2);
+    clock.advance(30_000);
+    await notifier.tick();
+    expect(chat.requests).toHaveLength(2);
+    clock.advance(30_000);
+    await notifier.tick();
+    expect(chat.requests).toHaveLength(3);
+    expect(incidents.timeline.map((t) => t.text)).toContain('chat page to team chat: held by the chat rate limit (2 per 60 s)');
+  });
+
+  it('catches up on start with what the incident store did while central was down', async () => {
+    const clock = new ManualClock(T0);
+    const incidents = new MemoryIncidents(clock);
+    const first = database();
+    const cfg = config();
+    const before = await startNotifier({ config: cfg, db: first.db, clock, incidents });
+    const acked = incidents.raise(PRINTER_DOWN);
+    const resolved = incidents.raise({ key: 'point:batumi-01:internet', title: 'Batumi offline', severity: 'major', detail: 'no route', pointId: 'batumi-01' });
+    await before.notifier.tick();
+    expect(sentCount().chat).toBe(2);
+    await before.notifier.stop();
+
+    clock.set(T0 + 2 * MIN);
+    incidents.ack(acked.id, 'giorgi');
+    incidents.clear('point:batumi-01:internet');
+    const after = await startNotifier({ config: cfg, db: first.db, clock, incidents });
+    expect(incidents.notes(acked.id)).toContain('ladder stopped: acknowledged by giorgi; it restarts in 10 min unless resolved by then');
+    clock.set(T0 + 6 * MIN);
+    await after.notifier.tick();
+    // No e-mail for the acked one; the resolved one gets its all-clear on chat, where it was announced.
+    expect(sentCount()).toEqual({ chat: 3, email: 0, sms: 0, call: 0 });
+    expect(chatTexts()[2]).toContain('[RESOLVED] Batumi offline');
+    expect(incidents.notes(resolved.id)).toContain('chat resolved to team chat: sent (attempt 1)');
+  });
+
+  it('runs on its own scheduler with the system clock, and posts the generic webhook JSON with its headers', async () => {
+    const pager = await startHttpReceiver();
+    cleanups.push(() => pager.close());
+    const incidents = new MemoryIncidents(systemClock);
+    const { db } = database();
+    const cfg = config({
+      extra: {
+        channels: { chat: { webhookUrl: `${chat.url}/hooks/team` }, webhook: { url: `${pager.url}/pager/events`, headers: { 'x-api-key': 'pager-key' } } },
+        contacts: [],
+        ladders: Object.fromEntries(['critical', 'major', 'minor', 'info'].map((s) => [s, { steps: [{ afterMinutes: 0, channel: 'chat' }, { afterMinutes: 0, channel: 'webhook' }] }])),
+      },
+    });
+    const notifier = new Notifier({ config: cfg, db, feed: incidents, sink: incidents, registry: new Registry(), log: silentLogger(), tickEveryMs: 50 });
+    await notifier.start();
+    cleanups.push(() => notifier.stop());
+    const incident = incidents.raise({ ...PRINTER_DOWN, severity: 'info' });
+    await waitFor(() => chat.requests.length === 1 && pager.requests.length === 1, 'the scheduler to send on chat and webhook');
+    const [event] = pager.requests;
+    expect(event!.path).toBe('/pager/events');
+    expect(event!.headers['x-api-key']).toBe('pager-key');
+    expect(JSON.parse(event!.body)).toMatchObject({
+      kind: 'page',
+      recipient: 'webhook',
+      incident: { id: incident.id, key: PRINTER_DOWN.key, severity: 'info', title: 'Printer down', pointId: 'tbilisi-01' },
+      text: expect.stringContaining('[INFO] Printer down'),
+      ackUrl: expect.stringContaining(`/api/ack/${incident.id}?by=webhook&token=`),
+    });
+    await notifier.stop();
+    incidents.clear(PRINTER_DOWN.key);
+    // Stopped: nothing more goes out, not even the all-clear.
+    await sleep(200);
+    expect(chat.requests).toHaveLength(1);
+  });
+
+  it("works with central's real incident store: timeline, correlation, and an ack link stopping a restarted ladder", async () => {
+    const clock = new ManualClock(T0);
+    const { db } = database();
+    const incidents = new Incidents(db, clock, silentLogger());
+    const notifier = new Notifier({ config: config(), db, feed: incidents, sink: incidents, registry: new Registry(), clock, log: silentLogger(), tickEveryMs: 0 });
+    await notifier.start();
+    cleanups.push(() => notifier.stop());
+    const at = async (minute: number) => {
+      clock.set(T0 + minute * MIN);
+      await notifier.tick();
+    };
+    const incident = incidents.raise(PRINTER_DOWN);
+    const child = incidents.raise({ key: 'point:tbilisi-01:receipts', title: 'Receipts not printing', severity: 'major', detail: 'queue stuck', parentKey: PRINTER_DOWN.key });
+    expect(await walk(at, 0, 6)).toEqual(['0 chat', '5 email']);
+    expect(incidents.timeline(child.id).map((t) => t.text)).toContain(`no notifications of its own: it hangs under incident ${incident.id}`);
+    const notes = incidents.timeline(incident.id).filter((t) => t.kind === 'notify').map((t) => t.text);
+    expect(notes).toContain('e-mail page to administrator <admin@hotpot.example>: sent (attempt 1)');
+
+    await at(7);
+    incidents.ack(incident.id, 'nino');
+    expect(await walk(at, 8, 17)).toEqual(['17 chat']);
+    // The store's ack is idempotent (already acked: no event), so the restarted ladder is stopped by the link it sent.
+    const link = new URL(/Acknowledge: (\S+)/.exec(chatTexts()[1]!)![1]!);
+    const status = notifier.acknowledgeByLink(incident.id, link.searchParams.get('by')!, link.searchParams.get('token')!);
+    expect(status).toEqual({ state: 'acked', title: 'Printer down' });
+    // No e-mail at 22: the ladder is stopped again (until 27, the new ack's timeout).
+    expect(await walk(at, 18, 26)).toEqual([]);
+    incidents.clear(PRINTER_DOWN.key, 'printer answers again');
+    // The all-clear on chat and e-mail; and the child, detached by the store at 26, now pages on its own.
+    expect(await walk(at, 27, 33)).toEqual(['27 chat', '27 chat', '27 email', '31 email']);
+    expect(chatTexts().slice(2)).toEqual([
+      expect.stringMatching(/^\[RESOLVED\] Printer down/),
+      expect.stringMatching(/^\[MAJOR\] Receipts not printing/),
+    ]);
+  });
+});
