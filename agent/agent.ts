@@ -20,6 +20,7 @@ import { OrderStore } from './store.js';
 import { MenuSource } from './menu.js';
 import { LinkHealth, type HealthProvider } from './health.js';
 import { agentRouter } from './http.js';
+import { DayReporter } from './reconciliation.js';
 
 /** Receipt printing, as the agent sees it (implemented over drivers/ by the print queue). */
 export interface Receipts {
@@ -48,6 +49,7 @@ export class Agent {
   readonly outbox: Outbox;
   readonly health: HealthProvider;
   readonly receipts: Receipts | undefined;
+  readonly dayReporter: DayReporter;
   private readonly linkHealth: LinkHealth | undefined;
   private http: StartedServer | undefined;
   private session = 0;
@@ -91,6 +93,7 @@ export class Agent {
       this.health = this.linkHealth;
     }
     this.receipts = deps.receipts?.(this.store);
+    this.dayReporter = new DayReporter({ store: this.store, link: this.link, pointId: config.pointId, timeZone: config.timeZone, clock: this.clock, log: this.log });
   }
 
   get httpPort(): number | undefined {
@@ -110,10 +113,11 @@ export class Agent {
     });
     this.health.on('change', () => void this.publishHealth());
     await link.subscribe(agentFilters(config.pointId));
-    this.http = await listen(agentRouter(this), config.http.host, config.http.port, this.log);
+    this.http = await listen(agentRouter(this, { log: this.log, clock: this.clock }), config.http.host, config.http.port, this.log);
     this.health.start();
     this.receipts?.start();
     this.outbox.start();
+    this.dayReporter.start();
     link.start();
     this.healthTimer = setInterval(() => void this.publishHealth(), this.deps.healthEveryMs ?? 30_000);
     this.healthTimer.unref();
@@ -231,6 +235,7 @@ export class Agent {
   async stop(graceful = true): Promise<void> {
     clearInterval(this.healthTimer);
     this.outbox.stop();
+    this.dayReporter.stop();
     if (graceful && this.link.connected) {
       await this.link.publish(topics.pointStatus(this.config.pointId), this.statusPayload(false), { retain: true, timeoutMs: 2000 }).catch(() => undefined);
     }

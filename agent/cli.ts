@@ -2,6 +2,7 @@ import { createLogger } from '../lib/log.js';
 import { untilSignal, type Command } from '../lib/cli.js';
 import { loadAgentConfig } from './config.js';
 import { Agent } from './agent.js';
+import { deviceDeps, runDoctor } from './checks/index.js';
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -17,11 +18,15 @@ export const agentCommand: Command = {
   async run(values) {
     const config = loadAgentConfig(values.config as string | undefined);
     const log = createLogger({ name: 'agent' });
-    const agent = new Agent(config, { log });
+    // The internet check asks the agent's own MQTT link whether central is reachable.
+    let agent: Agent | undefined;
+    const devices = await deviceDeps(config, log, () => agent?.link.connected ?? false);
+    agent = new Agent(config, { log, health: devices.health, receipts: devices.receipts });
     await agent.start();
     const signal = await untilSignal();
     log.info({ signal }, 'stopping');
     await agent.stop();
+    await devices.devices.close();
     return 0;
   },
 };
@@ -31,8 +36,10 @@ export const doctorCommand: Command = {
   summary: 'run every agent check once and print a table',
   usage: 'usage: hotpot doctor [--config FILE]\n\nRuns every agent check once and prints a table; exits 1 if any check is down.',
   options: { config: { type: 'string', short: 'c' } },
-  async run() {
-    process.stderr.write('hotpot doctor: the device checks are not built yet\n');
-    return 1;
+  async run(values) {
+    const config = loadAgentConfig(values.config as string | undefined);
+    // The table goes to stdout; log lines (errors only, unless HOTPOT_LOG_LEVEL says otherwise) to stderr.
+    const log = createLogger({ name: 'doctor', level: process.env.HOTPOT_LOG_LEVEL ?? 'error', destination: process.stderr });
+    return runDoctor(config, process.stdout, log);
   },
 };

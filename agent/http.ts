@@ -1,13 +1,51 @@
 import { z } from 'zod';
-import { HttpError, Router, parseWith } from '../lib/http.js';
-import type { OrderRecord } from '../sync/schemas.js';
+import { HttpError, Router, parseWith, type Request } from '../lib/http.js';
+import type { Logger } from '../lib/log.js';
+import type { Clock } from '../lib/clock.js';
+import { DateString, type OrderRecord } from '../sync/schemas.js';
+import { dayWindow, formatMinor, localDate } from '../sync/day-summary.js';
 import type { Agent } from './agent.js';
+import { isLoopbackHost } from './config.js';
+import { offlineLimitBreach, type LimitBreach } from './limits.js';
 import { OrderRequest, priceItems } from './orders.js';
+import { boxDaySummary } from './reconciliation.js';
+import { accessGate, clientOf, GuardedRouter, StaffSessions } from './page/access.js';
+import { PageAssets } from './page/assets.js';
+import { PinGate, pinRefused } from './page/pin-gate.js';
+import { registerPageRoutes } from './page/routes.js';
 
 const OrdersQuery = z.object({
   status: z.enum(['unsynced', 'synced', 'all']).default('all'),
   limit: z.coerce.number().int().min(1).max(5000).default(500),
+  /** Only orders of this local day (the box's timeZone). */
+  date: DateString.optional(),
 });
+
+const DayQuery = z.object({ date: DateString.optional() });
+
+/** `POST /api/mode`: staff force manual-order mode (`"offline"`) or hand it back to the checks (`null`). */
+const ModeRequest = z.strictObject({ force: z.enum(['offline']).nullable() });
+
+export interface AgentRouterDeps {
+  log: Logger;
+  clock: Clock;
+}
+
+const LIMIT_NAMES: Record<LimitBreach['limit'], string> = {
+  maxOrderTotal: 'the offline limit per order',
+  maxOfflineTotal: 'the offline sales limit (orders not yet synced)',
+};
+
+/** An order over an offline limit goes through only with the manager PIN; else a 403 saying why. */
+function approveOverLimit(breach: LimitBreach, currency: string, managerPin: string | undefined, manager: PinGate | undefined, req: Request, log: Logger): void {
+  const over = `${formatMinor(breach.amount)} ${currency} is over ${LIMIT_NAMES[breach.limit]} of ${formatMinor(breach.max)} ${currency}`;
+  const facts = { limit: breach.limit, max: breach.max, amount: breach.amount };
+  if (!manager) throw new HttpError(403, { error: `${over}; no manager PIN is set on this box (pins.manager), so it cannot be approved`, code: 'over_limit', ...facts });
+  if (managerPin === undefined) throw new HttpError(403, { error: `${over}: a manager PIN is needed`, code: 'manager_pin_required', ...facts });
+  const result = manager.check(clientOf(req), managerPin);
+  if (!result.ok) throw pinRefused(result, 'manager');
+  log.info(facts, 'order over an offline limit approved with the manager PIN');
+}
 
 /** The `201 {id, number, total, currency, status, printed}` body of a committed order. */
 function receipt(agent: Agent, order: OrderRecord, syncedAt: number | null) {
@@ -21,9 +59,19 @@ function receipt(agent: Agent, order: OrderRecord, syncedAt: number | null) {
   };
 }
 
-/** The agent's HTTP API per the public contract. */
-export function agentRouter(agent: Agent): Router {
-  const router = new Router();
+/** The agent's HTTP API per the public contract, and the staff page. */
+export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Router {
+  const { config } = agent;
+  const loopbackOnly = isLoopbackHost(config.http.host);
+  // On loopback the page serves the box's own screen; exposed beyond it, the staff PIN guards it
+  // (the config refuses a non-loopback host without pins.staff).
+  const sessions = !loopbackOnly && config.pins.staff ? new StaffSessions(new PinGate('staff', config.pins.staff, clock, log), clock) : undefined;
+  const router = new GuardedRouter(accessGate({ loopbackOnly, sessions }));
+  const manager = config.pins.manager ? new PinGate('manager', config.pins.manager, clock, log) : undefined;
+  const today = () => localDate(clock.now(), config.timeZone);
+  const assets = new PageAssets();
+  if (assets.problem) log.error({ dir: assets.dir }, `${assets.problem}; orders can still be taken through the API`);
+  registerPageRoutes(router, { agent, assets, sessions, clock });
   router.get('/api/health', () => ({ status: 200, body: agent.healthBody() }));
   router.get('/api/menu', () => ({ status: 200, body: agent.menu.menu }));
   router.post('/api/orders', (req) => {
@@ -32,21 +80,28 @@ export function agentRouter(agent: Agent): Router {
     if ('issues' in priced) {
       throw new HttpError(400, { error: `invalid order: ${priced.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues: priced.issues });
     }
+    // A retried POST with a known clientRef answers 200 with the order it already saved.
+    const prior = request.clientRef ? agent.store.getByClientRef(request.clientRef) : null;
+    if (prior) return { status: 200, body: receipt(agent, prior.order, prior.syncedAt) };
+    const mode = agent.health.snapshot().mode;
+    const total = priced.items.reduce((sum, item) => sum + item.lineTotal, 0);
+    const breach = offlineLimitBreach(config.limits, mode, total, mode === 'offline' ? agent.store.unsyncedOfflineTotal() : 0);
+    if (breach) approveOverLimit(breach, agent.menu.menu.currency, request.managerPin, manager, req, log);
     const { order, created } = agent.commitOrder({
       items: priced.items,
       payment: request.payment,
       note: request.note ?? null,
       clientRef: request.clientRef ?? null,
       currency: agent.menu.menu.currency,
-      mode: agent.health.snapshot().mode,
+      mode,
     });
     const stored = created ? null : agent.store.get(order.id)?.syncedAt ?? null;
-    // A retried POST with a known clientRef answers 200 with the order it already saved.
     return { status: created ? 201 : 200, body: receipt(agent, order, stored) };
   });
   router.get('/api/orders', (req) => {
     const query = parseWith(OrdersQuery, Object.fromEntries(req.query), 'query');
-    const orders = agent.store.list(query.status, { limit: query.limit });
+    const day = query.date ? dayWindow(query.date, config.timeZone) : undefined;
+    const orders = agent.store.list(query.status, { limit: query.limit, ...(day ? { since: day.from, until: day.to } : {}) });
     return {
       status: 200,
       body: orders.map(({ order, syncedAt }) => ({ ...order, syncedAt, printed: agent.receipts?.printed(order.id) ?? false })),
@@ -58,6 +113,16 @@ export function agentRouter(agent: Agent): Router {
     if (!agent.receipts) throw new HttpError(409, { error: 'no receipt printer is configured (checks.printer.interface is none)' });
     agent.receipts.reprint(stored.order.id);
     return { status: 202, body: { id: stored.order.id, number: stored.order.number, queued: true } };
+  });
+  router.get('/api/reconciliation', (req) => {
+    const query = parseWith(DayQuery, Object.fromEntries(req.query), 'query');
+    return { status: 200, body: boxDaySummary(agent.store, config.pointId, query.date ?? today(), config.timeZone) };
+  });
+  router.post('/api/mode', (req) => {
+    const { force } = parseWith(ModeRequest, req.body);
+    if (!agent.health.force) throw new HttpError(409, { error: 'this agent runs without device checks, so its mode cannot be forced' });
+    agent.health.force('staff', force);
+    return { status: 200, body: { mode: agent.health.snapshot().mode, force } };
   });
   return router;
 }

@@ -6,12 +6,23 @@ const Qty = z.number().int('qty must be a whole number').min(1, 'qty must be at 
 const MenuLine = z.strictObject({ sku: z.string().min(1).max(64), qty: Qty });
 const OpenLine = z.strictObject({ name: z.string().trim().min(1).max(120), unitPrice: Money, qty: Qty });
 
+/** A line with a `sku` is a menu line, else an open item: each error names its field (a plain union says only "Invalid input"). */
+const Line = z.unknown().transform((value, ctx) => {
+  const schema = typeof value === 'object' && value !== null && 'sku' in value ? MenuLine : OpenLine;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) ctx.addIssue({ ...issue });
+  return z.NEVER;
+});
+
 /** `POST /api/orders` body. Prices of menu items come from the menu, never from the client. */
 export const OrderRequest = z.strictObject({
-  items: z.array(z.union([MenuLine, OpenLine])).min(1, 'an order needs at least one item').max(MAX_ORDER_ITEMS, `at most ${MAX_ORDER_ITEMS} lines per order`),
+  items: z.array(Line).min(1, 'an order needs at least one item').max(MAX_ORDER_ITEMS, `at most ${MAX_ORDER_ITEMS} lines per order`),
   payment: Payment,
   note: z.string().max(500).optional(),
   clientRef: z.string().min(1).max(100).optional(),
+  /** Approves an order over an offline limit (`limits.*`); checked against `pins.manager`. */
+  managerPin: z.string().max(64).optional(),
 });
 export type OrderRequest = z.infer<typeof OrderRequest>;
 

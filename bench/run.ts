@@ -3,6 +3,10 @@ import { printTable, writeResults, type BenchResult } from './report.js';
 /** Each suite is loaded and run in turn; `npm run bench -- NAME` runs just one. */
 const SUITES: Record<string, () => Promise<{ run: () => Promise<BenchResult[]> }>> = {
   backbone: () => import('./backbone.js'),
+  recovery: () => import('./recovery.js'),
+  checks: () => import('./checks.js'),
+  forward: () => import('./forward.js'),
+  fleet: () => import('./fleet.js'),
 };
 
 async function main(): Promise<void> {

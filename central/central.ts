@@ -6,14 +6,17 @@ import { VERSION } from '../lib/version.js';
 import { listen, Router, type StartedServer } from '../lib/http.js';
 import { MqttLink } from '../sync/mqtt.js';
 import { Ingest } from '../sync/ingest.js';
-import { parseTopic, topics, ROOT, sharedFilter } from '../sync/topics.js';
-import type { OrderRecord } from '../sync/schemas.js';
+import { parseTopic, topics, ROOT, sharedFilter, centralFilters } from '../sync/topics.js';
+import { CentralStatusMessage, decodePayload, type OrderRecord } from '../sync/schemas.js';
 import type { CentralConfig } from './config.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { Fleet } from './fleet.js';
 import { createMetrics, registerFleetMetrics, type CentralMetrics } from './metrics.js';
 import { Incidents, registerIncidentRoutes } from './incidents/index.js';
 import { SqliteCentralStore } from './store/sqlite.js';
+import { PostgresCentralStore } from './store/postgres.js';
+import type { CentralStore } from './store/types.js';
+import { PgLeader, SoleLeader, type Leadership } from './leader.js';
 import type { CentralContext, CentralModule } from './module.js';
 import { registerCoreRoutes } from './http.js';
 
@@ -25,7 +28,14 @@ export interface CentralDeps {
 
 /** The central service: broker (embedded or joined), ingest, store, fleet view, HTTP, modules. */
 export class Central {
+  /** Local SQLite: the orders of a single central, and every module's own state tables. */
   readonly store: SqliteCentralStore;
+  /** The franchise's orders: `store`, or PostgreSQL shared by replicas (`database.url`). */
+  readonly orders: CentralStore;
+  /** Who does singleton work: always this central on SQLite, one replica on PostgreSQL. */
+  readonly leader: Leadership;
+  private readonly postgres: PostgresCentralStore | undefined;
+  private stopping = false;
   readonly fleet: Fleet;
   readonly incidents: Incidents;
   readonly metrics: CentralMetrics;
@@ -45,6 +55,10 @@ export class Central {
     this.startedAt = this.clock.now();
     this.metrics = createMetrics();
     this.store = new SqliteCentralStore(join(config.dataDir, 'central.db'));
+    const { url, poolMax, leaderPollMs } = config.database;
+    this.postgres = url ? new PostgresCentralStore({ url, poolMax, log: this.log }) : undefined;
+    this.orders = this.postgres ?? this.store;
+    this.leader = url ? new PgLeader({ url, log: this.log, name: config.mqtt.clientId, pollMs: leaderPollMs }) : new SoleLeader();
     this.fleet = new Fleet({
       log: this.log,
       clock: this.clock,
@@ -76,6 +90,8 @@ export class Central {
   async start(): Promise<void> {
     const { config } = this;
     if (!config.mqtt.url) this.broker = await startEmbeddedBroker(config.broker.host, config.broker.port, this.log);
+    // PostgreSQL down at start: central still starts; commits fail (nothing acked) until it is back.
+    await this.postgres?.ready().catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'PostgreSQL order store not ready yet; retrying on each commit'));
     const link = new MqttLink({
       url: this.brokerUrl,
       clientId: config.mqtt.clientId,
@@ -103,14 +119,10 @@ export class Central {
       },
     });
     link.onMessage((topic, payload) => this.route(ingest, topic, payload));
-    link.on('connect', () => {
-      link.publish(topics.centralStatus(), { online: true, ts: this.clock.now() }, { retain: true }).catch((error: unknown) => {
-        this.log.warn({ err: (error as Error).message }, 'could not publish central status');
-      });
-    });
-    const everyPoint = `${ROOT}/points/#`;
-    await link.subscribe([config.mqtt.sharedGroup ? sharedFilter(config.mqtt.sharedGroup, everyPoint) : everyPoint]);
+    link.on('connect', () => this.publishOnline(link));
+    await link.subscribe(centralSubscriptions(config.mqtt.sharedGroup));
     link.start();
+    await this.leader.start();
 
     registerCoreRoutes(this.router, this);
     registerIncidentRoutes(this.router, this.incidents);
@@ -120,6 +132,8 @@ export class Central {
       log: this.log,
       clock: this.clock,
       store: this.store,
+      orders: this.orders,
+      leader: this.leader,
       router: this.router,
       link,
       fleet: this.fleet,
@@ -154,12 +168,27 @@ export class Central {
       version: VERSION,
       uptimeSec: Math.round((this.clock.now() - this.startedAt) / 1000),
       mqtt: { url: this.brokerUrl, connected: this.link?.connected ?? false, embeddedBroker: Boolean(this.broker) },
-      store: 'sqlite',
+      store: this.postgres ? 'postgres' : 'sqlite',
+      leader: this.leader.isLeader(),
     };
   }
 
-  private commit(orders: readonly OrderRecord[], receivedAt: number): { inserted: number } {
-    const result = this.store.commitOrders(orders, receivedAt);
+  private publishOnline(link: MqttLink): void {
+    link.publish(topics.centralStatus(), { online: true, ts: this.clock.now() }, { retain: true }).catch((error: unknown) => {
+      this.log.warn({ err: (error as Error).message }, 'could not publish central status');
+    });
+  }
+
+  /** Replicas share one retained status: another replica's will (offline) must not stop the points syncing. */
+  private reassertOnline(payload: Buffer): void {
+    const decoded = decodePayload(CentralStatusMessage, payload);
+    if (!decoded.ok || decoded.value.online || this.stopping || !this.link?.connected) return;
+    this.log.info('another replica went offline; this one is still serving');
+    this.publishOnline(this.link);
+  }
+
+  private async commit(orders: readonly OrderRecord[], receivedAt: number): Promise<{ inserted: number }> {
+    const result = await this.orders.commitOrders(orders, receivedAt);
     if (result.fresh.length > 0 && this.events.listenerCount('ordersCommitted') > 0) {
       this.events.emit('ordersCommitted', result.fresh.map((order) => ({ ...order, receivedAt })));
     }
@@ -180,6 +209,8 @@ export class Central {
         return this.fleet.acceptStatus(parsed.pointId, payload, now);
       case 'health':
         return this.fleet.acceptHealth(parsed.pointId, payload, now);
+      case 'centralStatus':
+        return this.reassertOnline(payload);
       case 'commandResult':
         this.events.emit('commandResult', parsed.pointId, parsed.name, payload);
         return;
@@ -190,6 +221,7 @@ export class Central {
   }
 
   async stop(graceful = true): Promise<void> {
+    this.stopping = true;
     for (const module of this.started.splice(0).reverse()) {
       try {
         await module.stop();
@@ -204,6 +236,20 @@ export class Central {
     await this.link?.stop(graceful);
     await this.http?.close();
     await this.broker?.close();
+    await this.leader.stop();
+    await this.postgres?.close();
     this.store.close();
   }
+}
+
+/**
+ * A single central takes every point topic. Replicas split the orders through a shared
+ * subscription (each order message goes to one replica, which commits and acks it) and each
+ * subscribe to everything else, so every replica has the whole fleet view and sees the others'
+ * wills on central's status. (Brokers send no retained messages on shared subscriptions.)
+ */
+export function centralSubscriptions(sharedGroup: string | undefined): string[] {
+  if (!sharedGroup) return [`${ROOT}/points/#`];
+  const filters = Object.entries(centralFilters).map(([kind, filter]) => (kind === 'orders' ? sharedFilter(sharedGroup, filter) : filter));
+  return [...filters, topics.centralStatus()];
 }

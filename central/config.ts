@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { loadConfig } from '../lib/config.js';
+import { upstreamConfigSchema } from './forwarder/config.js';
+import { alertsConfigSchema } from './alerts/config.js';
 
 export const centralConfigSchema = z.object({
   dataDir: z.string().min(1).default('./data/central'),
@@ -31,13 +33,35 @@ export const centralConfigSchema = z.object({
     })
     .prefault({}),
   /** PostgreSQL instead of SQLite, when scaling out. */
-  database: z.object({ url: z.string().regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL').optional() }).prefault({}),
+  database: z
+    .object({
+      url: z.string().regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL').optional(),
+      /** Connections each replica's order store may hold. */
+      poolMax: z.number().int().min(1).max(100).default(5),
+      /** How often a follower replica tries the leader lock (takeover ≤ this after the leader's session ends). */
+      leaderPollMs: z.number().int().min(100).max(10_000).default(2000),
+    })
+    .prefault({}),
   fleet: z
     .object({
       /** A point silent this long is stale even if its retained status says online. */
       staleAfterMs: z.number().int().min(1000).default(90_000),
+      /** Group (city) → point ids or `prefix*` patterns; unlisted points go by their id's first dash-separated part. */
+      groups: z.record(z.string().regex(/^[a-z0-9-]{1,64}$/), z.array(z.string().regex(/^[a-z0-9-]{1,64}\*?$/)).max(10_000)).default({}),
+      history: z
+        .object({
+          /** Numeric series (cpu, memory, disk, unsynced) are averaged into buckets this long. */
+          bucketMs: z.number().int().min(1000).default(60_000),
+          seriesRetentionMs: z.number().int().min(60_000).default(7 * 86_400_000),
+          /** State changes (connection, mode, checks, version). */
+          eventsRetentionMs: z.number().int().min(60_000).default(30 * 86_400_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
+  alerts: alertsConfigSchema.prefault({}),
+  /** Forwarding committed orders to the main server (off while `upstream.url` is absent). */
+  upstream: upstreamConfigSchema,
 });
 
 export type CentralConfig = z.output<typeof centralConfigSchema>;

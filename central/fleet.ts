@@ -74,24 +74,16 @@ export function groupResolver(groups: Record<string, readonly string[]>): (point
 }
 
 /**
- * Keys in `checks.system.data` read as percentages. The checks engineer's names come first;
- * anything that is not a number in 0–100 is ignored, so a missing or odd payload never alerts.
+ * Keys in `checks.system.data` read as percentages (the agent's system check sends these).
+ * Anything that is not a number in 0–100 is ignored, so a missing or odd payload never alerts.
  */
-export const USAGE_KEYS: Record<keyof Usage, readonly string[]> = {
-  cpu: ['cpuPercent', 'cpu', 'cpuLoadPercent', 'cpuLoad'],
-  memory: ['memoryPercent', 'memory', 'memPercent', 'memoryUsedPercent'],
-  disk: ['diskPercent', 'disk', 'diskUsedPercent'],
-};
+export const USAGE_KEYS: Record<keyof Usage, string> = { cpu: 'cpuPercent', memory: 'memoryPercent', disk: 'diskPercent' };
 
 export function readUsage(system: CheckState | undefined): Usage {
   const data = system?.data;
-  const pick = (keys: readonly string[]): number | null => {
-    if (!data) return null;
-    for (const key of keys) {
-      const value = data[key];
-      if (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 100) return value;
-    }
-    return null;
+  const pick = (key: string): number | null => {
+    const value = data?.[key];
+    return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 100 ? value : null;
   };
   return { cpu: pick(USAGE_KEYS.cpu), memory: pick(USAGE_KEYS.memory), disk: pick(USAGE_KEYS.disk) };
 }
@@ -103,6 +95,18 @@ export function conditionOf(view: Pick<PointView, 'connected' | 'mode' | 'checks
   if (statuses.includes('down')) return 'down';
   if (statuses.includes('degraded')) return 'degraded';
   return 'ok';
+}
+
+/** Counts by condition, overall and per group: the dashboard's header without the whole fleet. */
+export function fleetSummary(points: readonly PointView[]): { points: number; byCondition: Record<PointCondition, number>; byGroup: Record<string, Record<PointCondition, number>> } {
+  const zero = () => Object.fromEntries(POINT_CONDITIONS.map((c) => [c, 0])) as Record<PointCondition, number>;
+  const byCondition = zero();
+  const byGroup: Record<string, Record<PointCondition, number>> = {};
+  for (const point of points) {
+    byCondition[point.condition]++;
+    (byGroup[point.group] ??= zero())[point.condition]++;
+  }
+  return { points: points.length, byCondition, byGroup };
 }
 
 export interface FleetOptions {
@@ -119,9 +123,12 @@ export interface FleetOptions {
 
 const SWEEP_EVERY_MS = 1000;
 
+/** Why a point's state changed: a status (or will), a health message, or silence (stale). */
+export type ChangeCause = 'status' | 'health' | 'stale';
+
 /**
  * Every point's live state, from its retained `status` (with its will) and `health`. Emits
- * 'change' (pointId) on every accepted message and when a point turns stale.
+ * 'change' (pointId, cause) on every accepted message and when a point turns stale.
  */
 export class Fleet extends EventEmitter {
   private readonly points = new Map<string, PointState>();
@@ -196,7 +203,7 @@ export class Fleet extends EventEmitter {
       state.offlineSince = null;
     }
     if (changed) this.o.log.info({ pointId, online: status.online, session: status.session }, status.online ? 'point connected' : 'point disconnected');
-    this.report(state, now);
+    this.report(state, now, 'status');
   }
 
   acceptHealth(pointId: string, payload: Buffer, now: number): void {
@@ -219,19 +226,19 @@ export class Fleet extends EventEmitter {
     state.lastSeen = Math.max(state.lastSeen ?? 0, now);
     state.clockSkewMs = now - health.ts;
     if (health.version) state.version = health.version;
-    this.report(state, now);
+    this.report(state, now, 'health');
   }
 
   /** Reports points whose silence just made them stale. */
   sweep(now: number): void {
     for (const state of this.points.values()) {
-      if (this.isStale(state, now) !== state.staleReported) this.report(state, now);
+      if (this.isStale(state, now) !== state.staleReported) this.report(state, now, 'stale');
     }
   }
 
-  private report(state: PointState, now: number): void {
+  private report(state: PointState, now: number, cause: ChangeCause): void {
     state.staleReported = this.isStale(state, now);
-    this.emit('change', state.pointId);
+    this.emit('change', state.pointId, cause);
   }
 
   private isStale(state: PointState, now: number): boolean {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { HttpError, parseWith, type Router } from '../lib/http.js';
 import { PointId } from '../sync/schemas.js';
 import type { Central } from './central.js';
+import { forwardBacklog } from './forwarder/index.js';
 
 const OrdersQuery = z.object({
   pointId: PointId.optional(),
@@ -19,10 +20,10 @@ export function registerCoreRoutes(router: Router, central: Central): void {
     if (!view) throw new HttpError(404, { error: `no point ${req.params.pointId} has reported to central` });
     return { status: 200, body: view };
   });
-  router.get('/api/orders/stats', () => ({ status: 200, body: central.store.orderStats() }));
-  router.get('/api/orders', (req) => {
+  router.get('/api/orders/stats', async () => ({ status: 200, body: { ...(await central.orders.orderStats()), backlog: forwardBacklog(central.store.db, now()) } }));
+  router.get('/api/orders', async (req) => {
     const query = parseWith(OrdersQuery, Object.fromEntries(req.query), 'query');
-    return { status: 200, body: central.store.listOrders(query) };
+    return { status: 200, body: await central.orders.listOrders(query) };
   });
   router.get('/metrics', async () => ({
     status: 200,

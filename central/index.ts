@@ -4,4 +4,6 @@ export { centralModules } from './modules.js';
 export type { CentralContext, CentralModule } from './module.js';
 export { Fleet, type PointView } from './fleet.js';
 export { SqliteCentralStore } from './store/sqlite.js';
-export type { CentralStore, CommittedOrder } from './store/types.js';
+export { PostgresCentralStore } from './store/postgres.js';
+export type { CentralStore, CommittedOrder, MaybePromise } from './store/types.js';
+export { PgLeader, SoleLeader, type Leadership } from './leader.js';

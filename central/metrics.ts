@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { CHECK_NAMES } from '../sync/schemas.js';
 import type { Clock } from '../lib/clock.js';
-import { POINT_CONDITIONS, type Fleet } from './fleet.js';
+import { fleetSummary, type Fleet } from './fleet.js';
 import type { Incidents } from './incidents/store.js';
 
 /** Central's Prometheus registry (one per instance, so several centrals can share a process in tests). */
@@ -36,10 +36,9 @@ export function registerFleetMetrics(metrics: CentralMetrics, fleet: Fleet, inci
     collect() {
       const now = clock.now();
       for (const gauge of [this, manual, check, unsynced, lastSeen]) gauge.reset();
-      const counts = Object.fromEntries(POINT_CONDITIONS.map((c) => [c, 0])) as Record<string, number>;
-      for (const view of fleet.list(now)) {
+      const views = fleet.list(now);
+      for (const view of views) {
         const point = view.pointId;
-        counts[view.condition]!++;
         this.set({ point }, view.connected ? 1 : 0);
         if (view.mode) manual.set({ point }, view.mode === 'offline' ? 1 : 0);
         for (const name of CHECK_NAMES) {
@@ -49,7 +48,7 @@ export function registerFleetMetrics(metrics: CentralMetrics, fleet: Fleet, inci
         if (view.unsynced !== null) unsynced.set({ point }, view.unsynced);
         if (view.lastSeen !== null) lastSeen.set({ point }, Math.max(0, (now - view.lastSeen) / 1000));
       }
-      for (const [condition, count] of Object.entries(counts)) byCondition.set({ condition }, count);
+      for (const [condition, count] of Object.entries(fleetSummary(views).byCondition)) byCondition.set({ condition }, count);
     },
   });
   const manual = new Gauge({ name: 'hotpot_point_manual_mode', help: '1 when the point takes orders by hand (mode offline)', labelNames: ['point'] as const, registers });

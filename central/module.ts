@@ -8,7 +8,8 @@ import type { Fleet } from './fleet.js';
 import type { Incidents } from './incidents/store.js';
 import type { CentralMetrics } from './metrics.js';
 import type { SqliteCentralStore } from './store/sqlite.js';
-import type { CommittedOrder } from './store/types.js';
+import type { CentralStore, CommittedOrder } from './store/types.js';
+import type { Leadership } from './leader.js';
 
 /** Events central's core emits for its modules. */
 export interface CentralEvents {
@@ -21,7 +22,15 @@ export interface CentralContext {
   config: CentralConfig;
   log: Logger;
   clock: Clock;
+  /** This replica's local SQLite: modules keep their own state tables in `store.db`. */
   store: SqliteCentralStore;
+  /** The franchise's orders: `store` itself, or PostgreSQL shared by every replica (`database.url`). */
+  orders: CentralStore;
+  /**
+   * Singleton work (runbooks, backups, escalation timers) runs only on the leader: check
+   * `leader.isLeader()` before each run, or start on 'leader' and stop on 'follower'.
+   */
+  leader: Leadership;
   router: Router;
   link: MqttLink;
   fleet: Fleet;

@@ -1,11 +1,12 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { createLogger } from '../lib/log.js';
 import { untilSignal, type Command } from '../lib/cli.js';
 import { uuidv7 } from '../lib/uuidv7.js';
 import { VERSION } from '../lib/version.js';
-import { sleep } from '../lib/timeout.js';
+import { sleep, withTimeout } from '../lib/timeout.js';
 import { MqttLink } from '../sync/mqtt.js';
-import { AckMessage, decodePayload, orderNumber, type HealthMessage, type OrderRecord } from '../sync/schemas.js';
-import { topics } from '../sync/topics.js';
+import { AckMessage, CommandMessage, decodePayload, orderNumber, type HealthMessage, type OrderRecord } from '../sync/schemas.js';
+import { parseTopic, topics, ROOT } from '../sync/topics.js';
 
 export interface SimulatedPointOptions {
   pointId: string;
@@ -37,8 +38,18 @@ export class SimulatedPoint {
     });
   }
 
+  get pointId(): string {
+    return this.o.pointId;
+  }
+
+  waitConnected(ms: number): Promise<void> {
+    return this.link.waitConnected(ms);
+  }
+
   start(): void {
-    this.link.onMessage((_topic, payload) => {
+    this.link.onMessage((topic, payload) => {
+      const parsed = parseTopic(topic);
+      if (parsed?.kind === 'command') return void this.answer(parsed.name, payload);
       const ack = decodePayload(AckMessage, payload);
       if (!ack.ok) return;
       for (const id of ack.value.ids) if (this.unacked.delete(id)) this.acked++;
@@ -48,7 +59,7 @@ export class SimulatedPoint {
       void this.publishHealth();
       void this.resend();
     });
-    void this.link.subscribe([topics.pointAcks(this.o.pointId)]);
+    void this.link.subscribe([topics.pointAcks(this.o.pointId), `${ROOT}/points/${this.o.pointId}/cmd/+`]);
     this.link.start();
     // Spread the fleet's health over the period instead of a thundering herd.
     const jitter = Math.random() * this.o.healthEveryMs;
@@ -70,6 +81,15 @@ export class SimulatedPoint {
       ts: now,
     };
     await this.link.publish(topics.pointHealth(this.o.pointId), health, { retain: true }).catch(() => undefined);
+  }
+
+  /** Commands get an answer as a box would give (rebirth really publishes again); nothing else runs. */
+  private async answer(name: string, payload: Buffer): Promise<void> {
+    const command = decodePayload(CommandMessage, payload);
+    if (!command.ok || (name !== 'resync' && name !== 'reprint' && name !== 'rebirth')) return;
+    if (name === 'rebirth') await this.publishHealth();
+    const result = { ts: Date.now(), id: command.value.id, pointId: this.o.pointId, ok: true, detail: `simulated ${name}` };
+    await this.link.publish(topics.pointCommandResult(this.o.pointId, name), result).catch(() => undefined);
   }
 
   private async order(): Promise<void> {
@@ -107,14 +127,93 @@ export class SimulatedPoint {
   }
 }
 
+/** One process keeps this many simulated connections at most; more points fork more workers. */
+const POINTS_PER_WORKER = 2500;
+const CONNECT_BATCH = 100;
+
+interface SimulateOptions {
+  count: number;
+  first: number;
+  broker: string;
+  prefix: string;
+  healthEverySec: number;
+  ordersPerMinute: number;
+  durationMs: number | undefined;
+}
+
+/** Resolves when this process should stop: a signal, the duration, or (a worker) its parent gone. */
+function stopWhen(durationMs: number | undefined): Promise<unknown> {
+  const waits: Promise<unknown>[] = [untilSignal()];
+  if (durationMs !== undefined) waits.push(sleep(durationMs));
+  if (process.send) waits.push(new Promise((resolve) => process.once('disconnect', resolve)));
+  return Promise.race(waits);
+}
+
+async function simulateHere(o: SimulateOptions): Promise<number> {
+  const log = createLogger({ name: 'simulate', level: process.env.HOTPOT_LOG_LEVEL ?? 'warn' });
+  const points: SimulatedPoint[] = [];
+  // Connect in batches, each once the one before is in: a burst of thousands of CONNECTs on a
+  // busy machine times out, reconnects and takes the broker down with it.
+  for (let i = 0; i < o.count; i += CONNECT_BATCH) {
+    const batch: SimulatedPoint[] = [];
+    for (let j = i; j < Math.min(o.count, i + CONNECT_BATCH); j++) {
+      const point = new SimulatedPoint({
+        pointId: `${o.prefix}-${String(o.first + j).padStart(5, '0')}`,
+        brokerUrl: o.broker,
+        healthEveryMs: o.healthEverySec * 1000,
+        ordersPerMinute: o.ordersPerMinute,
+        log,
+      });
+      point.start();
+      batch.push(point);
+    }
+    points.push(...batch);
+    await Promise.all(batch.map((point) => point.waitConnected(60_000).catch(() => log.warn({ pointId: point.pointId }, 'not connected yet; it keeps trying'))));
+  }
+  process.stdout.write(`simulating ${o.count} points (${o.prefix}-${String(o.first).padStart(5, '0')}…) against ${o.broker}; Ctrl-C stops\n`);
+  await stopWhen(o.durationMs);
+  await Promise.all(points.map((p) => p.stop()));
+  process.stdout.write(`orders acked by central: ${points.reduce((sum, p) => sum + p.acked, 0)}\n`);
+  return 0;
+}
+
+/** Splits the points over worker processes (`hotpot simulate --workers 1 --first K ...`), stopped with this one. */
+async function simulateInWorkers(o: SimulateOptions, workers: number): Promise<number> {
+  const entry = process.argv[1];
+  if (!entry) throw new Error('cannot tell which hotpot entry file to start the workers from');
+  const children: ChildProcess[] = [];
+  const base = Math.floor(o.count / workers);
+  let first = o.first;
+  for (let w = 0; w < workers; w++) {
+    const count = base + (w < o.count % workers ? 1 : 0);
+    const args = ['simulate', '--workers', '1', '--first', String(first), '--points', String(count), '--broker', o.broker, '--prefix', o.prefix];
+    args.push('--health-every', String(o.healthEverySec), '--orders-per-minute', String(o.ordersPerMinute));
+    children.push(fork(entry, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    first += count;
+  }
+  const exits = children.map((child) => new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1))));
+  await Promise.race([stopWhen(o.durationMs), Promise.all(exits)]);
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  const codes = await Promise.all(exits.map((exit) => withTimeout(exit, 15_000, 'a simulate worker to exit').catch(() => 1)));
+  return codes.every((code) => code === 0) ? 0 : 1;
+}
+
+function wholeNumber(value: unknown, name: string, fallback: number, min: number): number {
+  const n = value === undefined ? fallback : Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number ≥ ${min}`);
+  return n;
+}
+
 export const simulateCommand: Command = {
   name: 'simulate',
   summary: 'N simulated points (health + orders) against a broker',
   usage: [
-    'usage: hotpot simulate --points N --broker URL [--health-every SECONDS] [--orders-per-minute N] [--prefix NAME] [--duration SECONDS]',
+    'usage: hotpot simulate --points N --broker URL [--health-every SECONDS] [--orders-per-minute N] [--prefix NAME] [--duration SECONDS] [--workers N]',
     '',
     'Connects N light simulated points to the broker; each publishes retained status (with a will),',
-    'health every --health-every seconds (default 10) and orders (default 2 a minute) until acked.',
+    'health every --health-every seconds (default 10) and orders (default 2 a minute) until acked,',
+    'and answers resync/reprint/rebirth commands. More than 2,500 points are spread over worker',
+    `processes (--workers, default one per ${POINTS_PER_WORKER} points).`,
   ].join('\n'),
   options: {
     points: { type: 'string', short: 'n' },
@@ -123,32 +222,26 @@ export const simulateCommand: Command = {
     'orders-per-minute': { type: 'string' },
     prefix: { type: 'string' },
     duration: { type: 'string' },
+    workers: { type: 'string' },
+    /** Number of the first point (workers use it to name their share). */
+    first: { type: 'string' },
   },
   async run(values) {
-    const count = Number(values.points);
     const broker = values.broker as string | undefined;
-    if (!Number.isInteger(count) || count < 1) throw new Error('--points must be a whole number ≥ 1');
     if (!broker || !/^(mqtts?|tcp):\/\//.test(broker)) throw new Error('--broker must be an mqtt:// URL, e.g. mqtt://127.0.0.1:1883');
-    const log = createLogger({ name: 'simulate', level: process.env.HOTPOT_LOG_LEVEL ?? 'warn' });
+    const count = wholeNumber(values.points, 'points', NaN, 1);
     const prefix = (values.prefix as string | undefined) ?? 'sim';
-    const points: SimulatedPoint[] = [];
-    for (let i = 0; i < count; i++) {
-      const point = new SimulatedPoint({
-        pointId: `${prefix}-${String(i + 1).padStart(5, '0')}`,
-        brokerUrl: broker,
-        healthEveryMs: Number(values['health-every'] ?? 10) * 1000,
-        ordersPerMinute: Number(values['orders-per-minute'] ?? 2),
-        log,
-      });
-      point.start();
-      points.push(point);
-      if (i % 200 === 199) await sleep(50);
-    }
-    process.stdout.write(`simulating ${count} points against ${broker}; Ctrl-C stops\n`);
-    const duration = values.duration ? Number(values.duration) * 1000 : undefined;
-    await (duration ? Promise.race([sleep(duration), untilSignal()]) : untilSignal());
-    await Promise.all(points.map((p) => p.stop()));
-    process.stdout.write(`orders acked by central: ${points.reduce((sum, p) => sum + p.acked, 0)}\n`);
-    return 0;
+    if (!/^[a-z0-9-]{1,50}$/.test(prefix)) throw new Error('--prefix must be 1-50 of a-z, 0-9 and -');
+    const options: SimulateOptions = {
+      count,
+      first: wholeNumber(values.first, 'first', 1, 1),
+      broker,
+      prefix,
+      healthEverySec: wholeNumber(values['health-every'], 'health-every', 10, 1),
+      ordersPerMinute: wholeNumber(values['orders-per-minute'], 'orders-per-minute', 2, 0),
+      durationMs: values.duration === undefined ? undefined : wholeNumber(values.duration, 'duration', 0, 1) * 1000,
+    };
+    const workers = Math.min(count, wholeNumber(values.workers, 'workers', Math.ceil(count / POINTS_PER_WORKER), 1));
+    return workers > 1 ? simulateInWorkers(options, workers) : simulateHere(options);
   },
 };

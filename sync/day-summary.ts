@@ -8,7 +8,6 @@ import { MAX_DAY_GAPS, orderNumber, type DaySummary } from './schemas.js';
 /** The franchise's points are in Georgia; a box or central with no `timeZone` setting uses it. */
 export const DEFAULT_TIME_ZONE = 'Asia/Tbilisi';
 
-const DAY_MS = 86_400_000;
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 function formatter(timeZone: string): Intl.DateTimeFormat {

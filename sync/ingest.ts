@@ -4,8 +4,8 @@ import { decodePayload, OrdersMessage, type OrderRecord, type RejectReason, MAX_
 
 /** What ingest needs from central's store: an idempotent commit (dedup by order id). */
 export interface IngestStore {
-  /** Commits all orders in one transaction; orders already present are left as they are. */
-  commitOrders(orders: readonly OrderRecord[], receivedAt: number): { inserted: number };
+  /** Commits all orders in one transaction; orders already present are left as they are. May be async (PostgreSQL). */
+  commitOrders(orders: readonly OrderRecord[], receivedAt: number): { inserted: number } | Promise<{ inserted: number }>;
 }
 
 export interface IngestOptions {
@@ -25,6 +25,7 @@ export interface IngestOptions {
 export class Ingest {
   private pending: { pointId: string; orders: OrderRecord[] }[] = [];
   private scheduled = false;
+  private committing = false;
   private readonly clock: Clock;
 
   constructor(private readonly o: IngestOptions) {
@@ -38,10 +39,14 @@ export class Ingest {
     const foreign = decoded.value.orders.find((order) => order.pointId !== pointId);
     if (foreign) return this.reject('point_mismatch', pointId, `order ${foreign.id} belongs to ${foreign.pointId}, published on ${pointId}'s topic`);
     this.pending.push({ pointId, orders: decoded.value.orders });
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => void this.flush());
-    }
+    this.schedule();
+  }
+
+  /** One commit at a time: what arrives while a (PostgreSQL) commit is in flight joins the next group. */
+  private schedule(): void {
+    if (this.scheduled || this.committing) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush().catch((error: unknown) => this.o.log.error({ err: error }, 'order ingest flush failed')));
   }
 
   reject(reason: RejectReason, pointId: string | null, detail: string): void {
@@ -56,12 +61,16 @@ export class Ingest {
     if (batch.length === 0) return;
     const orders = batch.flatMap((message) => message.orders);
     let inserted: number;
+    this.committing = true;
     try {
-      inserted = this.o.store.commitOrders(orders, this.clock.now()).inserted;
+      inserted = (await this.o.store.commitOrders(orders, this.clock.now())).inserted;
     } catch (error) {
       // Nothing is acked; the points send these again after their ack timeout.
       this.o.log.error({ err: error, orders: orders.length }, 'order commit failed; not acking');
       return;
+    } finally {
+      this.committing = false;
+      if (this.pending.length > 0) this.schedule();
     }
     this.o.onCommitted?.(inserted, orders.length);
     const byPoint = new Map<string, string[]>();

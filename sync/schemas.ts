@@ -195,7 +195,10 @@ export function encode(payload: unknown): Buffer {
 export const DateString = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
-  .refine((date) => new Date(`${date}T00:00:00Z`).toISOString().startsWith(date), 'is not a real calendar date');
+  .refine((date) => {
+    const time = Date.parse(`${date}T00:00:00Z`);
+    return !Number.isNaN(time) && new Date(time).toISOString().startsWith(date);
+  }, 'is not a real calendar date');
 
 export const MAX_DAY_GAPS = 100;
 export const MAX_DAYS_PER_MESSAGE = 31;

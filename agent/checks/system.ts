@@ -9,13 +9,14 @@ export interface SystemLimits {
   temperatureC: number;
 }
 
-/** degraded when any measure is over its limit; the numbers go in `data`. Pure. */
+/** degraded when any measure is over its limit. Pure. */
 export function assessSystem(stats: SystemStats, limits: SystemLimits): CheckResult {
+  // The detail names what is over its limit and stays the same while it is; the numbers are in data.
   const over: string[] = [];
-  if (stats.cpuPercent > limits.cpuPercent) over.push(`cpu ${stats.cpuPercent} % > ${limits.cpuPercent} %`);
-  if (stats.memoryPercent > limits.memoryPercent) over.push(`memory ${stats.memoryPercent} % > ${limits.memoryPercent} %`);
-  if (stats.diskPercent > limits.diskPercent) over.push(`disk (data directory) ${stats.diskPercent} % > ${limits.diskPercent} %`);
-  if (stats.temperatureC !== null && stats.temperatureC > limits.temperatureC) over.push(`temperature ${stats.temperatureC} °C > ${limits.temperatureC} °C`);
+  if (stats.cpuPercent > limits.cpuPercent) over.push(`cpu over ${limits.cpuPercent} %`);
+  if (stats.memoryPercent > limits.memoryPercent) over.push(`memory over ${limits.memoryPercent} %`);
+  if (stats.diskPercent > limits.diskPercent) over.push(`disk (data directory) over ${limits.diskPercent} %`);
+  if (stats.temperatureC !== null && stats.temperatureC > limits.temperatureC) over.push(`temperature over ${limits.temperatureC} °C`);
   const data = { ...stats };
   if (over.length) return { status: 'degraded', detail: over.join('; '), data };
   return { status: 'up', detail: stats.temperatureC === null ? 'cpu, memory and disk within limits (no temperature sensor)' : 'cpu, memory, disk and temperature within limits', data };

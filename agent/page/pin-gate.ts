@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../../lib/log.js';
 import type { Clock } from '../../lib/clock.js';
+import { HttpError } from '../../lib/http.js';
 import { afterFailure, DEFAULT_ATTEMPT_POLICY, isIdle, NO_ATTEMPTS, retryAfterMs, type AttemptPolicy, type AttemptState } from './attempts.js';
 
 export type PinResult = { ok: true } | { ok: false; locked: boolean; retryAfterMs: number };
@@ -53,4 +54,17 @@ export class PinGate {
     if (this.attempts.size <= PRUNE_ABOVE) return;
     for (const [client, state] of this.attempts) if (isIdle(state, now, this.policy)) this.attempts.delete(client);
   }
+}
+
+/** The HTTP error for a refused PIN: 403 when wrong, 429 (with when to retry) when locked out. */
+export function pinRefused(result: Extract<PinResult, { ok: false }>, role: 'staff' | 'manager'): HttpError {
+  if (result.locked) {
+    const minutes = Math.max(1, Math.ceil(result.retryAfterMs / 60_000));
+    return new HttpError(429, {
+      error: `too many wrong ${role} PINs: try again in ${minutes} min`,
+      code: 'pin_locked',
+      retryAfterSec: Math.ceil(result.retryAfterMs / 1000),
+    });
+  }
+  return new HttpError(403, { error: `wrong ${role} PIN`, code: role === 'manager' ? 'manager_pin_wrong' : 'pin_wrong' });
 }

@@ -1,6 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { duration } from '../runbooks/duration.js';
+import { argvSchema, duration, pgUrlSchema } from '../runbooks/config-parts.js';
 
 const cron = z.string().refine(
   (expression) => {
@@ -23,8 +23,6 @@ export const integrityCheckSchema = z.object({
   min: z.number().optional(),
 });
 
-const pgUrl = z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection URL');
-
 /** Central config key `backups`. Every kind is optional: an empty config backs up nothing. */
 export const backupsConfigSchema = z.object({
   dir: z.string().min(1).default('data/backups'),
@@ -32,7 +30,7 @@ export const backupsConfigSchema = z.object({
   pgBinDir: z.string().optional(),
   postgres: z
     .object({
-      url: pgUrl,
+      url: pgUrlSchema,
       /** Cron syntax in UTC; without it the kind runs only on demand. */
       schedule: cron.optional(),
       retentionDays: retentionDays(14),
@@ -41,7 +39,7 @@ export const backupsConfigSchema = z.object({
         .object({
           enabled: z.boolean().default(true),
           /** Where the scratch database is created (default: the dumped server's `postgres` database). */
-          maintenanceUrl: pgUrl.optional(),
+          maintenanceUrl: pgUrlSchema.optional(),
           checks: z.array(integrityCheckSchema).default([]),
         })
         .prefault({}),
@@ -52,7 +50,7 @@ export const backupsConfigSchema = z.object({
   /** Copies each new backup offsite; `{file}` and `{checksumFile}` are replaced. */
   offsite: z
     .object({
-      argv: z.tuple([z.string().min(1)], z.string()),
+      argv: argvSchema,
       env: z.record(z.string(), z.string()).default({}),
       timeoutMs: z.number().int().positive().default(600_000),
     })

@@ -11,15 +11,20 @@ export function parseDuration(value: string | number): number {
   return Math.round(Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]);
 }
 
-/** A config duration: milliseconds, or a string like "30s" / "15m" / "4h". */
-export function duration(defaultValue?: string) {
-  const schema = z
-    .union([
-      z.number().int().nonnegative(),
-      z.string().regex(DURATION, 'expected a duration such as "500ms", "30s", "15m", "4h" or a number of milliseconds'),
-    ])
-    .transform(parseDuration);
-  return defaultValue === undefined ? schema : schema.prefault(defaultValue);
+const durationSchema = z
+  .union([
+    z.number().int().nonnegative(),
+    z.string().regex(DURATION, 'expected a duration such as "500ms", "30s", "15m", "4h" or a number of milliseconds'),
+  ])
+  .transform(parseDuration);
+
+/** A config duration: milliseconds, or a string like "30s" / "15m" / "4h"; `defaultValue` when absent. */
+export function duration(defaultValue: string) {
+  return durationSchema.prefault(defaultValue);
+}
+
+export function optionalDuration() {
+  return durationSchema.optional();
 }
 
 export function formatDuration(ms: number): string {
@@ -28,3 +33,8 @@ export function formatDuration(ms: number): string {
   if (ms >= 1000 && ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
 }
+
+/** A program and its arguments; never a shell string (DESIGN principle 4). */
+export const argvSchema = z.tuple([z.string().min(1, 'the program name must not be empty')], z.string());
+
+export const pgUrlSchema = z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection URL');

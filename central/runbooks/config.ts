@@ -1,10 +1,7 @@
 import { z } from 'zod';
-import { duration } from './duration.js';
+import { argvSchema, duration, optionalDuration, pgUrlSchema } from './config-parts.js';
 
 export { backupsConfigSchema, type BackupsConfig } from '../backups/config.js';
-
-/** A program and its arguments; never a shell string (DESIGN principle 4). */
-export const argvSchema = z.tuple([z.string().min(1, 'the program name must not be empty')], z.string());
 
 const envSchema = z.record(z.string(), z.string()).default({});
 const timeout = (ms: number) => z.number().int().positive().default(ms);
@@ -32,7 +29,7 @@ export const postgresProbeSchema = z.object({
   type: z.literal('postgres'),
   name: z.string().optional(),
   /** postgres://user@host:port/db — a password here is redacted from every log and audit line. */
-  url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection URL'),
+  url: pgUrlSchema,
   /** Passes when the first column of the first row is truthy (and ≥ `min` when given). */
   query: z.string().min(1).default('SELECT 1'),
   min: z.number().optional(),
@@ -116,7 +113,7 @@ export const httpStepSchema = z.object({
 export const restoreBackupStepSchema = z.object({
   type: z.literal('restore-backup'),
   ...actionFields,
-  url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection URL'),
+  url: pgUrlSchema,
   timeoutMs: timeout(3_600_000),
 });
 
@@ -189,7 +186,10 @@ export const stepSchema = z.discriminatedUnion('type', [
 export const stageSchema = z.object({
   name: z.string().min(1),
   /** Relative to detection: the stage starts no earlier than `from`; past `to` it escalates. */
-  window: z.object({ from: duration('0s'), to: duration().optional() }).prefault({}),
+  window: z.object({ from: duration('0s'), to: optionalDuration() }).prefault({}),
+  /** Ask once, before the stage's first step, for the whole stage (e.g. stop app → restore → start app);
+   * what its restores will use is looked up first and shown in the request. */
+  approval: z.boolean().default(false),
   /** Runs the stage again (while the restart budget allows) when it ends with the target still down. */
   attempts: z.number().int().min(1).max(20).default(1),
   steps: z.array(stepSchema).min(1),
@@ -212,7 +212,7 @@ export const chainConfigSchema = z.object({
   /** `:height` is replaced; the response's `blockHashPath` is the block's hash. */
   blockPath: z.string().default('/api/blockchain/block/:height'),
   blockHashPath: z.string().default('hash'),
-  /** A node whose height has not moved for this many probes is stalled. */
+  /** A node whose height has not moved for this many probes (at the probe interval) is stalled. */
   stallProbes: z.number().int().min(2).default(3),
   /** A node more than this many blocks behind the highest is lagging. */
   maxLag: z.number().int().min(0).default(2),

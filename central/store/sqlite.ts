@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { openDatabase } from '../../lib/sqlite.js';
 import type { OrderRecord } from '../../sync/schemas.js';
+import type { DayOrder } from '../../sync/day-summary.js';
 import type { CentralStore, CommitResult, CommittedOrder, OrderQuery, OrderStats } from './types.js';
 
 /** Append only: entry N moves user_version N → N+1. */
@@ -18,6 +19,8 @@ export const CENTRAL_MIGRATIONS: string[] = [
    );
    CREATE INDEX orders_point ON orders(point_id, rowid);
    CREATE TABLE point_counts (point_id TEXT PRIMARY KEY, orders INTEGER NOT NULL);`,
+  // End-of-day reconciliation counts one point's orders of one day.
+  `CREATE INDEX orders_point_created ON orders(point_id, created_at);`,
 ];
 
 export class SqliteCentralStore implements CentralStore {
@@ -34,6 +37,9 @@ export class SqliteCentralStore implements CentralStore {
       ),
       count: db.prepare('INSERT INTO point_counts (point_id, orders) VALUES (?, ?) ON CONFLICT(point_id) DO UPDATE SET orders = orders + excluded.orders'),
       stats: db.prepare<[], { point_id: string; orders: number }>('SELECT point_id, orders FROM point_counts ORDER BY point_id'),
+      dayOrders: db.prepare<[string, number, number], Omit<DayOrder, 'synced'>>(
+        "SELECT seq, total, json_extract(record, '$.payment') AS payment FROM orders WHERE point_id = ? AND created_at >= ? AND created_at < ?",
+      ),
     };
     this.commitTx = db.transaction((orders: readonly OrderRecord[], receivedAt: number) => {
       const insertedByPoint = new Map<string, number>();
@@ -80,6 +86,10 @@ export class SqliteCentralStore implements CentralStore {
       total += row.orders;
     }
     return { total, byPoint };
+  }
+
+  dayOrders(pointId: string, from: number, to: number): DayOrder[] {
+    return this.stmts.dayOrders.all(pointId, from, to).map((row) => ({ ...row, synced: true }));
   }
 
   close(): void {

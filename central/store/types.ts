@@ -1,5 +1,6 @@
 import type { OrderRecord } from '../../sync/schemas.js';
 import type { IngestStore } from '../../sync/ingest.js';
+import type { DayOrder } from '../../sync/day-summary.js';
 
 export interface CommittedOrder extends OrderRecord {
   receivedAt: number;
@@ -23,10 +24,20 @@ export interface CommitResult {
   fresh: OrderRecord[];
 }
 
-/** Central's store. SQLite by default; other implementations must pass the same contract tests. */
+/** SQLite answers synchronously (and stays fast); PostgreSQL answers with a Promise. Callers await. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * Central's order store: SQLite by default, PostgreSQL with `database.url`. Both pass the one
+ * contract suite in test/store/contract.ts.
+ */
 export interface CentralStore extends IngestStore {
-  commitOrders(orders: readonly OrderRecord[], receivedAt: number): CommitResult;
-  listOrders(query: OrderQuery): CommittedOrder[];
-  orderStats(): OrderStats;
-  close(): void;
+  /** Idempotent by order id, in one transaction. */
+  commitOrders(orders: readonly OrderRecord[], receivedAt: number): MaybePromise<CommitResult>;
+  /** In commit order. */
+  listOrders(query: OrderQuery): MaybePromise<CommittedOrder[]>;
+  orderStats(): MaybePromise<OrderStats>;
+  /** One point's orders created in [from, to): what end-of-day reconciliation counts. */
+  dayOrders(pointId: string, from: number, to: number): MaybePromise<DayOrder[]>;
+  close(): MaybePromise<void>;
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { packageRoot } from '../../lib/paths.js';
 import { withTimeout } from '../../lib/timeout.js';
 import { startChild, type Child } from '../peers/process.js';
@@ -51,7 +51,11 @@ export async function startHotpot(command: 'agent' | 'central', env: Record<stri
     }),
     timeoutMs,
     `hotpot ${command} to log "ready"`,
-  );
+  ).catch(async (error: unknown) => {
+    // Never leave a child that did not come up running behind the test.
+    await child.kill('SIGKILL').catch(() => undefined);
+    throw error;
+  });
   const http = ready.http as { port: number };
   return { ...child, ready, logs, httpPort: http.port };
 }
@@ -59,15 +63,16 @@ export async function startHotpot(command: 'agent' | 'central', env: Record<stri
 export interface HttpResult<T = unknown> {
   status: number;
   body: T;
+  headers: IncomingHttpHeaders;
 }
 
-/** A real HTTP request with a JSON body, with a timeout. */
-export function httpJson<T = unknown>(port: number, method: string, path: string, body?: unknown): Promise<HttpResult<T>> {
+/** A real HTTP request with a JSON body (and any extra headers: cookies, Origin, Host), with a timeout. */
+export function httpJson<T = unknown>(port: number, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult<T>> {
   return withTimeout(
     new Promise<HttpResult<T>>((resolve, reject) => {
       const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
       const req = request(
-        { host: '127.0.0.1', port, path, method, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} },
+        { host: '127.0.0.1', port, path, method, headers: { ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}), ...headers } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -79,7 +84,7 @@ export function httpJson<T = unknown>(port: number, method: string, path: string
             } catch {
               // plain text body
             }
-            resolve({ status: res.statusCode ?? 0, body: parsed as T });
+            resolve({ status: res.statusCode ?? 0, body: parsed as T, headers: res.headers });
           });
         },
       );

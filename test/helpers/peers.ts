@@ -1,12 +1,17 @@
 import { existsSync } from 'node:fs';
 import { describe } from 'vitest';
 import { MOSQUITTO_BIN } from '../peers/mosquitto.js';
+import { canConnect } from '../peers/net.js';
+import { PG_SERVER_BIN, SYSTEM_POSTGRES } from '../peers/postgres.js';
 
 /**
  * CI sets HOTPOT_REQUIRE_PEERS=1 (and CI=true): a missing real peer is then a failure, not a skip.
  * On a developer's laptop the suite skips with a loud reason instead.
  */
 export const PEERS_REQUIRED = process.env.HOTPOT_REQUIRE_PEERS === '1' || process.env.CI === 'true';
+
+/** A TCP connect, once per test file that imports this module (top-level await). */
+const POSTGRES_REACHABLE = await canConnect(SYSTEM_POSTGRES.host, SYSTEM_POSTGRES.port, 1000);
 
 export interface Peer {
   name: string;
@@ -19,6 +24,9 @@ export const peers = {
   socat: (): Peer => ({ name: 'socat', available: existsSync('/usr/bin/socat'), install: 'apt-get install socat' }),
   fswebcam: (): Peer => ({ name: 'fswebcam', available: existsSync('/usr/bin/fswebcam'), install: 'apt-get install fswebcam' }),
   chromium: (): Peer => ({ name: 'chromium', available: existsSync('/usr/bin/chromium'), install: 'apt-get install chromium' }),
+  postgres: (): Peer => ({ name: 'postgres', available: POSTGRES_REACHABLE, install: 'apt-get install postgresql; trust auth for user postgres on 127.0.0.1:5432' }),
+  /** initdb + postgres to run a throwaway cluster a test may crash (as root: it runs them as the postgres user). */
+  postgresServer: (): Peer => ({ name: 'postgres server binaries (run as root)', available: Boolean(PG_SERVER_BIN) && process.getuid?.() === 0, install: 'apt-get install postgresql' }),
 };
 
 /**

@@ -10,10 +10,16 @@ export interface Child {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function startChild(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; logFile?: string; cwd?: string } = {}): Child {
+export function startChild(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; logFile?: string; cwd?: string; uid?: number; gid?: number } = {},
+): Child {
   const proc = spawn(command, args, {
     env: options.env ?? process.env,
     cwd: options.cwd,
+    // Programs that refuse to run as root (postgres) run as their own user; the PID is still theirs.
+    ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (options.logFile) {

@@ -1,0 +1,246 @@
+import type { Logger } from '../lib/log.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import type { OrderRecord } from '../sync/schemas.js';
+import { formatMinor } from '../sync/day-summary.js';
+import { assessPrinter, type Printer, type ReceiptBlock } from '../drivers/index.js';
+import type { Receipts } from './agent.js';
+import type { OrderStore } from './store.js';
+
+/** 1250 tetri → "12.50 GEL". Money stays an integer until this point. */
+export function formatMoney(minor: number, currency: string): string {
+  return `${formatMinor(minor)} ${currency}`;
+}
+
+/** Local wall-clock time where the point is (config.timeZone), as staff read it: 2025-03-01 14:05. */
+function formatTime(ms: number, timeZone: string): string {
+  return new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(ms);
+}
+
+export const OFFLINE_LINE = 'OFFLINE ORDER — will sync';
+
+/** What a receipt says. Pure. */
+export function receiptBlocks(order: OrderRecord, options: { reprint: boolean; timeZone: string }): ReceiptBlock[] {
+  const money = (minor: number) => formatMoney(minor, order.currency);
+  const blocks: ReceiptBlock[] = [
+    { kind: 'text', text: 'The Hot Pot Spot', align: 'center', bold: true },
+    { kind: 'text', text: `Point ${order.pointId}`, align: 'center' },
+    { kind: 'text', text: `Order ${order.number}`, align: 'center', bold: true, large: true },
+    { kind: 'text', text: formatTime(order.createdAt, options.timeZone), align: 'center' },
+  ];
+  if (options.reprint) blocks.push({ kind: 'text', text: 'REPRINT', align: 'center', bold: true });
+  blocks.push({ kind: 'rule' });
+  for (const item of order.items) {
+    blocks.push({ kind: 'pair', left: `${item.qty} x ${item.name}`, right: money(item.lineTotal) });
+    if (item.qty > 1) blocks.push({ kind: 'text', text: `    ${money(item.unitPrice)} each` });
+  }
+  blocks.push({ kind: 'rule' }, { kind: 'pair', left: 'TOTAL', right: money(order.total), bold: true }, { kind: 'text', text: `Payment: ${order.payment}` });
+  if (order.note) blocks.push({ kind: 'text', text: `Note: ${order.note}` });
+  if (order.mode === 'offline') blocks.push({ kind: 'text', text: OFFLINE_LINE, align: 'center', bold: true });
+  blocks.push({ kind: 'qr', data: order.id }, { kind: 'text', text: order.id, align: 'center' });
+  return blocks;
+}
+
+interface JobRow {
+  id: number;
+  order_id: string;
+  reason: 'order' | 'reprint';
+}
+
+export interface PrintQueueOptions {
+  log: Logger;
+  clock?: Clock;
+  /** While the printer cannot print, it is asked again this often. */
+  retryMs: number;
+  /** Receipt times are printed in the point's zone. */
+  timeZone: string;
+}
+
+const FROM_SEQ_KEY = 'receipts.fromSeq';
+
+/**
+ * The durable receipt queue. Every receipt is a row in `print_jobs`; printing never blocks or
+ * fails an order. While the printer cannot print (real DLE EOT status), jobs wait; when it is
+ * back they print oldest first, each once.
+ *
+ * Exactly once, and what a crash does: a job is marked `printing` (committed) before its bytes
+ * leave and `printed` as soon as the printer has answered a status query sent after them. A job
+ * found still `printing` at start-up was cut off by a crash between the write and the mark; the
+ * printer cannot tell whether it printed, so it becomes `uncertain` and is NOT sent again (no
+ * duplicate kitchen tickets, no reprint storm): it is logged, shows `printed: false`, and staff
+ * reprint it if it is missing. A failure we do see (connection lost, timeout, the printer
+ * reporting paper end right after) puts the job back in the queue.
+ */
+export class PrintQueue implements Receipts {
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly stmts;
+  private draining: Promise<void> | undefined;
+  private wanted = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private waitingSince: number | null = null;
+  private stopped = true;
+
+  constructor(private readonly store: OrderStore, private readonly printer: Printer, private readonly options: PrintQueueOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log;
+    const db = store.db;
+    this.stmts = {
+      insert: db.prepare<[string, string, number]>("INSERT INTO print_jobs (order_id, reason, state, created_at) VALUES (?, ?, 'queued', ?)"),
+      nextQueued: db.prepare<[], JobRow>("SELECT id, order_id, reason FROM print_jobs WHERE state = 'queued' ORDER BY id LIMIT 1"),
+      markPrinting: db.prepare<[number, number]>("UPDATE print_jobs SET state = 'printing', attempts = attempts + 1, started_at = ? WHERE id = ?"),
+      markPrinted: db.prepare<[number, number]>("UPDATE print_jobs SET state = 'printed', printed_at = ?, last_error = NULL WHERE id = ?"),
+      markQueued: db.prepare<[string, number]>("UPDATE print_jobs SET state = 'queued', last_error = ? WHERE id = ?"),
+      markUncertain: db.prepare<[string, number]>("UPDATE print_jobs SET state = 'uncertain', last_error = ? WHERE id = ?"),
+      interrupted: db.prepare<[], JobRow>("SELECT id, order_id, reason FROM print_jobs WHERE state = 'printing' ORDER BY id"),
+      printed: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM print_jobs WHERE order_id = ? AND state = 'printed' LIMIT 1"),
+      counts: db.prepare<[], { state: string; n: number }>('SELECT state, COUNT(*) AS n FROM print_jobs GROUP BY state'),
+      maxSeq: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM orders'),
+      missing: db.prepare<[number, number]>(
+        `INSERT INTO print_jobs (order_id, reason, state, created_at)
+         SELECT o.id, 'order', 'queued', ? FROM orders o
+         WHERE o.seq >= ? AND NOT EXISTS (SELECT 1 FROM print_jobs j WHERE j.order_id = o.id) ORDER BY o.seq`,
+      ),
+    };
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.recover();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    await this.draining;
+  }
+
+  enqueue(order: OrderRecord): void {
+    try {
+      this.stmts.insert.run(order.id, 'order', this.clock.now());
+      this.kick();
+    } catch (error) {
+      // The order is committed already; a receipt that cannot be queued must not fail it.
+      this.log.error({ err: (error as Error).message, order: order.number }, 'could not queue the receipt; reprint it');
+    }
+  }
+
+  reprint(orderId: string): boolean {
+    if (!this.store.get(orderId)) return false;
+    this.stmts.insert.run(orderId, 'reprint', this.clock.now());
+    this.kick();
+    return true;
+  }
+
+  printed(orderId: string): boolean {
+    return this.stmts.printed.get(orderId) !== undefined;
+  }
+
+  /** Jobs per state: queued, printing, printed, uncertain. */
+  counts(): Record<'queued' | 'printing' | 'printed' | 'uncertain', number> {
+    const out = { queued: 0, printing: 0, printed: 0, uncertain: 0 };
+    for (const row of this.stmts.counts.all()) out[row.state as keyof typeof out] = row.n;
+    return out;
+  }
+
+  /** Start-up: settle jobs a crash interrupted, and queue receipts for orders committed just before one. */
+  private recover(): void {
+    this.store.db.transaction(() => {
+      for (const job of this.stmts.interrupted.all()) {
+        this.stmts.markUncertain.run('interrupted by a restart between sending and confirming; not sent again', job.id);
+        this.log.warn({ job: job.id, orderId: job.order_id }, 'a receipt may or may not have printed before the agent stopped; not printing it again (reprint it if it is missing)');
+      }
+      const maxSeq = this.stmts.maxSeq.get()?.seq ?? 0;
+      const fromSeq = this.store.getMeta(FROM_SEQ_KEY);
+      // Orders from before this queue existed get no receipt on upgrade.
+      if (fromSeq !== null) {
+        const added = this.stmts.missing.run(this.clock.now(), Number(fromSeq)).changes;
+        if (added) this.log.warn({ added }, 'queued receipts for orders committed just before a crash');
+      }
+      this.store.setMeta(FROM_SEQ_KEY, String(maxSeq + 1));
+    })();
+  }
+
+  private kick(): void {
+    this.wanted = true;
+    if (this.stopped || this.draining || this.retryTimer) return;
+    this.draining = (async () => {
+      try {
+        while (this.wanted && !this.stopped && !this.retryTimer) {
+          this.wanted = false;
+          await this.printWaiting();
+        }
+      } catch (error) {
+        this.log.error({ err: error }, 'print queue failed; retrying');
+        this.waitForPrinter((error as Error).message);
+      } finally {
+        this.draining = undefined;
+      }
+    })();
+  }
+
+  /** Prints queued jobs oldest first until none is left or the printer cannot print. */
+  private async printWaiting(): Promise<void> {
+    let ready = false;
+    for (let job = this.stmts.nextQueued.get(); job && !this.stopped; job = this.stmts.nextQueued.get()) {
+      if (!ready) {
+        const problem = await this.printerProblem();
+        if (problem) return this.waitForPrinter(problem);
+      }
+      const failure = await this.printJob(job);
+      if (failure) return this.waitForPrinter(failure);
+      ready = true;
+    }
+  }
+
+  private async printerProblem(): Promise<string | null> {
+    try {
+      const assessment = assessPrinter(await this.printer.status());
+      return assessment.status === 'down' ? assessment.reasons.join('; ') : null;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  /** Prints one job; returns why it did not print, or null. */
+  private async printJob(job: JobRow): Promise<string | null> {
+    const stored = this.store.get(job.order_id);
+    if (!stored) {
+      this.stmts.markUncertain.run('order not found', job.id);
+      return null;
+    }
+    this.stmts.markPrinting.run(this.clock.now(), job.id);
+    let failure: string | null;
+    try {
+      const after = assessPrinter(await this.printer.print(receiptBlocks(stored.order, { reprint: job.reason === 'reprint', timeZone: this.options.timeZone })));
+      failure = after.status === 'down' ? `the printer reported ${after.reasons.join('; ')} right after the receipt` : null;
+    } catch (error) {
+      failure = (error as Error).message;
+    }
+    if (failure) {
+      this.stmts.markQueued.run(failure, job.id);
+      return failure;
+    }
+    this.stmts.markPrinted.run(this.clock.now(), job.id);
+    if (this.waitingSince !== null) {
+      this.log.info({ waitedMs: this.clock.now() - this.waitingSince, queued: this.counts().queued }, 'printer is back; printing waiting receipts');
+      this.waitingSince = null;
+    }
+    return null;
+  }
+
+  private waitForPrinter(reason: string): void {
+    if (this.waitingSince === null) {
+      this.waitingSince = this.clock.now();
+      this.log.warn({ reason, queued: this.counts().queued }, 'receipts wait for the printer');
+    }
+    if (this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick();
+    }, this.options.retryMs);
+    this.retryTimer.unref();
+  }
+}

@@ -1,0 +1,141 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { silentLogger } from '../lib/log.js';
+import { sleep } from '../lib/timeout.js';
+import { agentConfigSchema } from '../agent/config.js';
+import { DeviceHealth, buildChecks, loadDevices } from '../agent/checks/index.js';
+import type { HealthBody } from '../sync/schemas.js';
+import { MOSQUITTO_BIN, MosquittoPeer } from '../test/peers/mosquitto.js';
+import { PrinterEmulator } from '../test/peers/printer-emulator.js';
+import { SnapshotServer } from '../test/peers/camera.js';
+import { TcpTarget } from '../test/peers/tcp-target.js';
+import { waitFor } from '../test/peers/net.js';
+import { httpJson, startHotpot, tempDir } from '../test/helpers/hotpot.js';
+import { percentile, type BenchResult } from './report.js';
+
+const CUTS = 20;
+const LANES = 4;
+const IDLE_SECONDS = 30;
+
+function log(text: string): void {
+  process.stderr.write(`  ${text}\n`);
+}
+
+/**
+ * One lane: the agent's internet check with its default settings (1 s interval, failAfter 2)
+ * over a TCP target, central absent. Each cut lands at a random phase of the schedule.
+ */
+async function cutLane(cuts: number): Promise<number[]> {
+  const target = await new TcpTarget().open();
+  const config = agentConfigSchema.parse({ pointId: 'bench-cut', dataDir: '/tmp', checks: { internet: { targets: [target.url] } } });
+  const checks = buildChecks(config, await loadDevices(config), () => false).filter((c) => c.check.name === 'internet');
+  const health = new DeviceHealth({ checks, log: silentLogger() });
+  const offlineAt: number[] = [];
+  health.on('change', () => {
+    if (health.snapshot().mode === 'offline') offlineAt.push(performance.now());
+  });
+  health.start();
+  const flips: number[] = [];
+  try {
+    for (let i = 0; i < cuts; i++) {
+      await waitFor(() => health.snapshot().mode === 'online' && health.snapshot().checks.internet.status !== 'down', 'online mode before a cut', 20_000);
+      await sleep(Math.random() * 1000);
+      const cutAt = performance.now();
+      await target.close();
+      await waitFor(() => offlineAt.some((at) => at >= cutAt), 'manual-order mode after a cut', 20_000, 5);
+      flips.push(offlineAt.find((at) => at >= cutAt)! - cutAt);
+      await target.open();
+    }
+  } finally {
+    await health.stop();
+    await target.close();
+  }
+  return flips;
+}
+
+async function cutToOffline(): Promise<BenchResult[]> {
+  const lanes = await Promise.all(Array.from({ length: LANES }, () => cutLane(CUTS / LANES)));
+  const flips = lanes.flat().sort((a, b) => a - b);
+  log(`cut → offline: ${flips.map((f) => Math.round(f)).join(' ')} ms`);
+  return [
+    { name: 'cut → offline mode p50', value: percentile(flips, 50), unit: 'ms', target: '< 3000 ms', pass: percentile(flips, 50) < 3000, note: `${flips.length} cuts, default internet settings` },
+    { name: 'cut → offline mode p99', value: percentile(flips, 99), unit: 'ms', target: '< 3000 ms', pass: percentile(flips, 99) < 3000 },
+  ];
+}
+
+interface ProcSample {
+  cpuTicks: number;
+  rssKiB: number;
+}
+
+async function sampleProc(pid: number): Promise<ProcSample> {
+  const [stat, status] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/status`, 'utf8')]);
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+  return { cpuTicks: Number(fields[11]) + Number(fields[12]), rssKiB: Number(rss?.[1] ?? 0) };
+}
+
+function clockTicks(): Promise<number> {
+  return new Promise((resolve) => execFile('getconf', ['CLK_TCK'], (error, stdout) => resolve(error ? 100 : Number(stdout.trim()) || 100)));
+}
+
+/** A real `hotpot agent` (from dist/) with every check running against emulated devices, left idle. */
+async function idleAgent(): Promise<BenchResult[]> {
+  const dir = tempDir('bench-checks');
+  const broker = MOSQUITTO_BIN ? await new MosquittoPeer().start() : undefined;
+  const emulator = new PrinterEmulator();
+  const camera = await new SnapshotServer({ width: 640, height: 480 }).start();
+  const targets = await Promise.all([new TcpTarget().open(), new TcpTarget().open()]);
+  await emulator.listenTcp();
+  const agent = await startHotpot('agent', {
+    HOTPOT_POINT_ID: 'bench-idle',
+    HOTPOT_DATA_DIR: join(dir, 'agent'),
+    HOTPOT_MQTT_URL: broker?.url ?? 'mqtt://127.0.0.1:9',
+    HOTPOT_HTTP_PORT: '0',
+    HOTPOT_CHECKS_INTERNET_TARGETS: targets.map((t) => t.url).join(','),
+    HOTPOT_CHECKS_PRINTER_INTERFACE: emulator.tcpAddress,
+    HOTPOT_CHECKS_CAMERA_DEVICE: camera.url,
+  });
+  try {
+    await waitFor(async () => {
+      const checks = (await httpJson<HealthBody>(agent.httpPort, 'GET', '/api/health')).body.checks;
+      return Object.values(checks).every((c) => c.detail !== 'not checked yet');
+    }, 'every check to have run once', 30_000, 200);
+    await sleep(5000); // warm-up: JIT, first camera frames
+    const ticks = await clockTicks();
+    const first = await sampleProc(agent.pid);
+    const started = performance.now();
+    let maxRss = first.rssKiB;
+    let sumRss = 0;
+    let samples = 0;
+    while (performance.now() - started < IDLE_SECONDS * 1000) {
+      await sleep(1000);
+      const sample = await sampleProc(agent.pid);
+      maxRss = Math.max(maxRss, sample.rssKiB);
+      sumRss += sample.rssKiB;
+      samples++;
+    }
+    const last = await sampleProc(agent.pid);
+    const seconds = (performance.now() - started) / 1000;
+    const cpuPercent = ((last.cpuTicks - first.cpuTicks) / ticks / seconds) * 100;
+    const health = (await httpJson<HealthBody>(agent.httpPort, 'GET', '/api/health')).body;
+    const statuses = Object.entries(health.checks).map(([name, c]) => (c.status === 'up' ? `${name} up` : `${name} ${c.status} (${c.detail})`)).join(', ');
+    log(`idle agent: ${statuses}; camera requests ${camera.requests}, printer status queries ${emulator.statusQueries}`);
+    const note = `${seconds.toFixed(0)} s idle, all checks running (${statuses})${broker ? ', Mosquitto' : ', no broker'}`;
+    return [
+      { name: 'agent idle RSS (max)', value: maxRss / 1024, unit: 'MiB', target: '≤ 90 MiB', pass: maxRss / 1024 <= 90, note },
+      { name: 'agent idle RSS (mean)', value: sumRss / Math.max(1, samples) / 1024, unit: 'MiB' },
+      { name: 'agent idle CPU', value: cpuPercent, unit: '%', target: '< 1 %', pass: cpuPercent < 1, note: 'utime+stime of the agent process from /proc/<pid>/stat' },
+    ];
+  } finally {
+    await agent.kill('SIGTERM');
+    await Promise.all([emulator.close(), camera.stop(), ...targets.map((t) => t.close()), broker?.stop()]);
+  }
+}
+
+export async function run(): Promise<BenchResult[]> {
+  return [...(await cutToOffline()), ...(await idleAgent())];
+}

@@ -1,0 +1,193 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import mqtt from 'mqtt';
+import { packageRoot } from '../lib/paths.js';
+import { sleep, withTimeout } from '../lib/timeout.js';
+import { topics } from '../sync/topics.js';
+import { MosquittoPeer } from '../test/peers/mosquitto.js';
+import { freePort, waitFor, waitForPort } from '../test/peers/net.js';
+import { startChild, type Child } from '../test/peers/process.js';
+import { httpJson } from '../test/helpers/hotpot.js';
+import { percentile, type BenchResult } from './report.js';
+
+const POINTS = Number(process.env.HOTPOT_BENCH_FLEET_POINTS ?? 10_000);
+const HEALTH_EVERY_S = 10;
+const WARMUP_MS = 15_000;
+const CPU_WINDOW_MS = 40_000;
+const LATENCY_WINDOW_MS = 40_000;
+const PROBES = 5;
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on every mainstream arch). */
+const CLK_TCK = 100;
+
+/** GET /api/points for the whole fleet (megabytes at 10,000 points): read and dropped, with a long timeout. */
+function fullList(port: number): Promise<number> {
+  return withTimeout(
+    new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/api/points' }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    }),
+    60_000,
+    'GET /api/points (the whole fleet)',
+  );
+}
+
+function say(text: string): void {
+  process.stderr.write(`fleet bench ${new Date().toISOString().slice(11, 19)} ${text}\n`);
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+function rssMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  return Number(line?.match(/\d+/)?.[0] ?? NaN) / 1024;
+}
+
+function openFilesLimit(): number {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const soft = line?.split(/\s{2,}/)[1];
+  return soft === 'unlimited' ? Infinity : Number(soft);
+}
+
+/** CPU % of one core used by a process over a window, sampling its RSS meanwhile. */
+async function measure(pid: number, ms: number, during?: () => Promise<void>): Promise<{ cpuPercent: number; rssMaxMiB: number }> {
+  const startCpu = cpuSeconds(pid);
+  const started = performance.now();
+  let rssMaxMiB = rssMiB(pid);
+  const sampler = setInterval(() => (rssMaxMiB = Math.max(rssMaxMiB, rssMiB(pid))), 2000);
+  try {
+    await (during ? during() : sleep(ms));
+  } finally {
+    clearInterval(sampler);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { cpuPercent: ((cpuSeconds(pid) - startCpu) / seconds) * 100, rssMaxMiB: Math.max(rssMaxMiB, rssMiB(pid)) };
+}
+
+/**
+ * `hotpot simulate --points 10000` (health every 10 s) → Mosquitto → `hotpot central` (a child
+ * process, read through /proc): central's CPU and RSS in steady state, and how long a health
+ * publish takes to show in the API.
+ */
+export async function run(): Promise<BenchResult[]> {
+  const needed = POINTS + 500;
+  const limit = openFilesLimit();
+  if (limit < needed) {
+    throw new Error(`the open-files limit is ${limit}; Mosquitto needs about ${needed} for ${POINTS} points: raise it (ulimit -n ${needed}) and run again`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'hotpot-bench-fleet-'));
+  const bin = join(packageRoot(), 'dist', 'bin', 'hotpot.js');
+  const children: Child[] = [];
+  // 10,000 connections: no connection cap, and small packets go out at once.
+  const mosquitto = await new MosquittoPeer({ extraConfig: ['max_connections -1', 'set_tcp_nodelay true'] }).start();
+  const probe = await mqtt.connectAsync(mosquitto.url, { clientId: 'bench-fleet-probe', reconnectPeriod: 0 });
+  try {
+    const httpPort = await freePort();
+    const central = startChild(process.execPath, [bin, 'central'], {
+      env: {
+        ...process.env,
+        HOTPOT_MQTT_URL: mosquitto.url,
+        HOTPOT_MQTT_CLIENT_ID: 'bench-central',
+        HOTPOT_HTTP_HOST: '127.0.0.1',
+        HOTPOT_HTTP_PORT: String(httpPort),
+        HOTPOT_DATA_DIR: join(dir, 'central'),
+        HOTPOT_LOG_LEVEL: 'warn',
+      },
+      logFile: join(dir, 'central.log'),
+    });
+    children.push(central);
+    await waitForPort('127.0.0.1', httpPort, 'hotpot central', 30_000);
+
+    const simulate = startChild(
+      process.execPath,
+      [bin, 'simulate', '--points', String(POINTS), '--broker', mosquitto.url, '--health-every', String(HEALTH_EVERY_S), '--orders-per-minute', '0', '--prefix', 'sim'],
+      { env: { ...process.env, HOTPOT_LOG_LEVEL: 'error' }, logFile: join(dir, 'simulate.log') },
+    );
+    children.push(simulate);
+    say(`central and ${POINTS} simulated points starting (logs in ${dir})`);
+    const rampStart = performance.now();
+    let connected = 0;
+    await waitFor(
+      async () => {
+        const summary = (await httpJson<{ points: number; byCondition: Record<string, number> }>(httpPort, 'GET', '/api/fleet/summary')).body;
+        connected = summary.points - summary.byCondition.offline!;
+        return connected >= POINTS;
+      },
+      `${POINTS} simulated points connected (see ${dir})`,
+      120_000,
+      1000,
+    );
+    const rampSeconds = (performance.now() - rampStart) / 1000;
+    say(`${connected} points connected in ${rampSeconds.toFixed(0)} s; warming up`);
+    await sleep(WARMUP_MS);
+
+    const steady = await measure(central.pid, CPU_WINDOW_MS);
+    say(`steady state: central ${steady.cpuPercent.toFixed(1)} % of a core, ${steady.rssMaxMiB.toFixed(0)} MiB; probing latency`);
+    const mosquittoCpu = mosquitto.pid ? cpuSeconds(mosquitto.pid) : NaN;
+
+    // Publish → visible: probe points publish health with a fresh marker; poll the API until it shows.
+    const latencies: number[] = [];
+    let marker = 0;
+    const probing = async () => {
+      for (let i = 1; i <= PROBES; i++) {
+        const pointId = `probe-${String(i).padStart(2, '0')}`;
+        await probe.publishAsync(topics.pointStatus(pointId), JSON.stringify({ online: true, ts: Date.now(), version: 'bench', session: 1 }), { qos: 1, retain: true });
+      }
+      const until = performance.now() + LATENCY_WINDOW_MS;
+      while (performance.now() < until) {
+        const pointId = `probe-${String((marker % PROBES) + 1).padStart(2, '0')}`;
+        const expected = ++marker;
+        const now = Date.now();
+        const up = { status: 'up', detail: 'bench probe', since: now };
+        const health = { pointId, mode: 'online', checks: { internet: up, printer: up, camera: up, system: up }, unsynced: expected, oldestUnsyncedAt: null, ts: now };
+        const sent = performance.now();
+        void probe.publishAsync(topics.pointHealth(pointId), JSON.stringify(health), { qos: 1, retain: true }).catch(() => undefined);
+        await waitFor(
+          async () => (await httpJson<{ unsynced?: number }>(httpPort, 'GET', `/api/points/${pointId}`)).body.unsynced === expected,
+          `probe health ${expected} shown by GET /api/points/${pointId}`,
+          10_000,
+          5,
+        );
+        latencies.push(performance.now() - sent);
+        await sleep(100);
+      }
+    };
+    const duringProbe = await measure(central.pid, LATENCY_WINDOW_MS, probing);
+
+    say(`probed ${latencies.length} health publishes; timing the full list`);
+    const listTimes: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now();
+      const status = await fullList(httpPort);
+      if (status !== 200) throw new Error(`GET /api/points answered ${status}`);
+      listTimes.push(performance.now() - started);
+    }
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const p99 = percentile(sorted, 99);
+    return [
+      { name: 'simulated points connected', value: connected, unit: 'points', note: `ramp ${rampSeconds.toFixed(0)} s, health every ${HEALTH_EVERY_S} s` },
+      { name: 'central CPU, steady state', value: steady.cpuPercent, unit: '% of one core', target: '< 30 %', pass: steady.cpuPercent < 30, note: `${CPU_WINDOW_MS / 1000} s window` },
+      { name: 'central RSS, max in window', value: steady.rssMaxMiB, unit: 'MiB' },
+      { name: 'health publish → GET /api/points/:id p50', value: percentile(sorted, 50), unit: 'ms', note: `${sorted.length} samples` },
+      { name: 'health publish → GET /api/points/:id p99', value: p99, unit: 'ms', target: '≤ 1000 ms', pass: p99 <= 1000 },
+      { name: 'central CPU while probing', value: duringProbe.cpuPercent, unit: '% of one core', note: 'includes ~100 API polls/s' },
+      { name: `GET /api/points (all ${POINTS}) p50`, value: percentile([...listTimes].sort((a, b) => a - b), 50), unit: 'ms' },
+      { name: 'mosquitto CPU time, whole run', value: mosquittoCpu, unit: 's' },
+    ];
+  } finally {
+    await probe.endAsync().catch(() => undefined);
+    for (const child of children.reverse()) await child.kill('SIGTERM').catch(() => child.kill('SIGKILL'));
+    await mosquitto.stop();
+  }
+}

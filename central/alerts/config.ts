@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+const Severity = z.enum(['critical', 'major', 'minor', 'info']);
+
+/** One alert rule: on or off, how long the condition must hold first, how loud it is. */
+function rule(afterMs: number, severity: z.infer<typeof Severity>) {
+  return {
+    enabled: z.boolean().default(true),
+    afterMs: z.number().int().min(0).default(afterMs),
+    severity: Severity.default(severity),
+  };
+}
+
+/** Central config `alerts.*`: the fleet alert rules (each opens an incident keyed `point:<id>:<rule>`). */
+export const alertsConfigSchema = z.object({
+  /** How often time-based conditions (disconnected for 2 min, ...) are looked at again. */
+  tickMs: z.number().int().min(100).max(60_000).default(1000),
+  disconnected: z.object(rule(120_000, 'major')).prefault({}),
+  /** The point takes orders by hand (agent mode `offline`). */
+  manualMode: z.object(rule(300_000, 'major')).prefault({}),
+  printer: z.object({ ...rule(0, 'major'), degradedSeverity: Severity.default('minor') }).prefault({}),
+  /** Down, or degraded (black or frozen picture). */
+  camera: z.object({ ...rule(0, 'minor'), degradedSeverity: Severity.default('minor') }).prefault({}),
+  /** CPU, memory and disk use of the box, from its system check's data; `afterMs` counts from that check's `since` (CPU spikes are normal). */
+  resources: z.object({ ...rule(300_000, 'minor'), percent: z.number().min(1).max(100).default(80) }).prefault({}),
+  /** `afterMs`: an unsynced order older than this alerts. */
+  unsynced: z.object(rule(900_000, 'major')).prefault({}),
+  clockSkew: z.object({ ...rule(0, 'minor'), maxMs: z.number().int().min(1000).default(120_000) }).prefault({}),
+  /** ≥ minPoints of one group disconnecting within windowMs: one incident instead of one per point. */
+  areaOutage: z
+    .object({
+      enabled: z.boolean().default(true),
+      minPoints: z.number().int().min(2).default(3),
+      windowMs: z.number().int().min(0).default(300_000),
+      severity: Severity.default('critical'),
+    })
+    .prefault({}),
+});
+
+export type AlertsConfig = z.output<typeof alertsConfigSchema>;

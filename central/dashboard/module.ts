@@ -1,0 +1,121 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, extname, join } from 'node:path';
+import { HttpError, type Reply } from '../../lib/http.js';
+import { packageRoot } from '../../lib/paths.js';
+import type { CentralContext, CentralModule } from '../module.js';
+import { fleetSummary } from '../fleet.js';
+import { DASHBOARD_EVENT, EVENT_TYPE, RESERVED_TYPES } from './events.js';
+import { SseHub } from './sse.js';
+
+/** tsc copies no static files to dist/: they are read from the package's sources at runtime. */
+export const STATIC_DIR = join(packageRoot(), 'central', 'dashboard', 'static');
+const PANELS_DIR = join(STATIC_DIR, 'panels');
+const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot'));
+const UPLOT_FILES = new Set(['uPlot.iife.min.js', 'uPlot.min.css']);
+
+const FILE_NAME = /^[a-z0-9][a-z0-9-]*\.(js|css|html|svg)$/;
+const CONTENT_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+/** Everything the page loads comes from central itself: no CDN, no inline script. */
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/** Changed points are pushed to open pages in one batch this often. */
+const PUSH_EVERY_MS = 500;
+const PING_EVERY_MS = 15_000;
+
+async function serveFile(dir: string, name: string): Promise<Reply> {
+  try {
+    const text = await readFile(join(dir, name));
+    return { status: 200, text, headers: { 'content-type': CONTENT_TYPES[extname(name)] ?? 'application/octet-stream', ...SECURITY_HEADERS } };
+  } catch {
+    throw new HttpError(404, { error: `no such file: ${name}` });
+  }
+}
+
+function staticName(name: string): string {
+  if (!FILE_NAME.test(name)) throw new HttpError(404, { error: `no such file: ${name}` });
+  return name;
+}
+
+/**
+ * The ops dashboard: `GET /` (plain HTML/CSS/JS from static/, uPlot served locally), live
+ * updates over SSE at `GET /api/events`. Panels are the files in static/panels/, listed by
+ * `GET /api/dashboard/panels`; other modules push their own events with `toDashboard`.
+ */
+export class Dashboard implements CentralModule {
+  readonly name = 'dashboard';
+  private readonly hub = new SseHub();
+  private readonly changed = new Set<string>();
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void) | undefined;
+  private ctx: CentralContext | undefined;
+  private readonly onChange = (pointId: string) => {
+    if (this.hub.size) this.changed.add(pointId);
+  };
+  private readonly onEvent = (type: unknown, data: unknown) => {
+    if (typeof type !== 'string' || !EVENT_TYPE.test(type) || (RESERVED_TYPES as readonly string[]).includes(type)) {
+      this.ctx?.log.warn({ type }, 'dashboard event with a bad or reserved type; not sent');
+      return;
+    }
+    this.hub.send(type, data);
+  };
+
+  start(ctx: CentralContext): void {
+    this.ctx = ctx;
+    const { router, fleet, incidents, clock } = ctx;
+    fleet.on('change', this.onChange);
+    ctx.events.on(DASHBOARD_EVENT, this.onEvent);
+    this.unsubscribe = incidents.subscribe((event) => this.hub.send('incident', event));
+    this.timers.push(setInterval(() => this.pushChanged(), PUSH_EVERY_MS), setInterval(() => this.hub.ping(), PING_EVERY_MS));
+
+    router.get('/', () => serveFile(STATIC_DIR, 'index.html'));
+    router.get('/static/:file', (req) => serveFile(STATIC_DIR, staticName(req.params.file!)));
+    router.get('/static/panels/:file', (req) => serveFile(PANELS_DIR, staticName(req.params.file!)));
+    router.get('/vendor/uplot/:file', (req) => {
+      if (!UPLOT_FILES.has(req.params.file!)) throw new HttpError(404, { error: `no such file: ${req.params.file}` });
+      return serveFile(UPLOT_DIR, req.params.file!);
+    });
+    router.get('/api/fleet/summary', () => ({ status: 200, body: fleetSummary(fleet.list(clock.now())) }));
+    router.get('/api/dashboard/panels', async () => {
+      const files = (await readdir(PANELS_DIR)).filter((name) => FILE_NAME.test(name) && name.endsWith('.js')).sort();
+      return { status: 200, body: files.map((file) => `/static/panels/${file}`) };
+    });
+    router.get('/api/events', (_req, res) => {
+      const now = clock.now();
+      // Active incidents and the latest resolved ones; the page asks for more through the API.
+      const active = incidents.list({ status: 'active', limit: 1000 });
+      const resolved = incidents.list({ status: 'resolved', limit: 50 });
+      this.hub.open(res, [{ type: 'snapshot', data: { now, points: fleet.list(now), incidents: [...active, ...resolved] } }]);
+      return undefined;
+    });
+  }
+
+  stop(): void {
+    this.ctx?.fleet.off('change', this.onChange);
+    this.ctx?.events.off(DASHBOARD_EVENT, this.onEvent);
+    this.unsubscribe?.();
+    this.timers.forEach((timer) => clearInterval(timer));
+    this.timers = [];
+    this.hub.closeAll();
+  }
+
+  private pushChanged(): void {
+    const ctx = this.ctx;
+    if (!ctx || this.changed.size === 0) return;
+    const now = ctx.clock.now();
+    const views = [...this.changed].flatMap((pointId) => ctx.fleet.view(pointId, now) ?? []);
+    this.changed.clear();
+    this.hub.send('points', { now, points: views });
+  }
+}

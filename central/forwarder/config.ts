@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { PointId } from '../../sync/schemas.js';
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+/** The main server's ids may be numbers or strings; we send them as configured. */
+const upstreamId = z.union([z.string().min(1).max(128), z.number().int().nonnegative()]);
+
+export const BODY_SHAPES = ['plain', 'recordSale'] as const;
+export type BodyShape = (typeof BODY_SHAPES)[number];
+
+/** `upstream`: forwarding committed orders to the main server. No `url`, no forwarding. */
+export const upstreamConfigSchema = z
+  .object({
+    /** The main server's sale-recording endpoint (POST). Absent: forwarding is off. */
+    url: httpUrl.optional(),
+    /** Polled while forwarding pauses itself; default: `/api/status` on the url's host. */
+    statusUrl: httpUrl.optional(),
+    /** Sent as `Authorization: Bearer <token>`. */
+    token: z.string().min(1).optional(),
+    /** Extra headers on every request (e.g. an API key header the main server wants). */
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name'), z.string().max(4096)).default({}),
+    timeoutMs: z.number().int().min(100).max(300_000).default(10_000),
+    /** Requests in flight at most (each point still sends one at a time, in seq order). */
+    concurrency: z.number().int().min(1).max(256).default(8),
+    /** `recordSale`: the main server's tagged `{"RecordSale": {...}}` form; `plain`: the order record as JSON. */
+    body: z.enum(BODY_SHAPES).default('recordSale'),
+    /** `node_id` for every point not listed in `points`; absent: the point id. */
+    nodeId: upstreamId.optional(),
+    /** Per point `node_id` / `pos_id` on the main server; `pos_id` defaults to the point id. */
+    points: z.record(PointId, z.object({ nodeId: upstreamId.optional(), posId: upstreamId.optional() })).default({}),
+    backoff: z
+      .object({
+        baseMs: z.number().int().min(10).default(1000),
+        maxMs: z.number().int().min(10).default(300_000),
+      })
+      .prefault({})
+      .refine((b) => b.maxMs >= b.baseMs, { message: 'maxMs must be at least baseMs', path: ['maxMs'] }),
+    /** After this many transient failures in a row, forwarding pauses and polls `statusUrl` until it answers 200. */
+    pauseAfterFailures: z.number().int().min(1).default(5),
+    probeEveryMs: z.number().int().min(50).default(5000),
+    /** An incident opens when the oldest pending order has waited this long. */
+    alertAfterMs: z.number().int().min(100).default(15 * 60_000),
+    /** How often the backlog alert and the parked-order incidents are reconciled. */
+    checkEveryMs: z.number().int().min(50).default(10_000),
+    /** A `success: false` answer whose error matches this (case-insensitive) is permanent: the order is parked. */
+    permanentErrorPattern: z
+      .string()
+      .refine(isValidRegex, 'must be a valid regular expression')
+      .default('valid|malformed|missing|required|schema|parse|unknown (item|field|node|pos)'),
+  })
+  .prefault({});
+
+export type UpstreamConfig = z.output<typeof upstreamConfigSchema>;
+
+function isValidRegex(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'i');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The status endpoint polled while paused: configured, or `/api/status` on the upstream host. */
+export function statusUrlOf(config: UpstreamConfig): string | undefined {
+  if (config.statusUrl) return config.statusUrl;
+  return config.url ? new URL('/api/status', config.url).href : undefined;
+}
+
+/** The upstream URL as safe to show (no user:password). */
+export function displayUrl(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
+}
+
+/** Headers on every upstream request: auth and configured extras. */
+export function upstreamHeaders(config: UpstreamConfig): Record<string, string> {
+  return { ...config.headers, ...(config.token ? { authorization: `Bearer ${config.token}` } : {}) };
+}

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { parseWith, type Router } from '../../lib/http.js';
+import { OrderId, PointId } from '../../sync/schemas.js';
+import type { ForwardLoop } from './loop.js';
+
+/** `POST /api/forwarding/redrive`: which parked orders to send again (none given: all of them). */
+export const RedriveRequest = z.strictObject({
+  ids: z.array(OrderId).min(1).max(10_000).optional(),
+  pointId: PointId.optional(),
+});
+
+export const RedriveReply = z.object({
+  redriven: z.number().int().nonnegative(),
+  orders: z.array(z.object({ orderId: z.string(), pointId: z.string() })),
+  /** Requested ids that were not parked (unknown, pending or already forwarded). */
+  notParked: z.array(z.string()),
+});
+export type RedriveReply = z.infer<typeof RedriveReply>;
+
+/** `loop()` answers the running engine or throws the HTTP error that says why there is none. */
+export function registerForwardingRoutes(router: Router, loop: () => ForwardLoop): void {
+  router.get('/api/forwarding', () => ({ status: 200, body: loop().view() }));
+  router.post('/api/forwarding/redrive', (req) => {
+    const request = parseWith(RedriveRequest, req.body ?? {});
+    const orders = loop().redrive(request);
+    const redriven = new Set(orders.map((order) => order.orderId));
+    const body: RedriveReply = { redriven: orders.length, orders, notParked: (request.ids ?? []).filter((id) => !redriven.has(id)) };
+    return { status: 200, body };
+  });
+}

@@ -1,0 +1,8 @@
+export { Forwarder, type ForwarderDeps } from './forwarder.js';
+export type { UpstreamGate } from './gate.js';
+export { upstreamConfigSchema, type UpstreamConfig } from './config.js';
+export { forwardBacklog, type Backlog } from './store.js';
+export { toUpstreamBody, type UpstreamBody, type RecordSale } from './body.js';
+export type { ForwardingView } from './loop.js';
+export { RedriveRequest, type RedriveReply } from './http.js';
+export { redriveCommand } from './cli.js';

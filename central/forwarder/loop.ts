@@ -1,0 +1,418 @@
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/log.js';
+import { withTimeout } from '../../lib/timeout.js';
+import type { Incidents } from '../incidents/index.js';
+import type { CentralStore } from '../store/types.js';
+import { toUpstreamBody } from './body.js';
+import { displayUrl, statusUrlOf, upstreamHeaders, type UpstreamConfig } from './config.js';
+import { backlogOverdue, classifyExchange, parkedIncidentChanges, planDispatch, transitionFor, type Outcome, type QueueHead } from './decisions.js';
+import { JsonHttpClient } from './exchange.js';
+import type { UpstreamGate } from './gate.js';
+import type { Backlog, ForwardStore, ParkedOrder, PointBacklog, RedriveFilter } from './store.js';
+
+export type PauseReason = 'gate' | 'failures';
+
+export interface ForwardLoopOptions {
+  config: UpstreamConfig & { url: string };
+  /** Where central's committed orders are read from (this SQLite, or PostgreSQL shared by replicas). */
+  orders: CentralStore;
+  store: ForwardStore;
+  clock: Clock;
+  log: Logger;
+  incidents: Pick<Incidents, 'raise' | 'clear' | 'active'>;
+  gate: UpstreamGate | undefined;
+  random: () => number;
+  onOutcome: (kind: Outcome['kind']) => void;
+}
+
+/** What `GET /api/forwarding` shows. */
+export interface ForwardingView {
+  enabled: true;
+  upstream: string;
+  statusUrl: string | null;
+  body: UpstreamConfig['body'];
+  concurrency: number;
+  state: 'forwarding' | 'idle' | 'paused';
+  paused: { reasons: PauseReason[]; since: number } | null;
+  inFlight: number;
+  consecutiveFailures: number;
+  lastForwardedAt: number | null;
+  lastError: { at: number; orderId: string; pointId: string; error: string } | null;
+  lastProbe: { at: number; ok: boolean; detail: string } | null;
+  backlog: Backlog;
+  forwarded: number;
+  alert: { afterMs: number; open: boolean };
+  points: PointBacklog[];
+  parked: ParkedOrder[];
+}
+
+export const BACKLOG_INCIDENT = 'forward:backlog';
+const PARKED_INCIDENT_PREFIX = 'forward:parked:';
+const parkedIncidentKey = (pointId: string) => `${PARKED_INCIDENT_PREFIX}${pointId}`;
+const PARKED_SHOWN = 100;
+/** Committed orders read per page when catching up. */
+const PULL_PAGE = 500;
+
+/**
+ * The forwarding engine: picks each point's next order, POSTs it, records the outcome durably,
+ * pauses on the runbook's word or after repeated transient failures, and keeps the incidents true.
+ */
+export class ForwardLoop {
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly paused = new Set<PauseReason>();
+  private pausedSince: number | null = null;
+  private consecutiveFailures = 0;
+  private lastForwardedAt: number | null = null;
+  private lastError: ForwardingView['lastError'] = null;
+  private lastProbe: ForwardingView['lastProbe'] = null;
+  /** Parked counts per point as the incidents last said them. */
+  private reportedParked = new Map<string, number>();
+  /** undefined until the first check, so an alert left open by a previous run gets cleared. */
+  private alertOpen: boolean | undefined;
+  private pumpQueued = false;
+  /** Answers received, waiting for the next flush to record them. */
+  private readonly settled: { head: QueueHead; outcome: Outcome }[] = [];
+  private flushQueued = false;
+  private pulling: Promise<void> | undefined;
+  private pullAgain = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt: number | null = null;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private checkTimer: NodeJS.Timeout | undefined;
+  private unsubscribeGate: (() => void) | undefined;
+  private stopped = false;
+  /** Set once stop() has waited for the requests in flight: late answers then change nothing. */
+  private closed = false;
+  private readonly permanentError: RegExp;
+  private readonly statusUrl: string | undefined;
+  private readonly client: JsonHttpClient;
+
+  constructor(private readonly o: ForwardLoopOptions) {
+    this.permanentError = new RegExp(o.config.permanentErrorPattern, 'i');
+    this.statusUrl = statusUrlOf(o.config);
+    // One connection per request in flight, and one for the status probe.
+    this.client = new JsonHttpClient(o.config.concurrency + 1);
+  }
+
+  start(): void {
+    const { gate } = this.o;
+    if (gate) {
+      if (!gate.isUp()) this.pause('gate');
+      this.unsubscribeGate = gate.onChange((up) => (up ? this.resume('gate') : this.pause('gate')));
+    }
+    // Incidents a previous run left open are reconciled with the store on the first check.
+    for (const incident of this.o.incidents.active()) {
+      if (incident.key.startsWith(PARKED_INCIDENT_PREFIX)) this.reportedParked.set(incident.key.slice(PARKED_INCIDENT_PREFIX.length), 0);
+    }
+    const backlog = this.o.store.backlog(this.now());
+    this.o.log.info({ upstream: displayUrl(this.o.config.url), pending: backlog.pending, parked: backlog.parked }, 'forwarding orders to the main server');
+    this.check();
+    this.kick();
+  }
+
+  /**
+   * Queues what central committed after the watermark, page by page, then sends. Called on each
+   * commit and each check, so orders committed by another replica or before a crash are found too.
+   */
+  pull(): void {
+    if (this.stopped) return;
+    if (this.pulling) {
+      this.pullAgain = true;
+      return;
+    }
+    this.pulling = this.pullPages()
+      .catch((error: unknown) => this.o.log.warn({ err: (error as Error).message }, 'could not read committed orders; trying again at the next check'))
+      .finally(() => {
+        this.pulling = undefined;
+        if (this.pullAgain) {
+          this.pullAgain = false;
+          this.pull();
+        }
+      });
+  }
+
+  private async pullPages(): Promise<void> {
+    for (;;) {
+      const after = this.o.store.watermark() ?? undefined;
+      const page = await withTimeout(Promise.resolve(this.o.orders.listOrders({ after, limit: PULL_PAGE })), 30_000, 'committed orders after the watermark');
+      if (this.closed || page.length === 0) return;
+      if (this.o.store.enqueue(page, this.now()) > 0) this.kick();
+      if (page.length < PULL_PAGE) return;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribeGate?.();
+    clearTimeout(this.wakeTimer);
+    clearTimeout(this.probeTimer);
+    clearTimeout(this.checkTimer);
+    const busy = [...this.inFlight.values(), ...(this.pulling ? [this.pulling] : [])];
+    await withTimeout(Promise.allSettled(busy), this.o.config.timeoutMs + 2000, 'in-flight forwards to finish').catch(
+      (error: unknown) => this.o.log.warn({ err: (error as Error).message }, 'stopping with forwards still in flight; they are sent again on start'),
+    );
+    this.flush();
+    this.closed = true;
+    this.client.close();
+  }
+
+  redrive(filter: RedriveFilter): { orderId: string; pointId: string }[] {
+    const orders = this.o.store.redrive(filter, this.now());
+    if (orders.length) {
+      this.o.log.info({ orders: orders.length, pointId: filter.pointId ?? null }, 'parked orders re-driven');
+      this.reconcileParked();
+      this.kick();
+    }
+    return orders;
+  }
+
+  view(): ForwardingView {
+    const { config, store } = this.o;
+    const backlog = store.backlog(this.now());
+    const paused = this.paused.size > 0;
+    return {
+      enabled: true,
+      upstream: displayUrl(config.url),
+      statusUrl: this.statusUrl ? displayUrl(this.statusUrl) : null,
+      body: config.body,
+      concurrency: config.concurrency,
+      state: paused ? 'paused' : backlog.pending > 0 ? 'forwarding' : 'idle',
+      paused: paused ? { reasons: [...this.paused], since: this.pausedSince ?? this.now() } : null,
+      inFlight: this.inFlight.size,
+      consecutiveFailures: this.consecutiveFailures,
+      lastForwardedAt: this.lastForwardedAt,
+      lastError: this.lastError,
+      lastProbe: this.lastProbe,
+      backlog,
+      forwarded: store.forwardedCount(),
+      alert: { afterMs: config.alertAfterMs, open: this.alertOpen ?? false },
+      points: store.byPoint(),
+      parked: store.parked(PARKED_SHOWN, null),
+    };
+  }
+
+  get isPaused(): boolean {
+    return this.paused.size > 0;
+  }
+
+  private now(): number {
+    return this.o.clock.now();
+  }
+
+  private kick(): void {
+    if (this.pumpQueued || this.stopped) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.stopped || this.paused.size > 0) return;
+    const slots = this.o.config.concurrency - this.inFlight.size;
+    if (slots <= 0) return;
+    const now = this.now();
+    const plan = planDispatch(this.o.store.heads(), new Set(this.inFlight.keys()), slots, now);
+    for (const head of plan.send) {
+      const sending = this.send(head).catch((error: unknown) => {
+        this.o.log.error({ err: error, orderId: head.orderId }, 'forwarding an order failed unexpectedly; it stays pending');
+      });
+      this.inFlight.set(head.pointId, sending);
+    }
+    this.scheduleWake(plan.wakeAt, now);
+  }
+
+  private scheduleWake(wakeAt: number | null, now: number): void {
+    if (wakeAt === null || (this.wakeAt !== null && this.wakeAt <= wakeAt)) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeAt = wakeAt;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeAt = null;
+      this.pump();
+    }, Math.max(0, wakeAt - now));
+    this.wakeTimer.unref();
+  }
+
+  private async send(head: QueueHead): Promise<void> {
+    let outcome: Outcome;
+    try {
+      outcome = await this.attempt(head);
+    } catch (error) {
+      outcome = { kind: 'transient', error: `unexpected: ${(error as Error).message}` };
+    }
+    this.settled.push({ head, outcome });
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private async attempt(head: QueueHead): Promise<Outcome> {
+    const { config } = this.o;
+    const order = this.o.store.order(head.orderId);
+    if (!order) return { kind: 'permanent', error: `the queued record of order ${head.orderId} is missing` };
+    const answer = await this.client.exchange({
+      method: 'POST',
+      url: config.url,
+      headers: { ...upstreamHeaders(config), 'idempotency-key': order.id },
+      body: toUpstreamBody(order, config.body, config),
+      timeoutMs: config.timeoutMs,
+    });
+    return classifyExchange(answer, config.body, this.permanentError);
+  }
+
+  /**
+   * Group commit: the answers that arrived together are recorded in one transaction, and only
+   * then may their points send their next order (so a crash resends at most what was in flight).
+   */
+  private flush(): void {
+    this.flushQueued = false;
+    const batch = this.settled.splice(0);
+    if (this.closed || batch.length === 0) return;
+    const { config } = this.o;
+    const now = this.now();
+    try {
+      this.o.store.apply(batch.map(({ head, outcome }) => transitionFor(head, outcome, now, config.backoff, this.o.random)), now);
+    } catch (error) {
+      this.o.log.error({ err: error, orders: batch.length }, 'could not record forward outcomes; those orders are sent again');
+      for (const { head } of batch) this.inFlight.delete(head.pointId);
+      this.scheduleWake(now + config.backoff.baseMs, now);
+      return;
+    }
+    for (const { head, outcome } of batch) {
+      this.inFlight.delete(head.pointId);
+      this.afterOutcome(head, outcome, now);
+    }
+    this.kick();
+  }
+
+  private afterOutcome(head: QueueHead, outcome: Outcome, now: number): void {
+    this.o.onOutcome(outcome.kind);
+    if (outcome.kind === 'forwarded') {
+      this.consecutiveFailures = 0;
+      this.lastForwardedAt = now;
+      // An answer got through: whatever paused us by failures is over.
+      if (this.paused.has('failures')) this.resume('failures');
+      return;
+    }
+    this.lastError = { at: now, orderId: head.orderId, pointId: head.pointId, error: outcome.error };
+    if (outcome.kind === 'permanent') {
+      this.consecutiveFailures = 0;
+      this.o.log.warn({ orderId: head.orderId, pointId: head.pointId, error: outcome.error }, 'the main server refused an order; parked until re-driven');
+      if (!this.reportedParked.get(head.pointId)) this.reconcileParked();
+      return;
+    }
+    this.consecutiveFailures++;
+    this.o.log.debug({ orderId: head.orderId, attempts: head.attempts + 1, error: outcome.error }, 'forward failed; will retry');
+    if (this.consecutiveFailures >= this.o.config.pauseAfterFailures && !this.paused.has('failures')) {
+      this.pause('failures');
+      this.scheduleProbe();
+    }
+  }
+
+  private pause(reason: PauseReason): void {
+    if (this.paused.has(reason)) return;
+    if (this.paused.size === 0) this.pausedSince = this.now();
+    this.paused.add(reason);
+    this.o.log.warn(
+      { reason, consecutiveFailures: this.consecutiveFailures, lastError: this.lastError?.error },
+      reason === 'gate' ? 'the main-server runbook reports the server down; forwarding paused' : 'forwarding paused after repeated failures; probing the main server',
+    );
+  }
+
+  /** The runbook's "up" also ends a pause by failures: the server was verified up. */
+  private resume(reason: PauseReason): void {
+    const ended = reason === 'gate' ? ['gate', 'failures'] as const : ['failures'] as const;
+    if (!ended.some((r) => this.paused.has(r))) return;
+    for (const r of ended) this.paused.delete(r);
+    clearTimeout(this.probeTimer);
+    this.consecutiveFailures = 0;
+    if (this.paused.size > 0) return;
+    this.pausedSince = null;
+    const due = this.o.store.retryNow(this.now());
+    this.o.log.info({ reason, due }, 'the main server is up; forwarding resumed');
+    this.kick();
+  }
+
+  private scheduleProbe(): void {
+    if (this.stopped) return;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = setTimeout(() => {
+      this.probe().catch((error: unknown) => {
+        this.o.log.error({ err: error }, 'probing the main server failed unexpectedly');
+        this.scheduleProbe();
+      });
+    }, this.o.config.probeEveryMs);
+    this.probeTimer.unref();
+  }
+
+  /** While paused by failures: GET the status URL until it answers 200. */
+  private async probe(): Promise<void> {
+    if (this.stopped || !this.paused.has('failures')) return;
+    const answer = this.statusUrl
+      ? await this.client.exchange({ method: 'GET', url: this.statusUrl, headers: upstreamHeaders(this.o.config), timeoutMs: this.o.config.timeoutMs })
+      : { error: 'no status URL' };
+    const ok = 'status' in answer && answer.status === 200;
+    this.lastProbe = { at: this.now(), ok, detail: 'status' in answer ? `HTTP ${answer.status}` : answer.error };
+    if (this.stopped) return;
+    if (ok) this.resume('failures');
+    else this.scheduleProbe();
+  }
+
+  /** Periodic: the backlog alert and the parked-order incidents follow the store. */
+  private check(): void {
+    if (this.stopped) return;
+    this.pull();
+    try {
+      this.checkBacklog();
+      this.reconcileParked();
+    } catch (error) {
+      this.o.log.error({ err: error }, 'forwarding backlog check failed');
+    }
+    this.checkTimer = setTimeout(() => this.check(), this.o.config.checkEveryMs);
+    this.checkTimer.unref();
+  }
+
+  private checkBacklog(): void {
+    const { incidents, config } = this.o;
+    const now = this.now();
+    const backlog = this.o.store.backlog(now);
+    const overdue = backlogOverdue(backlog.oldestPendingAt, now, config.alertAfterMs);
+    if (overdue === this.alertOpen) return;
+    this.alertOpen = overdue;
+    if (overdue) {
+      const waitedMin = Math.round((now - backlog.oldestPendingAt!) / 60_000);
+      const detail = [
+        `${backlog.pending} order(s) wait to reach the main server; the oldest has waited ${waitedMin} min (alert after ${Math.round(config.alertAfterMs / 60_000)} min).`,
+        this.paused.size ? `Forwarding is paused (${[...this.paused].join(', ')}).` : '',
+        this.lastError ? `Last error: ${this.lastError.error}` : '',
+      ].filter(Boolean).join(' ');
+      this.o.log.warn({ pending: backlog.pending, oldestPendingAt: backlog.oldestPendingAt }, 'forwarding backlog is overdue');
+      incidents.raise({ key: BACKLOG_INCIDENT, title: 'Orders are not reaching the main server', severity: 'major', detail });
+    } else {
+      incidents.clear(BACKLOG_INCIDENT, `the forwarding backlog drained (${backlog.pending} pending)`);
+    }
+  }
+
+  private reconcileParked(): void {
+    const current = new Map(this.o.store.byPoint().map((point) => [point.pointId, point.parked]));
+    const changes = parkedIncidentChanges(this.reportedParked, current);
+    const { incidents } = this.o;
+    for (const { pointId, parked } of changes.raise) {
+      const latest = this.o.store.parked(1, pointId)[0];
+      incidents.raise({
+        key: parkedIncidentKey(pointId),
+        title: `The main server refused orders from ${pointId}`,
+        severity: 'major',
+        pointId,
+        detail:
+          `${parked} order(s) from ${pointId} are parked: the main server refused them as invalid` +
+          `${latest ? ` (latest: ${latest.number}, ${latest.lastError ?? 'no error recorded'})` : ''}. ` +
+          `Fix the cause, then re-drive them: hotpot redrive --point ${pointId}`,
+      });
+    }
+    for (const pointId of changes.clear) incidents.clear(parkedIncidentKey(pointId), `no parked orders left at ${pointId}`);
+    this.reportedParked = new Map([...current].filter(([, parked]) => parked > 0));
+  }
+}

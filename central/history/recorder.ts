@@ -1,0 +1,171 @@
+import { z } from 'zod';
+import { HttpError, parseWith } from '../../lib/http.js';
+import { CHECK_NAMES } from '../../sync/schemas.js';
+import type { ChangeCause, PointView } from '../fleet.js';
+import type { CentralContext, CentralModule } from '../module.js';
+import { HistoryStore, type FleetEvent, type SeriesPoint, type SeriesRow } from './store.js';
+
+/** What a point looked like, reduced to the parts whose changes are kept. */
+type Signature = Map<string, { value: string; detail: string }>;
+
+function signature(view: PointView): Signature {
+  const sig: Signature = new Map();
+  const connection = view.connected ? 'connected' : view.stale ? 'stale' : 'disconnected';
+  sig.set('connection', { value: connection, detail: view.stale ? 'silent longer than expected' : `session ${view.session}` });
+  if (view.mode) sig.set('mode', { value: view.mode, detail: '' });
+  if (view.version) sig.set('version', { value: view.version, detail: '' });
+  for (const name of CHECK_NAMES) {
+    const check = view.checks[name];
+    if (check) sig.set(`check:${name}`, { value: check.status, detail: check.detail });
+  }
+  return sig;
+}
+
+interface Bucket {
+  at: number;
+  samples: number;
+  sums: { cpu: number; memory: number; disk: number };
+  counts: { cpu: number; memory: number; disk: number };
+  unsynced: number | null;
+}
+
+function toPoint(bucket: Bucket): SeriesPoint {
+  const avg = (k: keyof Bucket['sums']) => (bucket.counts[k] ? bucket.sums[k] / bucket.counts[k] : null);
+  return { at: bucket.at, cpu: avg('cpu'), memory: avg('memory'), disk: avg('disk'), unsynced: bucket.unsynced, samples: bucket.samples };
+}
+
+const HistoryQuery = z.object({
+  since: z.coerce.number().int().nonnegative().optional(),
+  until: z.coerce.number().int().nonnegative().optional(),
+  /** Events returned at most (newest first). */
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+  /** About how many points the series should have; buckets are merged into steps to fit. */
+  points: z.coerce.number().int().min(10).max(5000).default(1440),
+});
+
+const FLUSH_EVERY_MS = 1000;
+const PRUNE_EVERY_MS = 10 * 60_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * Keeps every state change of every point (connection, mode, version, each check's status) and
+ * its numbers (cpu, memory, disk, unsynced) averaged per bucket, written in one transaction a
+ * second and pruned by the retention in `fleet.history`. `GET /api/points/:pointId/history`.
+ */
+export class FleetHistory implements CentralModule {
+  readonly name = 'fleet-history';
+  private ctx: CentralContext | undefined;
+  private store: HistoryStore | undefined;
+  private readonly last = new Map<string, Signature>();
+  private readonly buckets = new Map<string, Bucket>();
+  private pendingEvents: FleetEvent[] = [];
+  private pendingSeries: SeriesRow[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private readonly onChange = (pointId: string, cause: ChangeCause) => this.record(pointId, cause);
+
+  start(ctx: CentralContext): void {
+    this.ctx = ctx;
+    this.store = new HistoryStore(ctx.store.db);
+    ctx.fleet.on('change', this.onChange);
+    this.timers.push(setInterval(() => this.flush(false), FLUSH_EVERY_MS), setInterval(() => this.prune(), PRUNE_EVERY_MS));
+    this.prune();
+    ctx.router.get('/api/points/:pointId/history', (req) => {
+      const query = parseWith(HistoryQuery, Object.fromEntries(req.query), 'query');
+      const pointId = req.params.pointId!;
+      if (!ctx.fleet.view(pointId, ctx.clock.now())) throw new HttpError(404, { error: `no point ${pointId} has reported to central` });
+      return { status: 200, body: this.history(pointId, query) };
+    });
+  }
+
+  stop(): void {
+    this.ctx?.fleet.off('change', this.onChange);
+    this.timers.forEach((timer) => clearInterval(timer));
+    this.timers = [];
+    this.flush(true);
+  }
+
+  /** State changes (newest first) and the numeric series (oldest first, including the open bucket). */
+  history(pointId: string, query: z.output<typeof HistoryQuery>): { events: FleetEvent[]; series: SeriesPoint[]; stepMs: number } {
+    const now = this.ctx!.clock.now();
+    this.flush(false);
+    const until = query.until ?? now + 1;
+    const since = query.since ?? until - DAY_MS;
+    const bucketMs = this.ctx!.config.fleet.history.bucketMs;
+    const stepMs = Math.max(bucketMs, Math.ceil((until - since) / query.points / bucketMs) * bucketMs);
+    const series = this.store!.series(pointId, since, until, stepMs);
+    const open = this.buckets.get(pointId);
+    if (open && open.at >= since && open.at < until && open.at > (series.at(-1)?.at ?? -1)) series.push(toPoint(open));
+    return { events: this.store!.events(pointId, since, until, query.limit), series, stepMs };
+  }
+
+  private record(pointId: string, cause: ChangeCause): void {
+    const ctx = this.ctx!;
+    const now = ctx.clock.now();
+    const view = ctx.fleet.view(pointId, now);
+    if (!view) return;
+    const next = signature(view);
+    const prior = this.last.get(pointId);
+    for (const [kind, state] of next) {
+      const before = prior?.get(kind);
+      if (before?.value !== state.value) this.pendingEvents.push({ pointId, at: now, kind, value: state.value, detail: state.detail });
+    }
+    this.last.set(pointId, next);
+    if (cause === 'health') this.sample(view, now);
+  }
+
+  private sample(view: PointView, now: number): void {
+    const bucketMs = this.ctx!.config.fleet.history.bucketMs;
+    const at = now - (now % bucketMs);
+    let bucket = this.buckets.get(view.pointId);
+    if (bucket && bucket.at !== at) {
+      this.pendingSeries.push({ pointId: view.pointId, ...toPoint(bucket) });
+      bucket = undefined;
+    }
+    if (!bucket) {
+      bucket = { at, samples: 0, sums: { cpu: 0, memory: 0, disk: 0 }, counts: { cpu: 0, memory: 0, disk: 0 }, unsynced: null };
+      this.buckets.set(view.pointId, bucket);
+    }
+    bucket.samples++;
+    for (const key of ['cpu', 'memory', 'disk'] as const) {
+      const value = view.usage[key];
+      if (value === null) continue;
+      bucket.sums[key] += value;
+      bucket.counts[key]++;
+    }
+    if (view.unsynced !== null) bucket.unsynced = Math.max(bucket.unsynced ?? 0, view.unsynced);
+  }
+
+  /** Writes what gathered; buckets whose time is over are closed (all of them when stopping). */
+  private flush(closeAll: boolean): void {
+    const ctx = this.ctx;
+    if (!ctx || !this.store) return;
+    const now = ctx.clock.now();
+    const bucketMs = ctx.config.fleet.history.bucketMs;
+    for (const [pointId, bucket] of this.buckets) {
+      if (!closeAll && bucket.at + bucketMs > now) continue;
+      this.pendingSeries.push({ pointId, ...toPoint(bucket) });
+      this.buckets.delete(pointId);
+    }
+    const events = this.pendingEvents;
+    const series = this.pendingSeries;
+    this.pendingEvents = [];
+    this.pendingSeries = [];
+    try {
+      this.store.write(events, series);
+    } catch (error) {
+      ctx.log.error({ err: error, events: events.length, series: series.length }, 'fleet history write failed; those rows are lost');
+    }
+  }
+
+  private prune(): void {
+    const ctx = this.ctx!;
+    const now = ctx.clock.now();
+    const { eventsRetentionMs, seriesRetentionMs } = ctx.config.fleet.history;
+    try {
+      const removed = this.store!.prune(now - eventsRetentionMs, now - seriesRetentionMs);
+      if (removed.events || removed.series) ctx.log.info(removed, 'pruned fleet history past its retention');
+    } catch (error) {
+      ctx.log.error({ err: error }, 'fleet history prune failed');
+    }
+  }
+}

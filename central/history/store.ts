@@ -1,0 +1,98 @@
+import type Database from 'better-sqlite3';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS fleet_events (
+    seq INTEGER PRIMARY KEY,
+    point_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    detail TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS fleet_events_point ON fleet_events(point_id, at);
+  CREATE INDEX IF NOT EXISTS fleet_events_at ON fleet_events(at);
+  CREATE TABLE IF NOT EXISTS fleet_series (
+    point_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    cpu REAL,
+    memory REAL,
+    disk REAL,
+    unsynced INTEGER,
+    samples INTEGER NOT NULL,
+    PRIMARY KEY (point_id, at)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS fleet_series_at ON fleet_series(at);
+`;
+
+/** One state change of a point: `connection`, `mode`, `version` or `check:<name>`. */
+export interface FleetEvent {
+  pointId: string;
+  at: number;
+  kind: string;
+  value: string;
+  detail: string;
+}
+
+/** One bucket of a point's numbers: averages of cpu/memory/disk (%), the most unsynced orders seen. */
+export interface SeriesPoint {
+  at: number;
+  cpu: number | null;
+  memory: number | null;
+  disk: number | null;
+  unsynced: number | null;
+  samples: number;
+}
+
+export interface SeriesRow extends SeriesPoint {
+  pointId: string;
+}
+
+/** The fleet's history in central's SQLite: state changes and downsampled numeric series. */
+export class HistoryStore {
+  private readonly stmts;
+  private readonly writeBatch: (events: readonly FleetEvent[], series: readonly SeriesRow[]) => void;
+
+  constructor(db: Database.Database) {
+    db.exec(SCHEMA);
+    this.stmts = {
+      event: db.prepare('INSERT INTO fleet_events (point_id, at, kind, value, detail) VALUES (?, ?, ?, ?, ?)'),
+      series: db.prepare(
+        `INSERT INTO fleet_series (point_id, at, cpu, memory, disk, unsynced, samples) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(point_id, at) DO UPDATE SET cpu = excluded.cpu, memory = excluded.memory, disk = excluded.disk,
+           unsynced = excluded.unsynced, samples = excluded.samples`,
+      ),
+      events: db.prepare<[string, number, number, number], { point_id: string; at: number; kind: string; value: string; detail: string }>(
+        'SELECT point_id, at, kind, value, detail FROM fleet_events WHERE point_id = ? AND at >= ? AND at < ? ORDER BY at DESC, seq DESC LIMIT ?',
+      ),
+      seriesRange: db.prepare<[number, number, string, number, number], SeriesPoint>(
+        `SELECT CAST(at / ? AS INTEGER) * ? AS at, AVG(cpu) AS cpu, AVG(memory) AS memory, AVG(disk) AS disk, MAX(unsynced) AS unsynced, SUM(samples) AS samples
+         FROM fleet_series WHERE point_id = ? AND at >= ? AND at < ? GROUP BY 1 ORDER BY 1`,
+      ),
+      pruneEvents: db.prepare('DELETE FROM fleet_events WHERE at < ?'),
+      pruneSeries: db.prepare('DELETE FROM fleet_series WHERE at < ?'),
+    };
+    this.writeBatch = db.transaction((events: readonly FleetEvent[], series: readonly SeriesRow[]) => {
+      for (const e of events) this.stmts.event.run(e.pointId, e.at, e.kind, e.value, e.detail);
+      for (const s of series) this.stmts.series.run(s.pointId, s.at, s.cpu, s.memory, s.disk, s.unsynced, s.samples);
+    });
+  }
+
+  /** One transaction for everything gathered since the last write. */
+  write(events: readonly FleetEvent[], series: readonly SeriesRow[]): void {
+    if (events.length || series.length) this.writeBatch(events, series);
+  }
+
+  events(pointId: string, since: number, until: number, limit: number): FleetEvent[] {
+    return this.stmts.events.all(pointId, since, until, limit).map((row) => ({ pointId: row.point_id, at: row.at, kind: row.kind, value: row.value, detail: row.detail }));
+  }
+
+  /** Buckets merged into steps of `stepMs` (a multiple of the stored bucket), oldest first. */
+  series(pointId: string, since: number, until: number, stepMs: number): SeriesPoint[] {
+    const step = Math.max(1, Math.round(stepMs));
+    return this.stmts.seriesRange.all(step, step, pointId, since, until);
+  }
+
+  prune(eventsBefore: number, seriesBefore: number): { events: number; series: number } {
+    return { events: this.stmts.pruneEvents.run(eventsBefore).changes, series: this.stmts.pruneSeries.run(seriesBefore).changes };
+  }
+}

@@ -1,0 +1,1 @@
+export { MenuModule } from './module.js';

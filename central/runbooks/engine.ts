@@ -1,0 +1,523 @@
+import type { Database } from 'better-sqlite3';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import { HttpError } from '../../lib/http.js';
+import { silentLogger, type Logger } from '../../lib/log.js';
+import { sleep, withTimeout } from '../../lib/timeout.js';
+import type { BackupRecord } from '../backups/store.js';
+import type { UpstreamGate } from '../forwarder/gate.js';
+import type { IncidentSink } from '../incidents/types.js';
+import { RunbookAudit, type RunRecord, type StepOutcome } from './audit.js';
+import { ChainMonitor } from './chain-monitor.js';
+import type { ActionStep, Procedure, ProbeSpec, RecoveryConfig } from './config.js';
+import { describeProbes, describeStep } from './describe.js';
+import { renderPlan } from './dry-run.js';
+import { describeCommandResult, httpRequest, runCommand, runProbes, type ProbeOutcome, type Redact } from './executors.js';
+import { countsAsRestart, createPlanner, initialState, type Effect, type Health, type Planner, type Prepared, type RunbookEvent, type TargetState, type Work } from './planner.js';
+import { createRedactor, urlPasswords } from './redact.js';
+
+/** What the engine needs from backups to restore PostgreSQL (BackupService implements it). */
+export interface BackupRestorer {
+  /** The newest backup of `kind` whose restore into a scratch database passed its checks. */
+  newestVerified(kind: 'postgres'): Pick<BackupRecord, 'id' | 'file' | 'finishedAt' | 'size' | 'sha256'> | null;
+  /** Checks the file's checksum, then pg_restore --clean into `url`. */
+  restore(backupId: string, url: string, timeoutMs: number): Promise<StepOutcome>;
+}
+
+export interface RecoveryEngineOptions {
+  config: RecoveryConfig;
+  /** Central's SQLite handle; the engine keeps its own `runbook_*` tables in it. */
+  db: Database;
+  incidents: IncidentSink;
+  backups?: BackupRestorer;
+  clock?: Clock;
+  log?: Logger;
+}
+
+export type HealthListener = (target: string, health: Health, detail: string) => void;
+
+export interface ProcedureSummary {
+  name: string;
+  target: string;
+  description: string | null;
+  health: Health;
+  probeEveryMs: number;
+  lastProbe: TargetState['lastProbe'];
+  restartsUsed: number;
+  restartBudget: number;
+  escalated: boolean;
+  /** `awaiting.id` is what approve() takes as its stepId (a step id, or `stage:<name>`). */
+  run: { id: string; status: string; stage: string; step: string | null; awaiting: { id: string; text: string } | null } | null;
+  lastRun: TargetState['lastRun'];
+}
+
+interface Slot {
+  name: string;
+  target: string;
+  procedure: Procedure;
+  planner: Planner;
+  state: TargetState;
+  monitor: ChainMonitor | null;
+  incidentId: string | null;
+  awaitingText: string | null;
+  /** The run status last written to the audit, to write only changes. */
+  auditedStatus: string | null;
+  busy: number;
+  /** The probe in flight, if any. */
+  probing: Promise<void> | null;
+  probeTimer: NodeJS.Timeout | null;
+  wakeTimer: NodeJS.Timeout | null;
+}
+
+export class ApprovalError extends HttpError {
+  constructor(status: number, message: string) {
+    super(status, { error: message });
+  }
+}
+
+/**
+ * Runs the configured recovery procedures: probes each target on its interval, feeds the pure
+ * planner, executes the work it returns (commands, HTTP calls, checks, restores) and audits all
+ * of it. One lock per target: procedures sharing a target never run at once.
+ */
+export class RecoveryEngine {
+  private readonly slots: Slot[];
+  private readonly audit: RunbookAudit;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly redact: Redact;
+  private readonly listeners = new Set<HealthListener>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private running = false;
+
+  constructor(private readonly options: RecoveryEngineOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log ?? silentLogger();
+    this.audit = new RunbookAudit(options.db);
+    this.redact = createRedactor([...options.config.secrets, ...configSecrets(options.config)]);
+    this.slots = Object.entries(options.config.procedures).map(([name, procedure]) => ({
+      name,
+      target: procedure.target ?? name,
+      procedure,
+      planner: createPlanner(procedure),
+      state: initialState(name),
+      monitor: procedure.chain ? new ChainMonitor(procedure.chain, procedure.probe.every) : null,
+      incidentId: null,
+      awaitingText: null,
+      auditedStatus: null,
+      busy: 0,
+      probing: null,
+      probeTimer: null,
+      wakeTimer: null,
+    }));
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const now = this.clock.now();
+    this.audit.init(now);
+    for (const slot of this.slots) {
+      slot.state = initialState(slot.name, this.audit.restartTimes(slot.name, now - slot.procedure.budget.window));
+      // A previous process (or leader) may have left the target's incident open: the first healthy probe clears it.
+      slot.state.incidentOpen = true;
+      this.scheduleProbe(slot, 0);
+    }
+    this.log.info({ procedures: this.slots.map((s) => s.name) }, 'runbook engine started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    for (const slot of this.slots) {
+      if (slot.probeTimer) clearTimeout(slot.probeTimer);
+      if (slot.wakeTimer) clearTimeout(slot.wakeTimer);
+      // A stopped engine knows nothing: its targets' health is unknown until it runs again.
+      const wasKnown = slot.state.health !== 'unknown';
+      slot.state = initialState(slot.name, slot.state.restarts);
+      slot.incidentId = null;
+      slot.awaitingText = null;
+      slot.auditedStatus = null;
+      if (wasKnown) this.apply(slot, { kind: 'health', health: 'unknown', detail: 'runbook engine stopped' });
+    }
+    // Let short work finish; long commands keep their own timeouts and their runs are marked interrupted on the next start.
+    await withTimeout(Promise.allSettled([...this.inFlight]), 5000, 'runbook work to finish').catch(() => undefined);
+  }
+
+  /** 'down' while any procedure for `target` says so; 'up' once every one has verified it up. */
+  health(target: string): Health {
+    const states = this.slots.filter((s) => s.target === target).map((s) => s.state.health);
+    if (states.includes('down')) return 'down';
+    if (states.length > 0 && states.every((h) => h === 'up')) return 'up';
+    return 'unknown';
+  }
+
+  /** Called with every change of a target's health; returns the unsubscribe function. */
+  onHealth(listener: HealthListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * The forwarder's UpstreamGate for `target`: up unless the runbook reports it down (unknown
+   * counts as up); `onChange` fires when that verdict flips, e.g. on the run's verified recovery.
+   */
+  gate(target: string): UpstreamGate {
+    return {
+      isUp: () => this.health(target) !== 'down',
+      onChange: (listener) => {
+        let last = this.health(target) !== 'down';
+        return this.onHealth((changed, health) => {
+          const up = health !== 'down';
+          if (changed !== target || up === last) return;
+          last = up;
+          listener(up);
+        });
+      },
+    };
+  }
+
+  procedures(): ProcedureSummary[] {
+    return this.slots.map((slot) => {
+      const { state, procedure } = slot;
+      const run = state.run;
+      const stage = run ? procedure.stages[run.stage] : undefined;
+      return {
+        name: slot.name,
+        target: slot.target,
+        description: procedure.description ?? null,
+        health: state.health,
+        probeEveryMs: procedure.probe.every,
+        lastProbe: state.lastProbe,
+        restartsUsed: state.restarts.filter((at) => at > this.clock.now() - procedure.budget.window).length,
+        restartBudget: procedure.budget.restarts,
+        escalated: state.escalated,
+        run: run
+          ? { id: run.id, status: run.status, stage: stage?.name ?? '', step: stage?.steps[run.step]?.id ?? null, awaiting: run.awaiting ? { id: run.awaiting, text: slot.awaitingText ?? '' } : null }
+          : null,
+        lastRun: state.lastRun,
+      };
+    });
+  }
+
+  runs(options: { limit?: number; procedure?: string } = {}): RunRecord[] {
+    return this.audit.runs({ limit: options.limit ?? 50, procedure: options.procedure });
+  }
+
+  dryRun(name: string): string {
+    const slot = this.slot(name);
+    return this.redact(renderPlan(name, slot.procedure, slot.state, this.clock.now()));
+  }
+
+  /** Approves a destructive step (or confirms a manual one) the run is waiting for. */
+  approve(runId: string, stepId: string, by: string): ProcedureSummary {
+    const slot = this.slots.find((s) => s.state.run?.id === runId);
+    if (!slot) throw new ApprovalError(404, `no active run ${runId}`);
+    const rejected = this.dispatch(slot, { type: 'approve', runId, stepId, by });
+    if (rejected) throw new ApprovalError(409, rejected);
+    this.audit.note({ runId, procedure: slot.name, stepId, phase: 'approval', what: `approved ${stepId}`, by, at: this.clock.now() });
+    return this.procedures().find((p) => p.name === slot.name)!;
+  }
+
+  /** Probes a procedure's target now instead of at its next interval (dashboard "check now"). */
+  async probeNow(name: string): Promise<void> {
+    const slot = this.slot(name);
+    // A probe already under way may have started before what the caller wants checked.
+    if (slot.probing) await slot.probing;
+    await this.probe(slot);
+  }
+
+  // ---- the loop --------------------------------------------------------------------------
+
+  private slot(name: string): Slot {
+    const slot = this.slots.find((s) => s.name === name);
+    if (!slot) throw new HttpError(404, { error: `no runbook procedure named "${name}"` });
+    return slot;
+  }
+
+  private scheduleProbe(slot: Slot, delayMs: number): void {
+    if (!this.running) return;
+    if (slot.probeTimer) clearTimeout(slot.probeTimer);
+    slot.probeTimer = setTimeout(() => {
+      slot.probeTimer = null;
+      this.track(this.probe(slot).finally(() => this.scheduleProbe(slot, slot.procedure.probe.every)));
+    }, delayMs);
+  }
+
+  private probe(slot: Slot): Promise<void> {
+    // While the run is executing work its own checks decide; probes resume when it waits or ends.
+    if (slot.probing || slot.busy > 0) return slot.probing ?? Promise.resolve();
+    slot.probing = (async () => {
+      try {
+        const outcome = await this.runChecks(slot, slot.procedure.probe.checks);
+        if (!this.running || slot.busy > 0) return;
+        const locked = this.slots.some((other) => other !== slot && other.target === slot.target && other.state.run !== null);
+        this.dispatch(slot, { type: 'probe', ok: outcome.ok, detail: this.redact(outcome.detail), locked });
+      } finally {
+        slot.probing = null;
+      }
+    })();
+    return slot.probing;
+  }
+
+  /** Runs the planner on one event, applies its effects and starts its work; returns a refusal. */
+  private dispatch(slot: Slot, event: RunbookEvent): string | undefined {
+    const decision = slot.planner(slot.state, event, this.clock.now());
+    if (decision.rejected) return decision.rejected;
+    slot.state = decision.state;
+    for (const effect of decision.effects) this.apply(slot, effect);
+    this.syncRunStatus(slot);
+    if (slot.wakeTimer) clearTimeout(slot.wakeTimer);
+    slot.wakeTimer = null;
+    if (decision.wakeAt !== null && this.running) {
+      slot.wakeTimer = setTimeout(() => this.dispatch(slot, { type: 'tick' }), Math.max(0, decision.wakeAt - this.clock.now()));
+    }
+    for (const work of decision.work) this.track(this.execute(slot, work));
+    return undefined;
+  }
+
+  /** Keeps the audited run status (shown on the dashboard) in step with the planner's. */
+  private syncRunStatus(slot: Slot): void {
+    const run = slot.state.run;
+    if (!run) {
+      slot.auditedStatus = null;
+      return;
+    }
+    if (run.status !== 'awaiting-approval') slot.awaitingText = null;
+    const status = `${run.status}:${slot.awaitingText ?? ''}`;
+    if (slot.auditedStatus === status) return;
+    slot.auditedStatus = status;
+    this.audit.runStatus(run.id, run.status, slot.awaitingText && run.awaiting ? { stepId: run.awaiting, text: slot.awaitingText } : null);
+  }
+
+  private apply(slot: Slot, effect: Effect): void {
+    const at = this.clock.now();
+    const key = `runbook:${slot.target}`;
+    switch (effect.kind) {
+      case 'run-started':
+        this.audit.runStarted({ id: effect.runId, procedure: slot.name, target: slot.target, reason: this.redact(effect.reason), at });
+        this.log.warn({ procedure: slot.name, run: effect.runId, reason: this.redact(effect.reason) }, 'runbook run started');
+        return;
+      case 'run-finished':
+        this.audit.runFinished(effect.runId, effect.status, this.redact(effect.reason), at);
+        this.log.info({ procedure: slot.name, run: effect.runId, status: effect.status, reason: this.redact(effect.reason) }, 'runbook run finished');
+        return;
+      case 'health':
+        for (const listener of this.listeners) {
+          try {
+            listener(slot.target, this.health(slot.target), this.redact(effect.detail));
+          } catch (error) {
+            this.log.error({ err: error }, 'runbook health listener failed');
+          }
+        }
+        return;
+      case 'raise': {
+        const incident = this.options.incidents.raise({
+          key,
+          title: slot.procedure.incident.title ?? `${slot.target} is down`,
+          severity: effect.severity,
+          detail: this.redact(effect.detail),
+        });
+        slot.incidentId = incident.id;
+        return;
+      }
+      case 'clear':
+        this.options.incidents.clear(key, this.redact(effect.detail));
+        slot.incidentId = null;
+        return;
+      case 'note': {
+        const text = this.redact(effect.text);
+        this.audit.note({ runId: effect.runId, procedure: slot.name, stepId: null, phase: 'note', what: text, by: 'runbook', at });
+        if (slot.incidentId) this.options.incidents.note(slot.incidentId, 'runbook', text);
+        return;
+      }
+      case 'awaiting':
+        slot.awaitingText = this.redact(effect.text);
+        this.log.warn({ procedure: slot.name, run: effect.runId, step: effect.stepId }, `runbook waits: ${slot.awaitingText}`);
+        return;
+    }
+  }
+
+  private track(promise: Promise<void>): void {
+    const tracked = promise.catch((error: unknown) => this.log.error({ err: error }, 'runbook work failed unexpectedly'));
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+  }
+
+  // ---- executing work --------------------------------------------------------------------
+
+  private async execute(slot: Slot, work: Work): Promise<void> {
+    slot.busy++;
+    const what = this.redact(this.describeWork(work));
+    const by = work.kind === 'act' && work.approvedBy ? `${work.approvedBy} (approved)` : 'runbook';
+    const seq = this.audit.stepStarted({
+      runId: work.runId,
+      procedure: slot.name,
+      stepId: work.stepId,
+      phase: work.kind === 'check' ? work.phase : work.kind,
+      what,
+      by,
+      at: this.clock.now(),
+      restart: work.kind === 'act' && countsAsRestart(work.step),
+    });
+    let outcome: StepOutcome & { prepared?: Prepared };
+    try {
+      outcome = await this.perform(slot, work);
+    } catch (error) {
+      outcome = { ok: false, detail: (error as Error).message };
+    } finally {
+      slot.busy--;
+    }
+    const redacted = { ...outcome, detail: this.redact(outcome.detail), output: outcome.output === undefined ? undefined : this.redact(outcome.output) };
+    this.audit.stepFinished(seq, redacted, this.clock.now());
+    this.log.info({ procedure: slot.name, run: work.runId, step: work.stepId, kind: work.kind, ok: outcome.ok, exitCode: outcome.exitCode }, `runbook ${what}: ${redacted.detail}`);
+    if (!this.running) return;
+    this.dispatch(slot, { type: 'done', workId: work.id, ok: outcome.ok, detail: redacted.detail, prepared: outcome.prepared });
+  }
+
+  private describeWork(work: Work): string {
+    switch (work.kind) {
+      case 'check':
+        return `${work.phase}${work.stepId ? ` ${work.stepId}` : ''}: ${work.wait ? `wait up to ${work.wait.timeoutMs} ms for ` : ''}${describeProbes(work.probes)}`;
+      case 'prepare':
+        return `prepare ${describeStep(work.step)}`;
+      case 'act':
+        return describeStep(work.step);
+    }
+  }
+
+  private async perform(slot: Slot, work: Work): Promise<StepOutcome & { prepared?: Prepared }> {
+    switch (work.kind) {
+      case 'check':
+        return work.wait ? this.waitFor(slot, work.probes, work.wait.timeoutMs, work.wait.intervalMs) : this.runChecks(slot, work.probes);
+      case 'prepare':
+        return this.prepare(slot, work.step);
+      case 'act':
+        return this.act(slot, work.step, work.params);
+    }
+  }
+
+  private runChecks(slot: Slot, probes: readonly ProbeSpec[]): Promise<ProbeOutcome> {
+    const monitor = slot.monitor;
+    return runProbes(probes, {
+      redact: this.redact,
+      tailBytes: this.options.config.outputTailBytes,
+      chain: monitor ? () => monitor.probe() : undefined,
+    });
+  }
+
+  private async waitFor(slot: Slot, probes: readonly ProbeSpec[], timeoutMs: number, intervalMs: number): Promise<ProbeOutcome> {
+    const deadline = Date.now() + timeoutMs;
+    let attempts = 0;
+    for (;;) {
+      attempts++;
+      const outcome = await this.runChecks(slot, probes);
+      if (outcome.ok) return { ...outcome, detail: `${outcome.detail} (after ${attempts} probe(s))` };
+      if (Date.now() + intervalMs > deadline || !this.running) {
+        return { ...outcome, ok: false, detail: `not passing after ${timeoutMs} ms: ${outcome.detail}` };
+      }
+      await sleep(intervalMs);
+    }
+  }
+
+  private async prepare(slot: Slot, step: ActionStep): Promise<StepOutcome & { prepared?: Prepared }> {
+    if (step.type === 'restore-backup') {
+      const backups = this.options.backups;
+      if (!backups) return { ok: false, detail: 'backups are not configured in this central' };
+      const backup = backups.newestVerified('postgres');
+      if (!backup) return { ok: false, detail: 'there is no verified postgres backup to restore' };
+      const summary = `restore backup ${backup.id} taken ${new Date(backup.finishedAt ?? 0).toISOString()} (${backup.size} bytes, sha256 ${backup.sha256.slice(0, 12)}…) into ${step.url}`;
+      return { ok: true, detail: summary, prepared: { summary, params: { backupId: backup.id } } };
+    }
+    if (step.type === 'chain-restore') {
+      const common = await slot.monitor!.lastCommonBlock();
+      if (!common) return { ok: false, detail: 'the live chain nodes share no block (or none is up)' };
+      const summary = `the last block every live node agrees on is ${common.height} (hash ${common.hash}); restore all nodes from it`;
+      return { ok: true, detail: summary, prepared: { summary, params: { height: String(common.height), hash: common.hash } } };
+    }
+    return { ok: false, detail: `nothing to prepare for ${step.type}` };
+  }
+
+  private async act(slot: Slot, step: ActionStep, params: Record<string, string>): Promise<StepOutcome> {
+    const tail = this.options.config.outputTailBytes;
+    switch (step.type) {
+      case 'command': {
+        const result = await runCommand(step, this.redact, tail);
+        return {
+          ok: !result.timedOut && !result.error && result.exitCode === step.expectExit,
+          detail: describeCommandResult(step, result, this.redact),
+          exitCode: result.exitCode,
+          output: result.output,
+        };
+      }
+      case 'http': {
+        const response = await httpRequest(step);
+        const ok = step.expectStatus.includes(response.status);
+        return { ok, detail: `${step.method} ${step.url} answered ${response.status}`, output: response.text.slice(-tail) };
+      }
+      case 'restore-backup': {
+        if (!this.options.backups || !params.backupId) return { ok: false, detail: 'no backup was prepared for this restore' };
+        return this.options.backups.restore(params.backupId, step.url, step.timeoutMs);
+      }
+      case 'chain-restart':
+        return this.restartChainNodes(slot, step.nodeTimeoutMs);
+      case 'chain-restore':
+        return this.restoreChain(slot, step, params);
+    }
+  }
+
+  private async restartChainNodes(slot: Slot, nodeTimeoutMs: number): Promise<StepOutcome> {
+    const monitor = slot.monitor!;
+    const analysis = monitor.lastAnalysis ?? (await monitor.probe()).analysis;
+    const names = analysis.faulty.length ? analysis.faulty : monitor.order;
+    const lines: string[] = [];
+    const outputs: string[] = [];
+    for (const name of names) {
+      const node = monitor.node(name);
+      if (!node.restart) return { ok: false, detail: [...lines, `chain node ${name} has no restart command configured`].join('; ') };
+      const result = await runCommand(node.restart, this.redact, this.options.config.outputTailBytes);
+      lines.push(`${name}: ${describeCommandResult(node.restart, result, this.redact)}`);
+      outputs.push(`[${name}] ${result.output}`);
+      if (result.timedOut || result.exitCode !== 0) return { ok: false, detail: lines.join('; '), exitCode: result.exitCode, output: outputs.join('\n') };
+      monitor.forget(name);
+      await monitor.waitForNode(name, nodeTimeoutMs);
+      lines.push(`${name} answers again`);
+    }
+    return { ok: true, detail: `restarted ${names.join(', ')} in order: ${lines.join('; ')}`, exitCode: 0, output: outputs.join('\n') };
+  }
+
+  private async restoreChain(slot: Slot, step: Extract<ActionStep, { type: 'chain-restore' }>, params: Record<string, string>): Promise<StepOutcome> {
+    const monitor = slot.monitor!;
+    const lines: string[] = [];
+    const outputs: string[] = [];
+    for (const name of monitor.order) {
+      const node = monitor.node(name);
+      const values: Record<string, string> = { ...params, node: name, url: node.url };
+      const argv = step.argv.map((arg) => arg.replace(/\{(node|url|height|hash)\}/g, (_, key: string) => values[key] ?? '')) as [string, ...string[]];
+      const spec = { argv, env: step.env, timeoutMs: step.timeoutMs };
+      const result = await runCommand(spec, this.redact, this.options.config.outputTailBytes);
+      lines.push(`${name}: ${describeCommandResult(spec, result, this.redact)}`);
+      outputs.push(`[${name}] ${result.output}`);
+      if (result.timedOut || result.exitCode !== 0) return { ok: false, detail: lines.join('; '), exitCode: result.exitCode, output: outputs.join('\n') };
+      monitor.forget(name);
+    }
+    return { ok: true, detail: `restored from block ${params.height}: ${lines.join('; ')}`, exitCode: 0, output: outputs.join('\n') };
+  }
+}
+
+/** Passwords in any URL of the config and values of secret-looking headers/env are secrets too. */
+function configSecrets(config: RecoveryConfig): string[] {
+  const urls: string[] = [];
+  const values: string[] = [];
+  const walk = (value: unknown, key: string) => {
+    if (typeof value === 'string') {
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) urls.push(value);
+      if (/password|secret|token|authorization|api[_-]?key/i.test(key)) values.push(value.replace(/^(bearer|basic)\s+/i, ''));
+    } else if (Array.isArray(value)) {
+      value.forEach((item) => walk(item, key));
+    } else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) walk(v, k);
+    }
+  };
+  walk(config.procedures, '');
+  return [...urlPasswords(urls), ...values];
+}

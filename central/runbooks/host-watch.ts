@@ -1,0 +1,104 @@
+import si from 'systeminformation';
+import { silentLogger, type Logger } from '../../lib/log.js';
+import { withTimeout } from '../../lib/timeout.js';
+import type { IncidentSink } from '../incidents/types.js';
+import type { HostWatchConfig } from './config.js';
+
+export interface HostSample {
+  cpuPercent: number;
+  memoryPercent: number;
+  /** Used percent per mount point. */
+  disks: Array<{ mount: string; usedPercent: number }>;
+}
+
+export interface HostFinding {
+  key: string;
+  over: boolean;
+  detail: string;
+}
+
+/** How many samples in a row each key has been over its limit. */
+export type OverCounts = Record<string, number>;
+
+/**
+ * Pure: which host resources are over their limit. CPU must stay over for `sustainedSamples`
+ * samples (spikes are normal); memory and disk count at once.
+ */
+export function evaluateHost(sample: HostSample, config: HostWatchConfig, previous: OverCounts, keyPrefix = 'central:host'): { counts: OverCounts; findings: HostFinding[] } {
+  const measures = [
+    { key: `${keyPrefix}:cpu`, value: sample.cpuPercent, limit: config.cpuPercent, what: 'CPU load', needed: config.sustainedSamples },
+    { key: `${keyPrefix}:memory`, value: sample.memoryPercent, limit: config.memoryPercent, what: 'memory use', needed: 1 },
+    ...sample.disks.map((d) => ({ key: `${keyPrefix}:disk:${d.mount}`, value: d.usedPercent, limit: config.diskPercent, what: `disk ${d.mount} use`, needed: 1 })),
+  ];
+  const counts: OverCounts = {};
+  const findings = measures.map((m) => {
+    counts[m.key] = m.value > m.limit ? (previous[m.key] ?? 0) + 1 : 0;
+    const over = counts[m.key]! >= m.needed;
+    return { key: m.key, over, detail: `${m.what} ${m.value.toFixed(1)}% (limit ${m.limit}%)` };
+  });
+  return { counts, findings };
+}
+
+export async function sampleHost(): Promise<HostSample> {
+  const [load, mem, disks] = await withTimeout(Promise.all([si.currentLoad(), si.mem(), si.fsSize()]), 15_000, 'host metrics (systeminformation)');
+  return {
+    cpuPercent: load.currentLoad,
+    memoryPercent: mem.total ? ((mem.total - mem.available) / mem.total) * 100 : 0,
+    disks: disks.filter((d) => d.size > 0).map((d) => ({ mount: d.mount, usedPercent: d.use })),
+  };
+}
+
+/** Central watching its own host (CPU, memory, disk > 80 %), as the runbook's monitoring script does. */
+export class HostWatch {
+  private counts: OverCounts = {};
+  private timer: NodeJS.Timeout | null = null;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly options: {
+      config: HostWatchConfig;
+      incidents: IncidentSink;
+      log?: Logger;
+      sample?: () => Promise<HostSample>;
+      /** Incident key prefix; replicas each watch their own host (default `central:host`). */
+      keyPrefix?: string;
+    },
+  ) {
+    this.log = options.log ?? silentLogger();
+  }
+
+  start(): void {
+    if (!this.options.config.enabled || this.timer) return;
+    this.schedule(0);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Samples once and raises/clears incidents; the timer calls it, tests may too. */
+  async check(): Promise<HostFinding[]> {
+    const sample = await (this.options.sample ?? sampleHost)();
+    const { counts, findings } = evaluateHost(sample, this.options.config, this.counts, this.options.keyPrefix);
+    this.counts = counts;
+    for (const finding of findings) {
+      if (finding.over) {
+        this.options.incidents.raise({ key: finding.key, title: 'Central host resources', severity: 'major', detail: `central host ${finding.detail}` });
+      } else {
+        this.options.incidents.clear(finding.key, `central host ${finding.detail}`);
+      }
+    }
+    return findings;
+  }
+
+  private schedule(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      void this.check()
+        .catch((error: unknown) => this.log.warn({ err: error }, 'host watch sample failed'))
+        .finally(() => {
+          if (this.timer) this.schedule(this.options.config.every);
+        });
+    }, delayMs);
+  }
+}

@@ -1,0 +1,75 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CommandRecord } from '../../central/commands/store.js';
+import { topics } from '../../sync/topics.js';
+import { waitFor } from '../peers/net.js';
+import { httpJson, tempDir } from '../helpers/hotpot.js';
+import { startAgent } from '../helpers/inproc.js';
+import { HandPublisher, startFleetCentral, viewOf } from './helpers.js';
+
+describe('commands to points (real central, real agent)', () => {
+  const running: { stop(): Promise<void> }[] = [];
+  afterEach(async () => {
+    for (const item of running.splice(0).reverse()) await item.stop();
+  });
+
+  async function setup() {
+    const dir = tempDir('commands');
+    const central = await startFleetCentral(dir);
+    running.push(central);
+    const agent = await startAgent(dir, 'tbilisi-05', central.brokerUrl);
+    running.push(agent);
+    await waitFor(() => viewOf(central, 'tbilisi-05')?.connected === true, 'the agent connected', 15_000);
+    const port = central.httpPort!;
+    const send = (name: string, pointId = 'tbilisi-05') => httpJson<CommandRecord>(port, 'POST', `/api/points/${pointId}/commands`, { name, by: 'nino' });
+    const get = async (id: string) => (await httpJson<CommandRecord>(port, 'GET', `/api/commands/${id}`)).body;
+    return { central, port, send, get };
+  }
+
+  it('resync, rebirth and reprint reach the agent; each result is stored and listed', async () => {
+    const { central, port, send, get } = await setup();
+    const lastSeenBefore = viewOf(central, 'tbilisi-05')!.lastSeen!;
+    const resync = await send('resync');
+    expect(resync.status).toBe(202);
+    expect(resync.body).toMatchObject({ pointId: 'tbilisi-05', name: 'resync', status: 'sent', sentBy: 'nino' });
+    await waitFor(async () => (await get(resync.body.id)).status !== 'sent', 'the resync result', 10_000);
+    expect(await get(resync.body.id)).toMatchObject({ status: 'ok', detail: 'resending 0 unsynced orders' });
+
+    const rebirth = await send('rebirth');
+    await waitFor(async () => (await get(rebirth.body.id)).status === 'ok', 'the rebirth result', 10_000);
+    expect(viewOf(central, 'tbilisi-05')!.lastSeen!).toBeGreaterThan(lastSeenBefore);
+
+    // This agent has no printer: the point answers, and says why it could not.
+    const reprint = await send('reprint');
+    await waitFor(async () => (await get(reprint.body.id)).status !== 'sent', 'the reprint result', 10_000);
+    expect((await get(reprint.body.id)).status).toBe('failed');
+
+    const listed = await httpJson<CommandRecord[]>(port, 'GET', '/api/points/tbilisi-05/commands');
+    expect(listed.body.map((c) => c.name)).toEqual(['reprint', 'rebirth', 'resync']);
+  });
+
+  it('refuses names off the fixed list and unknown points; checks where a result comes from', async () => {
+    const { central, port, send, get } = await setup();
+    const bad = await send('rm -rf /');
+    expect(bad.status).toBe(400);
+    expect((await send('resync', 'nowhere-01')).status).toBe(404);
+
+    // A command the agent will answer; meanwhile a forger answers on other topics first.
+    const hand = await HandPublisher.connect(central.brokerUrl);
+    running.push({ stop: () => hand.close() });
+    const sent = await httpJson<CommandRecord>(port, 'POST', '/api/points/tbilisi-05/commands', { name: 'rebirth' });
+    const forged = (claimed: string) => JSON.stringify({ ts: Date.now(), id: sent.body.id, pointId: claimed, ok: false, detail: 'forged' });
+    const rejected = async (reason: string) => {
+      const text = (await httpJson<string>(port, 'GET', '/metrics')).body;
+      return Number(text.split('\n').find((l) => l.startsWith(`hotpot_mqtt_rejected_total{reason="${reason}"}`))?.split(' ').pop() ?? 0);
+    };
+    await hand.raw(topics.pointCommandResult('batumi-01', 'rebirth'), forged('batumi-01'));
+    await hand.raw(topics.pointCommandResult('batumi-01', 'rebirth'), forged('tbilisi-05'));
+    await hand.raw(topics.pointCommandResult('tbilisi-05', 'resync'), forged('tbilisi-05'));
+    await hand.raw(topics.pointCommandResult('tbilisi-05', 'rebirth'), '{"ts": 1, "id": ');
+    await waitFor(async () => (await rejected('point_mismatch')) >= 3, 'the forged results rejected', 10_000);
+    expect(await rejected('bad_json')).toBeGreaterThanOrEqual(1);
+
+    await waitFor(async () => (await get(sent.body.id)).status !== 'sent', 'the real result', 10_000);
+    expect(await get(sent.body.id)).toMatchObject({ status: 'ok', detail: 'status and health published again' });
+  });
+});

@@ -1,0 +1,48 @@
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import { silentLogger } from '../../lib/log.js';
+import { Central } from '../../central/central.js';
+import { loadCentralConfig } from '../../central/config.js';
+import { Forwarder, type ForwarderDeps, type UpstreamGate } from '../../central/forwarder/index.js';
+import { freePort } from '../peers/net.js';
+
+/** A gate the test flips by hand, standing in for the main-server runbook. */
+export class ManualGate implements UpstreamGate {
+  private readonly events = new EventEmitter();
+  constructor(private up: boolean) {}
+  isUp(): boolean {
+    return this.up;
+  }
+  set(up: boolean): void {
+    if (up === this.up) return;
+    this.up = up;
+    this.events.emit('change', up);
+  }
+  onChange(listener: (up: boolean) => void): () => void {
+    this.events.on('change', listener);
+    return () => this.events.off('change', listener);
+  }
+}
+
+/** Fast timings for tests: short backoffs, quick probes and checks. */
+export const FAST_UPSTREAM = {
+  timeoutMs: 3000,
+  backoff: { baseMs: 50, maxMs: 500 },
+  pauseAfterFailures: 3,
+  probeEveryMs: 100,
+  checkEveryMs: 100,
+};
+
+/** A real Central (embedded aedes on a free port, HTTP on a free port) with the forwarder module. */
+export async function startForwardingCentral(dataDir: string, upstream: Record<string, unknown>, deps: ForwarderDeps = {}): Promise<Central> {
+  const config = loadCentralConfig(undefined, {}, {
+    dataDir: join(dataDir, 'central'),
+    http: { port: 0 },
+    broker: { host: '127.0.0.1', port: await freePort() },
+    mqtt: { keepalive: 5 },
+    upstream: { ...FAST_UPSTREAM, ...upstream },
+  });
+  const central = new Central(config, { log: silentLogger(), modules: [new Forwarder(deps)] });
+  await central.start();
+  return central;
+}

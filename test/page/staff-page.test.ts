@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Agent } from '../../agent/agent.js';
+import type { Central } from '../../central/central.js';
+import { describeWithPeers, peers } from '../helpers/peers.js';
+import { startCentral } from '../helpers/inproc.js';
+import { tempDir } from '../helpers/hotpot.js';
+import { freePort, waitFor } from '../peers/net.js';
+import { launchChromium, openStaffPage, ordersOnDisk, screenshot, startPageAgent } from './harness.js';
+
+describeWithPeers('staff page in a real Chromium', [peers.chromium()], () => {
+  let dir: string;
+  let brokerPort: number;
+  let central: Central | undefined;
+  let agent: Agent;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    dir = tempDir('page');
+    brokerPort = await freePort();
+    central = await startCentral(dir, { brokerPort });
+    agent = await startPageAgent(dir, 'tbilisi-01', central.brokerUrl);
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    await openStaffPage(page, agent.httpPort!);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await agent?.stop();
+    await central?.stop();
+  });
+
+  it('takes an order by clicking: two items, cash, save → committed in SQLite and listed', async () => {
+    await page.locator('#mode.mode-online').waitFor({ timeout: 15_000 });
+    await page.locator('button.item[data-sku="khinkali-meat"]').click();
+    await page.locator('button.item[data-sku="tarkhuna"]').click();
+    await expect.poll(() => page.locator('#total').textContent()).toBe('5.50 ₾');
+    await page.getByLabel('Cash').check();
+    await page.getByRole('button', { name: 'Save & print' }).click();
+
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toBe('Saved № tbilisi-01-000001');
+    const [stored] = ordersOnDisk(agent.store.file);
+    expect(stored).toMatchObject({ number: 'tbilisi-01-000001', total: 550, payment: 'cash', mode: 'online' });
+    expect(stored!.items.map((item) => [item.sku, item.qty])).toEqual([
+      ['khinkali-meat', 1],
+      ['tarkhuna', 1],
+    ]);
+    const row = page.locator('#orders tr', { hasText: 'tbilisi-01-000001' });
+    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.getAttribute('data-sync'), { timeout: 15_000 }).toBe('synced');
+    // The saved order left the ticket: a new draft starts empty.
+    expect(await page.locator('#lines li').count()).toBe(0);
+    await screenshot(page, 'saved-online');
+  });
+
+  it('saves a double-tapped order once', async () => {
+    const before = ordersOnDisk(agent.store.file).length;
+    await page.locator('button.item[data-sku="tofu"]').click();
+    await page.getByLabel('Card').check();
+    await page.getByRole('button', { name: 'Save & print' }).dblclick();
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toMatch(/^Saved № /);
+    // Let any second request land before counting.
+    await page.waitForLoadState('networkidle');
+    expect(ordersOnDisk(agent.store.file).length).toBe(before + 1);
+  });
+
+  it('turns the banner OFFLINE within 5 s of losing central, keeps selling, and survives a reload', async () => {
+    await central!.stop(false);
+    central = undefined;
+    await page.locator('#mode.mode-offline').waitFor({ timeout: 5000 });
+    expect(await page.locator('#mode').textContent()).toBe('OFFLINE — orders are saved on this box and will sync');
+    await screenshot(page, 'offline-banner');
+
+    await page.locator('button.item[data-sku="borjomi"]').click();
+    await page.getByLabel('Note').fill('table 4');
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    // The half-entered order survived the reload.
+    await expect.poll(() => page.locator('#lines li').count()).toBe(1);
+    expect(await page.getByLabel('Note').inputValue()).toBe('table 4');
+    await page.locator('#mode.mode-offline').waitFor({ timeout: 5000 });
+
+    await page.getByLabel('Cash').check();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toBe('Saved № tbilisi-01-000003');
+    const row = page.locator('#orders tr', { hasText: 'tbilisi-01-000003' });
+    await expect.poll(() => row.getAttribute('data-sync')).toBe('pending');
+    expect(ordersOnDisk(agent.store.file).at(-1)).toMatchObject({ number: 'tbilisi-01-000003', mode: 'offline', note: 'table 4' });
+    await expect.poll(() => page.locator('#unsynced-count').textContent()).toBe('1');
+    await screenshot(page, 'offline-order');
+
+    // Central comes back on the same broker port: the order syncs and the page says so.
+    central = await startCentral(dir, { brokerPort });
+    await page.locator('#mode.mode-online').waitFor({ timeout: 20_000 });
+    await expect.poll(() => row.getAttribute('data-sync'), { timeout: 20_000 }).toBe('synced');
+    await waitFor(() => central!.store.listOrders({ pointId: 'tbilisi-01', limit: 10 }).length === 3, 'central to hold all three orders');
+  });
+});

@@ -1,0 +1,130 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Router, listen, type StartedServer } from '../../lib/http.js';
+import { silentLogger } from '../../lib/log.js';
+import { backupsConfigSchema } from '../../central/backups/config.js';
+import { BackupService } from '../../central/backups/service.js';
+import { recoveryConfigSchema } from '../../central/runbooks/config.js';
+import { RecoveryEngine } from '../../central/runbooks/engine.js';
+import { registerRecoveryRoutes } from '../../central/runbooks/http.js';
+import { freePort, waitFor } from '../peers/net.js';
+import { waitForProcedure } from './engine-helpers.js';
+import { MemoryIncidents } from '../peers/memory-incidents.js';
+
+describe('recovery HTTP API', () => {
+  let dir: string;
+  let db: Database.Database;
+  let engine: RecoveryEngine;
+  let backups: BackupService | null;
+  let server: StartedServer;
+  let base: string;
+
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> & Array<Record<string, unknown>> };
+  };
+
+  async function startWith(withBackups: boolean) {
+    dir = mkdtempSync(join(tmpdir(), 'hotpot-recovery-http-'));
+    db = new Database(join(dir, 'central.db'));
+    const incidents = new MemoryIncidents();
+    const marker = join(dir, 'backup-server-started');
+    const config = recoveryConfigSchema.parse({
+      procedures: {
+        'main-server': {
+          // nothing listens there: the main server is down for the whole test
+          probe: { every: '500ms', checks: [{ type: 'http', url: `http://127.0.0.1:${await freePort()}/api/status`, timeoutMs: 1000 }] },
+          stages: [
+            {
+              name: 'failover',
+              steps: [{ type: 'command', id: 'start-backup', argv: [process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, 'up')`], destructive: true }],
+            },
+          ],
+        },
+      },
+    });
+    engine = new RecoveryEngine({ config, db, incidents });
+    writeFileSync(join(dir, 'central.json'), '{}');
+    backups = withBackups ? new BackupService({ config: backupsConfigSchema.parse({ dir: join(dir, 'backups'), config: { paths: [join(dir, 'central.json')] } }), db, incidents }) : null;
+    await backups?.start();
+    const router = new Router();
+    registerRecoveryRoutes(router, engine, backups);
+    server = await listen(router, '127.0.0.1', 0, silentLogger());
+    base = `http://127.0.0.1:${server.port}`;
+    engine.start();
+    return marker;
+  }
+
+  beforeEach(() => {
+    backups = null;
+  });
+  afterEach(async () => {
+    await server.close();
+    await engine.stop();
+    await backups?.stop();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists procedures and runs, approves a destructive step, and refuses bad approvals clearly', async () => {
+    const marker = await startWith(false);
+    await waitForProcedure(engine, 'main-server', (p) => p.run?.status === 'awaiting-approval', 'the failover to wait for approval', 30_000);
+
+    const list = await call('GET', '/api/runbooks');
+    expect(list.status).toBe(200);
+    const procedure = list.body[0]!;
+    expect(procedure).toMatchObject({ name: 'main-server', health: 'down', run: { status: 'awaiting-approval', awaiting: { id: 'start-backup' } } });
+    const runId = (procedure.run as { id: string }).id;
+
+    const bad = await call('POST', `/api/runbooks/runs/${runId}/approve`, { stepId: '' });
+    expect(bad.status).toBe(400);
+    expect((bad.body.issues as Array<{ path: string }>).map((i) => i.path).sort()).toEqual(['by', 'stepId']);
+    expect((await call('POST', `/api/runbooks/runs/${runId}/approve`, { stepId: 'other', by: 'ops' })).status).toBe(409);
+    expect((await call('POST', '/api/runbooks/runs/no-such-run/approve', { stepId: 'start-backup', by: 'ops' })).status).toBe(404);
+    expect(existsSync(marker)).toBe(false);
+
+    const ok = await call('POST', `/api/runbooks/runs/${runId}/approve`, { stepId: 'start-backup', by: 'lasha' });
+    expect(ok.status).toBe(200);
+    await waitFor(() => existsSync(marker), 'the approved failover command to run', 20_000);
+    expect(readFileSync(marker, 'utf8')).toBe('up');
+
+    const runs = await call('GET', '/api/runbooks/runs?limit=5');
+    expect(runs.status).toBe(200);
+    const steps = runs.body[0]!.steps as Array<{ phase: string; by: string; stepId: string }>;
+    expect(steps).toEqual(expect.arrayContaining([expect.objectContaining({ phase: 'approval', by: 'lasha', stepId: 'start-backup' })]));
+    expect((await call('GET', '/api/runbooks/runs?limit=zero')).status).toBe(400);
+  });
+
+  it('answers a dry run with the plan as text, and 404 for an unknown procedure', async () => {
+    await startWith(false);
+    const dry = await call('POST', '/api/runbooks/main-server/dry-run');
+    expect(dry.status).toBe(200);
+    expect(dry.body.plan).toMatch(/start-backup: run `.*` .*\[destructive\] — WAITS FOR APPROVAL/);
+    expect((await call('POST', '/api/runbooks/nope/dry-run')).status).toBe(404);
+  });
+
+  it('lists backups and starts one on request', async () => {
+    await startWith(false);
+    expect((await call('GET', '/api/backups')).body).toMatchObject({ backups: [], configured: false });
+    expect((await call('POST', '/api/backups/run', { kind: 'config' })).status).toBe(400);
+  });
+
+  it('runs a configured backup kind in the background and shows it in the list', async () => {
+    await startWith(true);
+    expect((await call('POST', '/api/backups/run', { kind: 'tapes' })).status).toBe(400);
+    expect((await call('POST', '/api/backups/run', { kind: 'logs' })).body.error).toMatch(/backups\.logs is not configured/);
+    const started = await call('POST', '/api/backups/run', { kind: 'config' });
+    expect(started.status).toBe(202);
+    await waitFor(async () => ((await call('GET', '/api/backups')).body.running as unknown[]).length === 0, 'the backup to finish', 20_000);
+    const listed = (await call('GET', '/api/backups')).body.backups as Array<Record<string, unknown>>;
+    expect(listed[0]).toMatchObject({ id: started.body.id, kind: 'config', status: 'ok' });
+  });
+});
