@@ -26,7 +26,7 @@ export const agentCommand: Command = {
     const signal = await untilSignal();
     log.info({ signal }, 'stopping');
     await agent.stop();
-    await devices.devices.close();
+    await devices.close();
     return 0;
   },
 };

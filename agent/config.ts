@@ -84,8 +84,8 @@ export const agentConfigSchema = z.object({
             .regex(/^(none|\/dev\/video\d+|file:.+|TEST|https?:\/\/.+)$/, 'must be /dev/videoN, file:/path.jpg, TEST, an http(s):// snapshot URL, or none')
             .default('none'),
           ...checkSchedule({ intervalMs: 30_000, timeoutMs: 5000, failAfter: 1, recoverAfter: 1 }),
-          /** fswebcam capture size for /dev/videoN. */
-          resolution: z.string().regex(/^\d{2,5}x\d{2,5}$/, 'must be WIDTHxHEIGHT such as 640x480').default('640x480'),
+          /** fswebcam capture size for /dev/videoN: small is enough to tell black or frozen, and decodes fast. */
+          resolution: z.string().regex(/^\d{2,5}x\d{2,5}$/, 'must be WIDTHxHEIGHT such as 640x480').default('320x240'),
           /** Frames fswebcam drops first on /dev/videoN (sensors start dark). */
           skipFrames: z.number().int().min(0).max(50).default(2),
           /** A frame whose mean luma (0-255) is under this is black. */

@@ -9,10 +9,7 @@ import { isLoopbackHost } from './config.js';
 import { offlineLimitBreach, type LimitBreach } from './limits.js';
 import { OrderRequest, priceItems } from './orders.js';
 import { boxDaySummary } from './reconciliation.js';
-import { accessGate, clientOf, GuardedRouter, StaffSessions } from './page/access.js';
-import { PageAssets } from './page/assets.js';
-import { PinGate, pinRefused } from './page/pin-gate.js';
-import { registerPageRoutes } from './page/routes.js';
+import { accessGate, clientOf, GuardedRouter, PageAssets, PinGate, pinRefused, registerPageRoutes, StaffSessions } from './page/index.js';
 
 const OrdersQuery = z.object({
   status: z.enum(['unsynced', 'synced', 'all']).default('all'),

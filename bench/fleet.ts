@@ -10,7 +10,6 @@ import { topics } from '../sync/topics.js';
 import { MosquittoPeer } from '../test/peers/mosquitto.js';
 import { freePort, waitFor, waitForPort } from '../test/peers/net.js';
 import { startChild, type Child } from '../test/peers/process.js';
-import { httpJson } from '../test/helpers/hotpot.js';
 import { percentile, type BenchResult } from './report.js';
 
 const POINTS = Number(process.env.HOTPOT_BENCH_FLEET_POINTS ?? 10_000);
@@ -22,19 +21,20 @@ const PROBES = 5;
 /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on every mainstream arch). */
 const CLK_TCK = 100;
 
-/** GET /api/points for the whole fleet (megabytes at 10,000 points): read and dropped, with a long timeout. */
-function fullList(port: number): Promise<number> {
+/** A GET on a fresh connection (no keep-alive race with a busy server), body parsed as JSON. */
+function getJson<T>(port: number, path: string, timeoutMs = 10_000): Promise<{ status: number; body: T }> {
   return withTimeout(
-    new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/api/points' }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T }));
       });
       req.on('error', reject);
       req.end();
     }),
-    60_000,
-    'GET /api/points (the whole fleet)',
+    timeoutMs,
+    `GET ${path} on central`,
   );
 }
 
@@ -120,8 +120,8 @@ export async function run(): Promise<BenchResult[]> {
     let connected = 0;
     await waitFor(
       async () => {
-        const summary = (await httpJson<{ points: number; byCondition: Record<string, number> }>(httpPort, 'GET', '/api/fleet/summary')).body;
-        connected = summary.points - summary.byCondition.offline!;
+        const summary = await getJson<{ points: number; byCondition: Record<string, number> }>(httpPort, '/api/fleet/summary').catch(() => null);
+        if (summary) connected = summary.body.points - summary.body.byCondition.offline!;
         return connected >= POINTS;
       },
       `${POINTS} simulated points connected (see ${dir})`,
@@ -154,7 +154,7 @@ export async function run(): Promise<BenchResult[]> {
         const sent = performance.now();
         void probe.publishAsync(topics.pointHealth(pointId), JSON.stringify(health), { qos: 1, retain: true }).catch(() => undefined);
         await waitFor(
-          async () => (await httpJson<{ unsynced?: number }>(httpPort, 'GET', `/api/points/${pointId}`)).body.unsynced === expected,
+          async () => (await getJson<{ unsynced?: number }>(httpPort, `/api/points/${pointId}`)).body.unsynced === expected,
           `probe health ${expected} shown by GET /api/points/${pointId}`,
           10_000,
           5,
@@ -169,8 +169,8 @@ export async function run(): Promise<BenchResult[]> {
     const listTimes: number[] = [];
     for (let i = 0; i < 3; i++) {
       const started = performance.now();
-      const status = await fullList(httpPort);
-      if (status !== 200) throw new Error(`GET /api/points answered ${status}`);
+      const list = await getJson<unknown[]>(httpPort, '/api/points', 60_000);
+      if (list.status !== 200 || list.body.length < POINTS) throw new Error(`GET /api/points answered ${list.status} with ${list.body.length} points`);
       listTimes.push(performance.now() - started);
     }
     const sorted = [...latencies].sort((a, b) => a - b);

@@ -7,6 +7,7 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<BenchResult[]> }
   checks: () => import('./checks.js'),
   forward: () => import('./forward.js'),
   fleet: () => import('./fleet.js'),
+  sizing: () => import('./sizing.js'),
 };
 
 async function main(): Promise<void> {

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { loadConfig } from '../lib/config.js';
 import { upstreamConfigSchema } from './forwarder/config.js';
 import { alertsConfigSchema } from './alerts/config.js';
+import { recoveryConfigSchema, backupsConfigSchema } from './runbooks/index.js';
+import { notifyConfigSchema } from './notify/index.js';
 
 export const centralConfigSchema = z.object({
   dataDir: z.string().min(1).default('./data/central'),
@@ -60,6 +62,9 @@ export const centralConfigSchema = z.object({
     })
     .prefault({}),
   alerts: alertsConfigSchema.prefault({}),
+  recovery: recoveryConfigSchema.prefault({}),
+  backups: backupsConfigSchema.prefault({}),
+  notify: notifyConfigSchema,
   /** Forwarding committed orders to the main server (off while `upstream.url` is absent). */
   upstream: upstreamConfigSchema,
 });

@@ -145,3 +145,25 @@ export class PgLeader extends EventEmitter implements Leadership {
     this.emit(leading ? 'leader' : 'follower');
   }
 }
+
+/**
+ * Runs singleton work only while this replica leads: `start` on gaining leadership (now, if it
+ * already leads), `stop` on losing it, serialized. Returns a function that detaches and stops.
+ */
+export function whileLeader(leader: Leadership, log: Logger, start: () => Promise<void> | void, stop: () => Promise<void> | void): () => Promise<void> {
+  let chain: Promise<void> = Promise.resolve();
+  const step = (work: () => Promise<void> | void) => {
+    chain = chain.then(work).catch((error: unknown) => log.error({ err: error }, 'leadership change failed'));
+  };
+  const onLeader = () => step(start);
+  const onFollower = () => step(stop);
+  leader.on('leader', onLeader);
+  leader.on('follower', onFollower);
+  if (leader.isLeader()) onLeader();
+  return async () => {
+    leader.off('leader', onLeader);
+    leader.off('follower', onFollower);
+    step(stop);
+    await chain;
+  };
+}

@@ -7,16 +7,22 @@ import { Dashboard } from './dashboard/index.js';
 import { Forwarder } from './forwarder/index.js';
 import { MenuModule } from './menu/index.js';
 import { ReconciliationModule } from './reconciliation/index.js';
+import { RecoveryModule } from './runbooks/index.js';
+import { NotifyModule } from './notify/index.js';
 
 /** Central's feature modules, in start order. Each is guarded: one failing cannot stop the rest. */
 export function centralModules(config: CentralConfig): CentralModule[] {
+  const recovery = new RecoveryModule({ recovery: config.recovery, backups: config.backups });
   return [
+    // Notifications first: it must be listening before anything raises an incident.
+    new NotifyModule(config.notify),
     new FleetHistory(),
     new FleetAlerts(),
     new PointCommands(),
     new Dashboard(),
     new MenuModule(),
     new ReconciliationModule(),
-    ...(config.upstream.url ? [new Forwarder()] : []),
+    recovery,
+    ...(config.upstream.url ? [new Forwarder({ gate: recovery.gate('main-server') })] : []),
   ];
 }

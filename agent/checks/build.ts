@@ -55,11 +55,12 @@ export function buildChecks(config: AgentConfig, devices: Devices, centralConnec
 }
 
 export interface DeviceDeps {
-  devices: Devices;
   /** For AgentDeps.health. */
   health: (store: OrderStore) => DeviceHealth;
   /** For AgentDeps.receipts; undefined with no printer configured. */
   receipts: ((store: OrderStore) => PrintQueue) | undefined;
+  /** Releases the devices (the serial port); after agent.stop(). */
+  close(): Promise<void>;
 }
 
 /**
@@ -70,7 +71,7 @@ export async function deviceDeps(config: AgentConfig, log: Logger, centralConnec
   const devices = await loadDevices(config);
   const printer = devices.printer;
   return {
-    devices,
+    close: () => devices.close(),
     health: (store) => new DeviceHealth({ checks: buildChecks(config, devices, centralConnected), log, overrides: store, ...(clock ? { clock } : {}) }),
     receipts: printer ? (store) => new PrintQueue(store, printer, { log, retryMs: config.checks.printer.retryMs, timeZone: config.timeZone, ...(clock ? { clock } : {}) }) : undefined,
   };

@@ -1,6 +1,7 @@
+import type { PointView } from '../fleet.js';
 import type { CentralContext, CentralModule } from '../module.js';
 import type { AlertsConfig } from './config.js';
-import { areaKey, areaOutage, correlate, parseAlertKey, pointAlerts, type PointAlerts, type RuleName } from './rules.js';
+import { areaKey, evaluateFleet, parseAlertKey, type RuleName } from './rules.js';
 
 const CLEARED: Record<RuleName, string> = {
   disconnected: 'connected again',
@@ -15,9 +16,10 @@ const CLEARED: Record<RuleName, string> = {
 };
 
 /**
- * Runs the alert rules (rules.ts) against the fleet and keeps incidents in step: each point is
- * looked at again when it changes or when a pending condition comes due, never the whole fleet
- * per message. Raises and clears only the keys the rules own.
+ * Runs the alert rules (rules.ts, `evaluateFleet`) and keeps incidents in step with them. Only
+ * what may have changed is evaluated: the points that changed or came due, with every point out
+ * in their groups (for area outages); never the whole fleet per message. Raises and clears only
+ * the keys the rules own.
  */
 export class FleetAlerts implements CentralModule {
   readonly name = 'fleet-alerts';
@@ -25,8 +27,8 @@ export class FleetAlerts implements CentralModule {
   private cfg: AlertsConfig | undefined;
   /** Open incident keys this engine raised, per point. */
   private readonly raised = new Map<string, Set<string>>();
-  /** Points out right now, per group, with when they went out. */
-  private readonly outByGroup = new Map<string, Map<string, number>>();
+  /** Points not connected right now, per group. */
+  private readonly outByGroup = new Map<string, Set<string>>();
   private readonly recheckAt = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private scheduled = false;
@@ -44,7 +46,7 @@ export class FleetAlerts implements CentralModule {
     this.cfg = ctx.config.alerts;
     for (const incident of ctx.incidents.active()) {
       const owned = parseAlertKey(incident.key);
-      if (owned && 'pointId' in owned) this.keysOf(owned.pointId).add(incident.key);
+      if (owned && 'pointId' in owned) this.raised.set(owned.pointId, (this.raised.get(owned.pointId) ?? new Set()).add(incident.key));
     }
     ctx.fleet.on('change', this.onChange);
     for (const view of ctx.fleet.list(ctx.clock.now())) this.dirty.add(view.pointId);
@@ -55,15 +57,6 @@ export class FleetAlerts implements CentralModule {
   stop(): void {
     this.ctx?.fleet.off('change', this.onChange);
     clearInterval(this.timer);
-  }
-
-  private keysOf(pointId: string): Set<string> {
-    let keys = this.raised.get(pointId);
-    if (!keys) {
-      keys = new Set();
-      this.raised.set(pointId, keys);
-    }
-    return keys;
   }
 
   private tick(): void {
@@ -77,64 +70,57 @@ export class FleetAlerts implements CentralModule {
     const ctx = this.ctx;
     const cfg = this.cfg;
     if (!ctx || !cfg || this.dirty.size === 0) return;
+    const { fleet, incidents } = ctx;
     const now = ctx.clock.now();
-    const evaluated = new Map<string, PointAlerts>();
+    const views = new Map<string, PointView>();
     const groups = new Set<string>();
-    const evaluate = (pointId: string) => {
-      const view = ctx.fleet.view(pointId, now);
-      if (!view) return;
-      const result = pointAlerts(view, now, cfg);
-      evaluated.set(pointId, result);
-      if (result.recheckAt === null) this.recheckAt.delete(pointId);
-      else this.recheckAt.set(pointId, result.recheckAt);
-      let out = this.outByGroup.get(result.group);
-      if (result.disconnectedSince !== null) {
-        if (!out) this.outByGroup.set(result.group, (out = new Map()));
-        out.set(pointId, result.disconnectedSince);
-        groups.add(result.group);
-      } else if (out?.delete(pointId)) {
-        groups.add(result.group);
-      }
-    };
-    for (const pointId of this.dirty) evaluate(pointId);
+    for (const pointId of this.dirty) {
+      const view = fleet.view(pointId, now);
+      if (!view) continue;
+      views.set(pointId, view);
+      let out = this.outByGroup.get(view.group);
+      if (!out) this.outByGroup.set(view.group, (out = new Set()));
+      const wasOut = out.has(pointId);
+      if (view.connected) out.delete(pointId);
+      else out.add(pointId);
+      if (wasOut || !view.connected) groups.add(view.group);
+    }
     this.dirty.clear();
+    for (const group of groups) {
+      for (const pointId of this.outByGroup.get(group)!) if (!views.has(pointId)) views.set(pointId, fleet.view(pointId, now)!);
+    }
 
-    // Areas first: a point's disconnect needs its area open before it can hang under it.
-    const closing = new Set<string>();
-    const flipped: string[] = [];
+    const openKeys = new Set<string>();
+    for (const pointId of views.keys()) this.raised.get(pointId)?.forEach((key) => openKeys.add(key));
+    for (const group of groups) if (incidents.openFor(areaKey(group))) openKeys.add(areaKey(group));
+    const plan = evaluateFleet([...views.values()], now, cfg, openKeys);
+
+    for (const raise of plan.raise) incidents.raise(raise);
+    const wanted = new Map<string, Set<string>>();
+    const want = (pointId: string, key: string) => wanted.set(pointId, (wanted.get(pointId) ?? new Set()).add(key));
+    for (const raise of plan.raise) if (raise.pointId) want(raise.pointId, raise.key);
+    for (const key of plan.keep) {
+      const owned = parseAlertKey(key);
+      if (owned && 'pointId' in owned) want(owned.pointId, key);
+    }
+    for (const pointId of views.keys()) {
+      const after = wanted.get(pointId);
+      for (const key of this.raised.get(pointId) ?? []) {
+        if (after?.has(key)) continue;
+        const owned = parseAlertKey(key);
+        incidents.clear(key, owned && 'rule' in owned ? CLEARED[owned.rule] : 'condition cleared');
+      }
+      if (after) this.raised.set(pointId, after);
+      else this.raised.delete(pointId);
+      const due = plan.recheckAt.get(pointId);
+      if (due === undefined) this.recheckAt.delete(pointId);
+      else this.recheckAt.set(pointId, due);
+    }
     for (const group of groups) {
       const key = areaKey(group);
-      const wasOpen = ctx.incidents.openFor(key) !== null;
-      const area = areaOutage(group, [...(this.outByGroup.get(group)?.values() ?? [])], wasOpen, now, cfg);
-      if (area) ctx.incidents.raise({ key, title: area.title, severity: area.severity, detail: area.detail });
-      else if (wasOpen) closing.add(group);
-      if (Boolean(area) !== wasOpen) flipped.push(group);
+      if (openKeys.has(key) && !plan.raise.some((raise) => raise.key === key)) {
+        incidents.clear(key, `fewer than ${cfg.areaOutage.minPoints} points of ${group} are out`);
+      }
     }
-    // A point whose area opened or closed is correlated again even if nothing about it changed.
-    for (const group of flipped) for (const pointId of this.outByGroup.get(group)?.keys() ?? []) if (!evaluated.has(pointId)) evaluate(pointId);
-
-    for (const result of evaluated.values()) {
-      const areaOpen = !closing.has(result.group) && ctx.incidents.openFor(areaKey(result.group)) !== null;
-      this.apply(result, areaOpen);
-    }
-    for (const group of closing) ctx.incidents.clear(areaKey(group), `fewer than ${cfg.areaOutage.minPoints} points of ${group} are out`);
-  }
-
-  private apply(result: PointAlerts, areaOpen: boolean): void {
-    const incidents = this.ctx!.incidents;
-    const before = this.keysOf(result.pointId);
-    const plan = correlate(result, areaOpen, before);
-    const after = new Set<string>(plan.keep);
-    for (const raise of plan.raise) {
-      incidents.raise(raise);
-      after.add(raise.key);
-    }
-    for (const key of before) {
-      if (after.has(key)) continue;
-      const owned = parseAlertKey(key);
-      incidents.clear(key, owned && 'rule' in owned ? CLEARED[owned.rule] : 'condition cleared');
-    }
-    if (after.size) this.raised.set(result.pointId, after);
-    else this.raised.delete(result.pointId);
   }
 }

@@ -2,10 +2,6 @@ export { alertsConfigSchema, type AlertsConfig } from './config.js';
 export {
   RULES,
   areaKey,
-  areaOutage,
-  correlate,
-  endOfDayKey,
-  endOfDayMismatch,
   evaluateFleet,
   parseAlertKey,
   pointAlerts,
@@ -13,7 +9,6 @@ export {
   type Alert,
   type FleetPlan,
   type PointAlerts,
-  type PointPlan,
   type RuleName,
 } from './rules.js';
 export { FleetAlerts } from './engine.js';

@@ -6,7 +6,8 @@ import type { AlertsConfig } from './config.js';
 /**
  * The fleet alert rules as pure functions of fleet state and a clock reading. Incident keys:
  * `point:<pointId>:<rule>` for a point, `area:<group>` for an area outage. The alert engine owns
- * exactly these keys; other keys (e.g. `point:<id>:eod:<date>`) belong to whoever raised them.
+ * exactly these keys; other keys (e.g. the reconciliation's `point:<id>:reconciliation`, raised
+ * through IncidentSink) belong to whoever raised them.
  */
 export const RULES = ['disconnected', 'manual', 'printer', 'camera', 'cpu', 'memory', 'disk', 'unsynced', 'clock'] as const;
 export type RuleName = (typeof RULES)[number];
@@ -27,18 +28,6 @@ export function parseAlertKey(key: string): { pointId: string; rule: RuleName } 
     return { pointId: parts[1], rule: parts[2] as RuleName };
   }
   return null;
-}
-
-/**
- * End-of-day mismatch, for the reconciliation: raise it with `ctx.incidents.raise(endOfDayMismatch(...))`
- * and clear it with `ctx.incidents.clear(endOfDayKey(pointId, date), why)` once the day matches.
- */
-export function endOfDayKey(pointId: string, date: string): string {
-  return `point:${pointId}:eod:${date}`;
-}
-
-export function endOfDayMismatch(pointId: string, date: string, detail: string, severity: Severity = 'major'): RaiseIncident {
-  return { key: endOfDayKey(pointId, date), title: `${pointId}: end-of-day mismatch for ${date}`, severity, detail, pointId };
 }
 
 export interface Alert {
@@ -155,7 +144,7 @@ export function pointAlerts(view: PointView, now: number, cfg: AlertsConfig): Po
  * windowMs of each other and one of them has been out long enough to alert on its own; it stays
  * open while ≥ minPoints are out.
  */
-export function areaOutage(group: string, outSince: readonly number[], wasOpen: boolean, now: number, cfg: AlertsConfig): Alert | null {
+function areaOutage(group: string, outSince: readonly number[], wasOpen: boolean, now: number, cfg: AlertsConfig): Alert | null {
   const area = cfg.areaOutage;
   if (!area.enabled || outSince.length < area.minPoints) return null;
   const sorted = [...outSince].sort((a, b) => a - b);
@@ -178,7 +167,7 @@ export function areaOutage(group: string, outSince: readonly number[], wasOpen: 
 }
 
 /** What to raise for one point, and which of its open alert keys to leave alone. */
-export interface PointPlan {
+interface PointPlan {
   raise: RaiseIncident[];
   /** Keys neither raised nor cleared: its other alerts while its disconnect is still pending. */
   keep: string[];
@@ -189,7 +178,7 @@ export interface PointPlan {
  * while disconnected, its other alerts hang below its disconnect, and none opens before the
  * disconnect itself has.
  */
-export function correlate(point: PointAlerts, areaOpen: boolean, openKeys: ReadonlySet<string>): PointPlan {
+function correlate(point: PointAlerts, areaOpen: boolean, openKeys: ReadonlySet<string>): PointPlan {
   const disconnect = point.alerts.find((alert) => alert.rule === 'disconnected');
   const toRaise = (alert: Alert, parentKey?: string): RaiseIncident => ({
     key: alert.key,
@@ -215,12 +204,14 @@ export interface FleetPlan {
   /** Area outages first, then each point's disconnect before its other alerts (parents before children). */
   raise: RaiseIncident[];
   keep: string[];
-  recheckAt: number | null;
+  /** Per point: when a condition that holds now will have held long enough. */
+  recheckAt: Map<string, number>;
 }
 
 /**
- * The whole fleet at once: what the engine converges to. `openKeys` are the incidents open now
- * (for areas already open and for alerts kept while a disconnect is pending).
+ * The fleet (or part of it: a point with every point out in its group) at once: what incidents
+ * should be open. `openKeys` are the incidents open now (for areas already open and for alerts
+ * kept while a disconnect is pending).
  */
 export function evaluateFleet(views: readonly PointView[], now: number, cfg: AlertsConfig, openKeys: ReadonlySet<string>): FleetPlan {
   const points = views.map((view) => pointAlerts(view, now, cfg));
@@ -237,12 +228,12 @@ export function evaluateFleet(views: readonly PointView[], now: number, cfg: Ale
     raise.push({ key: area.key, title: area.title, severity: area.severity, detail: area.detail });
   }
   const keep: string[] = [];
-  let recheckAt: number | null = null;
+  const recheckAt = new Map<string, number>();
   for (const point of points) {
     const plan = correlate(point, openAreas.has(point.group), openKeys);
     raise.push(...plan.raise);
     keep.push(...plan.keep);
-    if (point.recheckAt !== null) recheckAt = Math.min(recheckAt ?? point.recheckAt, point.recheckAt);
+    if (point.recheckAt !== null) recheckAt.set(point.pointId, point.recheckAt);
   }
   return { raise, keep, recheckAt };
 }

@@ -9,8 +9,6 @@ import { ForwardStore, openForwardDatabase } from './store.js';
 export interface ForwarderDeps {
   /** The main-server runbook's verdict. Without one, forwarding still pauses itself after repeated failures. */
   gate?: UpstreamGate;
-  /** Jitter source (tests pin it). */
-  random?: () => number;
 }
 
 /**
@@ -49,7 +47,7 @@ export class Forwarder implements CentralModule {
         log,
         incidents: ctx.incidents,
         gate: this.deps.gate,
-        random: this.deps.random ?? Math.random,
+        random: Math.random,
         onOutcome: (kind) => metrics.attempts.inc({ result: kind }),
       });
       this.loop.start();

@@ -25,9 +25,8 @@ export interface ForwardLoopOptions {
   onOutcome: (kind: Outcome['kind']) => void;
 }
 
-/** What `GET /api/forwarding` shows. */
+/** What `GET /api/forwarding` shows (the endpoint is absent while `upstream.url` is unset). */
 export interface ForwardingView {
-  enabled: true;
   upstream: string;
   statusUrl: string | null;
   body: UpstreamConfig['body'];
@@ -46,7 +45,7 @@ export interface ForwardingView {
   parked: ParkedOrder[];
 }
 
-export const BACKLOG_INCIDENT = 'forward:backlog';
+const BACKLOG_INCIDENT = 'forward:backlog';
 const PARKED_INCIDENT_PREFIX = 'forward:parked:';
 const parkedIncidentKey = (pointId: string) => `${PARKED_INCIDENT_PREFIX}${pointId}`;
 const PARKED_SHOWN = 100;
@@ -171,7 +170,6 @@ export class ForwardLoop {
     const backlog = store.backlog(this.now());
     const paused = this.paused.size > 0;
     return {
-      enabled: true,
       upstream: displayUrl(config.url),
       statusUrl: this.statusUrl ? displayUrl(this.statusUrl) : null,
       body: config.body,

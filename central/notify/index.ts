@@ -3,3 +3,4 @@ export { Notifier, type NotifierOptions, type AckLinkStatus } from './notifier.j
 export { registerNotifyRoutes } from './routes.js';
 export { ackToken, ackUrl, verifyAckToken } from './ack-link.js';
 export { dueNotices, escalationPhase, type EscalationState, type SendRecord, type DueNotice } from './ladder.js';
+export { NotifyModule } from './module.js';

@@ -49,7 +49,7 @@ describe('fleet alerts through a real central (aedes), with a hand-moved clock',
     await hand.health(healthFor('kutaisi-01', clock.now()));
     await waitFor(() => open(central, 'point:kutaisi-01:printer') === null, 'the printer incident resolved');
     expect(central.incidents.get(id)).toMatchObject({ status: 'resolved', resolvedAt: clock.now() });
-    expect(central.incidents.timeline(id).at(-1)).toMatchObject({ kind: 'resolved', text: 'printer up again' });
+    expect(central.incidents.timeline(id).find((t) => t.kind === 'resolved')).toMatchObject({ text: 'printer up again' });
   });
 
   it('disconnected opens after 2 minutes, not before; acked through the API; resolved on reconnect', async () => {
@@ -71,7 +71,8 @@ describe('fleet alerts through a real central (aedes), with a hand-moved clock',
     await waitFor(() => open(central, 'point:batumi-01:disconnected') === null, 'the disconnect resolved by the reconnect');
     const timeline = await httpJson<{ status: string; timeline: { kind: string }[] }>(central.httpPort!, 'GET', `/api/incidents/${incident.id}`);
     expect(timeline.body.status).toBe('resolved');
-    expect(timeline.body.timeline.map((t) => t.kind)).toEqual(['opened', 'acked', 'resolved']);
+    // (Notifications add their own lines; these are the incident's own.)
+    expect(timeline.body.timeline.map((t) => t.kind).filter((kind) => kind !== 'notify')).toEqual(['opened', 'acked', 'resolved']);
   });
 
   it("a disconnected point's printer and camera alerts hang under its disconnect instead of paging", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { alertsConfigSchema } from '../../central/alerts/config.js';
-import { areaKey, endOfDayMismatch, evaluateFleet, parseAlertKey, pointAlerts, pointKey } from '../../central/alerts/rules.js';
+import { areaKey, evaluateFleet, parseAlertKey, pointAlerts, pointKey } from '../../central/alerts/rules.js';
 import { conditionOf, groupResolver, readUsage, type PointView } from '../../central/fleet.js';
 import type { CheckState } from '../../sync/schemas.js';
 
@@ -107,7 +107,7 @@ describe('correlation (pure)', () => {
     });
     const pending = evaluateFleet([broken], T0 + MIN, cfg, new Set());
     expect(pending.raise).toEqual([]);
-    expect(pending.recheckAt).toBe(T0 + 2 * MIN);
+    expect(pending.recheckAt.get('tbilisi-01')).toBe(T0 + 2 * MIN);
     // An alert already open stays as it is while the disconnect is pending.
     const kept = evaluateFleet([broken], T0 + MIN, cfg, new Set([pointKey('tbilisi-01', 'printer')]));
     expect(kept.keep).toEqual([pointKey('tbilisi-01', 'printer')]);
@@ -162,12 +162,10 @@ describe('correlation (pure)', () => {
     expect(groupOf('kutaisi-01')).toBe('kutaisi');
   });
 
-  it('keys: the engine owns point rules and areas, not end-of-day mismatches', () => {
+  it("keys: the engine owns point rules and areas, not other modules' incidents", () => {
     expect(parseAlertKey('point:tbilisi-01:printer')).toEqual({ pointId: 'tbilisi-01', rule: 'printer' });
     expect(parseAlertKey('area:tbilisi')).toEqual({ group: 'tbilisi' });
-    const eod = endOfDayMismatch('tbilisi-01', '2025-03-01', 'box 41 orders, central 40');
-    expect(eod.key).toBe('point:tbilisi-01:eod:2025-03-01');
-    expect(parseAlertKey(eod.key)).toBeNull();
+    expect(parseAlertKey('point:tbilisi-01:reconciliation')).toBeNull();
     expect(parseAlertKey('runbook:main-server')).toBeNull();
   });
 });

@@ -33,14 +33,23 @@ export const FAST_UPSTREAM = {
   checkEveryMs: 100,
 };
 
-/** A real Central (embedded aedes on a free port, HTTP on a free port) with the forwarder module. */
-export async function startForwardingCentral(dataDir: string, upstream: Record<string, unknown>, deps: ForwarderDeps = {}): Promise<Central> {
+/**
+ * A real Central (embedded aedes on a free port, HTTP on a free port) with the forwarder module.
+ * `extra` config keys replace the defaults (e.g. `mqtt` to join a broker, `database` for PostgreSQL).
+ */
+export async function startForwardingCentral(
+  dataDir: string,
+  upstream: Record<string, unknown>,
+  deps: ForwarderDeps = {},
+  extra: Record<string, unknown> = {},
+): Promise<Central> {
   const config = loadCentralConfig(undefined, {}, {
     dataDir: join(dataDir, 'central'),
     http: { port: 0 },
     broker: { host: '127.0.0.1', port: await freePort() },
     mqtt: { keepalive: 5 },
     upstream: { ...FAST_UPSTREAM, ...upstream },
+    ...extra,
   });
   const central = new Central(config, { log: silentLogger(), modules: [new Forwarder(deps)] });
   await central.start();

@@ -68,7 +68,7 @@ describe('forwarding committed orders to the main server', () => {
     const orderStats = await httpJson<OrderStatsBody>(c.httpPort!, 'GET', '/api/orders/stats');
     expect(orderStats.body).toEqual({ total: 50, byPoint: { 'tbilisi-01': 25, 'batumi-01': 25 }, backlog: expect.objectContaining({ size: 0, pending: 0, parked: 0, oldestAgeMs: null }) });
     const forwarding = await view(c);
-    expect(forwarding).toMatchObject({ enabled: true, state: 'idle', paused: null, upstream: sales.url, body: 'recordSale', concurrency: 8, parked: [] });
+    expect(forwarding).toMatchObject({ state: 'idle', paused: null, upstream: sales.url, body: 'recordSale', concurrency: 8, parked: [] });
     const metrics = await httpJson<string>(c.httpPort!, 'GET', '/metrics');
     expect(metrics.body).toContain('hotpot_forward_attempts_total{result="forwarded"} 50');
     expect(metrics.body).toContain('hotpot_forward_backlog_orders{state="pending"} 0');

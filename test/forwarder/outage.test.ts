@@ -32,13 +32,13 @@ describe('forwarding through outages (real child processes, kill -9)', () => {
     const dir = tempDir('fwd-server-dies');
     const sales = await new SalesServerChild(await freePort(), join(dir, 'sales.jsonl')).start();
     cleanup.push(() => sales.kill());
-    await sales.control({ delayMs: 30 });
+    await sales.control({ delayMs: 50 });
     const central: Central = await startForwardingCentral(dir, { url: sales.url });
     cleanup.push(() => central.stop());
     const view = async () => (await httpJson<ForwardingView>(central.httpPort!, 'GET', '/api/forwarding')).body;
     const points = ['tbilisi-02', 'batumi-02', 'kutaisi-02'];
-    const first = points.flatMap((pointId) => makeOrders(pointId, 20));
-    const second = points.flatMap((pointId) => makeOrders(pointId, 20, 21));
+    const first = points.flatMap((pointId) => makeOrders(pointId, 30));
+    const second = points.flatMap((pointId) => makeOrders(pointId, 20, 31));
 
     await publishOrders(central.brokerUrl, first);
     await waitFor(async () => (await sales.stats()).recorded >= 10, 'the first sales recorded', 30_000);

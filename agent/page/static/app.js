@@ -536,18 +536,23 @@ async function refreshPage() {
   if (status === 200) state.page = data;
 }
 
+/** Loads the menu; true when it changed (re-rendering only then keeps a keyboard user's focus). */
 async function refreshMenu() {
   const { status, data } = await api('/api/menu');
   if (status !== 200) throw new Error(`menu: HTTP ${status}`);
+  const changed = JSON.stringify(data) !== JSON.stringify(state.menu);
   state.menu = data;
+  return changed;
 }
 
 async function refreshOrders() {
   if (!state.page) return;
   const { status, data } = await api(`/api/orders?status=all&date=${encodeURIComponent(state.page.today)}`);
-  if (status !== 200) return;
+  if (status !== 200 || JSON.stringify(data) === JSON.stringify(state.orders)) return;
+  const focusedOrder = document.activeElement?.closest?.('tr[data-order-id]')?.dataset.orderId;
   state.orders = data;
   renderOrders();
+  if (focusedOrder) document.querySelector(`tr[data-order-id="${focusedOrder}"] button`)?.focus();
 }
 
 async function readHealth() {
@@ -661,9 +666,11 @@ async function start() {
   every(ORDERS_EVERY_MS, refreshOrders);
   every(PAGE_EVERY_MS, async () => {
     await refreshPage();
-    await refreshMenu();
-    renderMenu();
-    renderLines();
+    if (await refreshMenu()) {
+      renderMenu();
+      renderLines();
+      renderTotal();
+    }
   });
   document.body.dataset.ready = 'true';
 }
