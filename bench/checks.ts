@@ -82,7 +82,41 @@ function clockTicks(): Promise<number> {
   return new Promise((resolve) => execFile('getconf', ['CLK_TCK'], (error, stdout) => resolve(error ? 100 : Number(stdout.trim()) || 100)));
 }
 
-/** A real `hotpot agent` (from dist/) with every check running against emulated devices, left idle. */
+interface IdleFigures {
+  cpuPercent: number;
+  maxRssMiB: number;
+  meanRssMiB: number;
+}
+
+/** CPU (utime+stime) and RSS of running processes over the same window, from /proc. */
+async function measureIdle(pids: number[], seconds: number): Promise<IdleFigures[]> {
+  const ticks = await clockTicks();
+  const first = await Promise.all(pids.map(sampleProc));
+  const rss = pids.map(() => ({ max: 0, sum: 0 }));
+  const started = performance.now();
+  let samples = 0;
+  while (performance.now() - started < seconds * 1000) {
+    await sleep(1000);
+    (await Promise.all(pids.map(sampleProc))).forEach((sample, i) => {
+      rss[i]!.max = Math.max(rss[i]!.max, sample.rssKiB);
+      rss[i]!.sum += sample.rssKiB;
+    });
+    samples++;
+  }
+  const last = await Promise.all(pids.map(sampleProc));
+  const elapsed = (performance.now() - started) / 1000;
+  return pids.map((_, i) => ({
+    cpuPercent: ((last[i]!.cpuTicks - first[i]!.cpuTicks) / ticks / elapsed) * 100,
+    maxRssMiB: rss[i]!.max / 1024,
+    meanRssMiB: rss[i]!.sum / Math.max(1, samples) / 1024,
+  }));
+}
+
+/**
+ * Real `hotpot agent` processes (from dist/), left idle: one with every check running against
+ * emulated devices (printer on TCP, 640x480 IP camera, two internet targets), and beside it,
+ * measured over the same window, one with no device configured, to show what the checks cost.
+ */
 async function idleAgent(): Promise<BenchResult[]> {
   const dir = tempDir('bench-checks');
   const broker = MOSQUITTO_BIN ? await new MosquittoPeer().start() : undefined;
@@ -90,48 +124,38 @@ async function idleAgent(): Promise<BenchResult[]> {
   const camera = await new SnapshotServer({ width: 640, height: 480 }).start();
   const targets = await Promise.all([new TcpTarget().open(), new TcpTarget().open()]);
   await emulator.listenTcp();
-  const agent = await startHotpot('agent', {
-    HOTPOT_POINT_ID: 'bench-idle',
-    HOTPOT_DATA_DIR: join(dir, 'agent'),
-    HOTPOT_MQTT_URL: broker?.url ?? 'mqtt://127.0.0.1:9',
-    HOTPOT_HTTP_PORT: '0',
-    HOTPOT_CHECKS_INTERNET_TARGETS: targets.map((t) => t.url).join(','),
-    HOTPOT_CHECKS_PRINTER_INTERFACE: emulator.tcpAddress,
-    HOTPOT_CHECKS_CAMERA_DEVICE: camera.url,
-  });
+  const common = { HOTPOT_MQTT_URL: broker?.url ?? 'mqtt://127.0.0.1:9', HOTPOT_HTTP_PORT: '0' };
+  const [agent, bare] = await Promise.all([
+    startHotpot('agent', {
+      ...common,
+      HOTPOT_POINT_ID: 'bench-idle',
+      HOTPOT_DATA_DIR: join(dir, 'agent'),
+      HOTPOT_CHECKS_INTERNET_TARGETS: targets.map((t) => t.url).join(','),
+      HOTPOT_CHECKS_PRINTER_INTERFACE: emulator.tcpAddress,
+      HOTPOT_CHECKS_CAMERA_DEVICE: camera.url,
+    }),
+    startHotpot('agent', { ...common, HOTPOT_POINT_ID: 'bench-bare', HOTPOT_DATA_DIR: join(dir, 'bare') }),
+  ]);
   try {
     await waitFor(async () => {
       const checks = (await httpJson<HealthBody>(agent.httpPort, 'GET', '/api/health')).body.checks;
       return Object.values(checks).every((c) => c.detail !== 'not checked yet');
     }, 'every check to have run once', 30_000, 200);
     await sleep(5000); // warm-up: JIT, first camera frames
-    const ticks = await clockTicks();
-    const first = await sampleProc(agent.pid);
-    const started = performance.now();
-    let maxRss = first.rssKiB;
-    let sumRss = 0;
-    let samples = 0;
-    while (performance.now() - started < IDLE_SECONDS * 1000) {
-      await sleep(1000);
-      const sample = await sampleProc(agent.pid);
-      maxRss = Math.max(maxRss, sample.rssKiB);
-      sumRss += sample.rssKiB;
-      samples++;
-    }
-    const last = await sampleProc(agent.pid);
-    const seconds = (performance.now() - started) / 1000;
-    const cpuPercent = ((last.cpuTicks - first.cpuTicks) / ticks / seconds) * 100;
+    const [full, none] = await measureIdle([agent.pid, bare.pid], IDLE_SECONDS);
     const health = (await httpJson<HealthBody>(agent.httpPort, 'GET', '/api/health')).body;
     const statuses = Object.entries(health.checks).map(([name, c]) => (c.status === 'up' ? `${name} up` : `${name} ${c.status} (${c.detail})`)).join(', ');
     log(`idle agent: ${statuses}; camera requests ${camera.requests}, printer status queries ${emulator.statusQueries}`);
-    const note = `${seconds.toFixed(0)} s idle, all checks running (${statuses})${broker ? ', Mosquitto' : ', no broker'}`;
+    const note = `${IDLE_SECONDS} s idle, all checks running (${statuses})${broker ? ', Mosquitto' : ', no broker'}`;
     return [
-      { name: 'agent idle RSS (max)', value: maxRss / 1024, unit: 'MiB', target: '≤ 90 MiB', pass: maxRss / 1024 <= 90, note },
-      { name: 'agent idle RSS (mean)', value: sumRss / Math.max(1, samples) / 1024, unit: 'MiB' },
-      { name: 'agent idle CPU', value: cpuPercent, unit: '%', target: '< 1 %', pass: cpuPercent < 1, note: 'utime+stime of the agent process from /proc/<pid>/stat' },
+      { name: 'agent idle RSS (max)', value: full!.maxRssMiB, unit: 'MiB', target: '≤ 90 MiB', pass: full!.maxRssMiB <= 90, note },
+      { name: 'agent idle RSS (mean)', value: full!.meanRssMiB, unit: 'MiB' },
+      { name: 'agent idle CPU', value: full!.cpuPercent, unit: '%', target: '< 1 %', pass: full!.cpuPercent < 1, note: 'utime+stime of the agent process from /proc/<pid>/stat' },
+      { name: 'agent idle RSS (max), no devices', value: none!.maxRssMiB, unit: 'MiB', note: 'same window; printer and camera none, no internet targets' },
+      { name: 'agent idle CPU, no devices', value: none!.cpuPercent, unit: '%' },
     ];
   } finally {
-    await agent.kill('SIGTERM');
+    await Promise.all([agent.kill('SIGTERM'), bare.kill('SIGTERM')]);
     await Promise.all([emulator.close(), camera.stop(), ...targets.map((t) => t.close()), broker?.stop()]);
   }
 }

@@ -92,7 +92,7 @@ export class DeviceHealth extends EventEmitter implements HealthProvider {
     if (!this.stopped) return;
     this.stopped = false;
     this.log.info({ mode: this.decision.mode, reason: this.decision.reason, checks: [...this.slots.keys()] }, 'health checks started');
-    for (const slot of this.slots.values()) void this.loop(slot);
+    for (const slot of this.slots.values()) this.runSoon(slot, 0);
   }
 
   async stop(): Promise<void> {
@@ -140,17 +140,28 @@ export class DeviceHealth extends EventEmitter implements HealthProvider {
     return this.snapshot().checks;
   }
 
+  /** The next run starts `delayMs` from now; runs are chained, so a check never overlaps itself. */
+  private runSoon(slot: Slot, delayMs: number): void {
+    slot.timer = setTimeout(() => {
+      this.loop(slot).catch((error: unknown) => {
+        this.log.error({ err: error, check: slot.entry.check.name }, 'health check loop failed; retrying');
+        if (!this.stopped) this.runSoon(slot, slot.entry.intervalMs);
+      });
+    }, delayMs);
+    slot.timer.unref();
+  }
+
   private async loop(slot: Slot): Promise<void> {
     if (this.stopped) return;
     const started = performance.now();
     const run = this.runAndRecord(slot);
     slot.running = run;
-    await run;
-    slot.running = undefined;
-    if (this.stopped) return;
-    const wait = Math.max(0, slot.entry.intervalMs - (performance.now() - started));
-    slot.timer = setTimeout(() => void this.loop(slot), wait);
-    slot.timer.unref();
+    try {
+      await run;
+    } finally {
+      slot.running = undefined;
+    }
+    if (!this.stopped) this.runSoon(slot, Math.max(0, slot.entry.intervalMs - (performance.now() - started)));
   }
 
   private async runAndRecord(slot: Slot): Promise<void> {

@@ -137,6 +137,14 @@ describe('fleet alerts through a real central (aedes), with a hand-moved clock',
     const children = (await httpJson<{ children: Incident[] }>(central.httpPort!, 'GET', `/api/incidents/${area.id}`)).body.children;
     expect(children.map((c) => c.key).sort()).toEqual(['point:tbilisi-01:disconnected', 'point:tbilisi-02:disconnected', 'point:tbilisi-03:disconnected']);
     expect(viewOf(central, 'tbilisi-04')!.connected).toBe(true);
+    const metrics = (await httpJson<string>(central.httpPort!, 'GET', '/metrics')).body.split('\n');
+    expect(metrics).toContain('hotpot_point_connected{point="tbilisi-01"} 0');
+    expect(metrics).toContain('hotpot_point_connected{point="tbilisi-04"} 1');
+    expect(metrics).toContain('hotpot_point_check_status{point="tbilisi-04",check="printer"} 0');
+    expect(metrics).toContain('hotpot_point_unsynced_orders{point="tbilisi-04"} 0');
+    expect(metrics).toContain('hotpot_fleet_points{condition="offline"} 4');
+    expect(metrics).toContain('hotpot_incidents_active{status="open",severity="critical",correlated="no"} 1');
+    expect(metrics).toContain('hotpot_incidents_active{status="open",severity="major",correlated="yes"} 3');
 
     // Two come back: fewer than 3 out ends the area outage; the one still out pages on its own.
     await online(hand, central, clock, 'tbilisi-01');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { Agent } from '../../agent/agent.js';
-import { deviceDeps, type Devices } from '../../agent/checks/index.js';
+import { deviceDeps, type DeviceDeps } from '../../agent/checks/index.js';
 import { silentLogger } from '../../lib/log.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { tempDir } from '../helpers/hotpot.js';
@@ -11,7 +11,7 @@ import { launchChromium, openStaffPage, screenshot, startPageAgent } from './har
 
 describeWithPeers('staff page with a real (emulated ESC/POS) receipt printer', [peers.chromium()], () => {
   let printer: PrinterEmulator;
-  let devices: Devices | undefined;
+  let devices: DeviceDeps | undefined;
   let agent: Agent | undefined;
   let browser: Browser;
   let page: Page;
@@ -26,7 +26,7 @@ describeWithPeers('staff page with a real (emulated ESC/POS) receipt printer', [
       { checks: { printer: { interface: address, intervalMs: 300, retryMs: 300 } } },
       async (config) => {
         const deps = await deviceDeps(config, silentLogger(), () => agent?.link.connected ?? false);
-        devices = deps.devices;
+        devices = deps;
         return { health: deps.health, ...(deps.receipts ? { receipts: deps.receipts } : {}) };
       },
     );

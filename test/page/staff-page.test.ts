@@ -68,7 +68,27 @@ describeWithPeers('staff page in a real Chromium', [peers.chromium()], () => {
     expect(ordersOnDisk(agent.store.file).length).toBe(before + 1);
   });
 
+  it('retries an order whose answer was lost with the same clientRef: one order, and the page says saved', async () => {
+    const before = ordersOnDisk(agent.store.file).length;
+    // The box commits the order, but the answer never reaches the tablet (Wi-Fi drop).
+    await page.route('**/api/orders', async (route) => {
+      if (route.request().method() !== 'POST') return route.fallback();
+      await route.fetch();
+      await route.abort('connectionreset');
+    });
+    await page.locator('button.item[data-sku="napa-cabbage"]').click();
+    await page.getByLabel('Cash').check();
+    await page.getByRole('button', { name: 'Save & print' }).click();
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toMatch(/^Not saved: the box did not answer\./);
+    expect(ordersOnDisk(agent.store.file).length).toBe(before + 1);
+    await page.unroute('**/api/orders');
+    await page.getByRole('button', { name: 'Save & print' }).click();
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toBe(`Saved № ${ordersOnDisk(agent.store.file).at(-1)!.number}`);
+    expect(ordersOnDisk(agent.store.file).length).toBe(before + 1);
+  });
+
   it('turns the banner OFFLINE within 5 s of losing central, keeps selling, and survives a reload', async () => {
+    await waitFor(() => agent.store.unsyncedStats().count === 0, 'the earlier orders to sync', 20_000);
     await central!.stop(false);
     central = undefined;
     await page.locator('#mode.mode-offline').waitFor({ timeout: 5000 });
@@ -86,10 +106,10 @@ describeWithPeers('staff page in a real Chromium', [peers.chromium()], () => {
 
     await page.getByLabel('Cash').check();
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toBe('Saved № tbilisi-01-000003');
-    const row = page.locator('#orders tr', { hasText: 'tbilisi-01-000003' });
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toBe('Saved № tbilisi-01-000004');
+    const row = page.locator('#orders tr', { hasText: 'tbilisi-01-000004' });
     await expect.poll(() => row.getAttribute('data-sync')).toBe('pending');
-    expect(ordersOnDisk(agent.store.file).at(-1)).toMatchObject({ number: 'tbilisi-01-000003', mode: 'offline', note: 'table 4' });
+    expect(ordersOnDisk(agent.store.file).at(-1)).toMatchObject({ number: 'tbilisi-01-000004', mode: 'offline', note: 'table 4' });
     await expect.poll(() => page.locator('#unsynced-count').textContent()).toBe('1');
     await screenshot(page, 'offline-order');
 
@@ -97,6 +117,21 @@ describeWithPeers('staff page in a real Chromium', [peers.chromium()], () => {
     central = await startCentral(dir, { brokerPort });
     await page.locator('#mode.mode-online').waitFor({ timeout: 20_000 });
     await expect.poll(() => row.getAttribute('data-sync'), { timeout: 20_000 }).toBe('synced');
-    await waitFor(() => central!.store.listOrders({ pointId: 'tbilisi-01', limit: 10 }).length === 3, 'central to hold all three orders');
+    await waitFor(async () => (await central!.orders.listOrders({ pointId: 'tbilisi-01', limit: 10 })).length === 4, 'central to hold all four orders');
+  });
+
+  it('shows the end of day: count, sum, cash and card, first and last number, gaps', async () => {
+    await page.getByRole('button', { name: 'Show' }).click();
+    const field = (key: string) => page.locator(`#eod-summary [data-field="${key}"] dd`).textContent();
+    await expect.poll(() => field('eod.count'), { timeout: 10_000 }).toBe('4');
+    const orders = ordersOnDisk(agent.store.file);
+    const cash = orders.filter((order) => order.payment === 'cash');
+    expect(await field('eod.total')).toBe(`${(orders.reduce((sum, order) => sum + order.total, 0) / 100).toFixed(2)} ₾`);
+    expect(await field('eod.cash')).toBe(`${cash.length} · ${(cash.reduce((sum, order) => sum + order.total, 0) / 100).toFixed(2)} ₾`);
+    expect(await field('eod.first')).toBe('tbilisi-01-000001');
+    expect(await field('eod.last')).toBe('tbilisi-01-000004');
+    expect(await field('eod.gaps')).toBe('none');
+    expect(await page.locator('#eod-note').textContent()).toBe('Every order of this day is synced: central can confirm these totals.');
+    await screenshot(page, 'end-of-day');
   });
 });

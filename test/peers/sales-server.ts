@@ -330,17 +330,13 @@ export class SalesServerChild {
   }
 
   async stats(): Promise<SalesStats> {
-    const response = await fetch(`${this.baseUrl}/_peer/stats`, { signal: AbortSignal.timeout(5000) });
+    const response = await withTimeout(fetch(`${this.baseUrl}/_peer/stats`), 5000, `the sales server's stats on port ${this.port}`);
     return SalesStats.parse(await response.json());
   }
 
   async control(control: Control): Promise<void> {
-    const response = await fetch(`${this.baseUrl}/_peer/control`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(control),
-      signal: AbortSignal.timeout(5000),
-    });
+    const request = fetch(`${this.baseUrl}/_peer/control`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(control) });
+    const response = await withTimeout(request, 5000, `the sales server's control on port ${this.port}`);
     if (response.status !== 200) throw new Error(`sales server control answered ${response.status}: ${await response.text()}`);
   }
 }
