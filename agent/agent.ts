@@ -26,7 +26,7 @@ import { DayReporter } from './reconciliation.js';
 export interface Receipts {
   start(): void;
   stop(): Promise<void>;
-  /** Queues the receipt of a committed order; never throws, never blocks the order. */
+  /** Queues the receipt of an order inside the order's own transaction; never throws, never blocks the order. */
   enqueue(order: OrderRecord): void;
   reprint(orderId: string): boolean;
   printed(orderId: string): boolean;
@@ -126,11 +126,9 @@ export class Agent {
 
   /** Commits an order, then queues its receipt and wakes the outbox. */
   commitOrder(input: Parameters<OrderStore['addOrder']>[0]): { order: OrderRecord; created: boolean } {
-    const result = this.store.addOrder(input, this.clock.now());
-    if (result.created) {
-      this.receipts?.enqueue(result.order);
-      this.outbox.kick();
-    }
+    // The print job joins the order's transaction: one fsync per order, and no order without its job.
+    const result = this.store.addOrder(input, this.clock.now(), this.receipts ? (order) => this.receipts!.enqueue(order) : undefined);
+    if (result.created) this.outbox.kick();
     return result;
   }
 

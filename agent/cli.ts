@@ -3,6 +3,7 @@ import { untilSignal, type Command } from '../lib/cli.js';
 import { loadAgentConfig } from './config.js';
 import { Agent } from './agent.js';
 import { deviceDeps, runDoctor } from './checks/index.js';
+import { startSdNotify } from '../lib/sdnotify.js';
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -23,8 +24,12 @@ export const agentCommand: Command = {
     const devices = await deviceDeps(config, log, () => agent?.link.connected ?? false);
     agent = new Agent(config, { log, health: devices.health, receipts: devices.receipts });
     await agent.start();
+    // systemd (Type=notify, WatchdogSec): READY once orders can be taken, then watchdog pings.
+    const notify = startSdNotify(log);
+    await notify.ready();
     const signal = await untilSignal();
     log.info({ signal }, 'stopping');
+    notify.stop();
     await agent.stop();
     await devices.close();
     return 0;

@@ -22,7 +22,7 @@ export interface DayReporterOptions {
   timeZone: string;
   clock: Clock;
   log: Logger;
-  /** Acks arrive in bursts: publish once after they settle. */
+  /** Acks arrive in bursts (a drain after an outage): publish at most once per this many ms. */
   debounceMs?: number;
   /** Also publish this often (day rollover; harmless when nothing changed). */
   everyMs?: number;
@@ -66,7 +66,7 @@ export class DayReporter {
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
       this.publish().catch((error: unknown) => this.o.log.warn({ err: (error as Error).message }, 'day summary publish failed; will retry'));
-    }, this.o.debounceMs ?? 500);
+    }, this.o.debounceMs ?? 2000);
     this.debounce.unref();
   }
 

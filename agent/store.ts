@@ -84,7 +84,7 @@ export class OrderStore {
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     };
-    this.insertTx = db.transaction((input: NewOrder, now: number): { order: OrderRecord; created: boolean } => {
+    this.insertTx = db.transaction((input: NewOrder, now: number, alsoInTransaction?: (order: OrderRecord) => void): { order: OrderRecord; created: boolean } => {
       if (input.clientRef) {
         const prior = this.stmts.byClientRef.get(input.clientRef);
         if (prior) return { order: JSON.parse(prior.record) as OrderRecord, created: false };
@@ -105,13 +105,14 @@ export class OrderStore {
         mode: input.mode,
       };
       this.stmts.insert.run(seq, order.id, order.number, order.clientRef, now, order.total, JSON.stringify(order));
+      alsoInTransaction?.(order);
       return { order, created: true };
     });
   }
 
   /** Commits one order (fsync'd before this returns). A known clientRef returns the earlier order. */
-  addOrder(input: NewOrder, now = Date.now()): { order: OrderRecord; created: boolean } {
-    return this.insertTx.immediate(input, now);
+  addOrder(input: NewOrder, now = Date.now(), alsoInTransaction?: (order: OrderRecord) => void): { order: OrderRecord; created: boolean } {
+    return this.insertTx.immediate(input, now, alsoInTransaction);
   }
 
   get(id: string): StoredOrder | null {

@@ -114,8 +114,8 @@ class Campaign {
   readonly recoveries = new Set<Promise<void>>();
   readonly crashes: Crash[] = [];
   postFailures = 0;
-  brokerDown = false;
-  postgresDown = false;
+  /** Shared peers down right now: one at a time, and no leader takeover is timed while PostgreSQL is down. */
+  readonly down = new Set<'broker' | 'postgres'>();
   measuringTakeover = false;
   stopEntering = false;
   databaseUrl = '';
@@ -222,7 +222,7 @@ class Campaign {
 
   /** One replica down at a time; a leader's death is timed until the other one leads. */
   private killReplica(): boolean {
-    if (this.postgresDown || this.measuringTakeover || this.replicas.some((replica) => !replica.up)) return false;
+    if (this.down.has('postgres') || this.measuringTakeover || this.replicas.some((replica) => !replica.up)) return false;
     const victim = pick(this.replicas);
     const survivor = this.replicas.find((replica) => replica !== victim)!;
     this.count('replica kill -9');
@@ -247,32 +247,19 @@ class Campaign {
     return true;
   }
 
-  private restartBroker(): void {
-    this.brokerDown = true;
-    this.count('broker kill -9 and restart');
-    this.heal('a broker restart', async () => {
+  /** A shared peer (the broker, PostgreSQL) crashed and brought back after a pause. */
+  private outage(peer: 'broker' | 'postgres', kind: string, crash: () => Promise<void>, start: () => Promise<void>): void {
+    this.down.add(peer);
+    this.count(kind);
+    this.heal(kind, async () => {
       try {
-        await this.broker.kill();
-        await sleep(random(500, 3000));
-        await this.broker.start();
+        await crash();
+        say(`${peer} down (${kind})`);
+        await sleep(random(500, 4000));
+        await start();
+        say(`${peer} back`);
       } finally {
-        this.brokerDown = false;
-      }
-    });
-  }
-
-  private restartPostgres(): void {
-    this.postgresDown = true;
-    this.count('postgresql crash and restart');
-    this.heal('a PostgreSQL restart', async () => {
-      try {
-        await this.postgres.crash();
-        say('PostgreSQL crashed (immediate shutdown)');
-        await sleep(random(1000, 4000));
-        await this.postgres.start();
-        say('PostgreSQL back after crash recovery');
-      } finally {
-        this.postgresDown = false;
+        this.down.delete(peer);
       }
     });
   }
@@ -286,13 +273,13 @@ class Campaign {
       const elapsed = Date.now() - started;
       if (elapsed >= FAULT_PHASE_MS && this.faultCount >= MIN_FAULTS) break;
       if (elapsed >= FAULT_PHASE_MS * 2) throw new Error(`only ${this.faultCount} faults in ${elapsed} ms`);
-      const quiet = !this.brokerDown && !this.postgresDown;
+      const quiet = this.down.size === 0;
       if (quiet && postgresAt.length && elapsed >= postgresAt[0]! && !this.measuringTakeover && this.replicas.every((r) => r.up)) {
         postgresAt.shift();
-        this.restartPostgres();
+        this.outage('postgres', 'postgresql crash and restart', () => this.postgres.crash(), async () => void (await this.postgres.start()));
       } else if (quiet && elapsed >= nextBroker) {
         nextBroker += BROKER_RESTART_EVERY_MS;
-        this.restartBroker();
+        this.outage('broker', 'broker kill -9 and restart', () => this.broker.kill(), async () => void (await this.broker.start()));
       } else {
         const roll = Math.random();
         const injected = roll < 0.6 ? this.cutLink() : roll < 0.85 ? this.killAgent() : this.killReplica();
@@ -319,7 +306,7 @@ class Campaign {
     say(
       `${Math.round(elapsed / 1000)} s: ${this.faultCount} faults, ${this.entered.length} orders confirmed by boxes, ${stats} at central; ` +
         `agents ${up(this.agents)} replicas ${up(this.replicas)} links ${this.proxies.map((p) => (p.isCut ? 'x' : '=')).join('')}` +
-        `${this.brokerDown ? ' broker DOWN' : ''}${this.postgresDown ? ' postgres DOWN' : ''}`,
+        [...this.down].map((peer) => ` ${peer} DOWN`).join(''),
     );
   }
 
@@ -417,8 +404,11 @@ async function main(): Promise<void> {
     say(`every box synced ${Math.round(convergeMs / 1000)} s after the last fault healed; checking the books`);
     const verdict = await verify(campaign);
     const takeovers = [...campaign.takeoversMs].sort((a, b) => a - b);
+    const kinds = ['agent kill -9', 'replica kill -9', 'broker kill -9 and restart', 'link cut (reset)', 'link cut (blackhole)', 'postgresql crash and restart'];
+    const missingKinds = kinds.filter((kind) => !campaign.faults[kind]);
     const ok =
       campaign.faultCount >= MIN_FAULTS &&
+      missingKinds.length === 0 &&
       verdict.missingAtCentral === 0 &&
       verdict.notOnAnyBox === 0 &&
       verdict.duplicateIds === 0 &&
@@ -432,7 +422,7 @@ async function main(): Promise<void> {
     const report = {
       at: startedAt.toISOString(),
       result: ok ? 'PASS' : 'FAIL',
-      faults: { total: campaign.faultCount, byKind: campaign.faults },
+      faults: { total: campaign.faultCount, byKind: campaign.faults, kindsNeverInjected: missingKinds },
       faultPhaseSec: Math.round(faultPhaseMs / 1000),
       convergeSec: Math.round(convergeMs / 100) / 10,
       orders: verdict,

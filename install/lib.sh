@@ -71,8 +71,21 @@ check_source() {
 }
 
 # One fingerprint for everything that is laid into APP_DIR: equal → nothing to upgrade.
+# What a release is made of besides dist/: files read at run time (pages, dashboard, sample menu).
+RUNTIME_ASSETS=(agent/page/static central/dashboard/static install/menu.sample.json)
+
+# The runtime assets the source tree has (a trimmed test app may have none).
+present_assets() {
+  local asset
+  for asset in "${RUNTIME_ASSETS[@]}"; do
+    if [[ -e $SOURCE/$asset ]]; then printf '%s\n' "$asset"; fi
+  done
+}
+
 release_fingerprint() {
-  (cd "$SOURCE" && find package.json package-lock.json dist -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
+  local -a assets
+  mapfile -t assets < <(present_assets)
+  (cd "$SOURCE" && find package.json package-lock.json dist "${assets[@]}" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
 }
 
 installed_fingerprint() {
@@ -213,6 +226,11 @@ install_app() {
   rm -rf "$stage"
   mkdir -p "$stage"
   cp -a "$SOURCE/package.json" "$SOURCE/package-lock.json" "$SOURCE/dist" "$stage/"
+  local asset
+  while IFS= read -r asset; do
+    mkdir -p "$stage/$(dirname "$asset")"
+    cp -a "$SOURCE/$asset" "$stage/$asset"
+  done < <(present_assets)
   # `prepare` builds from TypeScript, which a production install has neither sources nor compiler for.
   (cd "$stage" && npm pkg delete scripts.prepare >/dev/null)
   log "installing production dependencies (npm ci --omit=dev)"

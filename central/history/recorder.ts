@@ -8,10 +8,18 @@ import { HistoryStore, type FleetEvent, type SeriesPoint, type SeriesRow } from 
 /** What a point looked like, reduced to the parts whose changes are kept. */
 type Signature = Map<string, { value: string; detail: string }>;
 
+const connectionOf = (view: PointView) => (view.connected ? 'connected' : view.stale ? 'stale' : 'disconnected');
+
+/** The signature's values in one string: most messages change none, and this costs one string. */
+function fingerprint(view: PointView): string {
+  let text = `${connectionOf(view)}|${view.mode}|${view.version}`;
+  for (const name of CHECK_NAMES) text += `|${view.checks[name]?.status}`;
+  return text;
+}
+
 function signature(view: PointView): Signature {
   const sig: Signature = new Map();
-  const connection = view.connected ? 'connected' : view.stale ? 'stale' : 'disconnected';
-  sig.set('connection', { value: connection, detail: view.stale ? 'silent longer than expected' : `session ${view.session}` });
+  sig.set('connection', { value: connectionOf(view), detail: view.stale ? 'silent longer than expected' : `session ${view.session}` });
   if (view.mode) sig.set('mode', { value: view.mode, detail: '' });
   if (view.version) sig.set('version', { value: view.version, detail: '' });
   for (const name of CHECK_NAMES) {
@@ -44,6 +52,7 @@ const HistoryQuery = z.object({
 });
 
 const FLUSH_EVERY_MS = 1000;
+const MAX_ROWS_PER_TICK = 2000;
 const PRUNE_EVERY_MS = 10 * 60_000;
 const DAY_MS = 86_400_000;
 
@@ -56,7 +65,7 @@ export class FleetHistory implements CentralModule {
   readonly name = 'fleet-history';
   private ctx: CentralContext | undefined;
   private store: HistoryStore | undefined;
-  private readonly last = new Map<string, Signature>();
+  private readonly last = new Map<string, { fingerprint: string; signature: Signature }>();
   private readonly buckets = new Map<string, Bucket>();
   private pendingEvents: FleetEvent[] = [];
   private pendingSeries: SeriesRow[] = [];
@@ -67,7 +76,7 @@ export class FleetHistory implements CentralModule {
     this.ctx = ctx;
     this.store = new HistoryStore(ctx.store.db);
     ctx.fleet.on('change', this.onChange);
-    this.timers.push(setInterval(() => this.flush(false), FLUSH_EVERY_MS), setInterval(() => this.prune(), PRUNE_EVERY_MS));
+    this.timers.push(setInterval(() => this.flush('tick'), FLUSH_EVERY_MS), setInterval(() => this.prune(), PRUNE_EVERY_MS));
     this.prune();
     ctx.router.get('/api/points/:pointId/history', (req) => {
       const query = parseWith(HistoryQuery, Object.fromEntries(req.query), 'query');
@@ -81,13 +90,13 @@ export class FleetHistory implements CentralModule {
     this.ctx?.fleet.off('change', this.onChange);
     this.timers.forEach((timer) => clearInterval(timer));
     this.timers = [];
-    this.flush(true);
+    this.flush('stop');
   }
 
   /** State changes (newest first) and the numeric series (oldest first, including the open bucket). */
   history(pointId: string, query: z.output<typeof HistoryQuery>): { events: FleetEvent[]; series: SeriesPoint[]; stepMs: number } {
     const now = this.ctx!.clock.now();
-    this.flush(false);
+    this.flush('query');
     const until = query.until ?? now + 1;
     const since = query.since ?? until - DAY_MS;
     const bucketMs = this.ctx!.config.fleet.history.bucketMs;
@@ -103,14 +112,16 @@ export class FleetHistory implements CentralModule {
     const now = ctx.clock.now();
     const view = ctx.fleet.view(pointId, now);
     if (!view) return;
-    const next = signature(view);
+    if (cause === 'health') this.sample(view, now);
     const prior = this.last.get(pointId);
+    const print = fingerprint(view);
+    if (prior?.fingerprint === print) return;
+    const next = signature(view);
     for (const [kind, state] of next) {
-      const before = prior?.get(kind);
+      const before = prior?.signature.get(kind);
       if (before?.value !== state.value) this.pendingEvents.push({ pointId, at: now, kind, value: state.value, detail: state.detail });
     }
-    this.last.set(pointId, next);
-    if (cause === 'health') this.sample(view, now);
+    this.last.set(pointId, { fingerprint: print, signature: next });
   }
 
   private sample(view: PointView, now: number): void {
@@ -135,21 +146,24 @@ export class FleetHistory implements CentralModule {
     if (view.unsynced !== null) bucket.unsynced = Math.max(bucket.unsynced ?? 0, view.unsynced);
   }
 
-  /** Writes what gathered; buckets whose time is over are closed (all of them when stopping). */
-  private flush(closeAll: boolean): void {
+  /**
+   * Writes what gathered; buckets whose time is over are closed first (all of them when stopping).
+   * A tick writes a bounded share, so the minute when every bucket closes at once (or the first
+   * minute, when every point's state is new) does not hold up message handling in one transaction.
+   */
+  private flush(mode: 'tick' | 'query' | 'stop'): void {
     const ctx = this.ctx;
     if (!ctx || !this.store) return;
     const now = ctx.clock.now();
     const bucketMs = ctx.config.fleet.history.bucketMs;
     for (const [pointId, bucket] of this.buckets) {
-      if (!closeAll && bucket.at + bucketMs > now) continue;
+      if (mode !== 'stop' && bucket.at + bucketMs > now) continue;
       this.pendingSeries.push({ pointId, ...toPoint(bucket) });
       this.buckets.delete(pointId);
     }
-    const events = this.pendingEvents;
-    const series = this.pendingSeries;
-    this.pendingEvents = [];
-    this.pendingSeries = [];
+    const limit = mode === 'tick' ? MAX_ROWS_PER_TICK : Infinity;
+    const events = this.pendingEvents.splice(0, limit);
+    const series = this.pendingSeries.splice(0, limit);
     try {
       this.store.write(events, series);
     } catch (error) {

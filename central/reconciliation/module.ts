@@ -94,7 +94,8 @@ export class ReconciliationModule implements CentralModule {
   }
 
   private async check(box: DaySummary): Promise<DayCheck> {
-    const verdict = judgeDay(box, await this.centralSummary(box.pointId, box.date, box.timeZone));
+    // A day still syncing is pending whatever central holds: no query while a box drains its backlog.
+    const verdict = box.unsynced > 0 ? { status: 'pending' as const, differences: [] } : judgeDay(box, await this.centralSummary(box.pointId, box.date, box.timeZone));
     const check: DayCheck = { pointId: box.pointId, date: box.date, box, checkedAt: this.ctx!.clock.now(), ...verdict };
     this.store!.save(check);
     return check;
