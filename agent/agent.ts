@@ -222,6 +222,14 @@ export class Agent {
         detail = ok ? `reprint of ${last!.order.number} queued` : this.receipts ? 'no order to reprint' : 'no printer configured';
         break;
       }
+      case 'mode': {
+        // `args.force: "offline"` puts the point in manual-order mode; anything else lifts central's override.
+        const force = command.value.args?.force === 'offline' ? 'offline' : null;
+        ok = Boolean(this.health.force);
+        if (ok) this.health.force!('central', force);
+        detail = ok ? `mode ${this.health.snapshot().mode}${force ? ' (forced offline by central)' : ''}` : 'this agent runs without device checks; its mode cannot be forced';
+        break;
+      }
     }
     this.log.info({ command: name, id: command.value.id, ok, detail }, 'command run');
     await this.link

@@ -251,7 +251,8 @@ export class Fleet extends EventEmitter {
   }
 
   list(now: number): PointView[] {
-    return [...this.points.values()].sort((a, b) => a.pointId.localeCompare(b.pointId)).map((state) => this.toView(state, now));
+    // Ids are [a-z0-9-]: plain code-unit order is their alphabetical order, without ICU's cost.
+    return [...this.points.values()].sort((a, b) => (a.pointId < b.pointId ? -1 : a.pointId > b.pointId ? 1 : 0)).map((state) => this.toView(state, now));
   }
 
   private toView(state: PointState, now: number): PointView {

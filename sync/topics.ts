@@ -3,7 +3,7 @@ export const ROOT = 'hotpot/v1';
 
 export const POINT_ID = /^[a-z0-9-]{1,64}$/;
 
-export const COMMAND_NAMES = ['resync', 'reprint', 'rebirth'] as const;
+export const COMMAND_NAMES = ['resync', 'reprint', 'rebirth', 'mode'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 export const topics = {

@@ -7,7 +7,14 @@ import type { CentralContext, CentralModule } from '../module.js';
 import { toDashboard } from '../dashboard/events.js';
 import { CommandStore, type CommandRecord } from './store.js';
 
-const SendBody = z.object({ name: CommandNameSchema, by: z.string().trim().min(1).max(100).optional() }).strict();
+const SendBody = z
+  .object({
+    name: CommandNameSchema,
+    by: z.string().trim().min(1).max(100).optional(),
+    /** Only for `mode`: `"offline"` forces manual-order mode, `null` hands the mode back to the checks. */
+    force: z.enum(['offline']).nullable().optional(),
+  })
+  .strict();
 const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 
 /**
@@ -27,7 +34,8 @@ export class PointCommands implements CentralModule {
     ctx.events.on('commandResult', this.onResult);
     ctx.router.post('/api/points/:pointId/commands', async (req) => {
       const body = parseWith(SendBody, req.body ?? {});
-      const command = await this.send(req.params.pointId!, body.name, body.by ?? 'api');
+      const args = body.name === 'mode' ? { force: body.force ?? 'none' } : undefined;
+      const command = await this.send(req.params.pointId!, body.name, body.by ?? 'api', args);
       return { status: command.status === 'unsent' ? 502 : 202, body: command };
     });
     ctx.router.get('/api/points/:pointId/commands', (req) => {
@@ -45,7 +53,7 @@ export class PointCommands implements CentralModule {
     this.ctx?.events.off('commandResult', this.onResult);
   }
 
-  async send(pointId: string, name: CommandName, by: string): Promise<CommandRecord> {
+  async send(pointId: string, name: CommandName, by: string, args?: Record<string, string>): Promise<CommandRecord> {
     const ctx = this.ctx!;
     const now = ctx.clock.now();
     if (!ctx.fleet.view(pointId, now)) throw new HttpError(404, { error: `no point ${pointId} has reported to central` });
@@ -53,7 +61,7 @@ export class PointCommands implements CentralModule {
     const command: CommandRecord = { id: uuidv7(now), pointId, name, sentAt: now, sentBy: by, status: 'sent', resultAt: null, detail: '' };
     this.store!.add(command);
     try {
-      await ctx.link.publish(topics.pointCommand(pointId, name), { ts: now, id: command.id });
+      await ctx.link.publish(topics.pointCommand(pointId, name), { ts: now, id: command.id, ...(args ? { args } : {}) });
       ctx.log.info({ pointId, command: name, id: command.id, by }, 'command sent');
     } catch (error) {
       const detail = `not sent: ${(error as Error).message}`;

@@ -1,4 +1,4 @@
-import si from 'systeminformation';
+import { SystemStatsReader } from '../../drivers/system.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { IncidentSink } from '../incidents/types.js';
@@ -39,12 +39,15 @@ export function evaluateHost(sample: HostSample, config: HostWatchConfig, previo
   return { counts, findings };
 }
 
-export async function sampleHost(): Promise<HostSample> {
-  const [load, mem, disks] = await withTimeout(Promise.all([si.currentLoad(), si.mem(), si.fsSize()]), 15_000, 'host metrics (systeminformation)');
-  return {
-    cpuPercent: load.currentLoad,
-    memoryPercent: mem.total ? ((mem.total - mem.available) / mem.total) * 100 : 0,
-    disks: disks.filter((d) => d.size > 0).map((d) => ({ mount: d.mount, usedPercent: d.use })),
+/**
+ * Samples central's host: CPU from os.cpus(), memory, and the disk holding `dataDir` (the agent's
+ * reader: systeminformation's CPU and disk calls run execSync pipelines that block the event loop).
+ */
+export function hostSampler(dataDir: string): () => Promise<HostSample> {
+  const reader = new SystemStatsReader(dataDir);
+  return async () => {
+    const stats = await withTimeout(reader.read(), 15_000, 'host metrics');
+    return { cpuPercent: stats.cpuPercent, memoryPercent: stats.memoryPercent, disks: [{ mount: dataDir, usedPercent: stats.diskPercent }] };
   };
 }
 
@@ -59,7 +62,7 @@ export class HostWatch {
       config: HostWatchConfig;
       incidents: IncidentSink;
       log?: Logger;
-      sample?: () => Promise<HostSample>;
+      sample: () => Promise<HostSample>;
       /** Incident key prefix; replicas each watch their own host (default `central:host`). */
       keyPrefix?: string;
     },
@@ -79,7 +82,7 @@ export class HostWatch {
 
   /** Samples once and raises/clears incidents; the timer calls it, tests may too. */
   async check(): Promise<HostFinding[]> {
-    const sample = await (this.options.sample ?? sampleHost)();
+    const sample = await this.options.sample();
     const { counts, findings } = evaluateHost(sample, this.options.config, this.counts, this.options.keyPrefix);
     this.counts = counts;
     for (const finding of findings) {

@@ -6,7 +6,7 @@ import type { UpstreamGate } from '../forwarder/gate.js';
 import type { CentralContext, CentralModule } from '../module.js';
 import type { RecoveryConfig } from './config.js';
 import { RecoveryEngine } from './engine.js';
-import { HostWatch } from './host-watch.js';
+import { HostWatch, hostSampler } from './host-watch.js';
 import { registerRecoveryRoutes } from './http.js';
 
 /**
@@ -53,7 +53,7 @@ export class RecoveryModule implements CentralModule {
       });
     }
     registerRecoveryRoutes(ctx.router, engine, this.backups);
-    this.hostWatch = new HostWatch({ config: recovery.host, incidents: ctx.incidents, log, keyPrefix: `central:${hostname()}` });
+    this.hostWatch = new HostWatch({ config: recovery.host, incidents: ctx.incidents, log, keyPrefix: `central:${hostname()}`, sample: hostSampler(ctx.config.dataDir) });
     this.hostWatch.start();
 
     const lead = (leading: boolean) => {

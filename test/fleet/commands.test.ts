@@ -5,6 +5,12 @@ import { waitFor } from '../peers/net.js';
 import { httpJson, tempDir } from '../helpers/hotpot.js';
 import { startAgent } from '../helpers/inproc.js';
 import { HandPublisher, startFleetCentral, viewOf } from './helpers.js';
+import { join } from 'node:path';
+import { Agent } from '../../agent/agent.js';
+import { loadAgentConfig } from '../../agent/config.js';
+import { deviceDeps } from '../../agent/checks/index.js';
+import { silentLogger } from '../../lib/log.js';
+import { sampleMenuFile } from '../../lib/paths.js';
 
 describe('commands to points (real central, real agent)', () => {
   const running: { stop(): Promise<void> }[] = [];
@@ -45,6 +51,28 @@ describe('commands to points (real central, real agent)', () => {
 
     const listed = await httpJson<CommandRecord[]>(port, 'GET', '/api/points/tbilisi-05/commands');
     expect(listed.body.map((c) => c.name)).toEqual(['reprint', 'rebirth', 'resync']);
+  });
+
+  it('mode from central forces a point into manual-order mode and hands it back', async () => {
+    const dir = tempDir('commands-mode');
+    const central = await startFleetCentral(dir);
+    running.push(central);
+    const config = loadAgentConfig(undefined, {}, { pointId: 'batumi-07', dataDir: join(dir, 'batumi-07'), menuFile: sampleMenuFile(), http: { port: 0 }, mqtt: { url: central.brokerUrl } });
+    let agent: Agent | undefined;
+    const devices = await deviceDeps(config, silentLogger(), () => agent?.link.connected ?? false);
+    agent = new Agent(config, { log: silentLogger(), health: devices.health });
+    await agent.start();
+    running.push({ stop: async () => { await agent!.stop(); await devices.close(); } });
+    await waitFor(() => viewOf(central, 'batumi-07')?.mode === 'online', 'the point online', 15_000);
+    const port = central.httpPort!;
+    const forced = await httpJson<CommandRecord>(port, 'POST', '/api/points/batumi-07/commands', { name: 'mode', force: 'offline' });
+    expect(forced.status).toBe(202);
+    await waitFor(() => viewOf(central, 'batumi-07')?.mode === 'offline', 'the point in manual-order mode', 15_000);
+    expect(agent.healthBody().mode).toBe('offline');
+    await httpJson(port, 'POST', '/api/points/batumi-07/commands', { name: 'mode', force: null });
+    await waitFor(() => viewOf(central, 'batumi-07')?.mode === 'online', 'the point back online', 15_000);
+    const bad = await httpJson(port, 'POST', '/api/points/batumi-07/commands', { name: 'mode', force: 'sideways' });
+    expect(bad.status).toBe(400);
   });
 
   it('refuses names off the fixed list and unknown points; checks where a result comes from', async () => {

@@ -1,6 +1,7 @@
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { hostWatchSchema } from '../../central/runbooks/config.js';
-import { HostWatch, evaluateHost, sampleHost, type HostSample } from '../../central/runbooks/host-watch.js';
+import { HostWatch, evaluateHost, hostSampler, type HostSample } from '../../central/runbooks/host-watch.js';
 import { MemoryIncidents } from '../peers/memory-incidents.js';
 
 const config = hostWatchSchema.parse({ sustainedSamples: 2 });
@@ -31,7 +32,7 @@ describe('central host self-watch', () => {
   });
 
   it('samples this machine for real', async () => {
-    const real = await sampleHost();
+    const real = await hostSampler(tmpdir())();
     expect(real.cpuPercent).toBeGreaterThanOrEqual(0);
     expect(real.cpuPercent).toBeLessThanOrEqual(100);
     expect(real.memoryPercent).toBeGreaterThan(0);
