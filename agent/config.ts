@@ -38,7 +38,7 @@ export const agentConfigSchema = z.object({
       keepalive: z.number().int().min(1).max(3600).default(10),
       /** An order unacked this long is sent again even if the connection never dropped. */
       ackTimeoutMs: z.number().int().min(100).default(10_000),
-      batchSize: z.number().int().min(1).max(1000).default(200),
+      batchSize: z.number().int().min(1).max(1000).default(500),
       /** Orders in flight (sent, unacked) at most. */
       window: z.number().int().min(1).max(100_000).default(5000),
     })

@@ -82,7 +82,9 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
     if (prior) return { status: 200, body: receipt(agent, prior.order, prior.syncedAt) };
     const mode = agent.health.snapshot().mode;
     const total = priced.items.reduce((sum, item) => sum + item.lineTotal, 0);
-    const breach = offlineLimitBreach(config.limits, mode, total, mode === 'offline' ? agent.store.unsyncedOfflineTotal() : 0);
+    // Summing the offline backlog scans it: only when a limit on it is configured.
+    const offlineBacklog = mode === 'offline' && config.limits.maxOfflineTotal !== undefined ? agent.store.unsyncedOfflineTotal() : 0;
+    const breach = offlineLimitBreach(config.limits, mode, total, offlineBacklog);
     if (breach) approveOverLimit(breach, agent.menu.menu.currency, request.managerPin, manager, req, log);
     const { order, created } = agent.commitOrder({
       items: priced.items,

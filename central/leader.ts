@@ -54,7 +54,7 @@ export interface PgLeaderOptions {
  * lives as long as that session: a leader that dies (kill -9, its machine gone) releases it when
  * PostgreSQL sees the connection end, and a follower polling `pg_try_advisory_lock` takes over.
  * A leader that cannot reach PostgreSQL steps down after at most pollMs + queryTimeoutMs, before
- * the server's TCP keepalive (about 6 s) can drop its session and let another replica lead.
+ * the server's TCP keepalive can drop its session and let another replica lead.
  */
 export class PgLeader extends EventEmitter implements Leadership {
   private client: pg.Client | undefined;
@@ -62,10 +62,12 @@ export class PgLeader extends EventEmitter implements Leadership {
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
   private readonly pollMs: number;
+  private readonly queryTimeoutMs: number;
 
   constructor(private readonly o: PgLeaderOptions) {
     super();
     this.pollMs = o.pollMs ?? 2000;
+    this.queryTimeoutMs = o.queryTimeoutMs ?? 2000;
   }
 
   isLeader(): boolean {
@@ -109,11 +111,10 @@ export class PgLeader extends EventEmitter implements Leadership {
     const client = new pg.Client({
       connectionString: this.o.url,
       connectionTimeoutMillis: this.o.connectTimeoutMs ?? 5000,
-      query_timeout: this.o.queryTimeoutMs ?? 2000,
+      query_timeout: this.queryTimeoutMs,
       keepAlive: true,
       application_name: `hotpot-leader ${this.o.name}`.slice(0, 63),
-      // The server drops the session (and so the lock) of a leader whose machine vanished.
-      options: '-c tcp_keepalives_idle=3 -c tcp_keepalives_interval=1 -c tcp_keepalives_count=3',
+      options: `-c tcp_keepalives_idle=${this.keepaliveIdleSeconds()} -c tcp_keepalives_interval=1 -c tcp_keepalives_count=3`,
     });
     // A lost connection is lost leadership.
     client.on('error', (error) => {
@@ -129,6 +130,16 @@ export class PgLeader extends EventEmitter implements Leadership {
       throw error;
     }
     return client;
+  }
+
+  /**
+   * The server drops the session (and so the lock) of a leader whose machine vanished after this
+   * idle time plus 3 probes. It is never shorter than a partitioned leader needs to notice and
+   * step down (its heartbeat: pollMs + queryTimeoutMs), so two replicas never lead at once.
+   * Defaults: the leader steps down within 4 s, the server frees the lock after about 7 s.
+   */
+  private keepaliveIdleSeconds(): number {
+    return Math.max(3, Math.ceil((this.pollMs + this.queryTimeoutMs) / 1000));
   }
 
   private async drop(): Promise<void> {
