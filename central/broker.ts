@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
 import type { Logger } from '../lib/log.js';
 import { withTimeout } from '../lib/timeout.js';
+import { listenOn } from '../lib/net.js';
 
 export interface EmbeddedBroker {
   port: number;
@@ -19,18 +19,7 @@ export async function startEmbeddedBroker(host: string, port: number, log: Logge
   const broker = await Aedes.createBroker({ drainTimeout: 30_000 });
   broker.on('clientError', (client, error) => log.debug({ client: client.id, err: error.message }, 'broker client error'));
   const server: Server = createServer(broker.handle);
-  await withTimeout(
-    new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    }),
-    5000,
-    `the embedded broker to listen on ${host}:${port}`,
-  );
-  const bound = (server.address() as AddressInfo).port;
+  const bound = await listenOn(server, host, port, 'the embedded broker');
   const connectHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return {
     port: bound,

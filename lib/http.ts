@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { Logger } from './log.js';
 import { withTimeout } from './timeout.js';
+import { listenOn } from './net.js';
 
 export class HttpError extends Error {
   constructor(readonly status: number, readonly body: Record<string, unknown>) {
@@ -148,22 +148,11 @@ export async function listen(router: Router, host: string, port: number, log: Lo
     void router.handle(req, res, log);
   });
   server.keepAliveTimeout = 5000;
-  await withTimeout(
-    new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    }),
-    5000,
-    `HTTP listen on ${host}:${port}`,
-  );
-  const address = server.address() as AddressInfo;
+  const bound = await listenOn(server, host, port, 'the HTTP server');
   return {
     server,
     host,
-    port: address.port,
+    port: bound,
     close: () =>
       withTimeout(
         new Promise<void>((resolve) => {

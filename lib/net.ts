@@ -1,4 +1,5 @@
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { withTimeout } from './timeout.js';
 
 /** Binds host:port (0 = any) and releases it; resolves to the port, or null when it is taken. */
 export function probePort(host: string, port: number): Promise<number | null> {
@@ -23,4 +24,20 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 /** `preferred` when it is free, else a free one. */
 export async function preferredOrFreePort(host: string, preferred: number): Promise<number> {
   return (await probePort(host, preferred)) ?? freePort(host);
+}
+
+/** Starts `server` listening on host:port (0 = any free port); resolves to the bound port. */
+export async function listenOn(server: Server, host: string, port: number, what: string): Promise<number> {
+  await withTimeout(
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    }),
+    5000,
+    `${what} to listen on ${host}:${port}`,
+  );
+  return (server.address() as AddressInfo).port;
 }

@@ -2,21 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { packageRoot } from '../../lib/paths.js';
 import { HttpError, type Reply } from '../../lib/http.js';
+import { STATIC_CONTENT_TYPES, selfOnlyPageHeaders } from '../../lib/static.js';
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-};
+const TYPES = STATIC_CONTENT_TYPES;
 
 /** Everything the page loads comes from the box itself: no CDN, no inline script. */
-const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-};
+const SECURITY_HEADERS = selfOnlyPageHeaders({ formAction: true });
 
 const REQUIRED = ['index.html', 'login.html', 'app.js', 'app.css', 'i18n.js', 'login.js'];
 

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { HttpError, type Reply } from '../../lib/http.js';
 import { packageRoot } from '../../lib/paths.js';
+import { STATIC_CONTENT_TYPES, selfOnlyPageHeaders } from '../../lib/static.js';
 import type { CentralContext, CentralModule } from '../module.js';
 import { fleetSummary } from '../fleet.js';
 import { DASHBOARD_EVENT, EVENT_TYPE, RESERVED_TYPES } from './events.js';
@@ -15,20 +16,10 @@ const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot'));
 const UPLOT_FILES = new Set(['uPlot.iife.min.js', 'uPlot.min.css']);
 
 const FILE_NAME = /^[a-z0-9][a-z0-9-]*\.(js|css|html|svg)$/;
-const CONTENT_TYPES: Record<string, string> = {
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.html': 'text/html; charset=utf-8',
-  '.svg': 'image/svg+xml',
-};
+const CONTENT_TYPES = STATIC_CONTENT_TYPES;
 
-/** Everything the page loads comes from central itself: no CDN, no inline script. */
-const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-};
+/** Everything the page loads comes from central itself: no CDN, no inline script (uPlot sets inline styles). */
+const SECURITY_HEADERS = selfOnlyPageHeaders({ styleSrc: "'unsafe-inline'" });
 
 /** Changed points are pushed to open pages in one batch this often. */
 const PUSH_EVERY_MS = 500;
