@@ -10,6 +10,12 @@ import { httpJson, startHotpot, tempDir, type HotpotProcess } from '../helpers/h
 
 const TOTAL = 2000;
 
+/** A cleanup step that may also run early in the test, and then does nothing the second time. */
+function once(step: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= step());
+}
+
 /** Env for a child agent; small batches and a short ack timeout stretch the drain so a kill lands mid-way. */
 function agentEnv(pointId: string, dir: string, mqttUrl: string, httpPort = 0): Record<string, string> {
   return {
@@ -121,7 +127,8 @@ describeWithPeers('crash safety (kill -9, restarts)', [peers.mosquitto()], () =>
         env = centralEnv(dir, { HOTPOT_BROKER_PORT: String(port) });
       }
       const agent = await startAgent(dir, 'kill-central-01', brokerUrl, { mqtt: { url: brokerUrl, keepalive: 2, ackTimeoutMs: 2000, batchSize: 5, window: 20 } });
-      cleanup.push(() => agent.stop());
+      const stopAgent = once(() => agent.stop());
+      cleanup.push(stopAgent);
       await enterOrders(agent.httpPort!, TOTAL);
 
       let central = await startHotpot('central', env);
@@ -136,8 +143,7 @@ describeWithPeers('crash safety (kill -9, restarts)', [peers.mosquitto()], () =>
       await waitFor(() => agent.store.unsyncedStats().count === 0, 'the box to sync everything after central restarted', 60_000);
       const res = await httpJson<{ id: string }[]>(central.httpPort, 'GET', `/api/orders?limit=${TOTAL * 2}`);
       expect((await stats(central.httpPort)).total).toBe(TOTAL);
-      await agent.stop();
-      cleanup.pop();
+      await stopAgent();
       await expectExactlyOnce('kill-central-01', dir, res.body.map((o) => o.id));
     });
   }
@@ -147,7 +153,8 @@ describeWithPeers('crash safety (kill -9, restarts)', [peers.mosquitto()], () =>
     const broker = await new MosquittoPeer().start();
     cleanup.push(() => broker.stop());
     const agent = await startAgent(dir, 'kill-broker-01', broker.url, { mqtt: { url: broker.url, keepalive: 2, ackTimeoutMs: 2000, batchSize: 5, window: 20 } });
-    cleanup.push(() => agent.stop());
+    const stopAgent = once(() => agent.stop());
+    cleanup.push(stopAgent);
     await enterOrders(agent.httpPort!, TOTAL);
     const central = await startCentral(dir, { mqttUrl: broker.url });
     cleanup.push(() => central.stop());
@@ -158,8 +165,7 @@ describeWithPeers('crash safety (kill -9, restarts)', [peers.mosquitto()], () =>
     await waitFor(() => agent.store.unsyncedStats().count === 0, 'the box to sync everything after the broker came back', 60_000);
     expect(central.store.orderStats().total).toBe(TOTAL);
     const ids = central.store.listOrders({ limit: TOTAL * 2 }).map((o) => o.id);
-    await agent.stop();
-    cleanup.pop();
+    await stopAgent();
     await expectExactlyOnce('kill-broker-01', dir, ids);
   });
 });
