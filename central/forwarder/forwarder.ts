@@ -1,4 +1,5 @@
 import { HttpError } from '../../lib/http.js';
+import { whileLeader } from '../leader.js';
 import type { CentralContext, CentralModule } from '../module.js';
 import type { UpstreamGate } from './gate.js';
 import { registerForwardingRoutes } from './http.js';
@@ -19,9 +20,7 @@ export interface ForwarderDeps {
 export class Forwarder implements CentralModule {
   readonly name = 'forwarder';
   private loop: ForwardLoop | undefined;
-  /** Leadership changes, applied one after another. */
-  private transition: Promise<void> = Promise.resolve();
-  private detach: (() => void) | undefined;
+  private detach: (() => Promise<void>) | undefined;
   private db: ReturnType<typeof openForwardDatabase> | undefined;
 
   constructor(private readonly deps: ForwarderDeps = {}) {}
@@ -52,30 +51,18 @@ export class Forwarder implements CentralModule {
       });
       this.loop.start();
     };
-    const lead = (leading: boolean) => {
-      this.transition = this.transition
-        .then(() => (leading ? startLoop() : this.stopLoop()))
-        .catch((error: unknown) => log.error({ err: error }, 'forwarding failed to change leadership'));
-    };
-    const onLeader = () => lead(true);
-    const onFollower = () => lead(false);
     const onCommitted = () => this.loop?.pull();
-    ctx.leader.on('leader', onLeader);
-    ctx.leader.on('follower', onFollower);
     ctx.events.on('ordersCommitted', onCommitted);
-    this.detach = () => {
-      ctx.leader.off('leader', onLeader);
-      ctx.leader.off('follower', onFollower);
+    const follow = whileLeader(ctx.leader, log, startLoop, () => this.stopLoop());
+    this.detach = async () => {
       ctx.events.off('ordersCommitted', onCommitted);
+      await follow();
     };
     registerForwardingRoutes(ctx.router, () => this.leadingLoop());
-    if (ctx.leader.isLeader()) lead(true);
   }
 
   async stop(): Promise<void> {
-    this.detach?.();
-    await this.transition;
-    await this.stopLoop();
+    await this.detach?.();
     this.db?.close();
   }
 

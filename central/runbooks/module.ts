@@ -3,6 +3,7 @@ import { withTimeout } from '../../lib/timeout.js';
 import { BackupService } from '../backups/service.js';
 import type { BackupsConfig } from '../backups/config.js';
 import type { UpstreamGate } from '../forwarder/gate.js';
+import { whileLeader } from '../leader.js';
 import type { CentralContext, CentralModule } from '../module.js';
 import type { RecoveryConfig } from './config.js';
 import { RecoveryEngine } from './engine.js';
@@ -18,8 +19,7 @@ export class RecoveryModule implements CentralModule {
   private engine: RecoveryEngine | undefined;
   private backups: BackupService | null = null;
   private hostWatch: HostWatch | undefined;
-  private detach: (() => void) | undefined;
-  private transition: Promise<void> = Promise.resolve();
+  private detach: (() => Promise<void>) | undefined;
   /** Gates handed out before start() learn the engine's verdict once it exists. */
   private readonly gates: Array<{ target: string; up: boolean; listeners: Set<(up: boolean) => void> }> = [];
 
@@ -56,27 +56,12 @@ export class RecoveryModule implements CentralModule {
     this.hostWatch = new HostWatch({ config: recovery.host, incidents: ctx.incidents, log, keyPrefix: `central:${hostname()}`, sample: hostSampler(ctx.config.dataDir) });
     this.hostWatch.start();
 
-    const lead = (leading: boolean) => {
-      this.transition = this.transition
-        .then(() => (leading ? this.startSingletons() : this.stopSingletons()))
-        .catch((error: unknown) => log.error({ err: error }, 'recovery failed to change leadership'));
-    };
-    const onLeader = () => lead(true);
-    const onFollower = () => lead(false);
-    ctx.leader.on('leader', onLeader);
-    ctx.leader.on('follower', onFollower);
-    this.detach = () => {
-      ctx.leader.off('leader', onLeader);
-      ctx.leader.off('follower', onFollower);
-    };
-    if (ctx.leader.isLeader()) lead(true);
+    this.detach = whileLeader(ctx.leader, log, () => this.startSingletons(), () => this.stopSingletons());
   }
 
   async stop(): Promise<void> {
-    this.detach?.();
     this.hostWatch?.stop();
-    await this.transition;
-    await this.stopSingletons();
+    await this.detach?.();
   }
 
   private async startSingletons(): Promise<void> {
