@@ -5,7 +5,7 @@ import type { Clock } from '../../lib/clock.js';
 import { Central } from '../../central/central.js';
 import { loadCentralConfig } from '../../central/config.js';
 import { centralModules } from '../../central/modules.js';
-import type { PointView } from '../../central/fleet.js';
+import type { ChangeCause, PointView } from '../../central/fleet.js';
 import type { CheckName, CheckState, HealthMessage } from '../../sync/schemas.js';
 import { topics } from '../../sync/topics.js';
 import { freePort } from '../peers/net.js';
@@ -71,6 +71,26 @@ export class HandPublisher {
   async close(): Promise<void> {
     await this.client.endAsync();
   }
+}
+
+/**
+ * Resolves when central has read the next health message of `pointId`. Arm it before publishing:
+ * polling the view cannot tell this message from the one before it.
+ */
+export function nextHealthRead(central: Central, pointId: string, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onChange = (changed: string, cause: ChangeCause) => {
+      if (changed !== pointId || cause !== 'health') return;
+      clearTimeout(timer);
+      central.fleet.off('change', onChange);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      central.fleet.off('change', onChange);
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for central to read a health message of ${pointId}`));
+    }, timeoutMs);
+    central.fleet.on('change', onChange);
+  });
 }
 
 export function viewOf(central: Central, pointId: string): PointView | null {

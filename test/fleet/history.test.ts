@@ -4,7 +4,7 @@ import type { Central } from '../../central/central.js';
 import type { FleetEvent, SeriesPoint } from '../../central/history/store.js';
 import { waitFor } from '../peers/net.js';
 import { httpJson, tempDir } from '../helpers/hotpot.js';
-import { HandPublisher, healthFor, startFleetCentral, viewOf } from './helpers.js';
+import { HandPublisher, healthFor, nextHealthRead, startFleetCentral, viewOf } from './helpers.js';
 
 const MIN = 60_000;
 type History = { events: FleetEvent[]; series: SeriesPoint[]; stepMs: number };
@@ -28,11 +28,13 @@ describe('fleet history (real central, hand-moved clock)', () => {
     running.push({ stop: () => hand.close() });
     const system = (cpu: number, disk: number) => ({ status: 'up' as const, detail: 'ok', since: clock.now(), data: { cpuPercent: cpu, memoryPercent: 50, diskPercent: disk } });
     const send = async (overrides: Parameters<typeof healthFor>[2]) => {
+      const read = nextHealthRead(central, 'rustavi-01');
       await hand.health(healthFor('rustavi-01', clock.now(), overrides));
-      await waitFor(() => viewOf(central, 'rustavi-01')?.lastSeen === clock.now(), 'the health read');
+      await read;
     };
 
     await hand.status('rustavi-01', true, 1, clock.now());
+    await waitFor(() => viewOf(central, 'rustavi-01')?.connected === true, 'the status read');
     await send({ checks: { system: system(10, 40) }, unsynced: 0 });
     clock.advance(20_000);
     await send({ checks: { system: system(30, 40), printer: { status: 'degraded', detail: 'paper low', since: clock.now() } }, unsynced: 5 });
