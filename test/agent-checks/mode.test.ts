@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
 import { silentLogger } from '../../lib/log.js';
 import { agentConfigSchema } from '../../agent/config.js';
-import { DeviceHealth, buildChecks, loadDevices, type Check, type OverrideStore } from '../../agent/checks/index.js';
+import { DeviceHealth, buildChecks, loadDevices, type Check, type CheckResult, type OverrideStore } from '../../agent/checks/index.js';
 import type { Mode } from '../../sync/schemas.js';
 import { TcpTarget } from '../peers/tcp-target.js';
 import { waitFor } from '../peers/net.js';
@@ -11,8 +11,23 @@ import { sleep } from '../../lib/timeout.js';
 /** The agent's real internet check over `targets`, with central absent (its link down). */
 async function internetHealth(targets: string[], internet: Record<string, number> = {}, overrides?: OverrideStore): Promise<DeviceHealth> {
   const config = agentConfigSchema.parse({ pointId: 'mode-test', dataDir: '/tmp', checks: { internet: { targets, ...internet } } });
-  const checks = buildChecks(config, await loadDevices(config), () => false).filter((c) => c.check.name === 'internet');
+  const checks = buildChecks(config, await loadDevices(config), () => false)
+    .filter((c) => c.check.name === 'internet')
+    .map((c) => ({ ...c, check: countingResults(c.check) }));
   return new DeviceHealth({ checks, log: silentLogger(), ...(overrides ? { overrides } : {}) });
+}
+
+/** Every result the real internet check returned, in order, so a test can count probe rounds. */
+const internetResults: CheckResult[] = [];
+function countingResults(check: Check): Check {
+  return {
+    name: check.name,
+    run: async () => {
+      const result = await check.run();
+      internetResults.push(result);
+      return result;
+    },
+  };
 }
 
 /** Every mode the provider reports, in order, with when it changed. */
@@ -34,7 +49,9 @@ describe('mode machine on real internet targets', () => {
     await Promise.all(targets.map((t) => t.close()));
   });
 
-  it('goes offline within 3 s of a cut with the default settings, and back online when the link returns', async () => {
+  // The "< 3 s" figure is measured by `npm run bench checks` (cut → offline p50/p99): a wall-clock
+  // bound here would fail on a loaded CI machine without the code being wrong.
+  it('goes offline on the default failAfter-th failed probe after a cut, and back online when the link returns', async () => {
     await Promise.all(targets.map((t) => t.open()));
     health = await internetHealth(targets.map((t) => t.url));
     const modes = modeLog(health);
@@ -42,11 +59,15 @@ describe('mode machine on real internet targets', () => {
     await waitFor(() => health!.snapshot().checks.internet.detail.startsWith('only central unreachable'), 'the first internet results');
     expect(health.snapshot().mode).toBe('online');
 
-    const cutAt = performance.now();
     await Promise.all(targets.map((t) => t.close()));
+    const resultsAtCut = internetResults.length;
+    let failedWhenFlipped = -1;
+    health.on('change', () => {
+      if (failedWhenFlipped < 0 && health!.snapshot().mode === 'offline') failedWhenFlipped = internetResults.slice(resultsAtCut).filter((r) => r.status === 'down').length;
+    });
     await waitFor(() => health!.snapshot().mode === 'offline', 'manual-order mode after the cut', 10_000);
-    const flippedAfterMs = modes.at(-1)!.at - cutAt;
-    expect(flippedAfterMs).toBeLessThan(3000);
+    // The default failAfter is 2: the second failed probe round after the cut, not one sooner or later.
+    expect(failedWhenFlipped).toBe(2);
     expect(health.snapshot().checks.internet).toMatchObject({ status: 'down', detail: expect.stringMatching(/^internet unreachable: all 2 targets fail/) });
 
     await Promise.all(targets.map((t) => t.open()));

@@ -8,7 +8,6 @@ import { centralModules } from '../../central/modules.js';
 import type { ChangeCause, PointView } from '../../central/fleet.js';
 import type { CheckName, CheckState, HealthMessage } from '../../sync/schemas.js';
 import { topics } from '../../sync/topics.js';
-import { freePort } from '../peers/net.js';
 
 /** A real Central with every module: embedded aedes on a free port (or joining `mqttUrl`), HTTP on a free port. */
 export async function startFleetCentral(
@@ -18,7 +17,8 @@ export async function startFleetCentral(
   const config = loadCentralConfig(undefined, {}, {
     dataDir: join(dataDir, 'central'),
     http: { port: 0 },
-    broker: { host: '127.0.0.1', port: await freePort() },
+    // Port 0: the broker binds a free port itself (no window between picking a port and binding it).
+    broker: { host: '127.0.0.1', port: 0 },
     mqtt: { ...(options.mqttUrl ? { url: options.mqttUrl } : {}), keepalive: 5, clientId: `central-${Date.now()}-${Math.round(Math.random() * 1e6)}` },
     ...options.extra,
   });

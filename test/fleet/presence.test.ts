@@ -87,7 +87,12 @@ for (const broker of BROKER_KINDS) {
       running.push({ stop: () => hand.close() });
       await hand.status(good, true, 1, Date.now());
       await hand.health(healthFor(good, Date.now()));
-      await waitFor(async () => (await point(central, good)).connected === true, 'the good point', 10_000);
+      // The status alone makes the point connected: wait until its health is read too, or `before`
+      // could predate the health message and the comparison below would see it arrive.
+      await waitFor(async () => {
+        const view = await point(central, good);
+        return view.connected === true && view.checks.printer?.status === 'up';
+      }, 'the good point and its health', 10_000);
       const before = await point(central, good);
 
       await hand.raw(topics.pointHealth('evil-01'), '{"pointId": "evil-01", "mode":');

@@ -4,7 +4,6 @@ import { silentLogger } from '../../lib/log.js';
 import { Central } from '../../central/central.js';
 import { loadCentralConfig } from '../../central/config.js';
 import { Forwarder, type ForwarderDeps, type UpstreamGate } from '../../central/forwarder/index.js';
-import { freePort } from '../peers/net.js';
 
 /** A gate the test flips by hand, standing in for the main-server runbook. */
 export class ManualGate implements UpstreamGate {
@@ -34,7 +33,7 @@ export const FAST_UPSTREAM = {
 };
 
 /**
- * A real Central (embedded aedes on a free port, HTTP on a free port) with the forwarder module.
+ * A real Central (embedded aedes and HTTP each bound to a free port by the OS) with the forwarder module.
  * `extra` config keys replace the defaults (e.g. `mqtt` to join a broker, `database` for PostgreSQL).
  */
 export async function startForwardingCentral(
@@ -46,7 +45,7 @@ export async function startForwardingCentral(
   const config = loadCentralConfig(undefined, {}, {
     dataDir: join(dataDir, 'central'),
     http: { port: 0 },
-    broker: { host: '127.0.0.1', port: await freePort() },
+    broker: { host: '127.0.0.1', port: 0 },
     mqtt: { keepalive: 5 },
     upstream: { ...FAST_UPSTREAM, ...upstream },
     ...extra,

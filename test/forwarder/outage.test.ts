@@ -73,7 +73,7 @@ describe('forwarding through outages (real child processes, kill -9)', () => {
     const env = {
       HOTPOT_DATA_DIR: join(dir, 'central'),
       HOTPOT_HTTP_HOST: '127.0.0.1',
-      HOTPOT_HTTP_PORT: String(await freePort()),
+      HOTPOT_HTTP_PORT: '0',
       HOTPOT_BROKER_HOST: '127.0.0.1',
       HOTPOT_BROKER_PORT: String(brokerPort),
       HOTPOT_UPSTREAM_URL: sales.url,

@@ -6,14 +6,14 @@ import { loadAgentConfig } from '../../agent/config.js';
 import { Central } from '../../central/central.js';
 import { loadCentralConfig } from '../../central/config.js';
 import { centralModules } from '../../central/modules.js';
-import { freePort } from '../peers/net.js';
 
 /** A real Central in this process: embedded aedes on a free port, or joining `mqttUrl`. */
 export async function startCentral(dataDir: string, options: { mqttUrl?: string; brokerPort?: number; extra?: Record<string, unknown> } = {}): Promise<Central> {
   const config = loadCentralConfig(undefined, {}, {
     dataDir: join(dataDir, 'central'),
     http: { port: 0 },
-    broker: { host: '127.0.0.1', port: options.brokerPort ?? (await freePort()) },
+    // Port 0 unless the test must restart on a known port: the broker binds a free port itself.
+    broker: { host: '127.0.0.1', port: options.brokerPort ?? 0 },
     mqtt: { ...(options.mqttUrl ? { url: options.mqttUrl } : {}), keepalive: 5 },
     ...options.extra,
   });

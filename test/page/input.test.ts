@@ -45,7 +45,7 @@ describeWithPeers('staff page: bad input, keyboard, labels, languages', [peers.c
     await page.getByRole('button', { name: 'Save & print' }).click();
     await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toMatch(/^Saved № batumi-01-/);
     const cell = page.locator('#orders tr td.note').first();
-    await expect.poll(() => cell.textContent()).toBe(XSS_NOTE);
+    await expect.poll(() => cell.textContent(), { timeout: 10_000 }).toBe(XSS_NOTE);
     expect(await cell.locator('img, script').count()).toBe(0);
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
     expect(ordersOnDisk(agent.store.file).at(-1)?.note).toBe(XSS_NOTE);
@@ -65,7 +65,7 @@ describeWithPeers('staff page: bad input, keyboard, labels, languages', [peers.c
     expect(await qty.getAttribute('aria-invalid')).toBe('true');
     await page.getByLabel('Card').check();
     await page.getByRole('button', { name: 'Save & print' }).click();
-    await expect.poll(() => page.locator('#message').textContent()).toBe('Quantity of “Tofu” must be a whole number from 1 to 999.');
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toBe('Quantity of “Tofu” must be a whole number from 1 to 999.');
     // The bad field gets the focus, so the cashier can fix it at once.
     expect(await page.evaluate('document.activeElement.getAttribute("aria-label")')).toBe('Quantity: Tofu');
     expect(ordersOnDisk(agent.store.file).length).toBe(before);
@@ -76,12 +76,12 @@ describeWithPeers('staff page: bad input, keyboard, labels, languages', [peers.c
     for (const price of ['-5', '1.234', 'abc', '0', '99999999999']) {
       await page.getByLabel('Price (₾)').fill(price);
       await page.getByRole('button', { name: 'Add item' }).click();
-      await expect.poll(() => page.locator('#message').textContent()).toMatch(/^Price must be an amount like 12.50/);
+      await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toMatch(/^Price must be an amount like 12.50/);
       expect(await page.locator('#lines li').count()).toBe(0);
     }
     await page.getByLabel('Price (₾)').fill('2,5');
     await page.getByLabel('Price (₾)').press('Enter');
-    await expect.poll(() => page.locator('#lines li').count()).toBe(1);
+    await expect.poll(() => page.locator('#lines li').count(), { timeout: 10_000 }).toBe(1);
     expect(await page.locator('#total').textContent()).toBe('2.50 ₾');
   });
 
@@ -99,7 +99,7 @@ describeWithPeers('staff page: bad input, keyboard, labels, languages', [peers.c
     expect(await describeFocus()).toBe('item:khinkali-meat');
     await page.keyboard.press('Enter');
     await page.keyboard.press('Space');
-    await expect.poll(() => page.getByLabel('Quantity: Khinkali, beef & pork').inputValue()).toBe('2');
+    await expect.poll(() => page.getByLabel('Quantity: Khinkali, beef & pork').inputValue(), { timeout: 10_000 }).toBe('2');
     // Walk on through the whole page, noting where the focus goes.
     for (let i = 0; i < 40; i++) {
       await page.keyboard.press('Tab');

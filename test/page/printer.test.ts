@@ -53,7 +53,7 @@ describeWithPeers('staff page with a real (emulated ESC/POS) receipt printer', [
     await page.getByRole('button', { name: 'Save & print' }).click();
     await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toBe('Saved № tbilisi-04-000001');
     const receiptCell = page.locator('#orders tr', { hasText: 'tbilisi-04-000001' }).locator('td').nth(5);
-    await expect.poll(() => receiptCell.textContent()).toBe('queued');
+    await expect.poll(() => receiptCell.textContent(), { timeout: 10_000 }).toBe('queued');
     await screenshot(page, 'printer-out-of-paper');
     expect(printer.receipts).toHaveLength(0);
 

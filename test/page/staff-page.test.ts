@@ -38,7 +38,7 @@ describeWithPeers('staff page in a real Chromium', [peers.chromium()], () => {
     await page.locator('#mode.mode-online').waitFor({ timeout: 15_000 });
     await page.locator('button.item[data-sku="khinkali-meat"]').click();
     await page.locator('button.item[data-sku="tarkhuna"]').click();
-    await expect.poll(() => page.locator('#total').textContent()).toBe('5.50 ₾');
+    await expect.poll(() => page.locator('#total').textContent(), { timeout: 10_000 }).toBe('5.50 ₾');
     await page.getByLabel('Cash').check();
     await page.getByRole('button', { name: 'Save & print' }).click();
 
@@ -50,7 +50,7 @@ describeWithPeers('staff page in a real Chromium', [peers.chromium()], () => {
       ['tarkhuna', 1],
     ]);
     const row = page.locator('#orders tr', { hasText: 'tbilisi-01-000001' });
-    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
     await expect.poll(() => row.getAttribute('data-sync'), { timeout: 15_000 }).toBe('synced');
     // The saved order left the ticket: a new draft starts empty.
     expect(await page.locator('#lines li').count()).toBe(0);
@@ -100,17 +100,18 @@ describeWithPeers('staff page in a real Chromium', [peers.chromium()], () => {
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]');
     // The half-entered order survived the reload.
-    await expect.poll(() => page.locator('#lines li').count()).toBe(1);
+    await expect.poll(() => page.locator('#lines li').count(), { timeout: 10_000 }).toBe(1);
     expect(await page.getByLabel('Note').inputValue()).toBe('table 4');
-    await page.locator('#mode.mode-offline').waitFor({ timeout: 5000 });
+    // (The 5 s requirement was checked above; here the reloaded page only has to show the mode again.)
+    await page.locator('#mode.mode-offline').waitFor({ timeout: 15_000 });
 
     await page.getByLabel('Cash').check();
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toBe('Saved № tbilisi-01-000004');
     const row = page.locator('#orders tr', { hasText: 'tbilisi-01-000004' });
-    await expect.poll(() => row.getAttribute('data-sync')).toBe('pending');
+    await expect.poll(() => row.getAttribute('data-sync'), { timeout: 10_000 }).toBe('pending');
     expect(ordersOnDisk(agent.store.file).at(-1)).toMatchObject({ number: 'tbilisi-01-000004', mode: 'offline', note: 'table 4' });
-    await expect.poll(() => page.locator('#unsynced-count').textContent()).toBe('1');
+    await expect.poll(() => page.locator('#unsynced-count').textContent(), { timeout: 10_000 }).toBe('1');
     await screenshot(page, 'offline-order');
 
     // Central comes back on the same broker port: the order syncs and the page says so.

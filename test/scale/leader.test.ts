@@ -45,7 +45,7 @@ describeWithPeers('leader election on a PostgreSQL advisory lock', [peers.postgr
     const b = await replica('b');
     expect(a.leader.isLeader()).toBe(true);
     // PostgreSQL ends the leader's session, as when its link or its server connection dies.
-    await database.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'hotpot-leader a'");
+    await database.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'hotpot-leader a' AND datname = current_database()");
     await waitFor(() => !a.leader.isLeader(), 'a to step down', 20_000);
     await waitFor(() => b.leader.isLeader() || a.leader.isLeader(), 'someone to lead again', 20_000);
     expect(a.events[1]).toBe('follower');
