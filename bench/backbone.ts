@@ -8,6 +8,7 @@ import { OrderStore } from '../agent/store.js';
 import { MosquittoPeer } from '../test/peers/mosquitto.js';
 import { waitFor } from '../test/peers/net.js';
 import { startHotpot, tempDir, httpJson } from '../test/helpers/hotpot.js';
+import { unitRuntime } from '../test/helpers/unit-runtime.js';
 import { percentile, type BenchResult } from './report.js';
 
 const COMMIT_ORDERS = 5000;
@@ -45,7 +46,7 @@ async function commitBench(): Promise<BenchResult[]> {
     HOTPOT_MQTT_URL: 'mqtt://127.0.0.1:9',
     HOTPOT_HTTP_PORT: '0',
     HOTPOT_MENU_FILE: sampleMenuFile(),
-  });
+  }, 20_000, unitRuntime('hotpot-agent'));
   const body = JSON.stringify({ items: [{ sku: 'khinkali-meat', qty: 10 }, { sku: 'borjomi', qty: 2 }, { name: 'Extra bread', unitPrice: 250, qty: 1 }], payment: 'cash' });
   const latencies: number[] = [];
   for (let i = 0; i < 200; i++) await post(agent.httpPort, body); // warm-up
@@ -140,7 +141,7 @@ async function drainBench(): Promise<BenchResult[]> {
       HOTPOT_MQTT_URL: broker.url,
       HOTPOT_HTTP_PORT: '0',
       HOTPOT_MENU_FILE: sampleMenuFile(),
-    });
+    }, 20_000, unitRuntime('hotpot-agent'));
     const central = await startHotpot('central', { HOTPOT_DATA_DIR: join(dir, 'central'), HOTPOT_HTTP_PORT: '0', HOTPOT_MQTT_URL: broker.url });
     // Timed from central's "ready" log line: Node's own start-up is not the drain.
     const started = Date.now();

@@ -13,6 +13,7 @@ import { SnapshotServer } from '../test/peers/camera.js';
 import { TcpTarget } from '../test/peers/tcp-target.js';
 import { waitFor } from '../test/peers/net.js';
 import { httpJson, startHotpot, tempDir } from '../test/helpers/hotpot.js';
+import { unitRuntime } from '../test/helpers/unit-runtime.js';
 import { percentile, type BenchResult } from './report.js';
 
 const CUTS = 20;
@@ -125,6 +126,8 @@ async function idleAgent(): Promise<BenchResult[]> {
   const targets = await Promise.all([new TcpTarget().open(), new TcpTarget().open()]);
   await emulator.listenTcp();
   const common = { HOTPOT_MQTT_URL: broker?.url ?? 'mqtt://127.0.0.1:9', HOTPOT_HTTP_PORT: '0' };
+  // As the systemd unit runs it: node's flags and the unit's environment.
+  const runtime = unitRuntime('hotpot-agent');
   const [agent, bare] = await Promise.all([
     startHotpot('agent', {
       ...common,
@@ -133,8 +136,8 @@ async function idleAgent(): Promise<BenchResult[]> {
       HOTPOT_CHECKS_INTERNET_TARGETS: targets.map((t) => t.url).join(','),
       HOTPOT_CHECKS_PRINTER_INTERFACE: emulator.tcpAddress,
       HOTPOT_CHECKS_CAMERA_DEVICE: camera.url,
-    }),
-    startHotpot('agent', { ...common, HOTPOT_POINT_ID: 'bench-bare', HOTPOT_DATA_DIR: join(dir, 'bare') }),
+    }, 20_000, runtime),
+    startHotpot('agent', { ...common, HOTPOT_POINT_ID: 'bench-bare', HOTPOT_DATA_DIR: join(dir, 'bare') }, 20_000, runtime),
   ]);
   try {
     await waitFor(async () => {
@@ -146,7 +149,8 @@ async function idleAgent(): Promise<BenchResult[]> {
     const health = (await httpJson<HealthBody>(agent.httpPort, 'GET', '/api/health')).body;
     const statuses = Object.entries(health.checks).map(([name, c]) => (c.status === 'up' ? `${name} up` : `${name} ${c.status} (${c.detail})`)).join(', ');
     log(`idle agent: ${statuses}; camera requests ${camera.requests}, printer status queries ${emulator.statusQueries}`);
-    const note = `${IDLE_SECONDS} s idle, all checks running (${statuses})${broker ? ', Mosquitto' : ', no broker'}`;
+    const unit = [...runtime.nodeArgs, ...Object.entries(runtime.env).map(([k, v]) => `${k}=${v}`)].join(' ');
+    const note = `${IDLE_SECONDS} s idle, all checks running (${statuses})${broker ? ', Mosquitto' : ', no broker'}; as the unit runs it (${unit})`;
     return [
       { name: 'agent idle RSS (max)', value: full!.maxRssMiB, unit: 'MiB', target: '≤ 90 MiB', pass: full!.maxRssMiB <= 90, note },
       { name: 'agent idle RSS (mean)', value: full!.meanRssMiB, unit: 'MiB' },

@@ -1,7 +1,20 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 let lastMs = 0;
 let counter = 0;
+
+// Random bytes drawn 4 KiB at a time: one call into OpenSSL per 250 ids instead of two per id
+// (it showed in the order-commit profile).
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+function random(size: number): Buffer {
+  if (poolOffset + size > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  poolOffset += size;
+  return pool.subarray(poolOffset - size, poolOffset);
+}
 
 /**
  * RFC 9562 UUIDv7: 48-bit unix ms, then a 12-bit counter (rand_a) that keeps ids made in the
@@ -16,9 +29,9 @@ export function uuidv7(now: number = Date.now()): string {
     }
   } else {
     lastMs = now;
-    counter = randomBytes(2).readUInt16BE(0) & 0x3ff;
+    counter = random(2).readUInt16BE(0) & 0x3ff;
   }
-  const bytes = randomBytes(16);
+  const bytes = random(16); // this slice of the pool is used once, then refilled
   const ms = lastMs;
   bytes[0] = Math.floor(ms / 2 ** 40) & 0xff;
   bytes[1] = Math.floor(ms / 2 ** 32) & 0xff;

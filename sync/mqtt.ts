@@ -72,6 +72,9 @@ export class MqttLink extends EventEmitter {
       protocolVersion: o.protocolVersion ?? 4,
       queueQoSZero: false,
       resubscribe: false,
+      // mqtt-packet's default number cache is 65,536 Buffers (~7 MiB of heap) for a negligible
+      // speed-up; a box's agent has better use for the memory.
+      writeCache: false,
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...(o.ca ? { ca: readFileSync(o.ca), rejectUnauthorized: true } : {}),

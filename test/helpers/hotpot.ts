@@ -5,6 +5,7 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { packageRoot } from '../../lib/paths.js';
 import { withTimeout } from '../../lib/timeout.js';
 import { startChild, type Child } from '../peers/process.js';
+import type { UnitRuntime } from './unit-runtime.js';
 
 export const HOTPOT_BIN = join(packageRoot(), 'dist', 'bin', 'hotpot.js');
 
@@ -21,11 +22,14 @@ export interface HotpotProcess extends Child {
 
 /**
  * Starts `hotpot <command>` from the build (dist/) as a child process with HOTPOT_* env, and
- * resolves when it logs `ready`. Killed by PID by the test.
+ * resolves when it logs `ready`. Killed by PID by the test. `runtime` runs it as a systemd unit
+ * would (see unitRuntime): node's flags and the unit's environment.
  */
-export async function startHotpot(command: 'agent' | 'central', env: Record<string, string>, timeoutMs = 20_000): Promise<HotpotProcess> {
+export async function startHotpot(command: 'agent' | 'central', env: Record<string, string>, timeoutMs = 20_000, runtime?: UnitRuntime): Promise<HotpotProcess> {
   if (!existsSync(HOTPOT_BIN)) throw new Error(`${HOTPOT_BIN} is missing: run npm run build first (npm test does)`);
-  const child = startChild(process.execPath, [HOTPOT_BIN, command], { env: { ...process.env, HOTPOT_LOG_LEVEL: 'info', ...env } });
+  const child = startChild(process.execPath, [...(runtime?.nodeArgs ?? []), HOTPOT_BIN, command], {
+    env: { ...process.env, HOTPOT_LOG_LEVEL: 'info', ...runtime?.env, ...env },
+  });
   const logs: Record<string, unknown>[] = [];
   let buffer = '';
   const ready = await withTimeout(

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unitRuntime } from '../helpers/unit-runtime.js';
 import { OrderStore } from '../../agent/store.js';
 import { centralConfigSchema } from '../../central/config.js';
 import { provisionCa, provisionPoint } from '../../central/provision/index.js';
@@ -76,7 +77,10 @@ describe('install/agent.sh into a temporary root', () => {
     expect(modeOf(join(root, 'var/lib/hotpot'))).toBe('0750');
     const unit = readFileSync(join(root, 'etc/systemd/system/hotpot-agent.service'), 'utf8');
     expect(unit).not.toMatch(/@[A-Z_]+@/);
-    expect(unit).toMatch(/^ExecStart=\/\S*node \/opt\/hotpot\/dist\/bin\/hotpot\.js agent --config \/etc\/hotpot\/agent\.json$/m);
+    expect(unit).toMatch(/^ExecStart=\/\S*node --max-semi-space-size=1 \/opt\/hotpot\/dist\/bin\/hotpot\.js agent --config \/etc\/hotpot\/agent\.json$/m);
+    expect(unit).toMatch(/^Environment=MALLOC_ARENA_MAX=1$/m);
+    // The benchmark runs the agent as this unit does: it reads the same flags from the template.
+    expect(unitRuntime('hotpot-agent')).toEqual({ nodeArgs: ['--max-semi-space-size=1'], env: { NODE_ENV: 'production', MALLOC_ARENA_MAX: '1' } });
     for (const line of ['Type=notify', 'NotifyAccess=all', 'Restart=always', 'Wants=network-online.target', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadWritePaths=/var/lib/hotpot', 'PrivateTmp=yes', 'DevicePolicy=closed', 'DeviceAllow=char-ttyUSB rw', 'DeviceAllow=char-video4linux rw']) {
       expect(unit.split('\n')).toContain(line);
     }
