@@ -68,6 +68,8 @@ export class Agent {
       username: config.mqtt.username ?? config.pointId,
       password: config.mqtt.password,
       ca: config.mqtt.ca,
+      cert: config.mqtt.cert,
+      key: config.mqtt.key,
       keepaliveSeconds: config.mqtt.keepalive,
       clean: false,
       log: this.log,

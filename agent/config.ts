@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { loadConfig } from '../lib/config.js';
 import { Currency, Money, PointId } from '../sync/schemas.js';
 import { DEFAULT_TIME_ZONE, isTimeZone } from '../sync/day-summary.js';
+import { mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
 
 const Pin = z.string().regex(/^\d{4,12}$/, 'must be 4 to 12 digits, as a string');
 
@@ -34,7 +35,7 @@ export const agentConfigSchema = z.object({
       url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/.+/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL').default('mqtt://127.0.0.1:1883'),
       username: z.string().min(1).optional(),
       password: z.string().min(1).optional(),
-      ca: z.string().min(1).optional(),
+      ...mqttTlsFields,
       keepalive: z.number().int().min(1).max(3600).default(10),
       /** An order unacked this long is sent again even if the connection never dropped. */
       ackTimeoutMs: z.number().int().min(100).default(10_000),
@@ -42,6 +43,7 @@ export const agentConfigSchema = z.object({
       /** Orders in flight (sent, unacked) at most. */
       window: z.number().int().min(1).max(100_000).default(5000),
     })
+    .superRefine(requireCertWithKey)
     .prefault({}),
   http: z
     .object({

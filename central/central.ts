@@ -98,6 +98,8 @@ export class Central {
       username: config.mqtt.username,
       password: config.mqtt.password,
       ca: config.mqtt.ca,
+      cert: config.mqtt.cert,
+      key: config.mqtt.key,
       keepaliveSeconds: config.mqtt.keepalive,
       clean: false,
       protocolVersion: config.mqtt.sharedGroup ? 5 : 4,

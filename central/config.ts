@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { loadConfig } from '../lib/config.js';
+import { mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
 import { upstreamConfigSchema } from './forwarder/config.js';
 import { alertsConfigSchema } from './alerts/config.js';
 import { recoveryConfigSchema, backupsConfigSchema } from './runbooks/index.js';
@@ -26,13 +27,14 @@ export const centralConfigSchema = z.object({
       url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/.+/, 'must be an mqtt:// or mqtts:// URL').optional(),
       username: z.string().min(1).optional(),
       password: z.string().min(1).optional(),
-      ca: z.string().min(1).optional(),
+      ...mqttTlsFields,
       keepalive: z.number().int().min(1).max(3600).default(10),
       /** MQTT client id; replicas need distinct ones. */
       clientId: z.string().min(1).max(64).default('hotpot-central'),
       /** Subscribe through `$share/<group>/...` so replicas split ingest (MQTT 5 brokers only). */
       sharedGroup: z.string().regex(/^[a-z0-9-]+$/).optional(),
     })
+    .superRefine(requireCertWithKey)
     .prefault({}),
   /** PostgreSQL instead of SQLite, when scaling out. */
   database: z

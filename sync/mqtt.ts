@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { z } from 'zod';
 import type { Logger } from '../lib/log.js';
 import { withTimeout } from '../lib/timeout.js';
 import { encode } from './schemas.js';
@@ -11,6 +12,22 @@ export interface Will {
   retain: boolean;
 }
 
+/** The TLS files of an MQTT connection: one shape for the agent's and central's config. */
+export const mqttTlsFields = {
+  /** PEM CA file that signed the broker's certificate (mqtts://). */
+  ca: z.string().min(1).optional(),
+  /** PEM client certificate and its key (hotpot provision-point --cert), for a broker with require_certificate. */
+  cert: z.string().min(1).optional(),
+  key: z.string().min(1).optional(),
+};
+
+/** A client certificate without its key (or the reverse) is a half-done provisioning: say so. */
+export function requireCertWithKey(mqtt: { cert?: string | undefined; key?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (Boolean(mqtt.cert) !== Boolean(mqtt.key)) {
+    ctx.addIssue({ code: 'custom', path: [mqtt.cert ? 'key' : 'cert'], message: 'mqtt.cert and mqtt.key go together (the client certificate and its private key)' });
+  }
+}
+
 export interface MqttLinkOptions {
   url: string;
   clientId: string;
@@ -18,6 +35,9 @@ export interface MqttLinkOptions {
   password?: string | undefined;
   /** Path to a PEM CA file for TLS (mqtts://). */
   ca?: string | undefined;
+  /** Paths to a PEM client certificate and its key. */
+  cert?: string | undefined;
+  key?: string | undefined;
   keepaliveSeconds: number;
   /** false: a persistent session, so QoS 1 messages for us wait at the broker while we are away. */
   clean: boolean;
@@ -78,6 +98,7 @@ export class MqttLink extends EventEmitter {
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...(o.ca ? { ca: readFileSync(o.ca), rejectUnauthorized: true } : {}),
+      ...(o.cert && o.key ? { cert: readFileSync(o.cert), key: readFileSync(o.key) } : {}),
       ...(o.will ? { will: this.willPacket() } : {}),
     };
     const client = mqtt.connect(o.url, clientOptions);

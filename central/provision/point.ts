@@ -9,6 +9,8 @@ import { generatePassword, mosquittoPasswordLine, upsertPasswordFile } from './p
 export const BOX_PATHS = {
   config: '/etc/hotpot/agent.json',
   ca: '/etc/hotpot/ca.crt',
+  clientCert: '/etc/hotpot/client.crt',
+  clientKey: '/etc/hotpot/client.key',
   dataDir: '/var/lib/hotpot',
 } as const;
 
@@ -60,7 +62,15 @@ export async function provisionPoint(options: ProvisionPointOptions): Promise<Pr
   const config = {
     pointId,
     dataDir: BOX_PATHS.dataDir,
-    mqtt: { url: brokerUrl, username: pointId, password, ...(tls ? { ca: BOX_PATHS.ca } : {}), keepalive: 10 },
+    mqtt: {
+      url: brokerUrl,
+      username: pointId,
+      password,
+      ...(tls ? { ca: BOX_PATHS.ca } : {}),
+      // install/agent.sh puts client.crt and client.key at these paths.
+      ...(options.clientCert ? { cert: BOX_PATHS.clientCert, key: BOX_PATHS.clientKey } : {}),
+      keepalive: 10,
+    },
     checks: {
       internet: { targets: [internetTarget(brokerUrl)] },
       printer: { interface: 'none' },

@@ -46,6 +46,17 @@ describe('config', () => {
     expect(problems(() => loadCentralConfig(undefined, { HOTPOT_DATABASE_URL: 'mysql://x' })).some((p) => p.startsWith('database.url:'))).toBe(true);
   });
 
+  it('wants a client certificate and its key together, in both configs', () => {
+    expect(problems(() => loadAgentConfig(undefined, { HOTPOT_POINT_ID: 'gori-01', HOTPOT_MQTT_CERT: '/etc/hotpot/client.crt' }))).toEqual([
+      'mqtt.key: mqtt.cert and mqtt.key go together (the client certificate and its private key)',
+    ]);
+    expect(problems(() => loadCentralConfig(undefined, { HOTPOT_MQTT_KEY: '/etc/hotpot/central.key' }))).toEqual([
+      'mqtt.cert: mqtt.cert and mqtt.key go together (the client certificate and its private key)',
+    ]);
+    const both = loadAgentConfig(undefined, { HOTPOT_POINT_ID: 'gori-01', HOTPOT_MQTT_CERT: '/etc/hotpot/client.crt', HOTPOT_MQTT_KEY: '/etc/hotpot/client.key' });
+    expect(both.mqtt).toMatchObject({ cert: '/etc/hotpot/client.crt', key: '/etc/hotpot/client.key' });
+  });
+
   it('reports an unreadable config file by name', () => {
     const found = problems(() => loadAgentConfig('/nonexistent/agent.json', {}));
     expect(found[0]).toContain('/nonexistent/agent.json');

@@ -7,6 +7,8 @@ import { centralConfigSchema } from '../../central/config.js';
 import { caFiles, provisionCa, provisionPoint } from '../../central/provision/index.js';
 import { agentFilters, centralFilters, sharedFilter, topics } from '../../sync/topics.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
+import { MqttLink } from '../../sync/mqtt.js';
+import { silentLogger } from '../../lib/log.js';
 import { MosquittoPeer } from '../peers/mosquitto.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { connect, installer, makeFixtureApp, makeRoot, tempDir, removeTempDirs } from './fixtures.js';
@@ -40,6 +42,7 @@ describeWithPeers('the generated Mosquitto config: TLS, per-point passwords, ACL
   let pointB: AgentConfig;
   let central: { username: string; password: string };
   let pointACert: { cert: Buffer; key: Buffer };
+  let pointAFiles: { cert: string; key: string };
   const clients: MqttClient[] = [];
 
   const tls = (options: Record<string, unknown> = {}) => ({ ca: readFileSync(caFiles(ca).caCert), rejectUnauthorized: true, ...options });
@@ -63,11 +66,13 @@ describeWithPeers('the generated Mosquitto config: TLS, per-point passwords, ACL
     const provision = async (pointId: string) => {
       const point = await provisionPoint({ pointId, outDir: join(tempDir('points'), pointId), brokerUrl: url, caDir: ca, passwordFile, clientCert: true });
       const config = agentConfigSchema.parse(JSON.parse(readFileSync(point.files.agentConfig, 'utf8')));
-      return { config, cert: readFileSync(point.files.clientCert!), key: readFileSync(point.files.clientKey!) };
+      return { config, files: { cert: point.files.clientCert!, key: point.files.clientKey! } };
     };
     const a = await provision('point-a');
     pointA = a.config;
-    pointACert = { cert: a.cert, key: a.key };
+    expect(pointA.mqtt).toMatchObject({ cert: '/etc/hotpot/client.crt', key: '/etc/hotpot/client.key' });
+    pointAFiles = a.files;
+    pointACert = { cert: readFileSync(a.files.cert), key: readFileSync(a.files.key) };
     pointB = (await provision('point-b')).config;
     const centralConfig = centralConfigSchema.parse(JSON.parse(readFileSync(join(root, 'etc/hotpot/central.json'), 'utf8')));
     central = { username: centralConfig.mqtt.username!, password: centralConfig.mqtt.password! };
@@ -174,6 +179,27 @@ describeWithPeers('the generated Mosquitto config: TLS, per-point passwords, ACL
       expect(withCert.connected).toBe(true);
       await withCert.endAsync(true);
       await expect(connect(strictUrl, tls(credentials))).rejects.toThrow();
+
+      // The agent's own link, configured as provision-point wrote it (paths moved to this test's copies).
+      const link = new MqttLink({
+        url: strictUrl,
+        clientId: 'point-a-link',
+        username: pointA.mqtt.username,
+        password: pointA.mqtt.password,
+        ca: caFiles(ca).caCert,
+        cert: pointAFiles.cert,
+        key: pointAFiles.key,
+        keepaliveSeconds: 10,
+        clean: true,
+        log: silentLogger(),
+      });
+      link.start();
+      try {
+        await link.waitConnected(15_000);
+        expect(link.connected).toBe(true);
+      } finally {
+        await link.stop();
+      }
     } finally {
       await strict.stop();
     }

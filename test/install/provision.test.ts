@@ -91,6 +91,9 @@ describe('hotpot provision-point', () => {
     expect(cert.subject).toContain('CN=batumi-2');
     expect(cert.keyUsage).toContain('1.3.6.1.5.5.7.3.2'); // clientAuth
     expect(modeOf(point.files.clientKey!)).toBe('0600');
+    // The agent presents them from where install/agent.sh puts them.
+    const config = agentConfigSchema.parse(JSON.parse(readFileSync(point.files.agentConfig, 'utf8')));
+    expect(config.mqtt).toMatchObject({ ca: '/etc/hotpot/ca.crt', cert: '/etc/hotpot/client.crt', key: '/etc/hotpot/client.key' });
   });
 
   it('matches mosquitto_passwd byte for byte given the same salt', async () => {
