@@ -6,10 +6,12 @@ import { silentLogger } from '../lib/log.js';
 import { sleep } from '../lib/timeout.js';
 import { agentConfigSchema } from '../agent/config.js';
 import { DeviceHealth, buildChecks, loadDevices } from '../agent/checks/index.js';
+import { inspectJpeg } from '../drivers/index.js';
+import { decodeJpeg } from '../drivers/camera.js';
 import type { HealthBody } from '../sync/schemas.js';
 import { MOSQUITTO_BIN, MosquittoPeer } from '../test/peers/mosquitto.js';
 import { PrinterEmulator } from '../test/peers/printer-emulator.js';
-import { SnapshotServer } from '../test/peers/camera.js';
+import { SnapshotServer, makeJpeg } from '../test/peers/camera.js';
 import { TcpTarget } from '../test/peers/tcp-target.js';
 import { waitFor } from '../test/peers/net.js';
 import { httpJson, startHotpot, tempDir } from '../test/helpers/hotpot.js';
@@ -164,6 +166,40 @@ async function idleAgent(): Promise<BenchResult[]> {
   }
 }
 
+const JPEG_RUNS = 20;
+
+async function medianMs(work: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 5; i++) await work(); // warm-up: module load, JIT tiers
+  const times: number[] = [];
+  for (let i = 0; i < JPEG_RUNS; i++) {
+    const started = performance.now();
+    await work();
+    times.push(performance.now() - started);
+  }
+  return percentile(times.sort((a, b) => a - b), 50);
+}
+
+/**
+ * What the camera check spends on one frame: inspectJpeg's scan of a baseline JPEG (DC values and
+ * Huffman codes, no pixels) against jpeg-js's full decode, its fallback, on the frames the idle
+ * bench's IP camera serves (jpeg-js encoder, quality 85, 4:4:4).
+ */
+async function jpegInspection(): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  for (const [width, height] of [[640, 480], [1920, 1080]] as const) {
+    const frame = makeJpeg('scene', 1, width, height);
+    const fast = await medianMs(() => inspectJpeg(frame));
+    const full = await medianMs(() => decodeJpeg(frame));
+    log(`inspectJpeg ${width}x${height} (${Math.round(frame.length / 1024)} KiB): ${fast.toFixed(2)} ms, jpeg-js full decode ${full.toFixed(1)} ms`);
+    const note = `median of ${JPEG_RUNS}; ${Math.round(frame.length / 1024)} KiB frame; ${(full / fast).toFixed(0)}x faster than the full decode`;
+    results.push(
+      { name: `camera frame inspection ${width}x${height}`, value: fast, unit: 'ms', note },
+      { name: `camera frame full decode ${width}x${height} (jpeg-js)`, value: full, unit: 'ms', note: 'the fallback, for progressive and other non-baseline JPEGs' },
+    );
+  }
+  return results;
+}
+
 export async function run(): Promise<BenchResult[]> {
-  return [...(await cutToOffline()), ...(await idleAgent())];
+  return [...(await jpegInspection()), ...(await cutToOffline()), ...(await idleAgent())];
 }

@@ -1,16 +1,10 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { TimeoutError } from '../lib/timeout.js';
+import { CaptureError, UnsupportedJpegError, type FrameInfo } from './frame.js';
 import { httpGet, safeUrl } from './http-get.js';
+import { scanJpeg } from './jpeg.js';
 import type { Camera } from './types.js';
-
-/** Why a capture gave no usable image. */
-export class CaptureError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CaptureError';
-  }
-}
 
 const MAX_FRAME_BYTES = 20 * 1024 * 1024;
 
@@ -67,20 +61,25 @@ export class HttpSnapshotCamera implements Camera {
   }
 }
 
-export interface FrameInfo {
-  width: number;
-  height: number;
-  /** Mean luma (Rec. 601), 0 = black, 255 = white. */
-  meanLuma: number;
-  /** Hash of the decoded pixels: equal for identical frames whatever the JPEG headers. */
-  hash: string;
-}
-
 type JpegModule = typeof import('jpeg-js');
 let jpegModule: Promise<JpegModule> | undefined;
 
-/** Decodes a JPEG (strictly: a truncated file is an error, not a grey picture) and measures it. */
+/**
+ * Measures a JPEG strictly (a truncated file is an error, not a grey picture). Baseline frames,
+ * what cameras send, are scanned without decoding their pixels (drivers/jpeg.ts); other kinds are
+ * fully decoded by jpeg-js, loaded on first need.
+ */
 export async function inspectJpeg(bytes: Buffer): Promise<FrameInfo> {
+  try {
+    return scanJpeg(bytes);
+  } catch (error) {
+    if (!(error instanceof UnsupportedJpegError)) throw error;
+  }
+  return decodeJpeg(bytes);
+}
+
+/** The full decode, the fallback (and the bench's yardstick); its hash is over the decoded pixels. */
+export async function decodeJpeg(bytes: Buffer): Promise<FrameInfo> {
   jpegModule ??= import('jpeg-js');
   const jpeg = await jpegModule;
   let image: { width: number; height: number; data: Uint8Array };

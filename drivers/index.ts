@@ -3,7 +3,7 @@ import type { PrinterOptions } from './printer.js';
 
 export type { Camera, Printer, PrinterFlags, Probe, ProbeResult, ReceiptBlock, SystemStats } from './types.js';
 export type { PrinterOptions } from './printer.js';
-export type { FrameInfo } from './camera.js';
+export type { FrameInfo } from './frame.js';
 export { assessPrinter, decodeStatus, STATUS_QUERY, type PrinterAssessment } from './escpos.js';
 export { DeviceUnreachableError } from './channel.js';
 
@@ -38,7 +38,7 @@ export async function loadCamera(device: string, options: { resolution: string; 
   return { address: device, capture: () => Promise.reject(made) };
 }
 
-/** Decodes and measures one JPEG frame (jpeg-js, loaded on first use). */
+/** Measures one JPEG frame: size, mean luma, hash (the camera driver, loaded on first use). */
 export async function inspectJpeg(bytes: Buffer) {
   return (await import('./camera.js')).inspectJpeg(bytes);
 }

@@ -23,6 +23,8 @@ export const peers = {
   mosquitto: (): Peer => ({ name: 'mosquitto', available: Boolean(MOSQUITTO_BIN), install: 'apt-get install mosquitto' }),
   socat: (): Peer => ({ name: 'socat', available: existsSync('/usr/bin/socat'), install: 'apt-get install socat' }),
   fswebcam: (): Peer => ({ name: 'fswebcam', available: existsSync('/usr/bin/fswebcam'), install: 'apt-get install fswebcam' }),
+  /** libjpeg's encoder: greyscale, chroma subsampling, restart intervals, progressive and arithmetic JPEGs. */
+  cjpeg: (): Peer => ({ name: 'cjpeg', available: existsSync('/usr/bin/cjpeg'), install: 'apt-get install libjpeg-turbo-progs' }),
   chromium: (): Peer => ({ name: 'chromium', available: existsSync('/usr/bin/chromium'), install: 'apt-get install chromium' }),
   postgres: (): Peer => ({ name: 'postgres', available: POSTGRES_REACHABLE, install: 'apt-get install postgresql; trust auth for user postgres on 127.0.0.1:5432' }),
   /** initdb + postgres to run a throwaway cluster a test may crash (as root: it runs them as the postgres user). */
