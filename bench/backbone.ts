@@ -7,6 +7,7 @@ import { withTimeout } from '../lib/timeout.js';
 import { OrderStore } from '../agent/store.js';
 import { MosquittoPeer } from '../test/peers/mosquitto.js';
 import { waitFor } from '../test/peers/net.js';
+import { startChild } from '../test/peers/process.js';
 import { startHotpot, tempDir, httpJson } from '../test/helpers/hotpot.js';
 import { unitRuntime } from '../test/helpers/unit-runtime.js';
 import { percentile, type BenchResult } from './report.js';
@@ -80,6 +81,7 @@ async function commitBench(): Promise<BenchResult[]> {
   rawLatencies.sort((a, b) => a - b);
   raw.close();
   const ratio = apiRate / rawRate;
+  const floor = await httpFloor(body);
   return [
     { name: 'order commit p50 (POST → 201)', value: percentile(latencies, 50), unit: 'ms' },
     { name: 'order commit p99 (POST → 201)', value: percentile(latencies, 99), unit: 'ms', target: '≤ 2 ms', pass: percentile(latencies, 99) <= 2 },
@@ -87,7 +89,36 @@ async function commitBench(): Promise<BenchResult[]> {
     { name: 'raw better-sqlite3 FULL insert rate', value: rawRate, unit: 'rows/s' },
     { name: 'raw FULL insert p50 / p99 (this disk)', value: percentile(rawLatencies, 50), unit: `ms / ${percentile(rawLatencies, 99).toFixed(2)} ms` },
     { name: 'commit rate / raw insert rate', value: ratio * 100, unit: '%', target: '≥ 50 %', pass: ratio >= 0.5 },
+    { name: 'HTTP floor: empty node:http POST p50 / p99', value: percentile(floor, 50), unit: `ms / ${percentile(floor, 99).toFixed(2)} ms`, note: 'same client, a child process that only parses the body and answers 201' },
   ];
+}
+
+/**
+ * What loopback HTTP alone costs here: the same sequential POSTs to a child process whose
+ * node:http server only parses the JSON and answers. Order commit p99 cannot beat this p99 plus
+ * the disk's fsync p99.
+ */
+async function httpFloor(body: string): Promise<number[]> {
+  const script = `const s = require('node:http').createServer((req, res) => { const c = []; req.on('data', (d) => c.push(d)); req.on('end', () => { JSON.parse(Buffer.concat(c)); res.writeHead(201, { 'content-type': 'application/json' }); res.end('{"ok":true}'); }); });
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+  const child = startChild(process.execPath, ['-e', script]);
+  try {
+    const port = await withTimeout(
+      new Promise<number>((resolve) => child.proc.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())))),
+      10_000,
+      'the HTTP floor server to listen',
+    );
+    for (let i = 0; i < 200; i++) await post(port, body);
+    const latencies: number[] = [];
+    for (let i = 0; i < COMMIT_ORDERS; i++) {
+      const t0 = process.hrtime.bigint();
+      await post(port, body);
+      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    return latencies.sort((a, b) => a - b);
+  } finally {
+    await child.kill('SIGTERM');
+  }
 }
 
 /** mqtt.js QoS 1 publish → subscribe through the same broker, 100 in flight. */
