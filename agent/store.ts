@@ -3,6 +3,7 @@ import { openDatabase } from '../lib/sqlite.js';
 import { uuidv7 } from '../lib/uuidv7.js';
 import { orderNumber, type Mode, type OrderItem, type OrderRecord } from '../sync/schemas.js';
 import type { DayOrder } from '../sync/day-summary.js';
+import type { SessionStore } from './page/access.js';
 
 /**
  * Versioned schema: entry N moves user_version N → N+1. Append only; never edit a shipped entry.
@@ -35,6 +36,8 @@ export const MIGRATIONS: string[] = [
    );
    CREATE INDEX print_jobs_queued ON print_jobs(id) WHERE state = 'queued';
    CREATE INDEX print_jobs_order ON print_jobs(order_id);`,
+  // Staff sessions (agent/page/access.ts), by a hash of the cookie's token.
+  `CREATE TABLE staff_sessions (token_hash TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
 
 export interface NewOrder {
@@ -65,7 +68,7 @@ function toStored(row: { record: string; synced_at: number | null } | undefined)
 }
 
 /** The agent's durable order store and outbox: the source of truth until central acks. */
-export class OrderStore {
+export class OrderStore implements SessionStore {
   readonly db: Database.Database;
   private readonly stmts;
   private readonly insertTx;
@@ -83,6 +86,10 @@ export class OrderStore {
       unsyncedStats: db.prepare<[], { count: number; oldest: number | null }>('SELECT COUNT(*) AS count, MIN(created_at) AS oldest FROM orders WHERE synced_at IS NULL'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      sessionExpiry: db.prepare<[string], { expires_at: number }>('SELECT expires_at FROM staff_sessions WHERE token_hash = ?'),
+      saveSession: db.prepare<[string, number]>('INSERT INTO staff_sessions (token_hash, expires_at) VALUES (?, ?)'),
+      dropSession: db.prepare<[string]>('DELETE FROM staff_sessions WHERE token_hash = ?'),
+      dropExpiredSessions: db.prepare<[number]>('DELETE FROM staff_sessions WHERE expires_at <= ?'),
     };
     this.insertTx = db.transaction((input: NewOrder, now: number, alsoInTransaction?: (order: OrderRecord) => void): { order: OrderRecord; created: boolean } => {
       if (input.clientRef) {
@@ -164,6 +171,22 @@ export class OrderStore {
       )
       .all(from, to)
       .map((row) => ({ ...row, synced: row.synced === 1 }));
+  }
+
+  sessionExpiry(tokenHash: string): number | null {
+    return this.stmts.sessionExpiry.get(tokenHash)?.expires_at ?? null;
+  }
+
+  saveSession(tokenHash: string, expiresAt: number): void {
+    this.stmts.saveSession.run(tokenHash, expiresAt);
+  }
+
+  dropSession(tokenHash: string): void {
+    this.stmts.dropSession.run(tokenHash);
+  }
+
+  dropSessionsExpiredBy(now: number): void {
+    this.stmts.dropExpiredSessions.run(now);
   }
 
   getMeta(key: string): string | null {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Router, type Handler, type Reply, type Request } from '../../lib/http.js';
 import type { Clock } from '../../lib/clock.js';
 import { isLoopbackHost } from '../config.js';
@@ -24,16 +24,27 @@ function cookie(req: Request, name: string): string | undefined {
   return undefined;
 }
 
-/** Staff sessions behind the staff PIN (needed only when the page is exposed beyond the box). */
-export class StaffSessions {
-  private readonly sessions = new Map<string, number>();
+/** Where sessions outlive a restart (the agent's SQLite): keyed by a hash of the token, never the token. */
+export interface SessionStore {
+  sessionExpiry(tokenHash: string): number | null;
+  saveSession(tokenHash: string, expiresAt: number): void;
+  dropSession(tokenHash: string): void;
+  dropSessionsExpiredBy(now: number): void;
+}
 
-  constructor(private readonly gate: PinGate, private readonly clock: Clock, private readonly ttlMs = SESSION_TTL_MS) {}
+const tokenHash = (token: string): string => createHash('sha256').update(token).digest('base64url');
+
+/**
+ * Staff sessions behind the staff PIN (needed only when the page is exposed beyond the box).
+ * Durable, so an agent restart mid-shift does not log every tablet out.
+ */
+export class StaffSessions {
+  constructor(private readonly gate: PinGate, private readonly clock: Clock, private readonly store: SessionStore, private readonly ttlMs = SESSION_TTL_MS) {}
 
   valid(req: Request): boolean {
     const token = cookie(req, SESSION_COOKIE);
-    const expiresAt = token ? this.sessions.get(token) : undefined;
-    return expiresAt !== undefined && expiresAt > this.clock.now();
+    const expiresAt = token ? this.store.sessionExpiry(tokenHash(token)) : null;
+    return expiresAt !== null && expiresAt > this.clock.now();
   }
 
   /** On the right PIN: a new session and its Set-Cookie header value. */
@@ -41,16 +52,16 @@ export class StaffSessions {
     const result = this.gate.check(client, pin);
     if (!result.ok) return result;
     const now = this.clock.now();
-    for (const [token, expiresAt] of this.sessions) if (expiresAt <= now) this.sessions.delete(token);
+    this.store.dropSessionsExpiredBy(now);
     const token = randomBytes(32).toString('base64url');
-    this.sessions.set(token, now + this.ttlMs);
+    this.store.saveSession(tokenHash(token), now + this.ttlMs);
     return { ok: true, setCookie: `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor(this.ttlMs / 1000)}` };
   }
 
   /** Ends the request's session; the Set-Cookie value that clears it. */
   logout(req: Request): string {
     const token = cookie(req, SESSION_COOKIE);
-    if (token) this.sessions.delete(token);
+    if (token) this.store.dropSession(tokenHash(token));
     return `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`;
   }
 }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import { sampleMenuFile } from '../../lib/paths.js';
 import { OrderStore } from '../../agent/store.js';
@@ -81,6 +82,40 @@ describeWithPeers('crash safety (kill -9, restarts)', [peers.mosquitto()], () =>
     expect(saved.map((id) => store.get(id)?.order.id)).toEqual(saved);
     expect(store.list('all').map((s) => s.order.number).sort()).toEqual([1, 2, 3, 4, 5].map((n) => `survivor-01-00000${n}`));
     store.close();
+  });
+
+  it('a staff session survives a kill -9 of the agent; logging out ends it for good', async () => {
+    const dir = tempDir('kill-session');
+    const url = `mqtt://127.0.0.1:${await freePort()}`;
+    // Exposed beyond the box, the page wants the staff PIN; the test still talks to 127.0.0.1.
+    const env = { ...agentEnv('session-01', dir, url), HOTPOT_HTTP_HOST: '0.0.0.0', HOTPOT_PINS_STAFF: '2468' };
+    let agent = await startHotpot('agent', env);
+    cleanup.push(once(() => agent.kill()));
+    const login = await httpJson(agent.httpPort, 'POST', '/api/login', { pin: '2468' });
+    expect(login.status).toBe(204);
+    const session = String(login.headers['set-cookie']).split(';')[0]!;
+    expect((await httpJson(agent.httpPort, 'GET', '/api/orders', undefined, { cookie: session })).status).toBe(200);
+
+    process.kill(agent.pid, 'SIGKILL');
+    await agent.exited;
+    agent = await startHotpot('agent', env);
+    const order = await httpJson(agent.httpPort, 'POST', '/api/orders', sampleOrder(1), { cookie: session });
+    expect(order.status).toBe(201);
+    expect((await httpJson(agent.httpPort, 'GET', '/api/orders', undefined, { cookie: 'hotpot_staff=forged' })).status).toBe(401);
+    // Only a hash of the token is on disk.
+    const db = new Database(join(dir, 'session-01', 'agent.db'), { readonly: true });
+    try {
+      const rows = db.prepare<[], { token_hash: string }>('SELECT token_hash FROM staff_sessions').all();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.token_hash).not.toContain(session.split('=')[1]!);
+    } finally {
+      db.close();
+    }
+
+    expect((await httpJson(agent.httpPort, 'POST', '/api/logout', undefined, { cookie: session })).status).toBe(204);
+    await agent.kill('SIGTERM');
+    agent = await startHotpot('agent', env);
+    expect((await httpJson(agent.httpPort, 'GET', '/api/orders', undefined, { cookie: session })).status).toBe(401);
   });
 
   it('agent killed -9 mid-drain and restarted: no loss, no duplicate', async () => {
