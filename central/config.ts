@@ -4,7 +4,7 @@ import { mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
 import { upstreamConfigSchema } from './forwarder/config.js';
 import { alertsConfigSchema } from './alerts/config.js';
 import { recoveryConfigSchema, backupsConfigSchema } from './runbooks/index.js';
-import { notifies, notifyConfigSchema } from './notify/index.js';
+import { notifyConfigSchema } from './notify/index.js';
 
 export const centralConfigSchema = z.object({
   dataDir: z.string().min(1).default('./data/central'),
@@ -69,15 +69,6 @@ export const centralConfigSchema = z.object({
   notify: notifyConfigSchema,
   /** Forwarding committed orders to the main server (off while `upstream.url` is absent). */
   upstream: upstreamConfigSchema,
-}).superRefine((config, ctx) => {
-  // Replicas share the database: an ack link one of them signed may be opened on another.
-  if (config.database.url && notifies(config.notify) && !config.notify.signingSecret) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['notify', 'signingSecret'],
-      message: 'is required with database.url: every replica must verify the ack links the others signed; set the same secret (16+ characters) on each',
-    });
-  }
 });
 
 export type CentralConfig = z.output<typeof centralConfigSchema>;

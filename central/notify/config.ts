@@ -195,11 +195,6 @@ export function channelConfigured(channels: ChannelsConfig, channel: Channel): b
   }
 }
 
-/** Whether this config can page anybody at all (some channel is set up). */
-export function notifies(config: Pick<NotifyShape, 'channels'>): boolean {
-  return CHANNELS.some((channel) => channelConfigured(config.channels, channel));
-}
-
 /** The contact field a channel delivers to. */
 export const CONTACT_ADDRESS = { chat: 'chatWebhook', email: 'email', sms: 'phone', call: 'phone', webhook: null } as const;
 

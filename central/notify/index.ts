@@ -1,4 +1,4 @@
-export { notifyConfigSchema, notifies, type NotifyConfig, type Channel } from './config.js';
+export { notifyConfigSchema, type NotifyConfig, type Channel } from './config.js';
 export { Notifier, type NotifierOptions, type AckLinkStatus } from './notifier.js';
 export { registerNotifyRoutes } from './routes.js';
 export { ackToken, ackUrl, verifyAckToken } from './ack-link.js';

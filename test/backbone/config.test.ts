@@ -57,17 +57,6 @@ describe('config', () => {
     expect(both.mqtt).toMatchObject({ cert: '/etc/hotpot/client.crt', key: '/etc/hotpot/client.key' });
   });
 
-  it('wants notify.signingSecret on replicas that page people, so any replica verifies any ack link', () => {
-    const replica = { database: { url: 'postgres://127.0.0.1/hotpot' }, notify: { channels: { webhook: { url: 'http://127.0.0.1:9/hook' } } } };
-    expect(problems(() => loadCentralConfig(undefined, {}, replica))).toEqual([
-      'notify.signingSecret: is required with database.url: every replica must verify the ack links the others signed; set the same secret (16+ characters) on each',
-    ]);
-    const secret = 'a'.repeat(32);
-    expect(loadCentralConfig(undefined, {}, { ...replica, notify: { ...replica.notify, signingSecret: secret } }).notify.signingSecret).toBe(secret);
-    // One central (SQLite) keeps a generated secret in its own database, as before.
-    expect(loadCentralConfig(undefined, {}, { notify: replica.notify }).notify.signingSecret).toBeUndefined();
-  });
-
   it('reports an unreadable config file by name', () => {
     const found = problems(() => loadAgentConfig('/nonexistent/agent.json', {}));
     expect(found[0]).toContain('/nonexistent/agent.json');
