@@ -32,6 +32,7 @@ export interface NotifierOptions {
 }
 
 export type AckLinkStatus =
+  | { state: 'not-leader' }
   | { state: 'invalid' }
   | { state: 'unknown' }
   | { state: 'open' | 'acked' | 'already-acked' | 'resolved'; title: string };
@@ -132,6 +133,7 @@ export class Notifier {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.secret = undefined;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     await this.tail;
@@ -171,8 +173,10 @@ export class Notifier {
     return { state: 'acked', title: status.title };
   }
 
-  private checkLink(incidentId: string, by: string, token: string): Escalation | { state: 'invalid' | 'unknown' } {
-    if (!this.secret || !verifyAckToken(this.secret, incidentId, by, token)) return { state: 'invalid' };
+  private checkLink(incidentId: string, by: string, token: string): Escalation | { state: 'not-leader' | 'invalid' | 'unknown' } {
+    // Stopped: another replica leads and holds the ladders (and the secret that signed the link).
+    if (!this.secret) return { state: 'not-leader' };
+    if (!verifyAckToken(this.secret, incidentId, by, token)) return { state: 'invalid' };
     return this.store.forIncident(incidentId) ?? { state: 'unknown' };
   }
 

@@ -20,6 +20,8 @@ function page(status: number, heading: string, body: string): Reply {
 
 function reply(status: AckLinkStatus, confirmAction?: string): Reply {
   switch (status.state) {
+    case 'not-leader':
+      return page(503, 'Try again', '<p>This central replica does not run the escalations. Reload the link (the leader answers it), or acknowledge on the dashboard.</p>');
     case 'invalid':
       return page(403, 'Invalid link', '<p>This acknowledge link is not valid. Use the newest message, or the dashboard.</p>');
     case 'unknown':

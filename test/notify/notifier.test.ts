@@ -257,6 +257,8 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     expect(await walk(tickBefore, 0, 5)).toEqual(['0 chat', '5 email']);
     const link = new URL(/Acknowledge: (\S+)/.exec(chatTexts()[0]!)![1]!);
     await before.notifier.stop();
+    // Stopped, as on a replica that lost the lead: it sends people to the leader, not "invalid link".
+    expect(before.notifier.ackLinkStatus(incident.id, link.searchParams.get('by')!, link.searchParams.get('token')!)).toEqual({ state: 'not-leader' });
     first.db.close();
 
     const reopened = database(first.file);
