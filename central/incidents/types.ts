@@ -55,5 +55,7 @@ export interface IncidentSink {
 export interface IncidentFeed {
   subscribe(listener: (event: IncidentEvent) => void): () => void;
   get(id: string): Incident | null;
+  /** Every open or acked incident. */
+  active(): Incident[];
   ack(id: string, by: string): Incident | null;
 }

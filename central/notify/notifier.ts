@@ -198,6 +198,11 @@ export class Notifier {
       const incident = this.options.feed.get(escalation.incident.id);
       if (incident) this.onEvent({ type: 'updated', incident });
     }
+    // Incidents that opened while this notifier was not running (a replica taking the lead over
+    // from another, which kept its own record) page from the start of their ladder.
+    for (const incident of this.options.feed.active()) {
+      if (incident.status === 'open' && incident.parentId === null && !this.store.forIncident(incident.id)) this.onEvent({ type: 'opened', incident });
+    }
   }
 
   private open(incident: Incident): void {

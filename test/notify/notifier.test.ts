@@ -272,6 +272,20 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     expect(after.notifier.ackLinkStatus(incident.id, link.searchParams.get('by')!, link.searchParams.get('token')!)).toEqual({ state: 'open', title: 'Printer down' });
   });
 
+  it('a replica taking the lead pages for incidents that opened while another replica led', async () => {
+    const clock = new ManualClock(T0);
+    const incidents = new MemoryIncidents(clock);
+    // Raised before this notifier runs: the old leader's record of it is in another database.
+    const incident = incidents.raise(PRINTER_DOWN);
+    const { notifier } = await startNotifier({ config: config(), db: database().db, clock, incidents });
+    const at = async (minute: number) => {
+      clock.set(T0 + minute * MIN);
+      await notifier.tick();
+    };
+    expect(await walk(at, 0, 5)).toEqual(['0 chat', '5 email']);
+    expect(chatTexts()[0]).toContain(`/api/ack/${incident.id}?by=`);
+  });
+
   it('a dead SMTP server: retries with backoff, then a notice on chat, and the timeline counts the attempts', async () => {
     const deadPort = await freePort();
     const { incidents, at, clock, notifier, registry } = await rig({ smtpPort: deadPort });

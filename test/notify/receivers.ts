@@ -156,6 +156,10 @@ export class MemoryIncidents implements IncidentFeed, IncidentSink {
     return this.emit('resolved', open);
   }
 
+  active(): Incident[] {
+    return [...this.incidents.values()].filter((i) => i.status !== 'resolved').map((i) => ({ ...i }));
+  }
+
   ack(id: string, by: string): Incident | null {
     const incident = this.incidents.get(id);
     if (!incident || incident.status === 'resolved') return incident ? { ...incident } : null;
