@@ -62,7 +62,7 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
   const loopbackOnly = isLoopbackHost(config.http.host);
   // On loopback the page serves the box's own screen; exposed beyond it, the staff PIN guards it
   // (the config refuses a non-loopback host without pins.staff).
-  const sessions = !loopbackOnly && config.pins.staff ? new StaffSessions(new PinGate('staff', config.pins.staff, clock, log), clock, agent.store) : undefined;
+  const sessions = !loopbackOnly && config.pins.staff ? new StaffSessions(new PinGate('staff', config.pins.staff, clock, log), config.pins.staff, clock, agent.store) : undefined;
   const router = new GuardedRouter(accessGate({ loopbackOnly, sessions }));
   const manager = config.pins.manager ? new PinGate('manager', config.pins.manager, clock, log) : undefined;
   const today = () => localDate(clock.now(), config.timeZone);

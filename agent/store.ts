@@ -3,7 +3,6 @@ import { openDatabase } from '../lib/sqlite.js';
 import { uuidv7 } from '../lib/uuidv7.js';
 import { orderNumber, type Mode, type OrderItem, type OrderRecord } from '../sync/schemas.js';
 import type { DayOrder } from '../sync/day-summary.js';
-import type { SessionStore } from './page/access.js';
 
 /**
  * Versioned schema: entry N moves user_version N → N+1. Append only; never edit a shipped entry.
@@ -36,7 +35,7 @@ export const MIGRATIONS: string[] = [
    );
    CREATE INDEX print_jobs_queued ON print_jobs(id) WHERE state = 'queued';
    CREATE INDEX print_jobs_order ON print_jobs(order_id);`,
-  // Staff sessions (agent/page/access.ts), by a hash of the cookie's token.
+  // Staff sessions (agent/page/access.ts), by a keyed hash of the cookie's token.
   `CREATE TABLE staff_sessions (token_hash TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
 
@@ -62,6 +61,14 @@ export interface OutboxRow {
 }
 
 export type OrderFilter = 'unsynced' | 'synced' | 'all';
+
+/** Staff sessions that outlive a restart (agent/page/access.ts), by a keyed hash of the token. */
+export interface SessionStore {
+  sessionExpiry(tokenHash: string): number | null;
+  saveSession(tokenHash: string, expiresAt: number): void;
+  dropSession(tokenHash: string): void;
+  dropSessionsExpiredBy(now: number): void;
+}
 
 function toStored(row: { record: string; synced_at: number | null } | undefined): StoredOrder | null {
   return row ? { order: JSON.parse(row.record) as OrderRecord, syncedAt: row.synced_at } : null;

@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { Router, type Handler, type Reply, type Request } from '../../lib/http.js';
 import type { Clock } from '../../lib/clock.js';
 import { isLoopbackHost } from '../config.js';
 import type { PinGate, PinResult } from './pin-gate.js';
+import type { SessionStore } from '../store.js';
 
 export const SESSION_COOKIE = 'hotpot_staff';
 /** One shift: a tablet stays logged in through a working day. */
@@ -24,26 +25,34 @@ function cookie(req: Request, name: string): string | undefined {
   return undefined;
 }
 
-/** Where sessions outlive a restart (the agent's SQLite): keyed by a hash of the token, never the token. */
-export interface SessionStore {
-  sessionExpiry(tokenHash: string): number | null;
-  saveSession(tokenHash: string, expiresAt: number): void;
-  dropSession(tokenHash: string): void;
-  dropSessionsExpiredBy(now: number): void;
+/**
+ * What the store keeps of a session token: an HMAC keyed by the staff PIN, so the token itself is
+ * never on disk and changing the PIN (then restarting) logs every tablet out.
+ */
+export function sessionTokenHash(staffPin: string, token: string): string {
+  return createHmac('sha256', staffPin).update(token).digest('base64url');
 }
-
-const tokenHash = (token: string): string => createHash('sha256').update(token).digest('base64url');
 
 /**
  * Staff sessions behind the staff PIN (needed only when the page is exposed beyond the box).
  * Durable, so an agent restart mid-shift does not log every tablet out.
  */
 export class StaffSessions {
-  constructor(private readonly gate: PinGate, private readonly clock: Clock, private readonly store: SessionStore, private readonly ttlMs = SESSION_TTL_MS) {}
+  constructor(
+    private readonly gate: PinGate,
+    private readonly staffPin: string,
+    private readonly clock: Clock,
+    private readonly store: SessionStore,
+    private readonly ttlMs = SESSION_TTL_MS,
+  ) {}
+
+  private tokenHash(token: string): string {
+    return sessionTokenHash(this.staffPin, token);
+  }
 
   valid(req: Request): boolean {
     const token = cookie(req, SESSION_COOKIE);
-    const expiresAt = token ? this.store.sessionExpiry(tokenHash(token)) : null;
+    const expiresAt = token ? this.store.sessionExpiry(this.tokenHash(token)) : null;
     return expiresAt !== null && expiresAt > this.clock.now();
   }
 
@@ -54,14 +63,14 @@ export class StaffSessions {
     const now = this.clock.now();
     this.store.dropSessionsExpiredBy(now);
     const token = randomBytes(32).toString('base64url');
-    this.store.saveSession(tokenHash(token), now + this.ttlMs);
+    this.store.saveSession(this.tokenHash(token), now + this.ttlMs);
     return { ok: true, setCookie: `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor(this.ttlMs / 1000)}` };
   }
 
   /** Ends the request's session; the Set-Cookie value that clears it. */
   logout(req: Request): string {
     const token = cookie(req, SESSION_COOKIE);
-    if (token) this.store.dropSession(tokenHash(token));
+    if (token) this.store.dropSession(this.tokenHash(token));
     return `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`;
   }
 }

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import { sampleMenuFile } from '../../lib/paths.js';
 import { OrderStore } from '../../agent/store.js';
+import { sessionTokenHash } from '../../agent/page/access.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { MosquittoPeer } from '../peers/mosquitto.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
@@ -106,8 +107,7 @@ describeWithPeers('crash safety (kill -9, restarts)', [peers.mosquitto()], () =>
     const db = new Database(join(dir, 'session-01', 'agent.db'), { readonly: true });
     try {
       const rows = db.prepare<[], { token_hash: string }>('SELECT token_hash FROM staff_sessions').all();
-      expect(rows).toHaveLength(1);
-      expect(rows[0]!.token_hash).not.toContain(session.split('=')[1]!);
+      expect(rows).toEqual([{ token_hash: sessionTokenHash('2468', session.slice(session.indexOf('=') + 1)) }]);
     } finally {
       db.close();
     }
@@ -116,6 +116,14 @@ describeWithPeers('crash safety (kill -9, restarts)', [peers.mosquitto()], () =>
     await agent.kill('SIGTERM');
     agent = await startHotpot('agent', env);
     expect((await httpJson(agent.httpPort, 'GET', '/api/orders', undefined, { cookie: session })).status).toBe(401);
+
+    // A new staff PIN ends every session (a departed employee's tablet too).
+    const again = await httpJson(agent.httpPort, 'POST', '/api/login', { pin: '2468' });
+    const second = String(again.headers['set-cookie']).split(';')[0]!;
+    expect((await httpJson(agent.httpPort, 'GET', '/api/orders', undefined, { cookie: second })).status).toBe(200);
+    await agent.kill('SIGTERM');
+    agent = await startHotpot('agent', { ...env, HOTPOT_PINS_STAFF: '8642' });
+    expect((await httpJson(agent.httpPort, 'GET', '/api/orders', undefined, { cookie: second })).status).toBe(401);
   });
 
   it('agent killed -9 mid-drain and restarted: no loss, no duplicate', async () => {
