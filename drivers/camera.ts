@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { TimeoutError } from '../lib/timeout.js';
 import { CaptureError, UnsupportedJpegError, type FrameInfo } from './frame.js';
 import { httpGet, safeUrl } from './http-get.js';
-import { scanJpeg } from './jpeg.js';
+import { MAX_PIXELS, scanJpeg } from './jpeg.js';
 import type { Camera } from './types.js';
 
 const MAX_FRAME_BYTES = 20 * 1024 * 1024;
@@ -84,7 +84,7 @@ export async function decodeJpeg(bytes: Buffer): Promise<FrameInfo> {
   const jpeg = await jpegModule;
   let image: { width: number; height: number; data: Uint8Array };
   try {
-    image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxResolutionInMP: 40, maxMemoryUsageInMB: 256 });
+    image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: 256 });
   } catch (error) {
     throw new CaptureError(`the image does not decode as JPEG (${(error as Error).message})`);
   }

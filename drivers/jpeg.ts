@@ -12,6 +12,9 @@ function corrupt(why: string): CaptureError {
   return new CaptureError(`the image does not decode as JPEG (${why})`);
 }
 
+/** The largest frame measured, as the jpeg-js fallback's maxResolutionInMP. */
+export const MAX_PIXELS = 40e6;
+
 /** Codes up to this long are decoded with one table lookup; longer ones (rare) bit length by bit length. */
 const LOOKUP_BITS = 9;
 
@@ -249,6 +252,11 @@ export function scanJpeg(bytes: Buffer): FrameInfo {
     const marker = bytes[pos + 1];
     if (marker === undefined) throw corrupt('truncated: no EOI marker');
     if (marker === 0xd9) break;
+    if (meanLuma !== undefined && marker >= 0xd0 && marker <= 0xd7) {
+      // Some encoders end the last restart interval with an RSTn too; libjpeg and jpeg-js accept it.
+      pos += 2;
+      continue;
+    }
     if (marker === 0x00 || marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7)) throw corrupt(`unexpected marker 0xFF${hex(marker)} at byte ${pos}`);
     if (pos + 4 > bytes.length) throw corrupt('truncated inside a segment header');
     const end = pos + 2 + bytes.readUInt16BE(pos + 2);
@@ -314,6 +322,8 @@ function parseFrame(body: Buffer): Frame {
   const height = body.readUInt16BE(1);
   const width = body.readUInt16BE(3);
   if (width === 0 || height === 0) throw new CaptureError('the image has no pixels');
+  // As the jpeg-js fallback (maxResolutionInMP): a crafted header must not hold the event loop.
+  if (width * height > MAX_PIXELS) throw new CaptureError(`${width}x${height} is larger than a camera frame can be (${MAX_PIXELS / 1e6} MP)`);
   const count = body[5]!;
   if (body.length !== 6 + 3 * count) throw corrupt('a frame header of the wrong length');
   // Greyscale or YCbCr; two components or CMYK/YCCK are not luma-first pictures.

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { CaptureError, UnsupportedJpegError } from '../../drivers/frame.js';
@@ -9,6 +8,7 @@ import { scanJpeg } from '../../drivers/jpeg.js';
 import { inspectJpeg } from '../../drivers/index.js';
 import { FSWEBCAM_BIN } from '../peers/camera.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
+import { tempDir } from '../helpers/hotpot.js';
 
 interface Picture {
   width: number;
@@ -56,7 +56,7 @@ function cjpeg(p: Picture, args: string[]): Buffer {
 
 /** A cjpeg scan script in a file, for `-scans`. */
 function writeScript(script: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'hotpot-jpeg-')), 'scans.txt');
+  const file = join(tempDir('jpeg'), 'scans.txt');
   writeFileSync(file, script);
   return file;
 }
@@ -169,6 +169,12 @@ describe('fast JPEG scan: broken files are CaptureErrors', () => {
     const zeroWide = Buffer.from(bytes);
     zeroWide.writeUInt16BE(0, zeroWide.indexOf(Buffer.from([0xff, 0xc0])) + 7);
     expect(() => scanJpeg(zeroWide)).toThrow(/no pixels/);
+    // A header claiming 65535x65535 (4,295 MP) is refused before any scanning, as jpeg-js would.
+    const huge = Buffer.from(bytes);
+    const sof = huge.indexOf(Buffer.from([0xff, 0xc0]));
+    huge.writeUInt16BE(65535, sof + 5);
+    huge.writeUInt16BE(65535, sof + 7);
+    expect(() => scanJpeg(huge)).toThrow(/65535x65535 is larger than a camera frame can be \(40 MP\)/);
     await expect(inspectJpeg(Buffer.from('not a jpeg at all'))).rejects.toThrow(CaptureError);
   });
 });
@@ -197,6 +203,16 @@ describeWithPeers("fast JPEG scan of libjpeg's encodings", [peers.cjpeg()], () =
       }
     });
   }
+
+  it('accepts an RSTn after the last restart interval, as some encoders write it', () => {
+    const bytes = cjpeg(picture('blobs', 160, 120), ['-restart', '1B']);
+    const { eoi } = scanBounds(bytes);
+    let last = eoi - 2;
+    while (!(bytes[last] === 0xff && bytes[last + 1]! >= 0xd0 && bytes[last + 1]! <= 0xd7)) last--;
+    const next = 0xd0 + ((bytes[last + 1]! - 0xd0 + 1) % 8);
+    const trailing = Buffer.concat([bytes.subarray(0, eoi), Buffer.from([0xff, next]), bytes.subarray(eoi)]);
+    expectLikeFullDecode(trailing);
+  });
 
   it('rejects restart-interval and greyscale files truncated or with a restart marker missing', () => {
     for (const args of [['-restart', '2B'], ['-grayscale', '-restart', '1']]) {
