@@ -86,7 +86,8 @@ export class SystemStatsReader {
   constructor(private readonly dataDir: string) {}
 
   async read(): Promise<SystemStats> {
-    si ??= import(SI_MEMORY_MODULE) as Promise<SystemInformationMemory>;
+    // An internal path of the package: should a release move it, the whole package still works.
+    si ??= (import(SI_MEMORY_MODULE) as Promise<SystemInformationMemory>).catch(() => import('systeminformation'));
     const { mem } = await si;
     // CPU load needs a window; a first read right after start (hotpot doctor) waits for one.
     const window = MIN_CPU_WINDOW_MS - (performance.now() - this.lastAt);
