@@ -101,6 +101,7 @@ export class MqttLink extends EventEmitter {
       ...(o.cert && o.key ? { cert: readFileSync(o.cert), key: readFileSync(o.key) } : {}),
       ...(o.will ? { will: this.willPacket() } : {}),
     };
+    if ((o.ca || o.cert) && !/^(mqtts|wss|ssl):/.test(o.url)) o.log.warn({ url: o.url }, 'mqtt.ca / mqtt.cert are set but the URL is not TLS (mqtts://): they are not used');
     const client = mqtt.connect(o.url, clientOptions);
     this.client = client;
     client.on('connect', (connack) => {
