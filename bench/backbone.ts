@@ -100,7 +100,7 @@ async function commitBench(): Promise<BenchResult[]> {
  */
 async function httpFloor(body: string): Promise<number[]> {
   const script = `const s = require('node:http').createServer((req, res) => { const c = []; req.on('data', (d) => c.push(d)); req.on('end', () => { JSON.parse(Buffer.concat(c)); res.writeHead(201, { 'content-type': 'application/json' }); res.end('{"ok":true}'); }); });
-s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port)));`;
   const child = startChild(process.execPath, ['-e', script]);
   try {
     const port = await withTimeout(

@@ -13,7 +13,7 @@ import { Incidents } from '../../central/incidents/index.js';
 import { Notifier, notifyConfigSchema, registerNotifyRoutes } from '../../central/notify/index.js';
 import { describeWithPeers, type Peer } from '../helpers/peers.js';
 import { freePort, waitFor } from '../peers/net.js';
-import { makeCertificate, MemoryIncidents, startHttpReceiver, startSmtpReceiver, type HttpReceiver, type ReceivedRequest } from './receivers.js';
+import { makeCertificate, MemoryIncidentFeed, startHttpReceiver, startSmtpReceiver, type HttpReceiver, type ReceivedRequest } from './receivers.js';
 
 const openssl: Peer = { name: 'openssl', available: existsSync('/usr/bin/openssl'), install: 'apt-get install openssl' };
 
@@ -93,7 +93,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     return { db, file };
   }
 
-  async function startNotifier(options: { config: ReturnType<typeof config>; db: Database.Database; clock: ManualClock; incidents: MemoryIncidents }) {
+  async function startNotifier(options: { config: ReturnType<typeof config>; db: Database.Database; clock: ManualClock; incidents: MemoryIncidentFeed }) {
     const registry = new Registry();
     const notifier = new Notifier({ ...options, feed: options.incidents, sink: options.incidents, registry, log: silentLogger(), tickEveryMs: 0 });
     await notifier.start();
@@ -103,7 +103,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
 
   async function rig(overrides: Parameters<typeof config>[0] = {}) {
     const clock = new ManualClock(T0);
-    const incidents = new MemoryIncidents(clock);
+    const incidents = new MemoryIncidentFeed(clock);
     const { db, file } = database();
     const cfg = config(overrides);
     const { notifier, registry } = await startNotifier({ config: cfg, db, clock, incidents });
@@ -244,7 +244,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
 
   it('a central restarted mid-ladder (new notifier, same database file) continues without duplicates', async () => {
     const clock = new ManualClock(T0);
-    const incidents = new MemoryIncidents(clock);
+    const incidents = new MemoryIncidentFeed(clock);
     const first = database();
     // No signing secret in the config: the generated one must survive the restart, or old links break.
     const cfg = config({ signingSecret: null });
@@ -274,7 +274,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
 
   it('a replica taking the lead pages for incidents that opened while another replica led', async () => {
     const clock = new ManualClock(T0);
-    const incidents = new MemoryIncidents(clock);
+    const incidents = new MemoryIncidentFeed(clock);
     // Raised before this notifier runs: the old leader's record of it is in another database.
     const incident = incidents.raise(PRINTER_DOWN);
     const { notifier } = await startNotifier({ config: config(), db: database().db, clock, incidents });
@@ -369,7 +369,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
 
   it('catches up on start with what the incident store did while central was down', async () => {
     const clock = new ManualClock(T0);
-    const incidents = new MemoryIncidents(clock);
+    const incidents = new MemoryIncidentFeed(clock);
     const first = database();
     const cfg = config();
     const before = await startNotifier({ config: cfg, db: first.db, clock, incidents });
@@ -395,7 +395,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
   it('runs on its own scheduler with the system clock, and posts the generic webhook JSON with its headers', async () => {
     const pager = await startHttpReceiver();
     cleanups.push(() => pager.close());
-    const incidents = new MemoryIncidents(systemClock);
+    const incidents = new MemoryIncidentFeed(systemClock);
     const { db } = database();
     const cfg = config({
       extra: {

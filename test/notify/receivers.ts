@@ -108,7 +108,7 @@ export async function startSmtpReceiver(options: { key: Buffer; cert: Buffer; us
 }
 
 /** The incident store as far as the notifier sees it: in memory, events delivered inline like the real one. */
-export class MemoryIncidents implements IncidentFeed, IncidentSink {
+export class MemoryIncidentFeed implements IncidentFeed, IncidentSink {
   readonly timeline: TimelineEntry[] = [];
   private readonly incidents = new Map<string, Incident>();
   private readonly listeners = new Set<(event: IncidentEvent) => void>();
