@@ -113,7 +113,13 @@ describe('main server runbook (real server process)', () => {
     for (const step of restarts) expect(step).toMatchObject({ ok: false, exitCode: 1, outputTail: expect.stringContaining('exited with code 3') });
     // escalated: later failing probes start no new run
     const runs = engine.runs().length;
-    await new Promise((r) => setTimeout(r, 1500));
+    // Three more failing probes (every 500 ms) seen, not a fixed sleep: still no new run.
+    const since = engine.procedures()[0]!.lastProbe!.at;
+    for (let i = 0; i < 3; i++) {
+      const after = engine.procedures()[0]!.lastProbe!.at;
+      await waitForProcedure(engine, 'main-server', (p) => p.lastProbe!.at > after && !p.lastProbe!.ok, 'another failing probe', 10_000);
+    }
+    expect(engine.procedures()[0]!.lastProbe!.at).toBeGreaterThan(since);
     expect(engine.runs().length).toBe(runs);
   });
 
