@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { forwardBacklog } from '../central/forwarder/index.js';
-import { upstreamConfigSchema } from '../central/forwarder/config.js';
+import { forwardBacklog } from '../central/upstream/index.js';
+import { upstreamConfigSchema } from '../central/upstream/config.js';
 import { SalesServer } from '../test/peers/sales-server.js';
 import { waitFor } from '../test/peers/net.js';
 import { tempDir } from '../test/helpers/hotpot.js';
-import { ManualGate, startForwardingCentral } from '../test/forwarder/central.js';
-import { makeOrders, publishOrders } from '../test/forwarder/orders.js';
+import { ManualGate, startForwardingCentral } from '../test/upstream/central.js';
+import { makeOrders, publishOrders } from '../test/upstream/orders.js';
 import type { BenchResult } from './report.js';
 
 const DEFAULTS = upstreamConfigSchema.parse({});

@@ -6,12 +6,12 @@ import { parseCommandArgs, type Command } from '../lib/cli.js';
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   central: { summary: 'run the central service', load: async () => (await import('../central/cli.js')).centralCommand },
   agent: { summary: "run a point box's agent", load: async () => (await import('../agent/cli.js')).agentCommand },
-  demo: { summary: 'central plus three simulated points, all in one process tree', load: async () => (await import('../central/demo.js')).demoCommand },
+  demo: { summary: 'central plus three simulated points, all in one process tree', load: async () => (await import('../tools/demo.js')).demoCommand },
   doctor: { summary: 'run every agent check once and print a table', load: async () => (await import('../agent/cli.js')).doctorCommand },
-  simulate: { summary: 'N simulated points (health + orders) against a broker', load: async () => (await import('../central/simulate.js')).simulateCommand },
-  'provision-ca': { summary: "make the franchise CA and the broker's TLS certificate", load: async () => (await import('../central/provision/index.js')).provisionCaCommand },
-  'provision-point': { summary: "issue a point's broker credentials and its agent.json", load: async () => (await import('../central/provision/index.js')).provisionPointCommand },
-  redrive: { summary: 'send parked orders to the main server again', load: async () => (await import('../central/forwarder/cli.js')).redriveCommand },
+  simulate: { summary: 'N simulated points (health + orders) against a broker', load: async () => (await import('../tools/simulate.js')).simulateCommand },
+  'provision-ca': { summary: "make the franchise CA and the broker's TLS certificate", load: async () => (await import('../tools/provision/index.js')).provisionCaCommand },
+  'provision-point': { summary: "issue a point's broker credentials and its agent.json", load: async () => (await import('../tools/provision/index.js')).provisionPointCommand },
+  redrive: { summary: 'send parked orders to the main server again', load: async () => (await import('../central/upstream/cli.js')).redriveCommand },
 };
 
 function usage(): string {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { loadConfig } from '../lib/config.js';
 import { mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
-import { upstreamConfigSchema } from './forwarder/config.js';
+import { upstreamConfigSchema } from './upstream/config.js';
 import { alertsConfigSchema } from './alerts/config.js';
-import { recoveryConfigSchema, backupsConfigSchema } from './runbooks/index.js';
+import { recoveryConfigSchema, backupsConfigSchema } from './recovery/index.js';
 import { notifyConfigSchema } from './notify/index.js';
 
 export const centralConfigSchema = z.object({

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { HttpError, parseWith, type Router } from '../lib/http.js';
 import { PointId } from '../sync/schemas.js';
 import type { Central } from './central.js';
-import { forwardBacklog } from './forwarder/index.js';
+import { forwardBacklog } from './upstream/index.js';
 
 const OrdersQuery = z.object({
   pointId: PointId.optional(),

@@ -4,10 +4,10 @@ import { FleetAlerts } from './alerts/index.js';
 import { FleetHistory } from './history/index.js';
 import { PointCommands } from './commands/index.js';
 import { Dashboard } from './dashboard/index.js';
-import { Forwarder } from './forwarder/index.js';
+import { Forwarder } from './upstream/index.js';
 import { MenuModule } from './menu/index.js';
 import { ReconciliationModule } from './reconciliation/index.js';
-import { RecoveryModule } from './runbooks/index.js';
+import { RecoveryModule } from './recovery/index.js';
 import { NotifyModule } from './notify/index.js';
 
 /** Central's feature modules, in start order. Each is guarded: one failing cannot stop the rest. */

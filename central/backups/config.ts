@@ -1,6 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { argvSchema, duration, pgUrlSchema } from '../runbooks/config-parts.js';
+import { argvSchema, duration, pgUrlSchema } from '../recovery/config-parts.js';
 
 const cron = z.string().refine(
   (expression) => {

@@ -4,7 +4,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { agentConfigSchema, type AgentConfig } from '../../agent/config.js';
 import { centralConfigSchema } from '../../central/config.js';
-import { caFiles, provisionCa, provisionPoint } from '../../central/provision/index.js';
+import { caFiles, provisionCa, provisionPoint } from '../../tools/provision/index.js';
 import { agentFilters, centralFilters, sharedFilter, topics } from '../../sync/topics.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { MqttLink } from '../../sync/mqtt.js';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unitRuntime } from '../helpers/unit-runtime.js';
 import { OrderStore } from '../../agent/store.js';
 import { centralConfigSchema } from '../../central/config.js';
-import { provisionCa, provisionPoint } from '../../central/provision/index.js';
+import { provisionCa, provisionPoint } from '../../tools/provision/index.js';
 import { installer, makeFixtureApp, makeRoot, modeOf, REPO, run, snapshot, tempDir, removeTempDirs } from './fixtures.js';
 
 afterAll(removeTempDirs);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConfigSchema } from '../../agent/config.js';
 import { ConfigError } from '../../lib/config.js';
-import { caFiles, mosquittoPasswordLine, provisionCa, provisionCaCommand, provisionPoint, provisionPointCommand, upsertPasswordFile } from '../../central/provision/index.js';
+import { caFiles, mosquittoPasswordLine, provisionCa, provisionCaCommand, provisionPoint, provisionPointCommand, upsertPasswordFile } from '../../tools/provision/index.js';
 import { modeOf, run, tempDir, removeTempDirs } from './fixtures.js';
 
 afterAll(removeTempDirs);

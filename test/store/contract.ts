@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import type { CentralStore } from '../../central/store/types.js';
 import type { OrderRecord } from '../../sync/schemas.js';
-import { makeOrders } from '../forwarder/orders.js';
+import { makeOrders } from '../upstream/orders.js';
 
 /** A store under test, empty, plus a way to open a second handle on the same data (another replica). */
 export interface StoreUnderTest {

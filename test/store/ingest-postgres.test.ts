@@ -6,7 +6,7 @@ import type { OrderRecord } from '../../sync/schemas.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { waitFor } from '../peers/net.js';
 import { throwawayDatabase, type ThrowawayDatabase } from '../peers/postgres.js';
-import { makeOrders } from '../forwarder/orders.js';
+import { makeOrders } from '../upstream/orders.js';
 
 describeWithPeers('ingest on an asynchronous store (PostgreSQL)', [peers.postgres()], () => {
   let database: ThrowawayDatabase;

@@ -4,7 +4,7 @@ import { PostgresCentralStore } from '../../central/store/postgres.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { adminQuery, PostgresCluster, throwawayDatabase, type ThrowawayDatabase } from '../peers/postgres.js';
 import { waitFor } from '../peers/net.js';
-import { makeOrders } from '../forwarder/orders.js';
+import { makeOrders } from '../upstream/orders.js';
 import { centralStoreContract } from './contract.js';
 
 describeWithPeers('central order store contract: PostgreSQL', [peers.postgres()], () => {

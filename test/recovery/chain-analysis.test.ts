@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeChain, largestAgreeingSet, lastCommonHeight, nextHistory, pairKey, type NodeObservation } from '../../central/runbooks/chain.js';
+import { analyzeChain, largestAgreeingSet, lastCommonHeight, nextHistory, pairKey, type NodeObservation } from '../../central/recovery/chain.js';
 
 const rules = { stallProbes: 3, probeEveryMs: 1000, maxLag: 2, order: ['a', 'b', 'c'] };
 const NOW = 100_000;

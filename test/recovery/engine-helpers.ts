@@ -1,4 +1,4 @@
-import type { RecoveryEngine } from '../../central/runbooks/engine.js';
+import type { RecoveryEngine } from '../../central/recovery/engine.js';
 import { waitFor } from '../peers/net.js';
 
 /** Waits until `procedure`'s summary satisfies `condition`; on timeout the error carries the audited runs. */

@@ -9,9 +9,9 @@ import { withTimeout, sleep } from '../lib/timeout.js';
 import { Agent } from '../agent/agent.js';
 import { loadAgentConfig } from '../agent/config.js';
 import { loadMenuFile } from '../agent/menu.js';
-import { Central } from './central.js';
-import { loadCentralConfig } from './config.js';
-import { centralModules } from './modules.js';
+import { Central } from '../central/central.js';
+import { loadCentralConfig } from '../central/config.js';
+import { centralModules } from '../central/modules.js';
 
 const DEMO_POINTS = ['tbilisi-01', 'batumi-01', 'kutaisi-01'];
 

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Central } from '../../central/central.js';
-import type { ForwardingView } from '../../central/forwarder/index.js';
+import type { ForwardingView } from '../../central/upstream/index.js';
 import type { Incident } from '../../central/incidents/index.js';
-import { redriveCommand } from '../../central/forwarder/cli.js';
+import { redriveCommand } from '../../central/upstream/cli.js';
 import { waitFor } from '../peers/net.js';
 import { SalesServer, type SalesStats } from '../peers/sales-server.js';
 import { httpJson, tempDir } from '../helpers/hotpot.js';

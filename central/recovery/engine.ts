@@ -4,7 +4,7 @@ import { HttpError } from '../../lib/http.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import { sleep, withTimeout } from '../../lib/timeout.js';
 import type { BackupRecord } from '../backups/store.js';
-import type { UpstreamGate } from '../forwarder/gate.js';
+import type { UpstreamGate } from '../upstream/gate.js';
 import type { IncidentSink } from '../incidents/types.js';
 import { RunbookAudit, type RunRecord, type StepOutcome } from './audit.js';
 import { ChainMonitor } from './chain-monitor.js';

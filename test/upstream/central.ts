@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../../lib/log.js';
 import { Central } from '../../central/central.js';
 import { loadCentralConfig } from '../../central/config.js';
-import { Forwarder, type ForwarderDeps, type UpstreamGate } from '../../central/forwarder/index.js';
+import { Forwarder, type ForwarderDeps, type UpstreamGate } from '../../central/upstream/index.js';
 
 /** A gate the test flips by hand, standing in for the main-server runbook. */
 export class ManualGate implements UpstreamGate {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Router, listen, type StartedServer } from '../../lib/http.js';
 import { silentLogger } from '../../lib/log.js';
-import { probeSchema } from '../../central/runbooks/config.js';
-import { runCommand, runProbe } from '../../central/runbooks/executors.js';
-import { createRedactor } from '../../central/runbooks/redact.js';
+import { probeSchema } from '../../central/recovery/config.js';
+import { runCommand, runProbe } from '../../central/recovery/executors.js';
+import { createRedactor } from '../../central/recovery/redact.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { PG_ADMIN_URL } from '../peers/postgres.js';
 

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { withTimeout } from '../../lib/timeout.js';
 import { BackupService } from '../backups/service.js';
 import type { BackupsConfig } from '../backups/config.js';
-import type { UpstreamGate } from '../forwarder/gate.js';
+import type { UpstreamGate } from '../upstream/gate.js';
 import { whileLeader } from '../leader.js';
 import type { CentralContext, CentralModule } from '../module.js';
 import type { RecoveryConfig } from './config.js';

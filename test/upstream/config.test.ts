@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lib/config.js';
 import { loadCentralConfig } from '../../central/config.js';
-import { statusUrlOf } from '../../central/forwarder/config.js';
+import { statusUrlOf } from '../../central/upstream/config.js';
 
 describe('upstream config', () => {
   it('is off by default and takes every key from HOTPOT_UPSTREAM_* env', () => {

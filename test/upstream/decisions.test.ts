@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { backlogOverdue, backoffMs, classifyExchange, parkedIncidentChanges, planDispatch, type QueueHead } from '../../central/forwarder/decisions.js';
-import { toUpstreamBody } from '../../central/forwarder/body.js';
-import { upstreamConfigSchema } from '../../central/forwarder/config.js';
+import { backlogOverdue, backoffMs, classifyExchange, parkedIncidentChanges, planDispatch, type QueueHead } from '../../central/upstream/decisions.js';
+import { toUpstreamBody } from '../../central/upstream/body.js';
+import { upstreamConfigSchema } from '../../central/upstream/config.js';
 import { OrderRecord } from '../../sync/schemas.js';
 import { makeOrders } from './orders.js';
 

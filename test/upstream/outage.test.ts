@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Central } from '../../central/central.js';
-import type { ForwardingView } from '../../central/forwarder/index.js';
+import type { ForwardingView } from '../../central/upstream/index.js';
 import { packageRoot } from '../../lib/paths.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { SalesServer, SalesServerChild, type SalesStats } from '../peers/sales-server.js';

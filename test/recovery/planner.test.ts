@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { procedureSchema, type Procedure } from '../../central/runbooks/config.js';
-import { renderPlan } from '../../central/runbooks/dry-run.js';
-import { createPlanner, initialState, type Decision, type RunbookEvent, type TargetState, type Work } from '../../central/runbooks/planner.js';
+import { procedureSchema, type Procedure } from '../../central/recovery/config.js';
+import { renderPlan } from '../../central/recovery/dry-run.js';
+import { createPlanner, initialState, type Decision, type RunbookEvent, type TargetState, type Work } from '../../central/recovery/planner.js';
 
 const MIN = 60_000;
 const health = { type: 'http', url: 'http://main.test/api/status' } as const;

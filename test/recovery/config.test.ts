@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatIssues } from '../../lib/config.js';
-import { backupsConfigSchema, recoveryConfigSchema } from '../../central/runbooks/config.js';
+import { backupsConfigSchema, recoveryConfigSchema } from '../../central/recovery/config.js';
 
 const problems = (schema: typeof recoveryConfigSchema | typeof backupsConfigSchema, value: unknown) => {
   const result = schema.safeParse(value);
@@ -66,8 +66,8 @@ describe('recovery and backups config', () => {
     expect(problems(recoveryConfigSchema, { procedures: { chain: badOrder } })).toContain('procedures.chain.chain.restartOrder.0: no chain node is named "z"');
   });
 
-  it('accepts the example in central/runbooks/README.md', () => {
-    const readme = readFileSync(new URL('../../central/runbooks/README.md', import.meta.url), 'utf8');
+  it('accepts the example in central/recovery/README.md', () => {
+    const readme = readFileSync(new URL('../../central/recovery/README.md', import.meta.url), 'utf8');
     const example = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(readme)![1]!) as { recovery: unknown; backups: unknown };
     const recovery = recoveryConfigSchema.parse(example.recovery);
     expect(Object.keys(recovery.procedures)).toEqual(['main-server', 'database', 'chain']);

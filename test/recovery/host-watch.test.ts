@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { hostWatchSchema } from '../../central/runbooks/config.js';
-import { HostWatch, evaluateHost, hostSampler, type HostSample } from '../../central/runbooks/host-watch.js';
+import { hostWatchSchema } from '../../central/recovery/config.js';
+import { HostWatch, evaluateHost, hostSampler, type HostSample } from '../../central/recovery/host-watch.js';
 import { MemoryIncidents } from '../peers/memory-incidents.js';
 
 const config = hostWatchSchema.parse({ sustainedSamples: 2 });

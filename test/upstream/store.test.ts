@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteCentralStore } from '../../central/store/sqlite.js';
-import { ForwardStore, forwardBacklog } from '../../central/forwarder/store.js';
+import { ForwardStore, forwardBacklog } from '../../central/upstream/store.js';
 import { tempDir } from '../helpers/hotpot.js';
 import { makeOrders } from './orders.js';
 
