@@ -5,16 +5,8 @@ import { VERSION } from '../lib/version.js';
 import { listen, type StartedServer } from '../lib/http.js';
 import { MqttLink } from '../sync/mqtt.js';
 import { Outbox } from '../sync/outbox.js';
-import { agentFilters, parseTopic, topics, type CommandName } from '../sync/topics.js';
-import {
-  AckMessage,
-  CentralStatusMessage,
-  CommandMessage,
-  StatusMessage,
-  decodePayload,
-  type HealthBody,
-  type OrderRecord,
-} from '../sync/schemas.js';
+import { agentFilters, decodeMessage, type CommandMessage, type CommandName } from '../sync/protocol.js';
+import type { HealthBody, OrderRecord, StatusMessage } from '../sync/schemas.js';
 import type { AgentConfig } from './config.js';
 import { OrderStore } from './store.js';
 import { MenuSource } from './menu.js';
@@ -75,7 +67,7 @@ export class Agent {
       log: this.log,
       will: () => {
         this.session = this.store.nextCounter('mqtt.session');
-        return { topic: topics.pointStatus(config.pointId), payload: this.statusPayload(false), retain: true };
+        return { kind: 'pointStatus', params: { pointId: config.pointId }, payload: this.statusPayload(false) };
       },
     });
     this.outbox = new Outbox({
@@ -153,7 +145,7 @@ export class Agent {
 
   private async announce(): Promise<void> {
     try {
-      await this.link.publish(topics.pointStatus(this.config.pointId), this.statusPayload(true), { retain: true });
+      await this.link.publish('pointStatus', { pointId: this.config.pointId }, this.statusPayload(true));
       await this.publishHealth();
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, 'could not announce presence; will retry on reconnect');
@@ -163,50 +155,43 @@ export class Agent {
   private async publishHealth(): Promise<void> {
     if (!this.link.connected) return;
     try {
-      await this.link.publish(topics.pointHealth(this.config.pointId), { ...this.healthBody(), ts: this.clock.now() }, { retain: true });
+      await this.link.publish('pointHealth', { pointId: this.config.pointId }, { ...this.healthBody(), ts: this.clock.now() });
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, 'health publish failed');
     }
   }
 
   private onMessage(topic: string, payload: Buffer): void {
-    const parsed = parseTopic(topic);
-    if (!parsed) return;
-    switch (parsed.kind) {
-      case 'acks': {
-        const ack = decodePayload(AckMessage, payload);
-        if (ack.ok) this.outbox.onAck(ack.value.ids);
-        else this.log.warn({ reason: ack.reason, detail: ack.detail }, 'ignored a bad ack');
+    const decoded = decodeMessage(topic, payload);
+    if (!decoded.ok) {
+      this.log.warn({ topic: topic.slice(0, 200), reason: decoded.reason, detail: decoded.detail }, 'ignored a bad message');
+      return;
+    }
+    const inbound = decoded.value;
+    switch (inbound.kind) {
+      case 'pointAcks':
+        this.outbox.onAck(inbound.message.ids);
+        this.dayReporter.kick();
         return;
-      }
-      case 'centralStatus': {
-        const status = decodePayload(CentralStatusMessage, payload);
-        if (status.ok) this.outbox.setCentralOnline(status.value.online);
+      case 'centralStatus':
+        this.outbox.setCentralOnline(inbound.message.online);
         return;
-      }
-      case 'status': {
+      case 'pointStatus':
         // A will from an older session (or a takeover) must not leave a live box marked offline.
-        const status = decodePayload(StatusMessage, payload);
-        if (status.ok && !status.value.online && this.link.connected) void this.announce();
+        if (!inbound.message.online && this.link.connected) void this.announce();
         return;
-      }
       case 'menu':
-        this.menu.acceptFromCentral(payload);
+        this.menu.acceptFromCentral(inbound.message);
         return;
-      case 'command':
-        if (parsed.pointId === this.config.pointId) void this.runCommand(parsed.name, payload);
+      case 'pointCommand':
+        if (inbound.params.pointId === this.config.pointId) void this.runCommand(inbound.params.command, inbound.message);
         return;
       default:
         return;
     }
   }
 
-  private async runCommand(name: CommandName, payload: Buffer): Promise<void> {
-    const command = decodePayload(CommandMessage, payload);
-    if (!command.ok) {
-      this.log.warn({ name, reason: command.reason }, 'ignored a bad command');
-      return;
-    }
+  private async runCommand(name: CommandName, command: CommandMessage): Promise<void> {
     let ok = true;
     let detail: string;
     switch (name) {
@@ -225,17 +210,17 @@ export class Agent {
         break;
       }
       case 'mode': {
-        // `args.force: "offline"` puts the point in manual-order mode; anything else lifts central's override.
-        const force = command.value.args?.force === 'offline' ? 'offline' : null;
+        // `force: "offline"` puts the point in manual-order mode; null lifts central's override.
+        const force = 'force' in command.args ? command.args.force : null;
         ok = Boolean(this.health.force);
         if (ok) this.health.force!('central', force);
         detail = ok ? `mode ${this.health.snapshot().mode}${force ? ' (forced offline by central)' : ''}` : 'this agent runs without device checks; its mode cannot be forced';
         break;
       }
     }
-    this.log.info({ command: name, id: command.value.id, ok, detail }, 'command run');
+    this.log.info({ command: name, id: command.id, ok, detail }, 'command run');
     await this.link
-      .publish(topics.pointCommandResult(this.config.pointId, name), { ts: this.clock.now(), id: command.value.id, pointId: this.config.pointId, ok, detail })
+      .publish('pointCommandResult', { pointId: this.config.pointId, command: name }, { ts: this.clock.now(), id: command.id, pointId: this.config.pointId, ok, detail })
       .catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'command result publish failed'));
   }
 
@@ -245,7 +230,7 @@ export class Agent {
     this.outbox.stop();
     this.dayReporter.stop();
     if (graceful && this.link.connected) {
-      await this.link.publish(topics.pointStatus(this.config.pointId), this.statusPayload(false), { retain: true, timeoutMs: 2000 }).catch(() => undefined);
+      await this.link.publish('pointStatus', { pointId: this.config.pointId }, this.statusPayload(false), { timeoutMs: 2000 }).catch(() => undefined);
     }
     await this.link.stop(graceful);
     await this.receipts?.stop();

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../lib/log.js';
-import { decodePayload, Menu } from '../sync/schemas.js';
+import { Menu } from '../sync/schemas.js';
 import type { OrderStore } from './store.js';
 
 const CACHE_KEY = 'menu';
@@ -36,18 +36,12 @@ export class MenuSource {
     return this.origin;
   }
 
-  /** A retained `menu` message from central. A bad one is logged and ignored. */
-  acceptFromCentral(payload: Buffer): boolean {
-    const decoded = decodePayload(Menu, payload);
-    if (!decoded.ok) {
-      this.log.warn({ reason: decoded.reason, detail: decoded.detail }, 'ignored a bad menu from central');
-      return false;
-    }
-    this.current = decoded.value;
+  /** A retained `menu` message from central, already validated. */
+  acceptFromCentral(menu: Menu): void {
+    this.current = menu;
     this.origin = 'central';
-    this.store.setMeta(CACHE_KEY, JSON.stringify(decoded.value));
-    this.log.info({ items: decoded.value.items.length }, 'menu updated from central');
-    return true;
+    this.store.setMeta(CACHE_KEY, JSON.stringify(menu));
+    this.log.info({ items: menu.items.length }, 'menu updated from central');
   }
 }
 

@@ -1,7 +1,6 @@
 import type { Logger } from '../lib/log.js';
 import type { Clock } from '../lib/clock.js';
 import type { MqttLink } from '../sync/mqtt.js';
-import { parseTopic, topics } from '../sync/topics.js';
 import { MAX_DAYS_PER_MESSAGE, type DaySummary } from '../sync/schemas.js';
 import { dayWindow, datesBetween, localDate, shiftDate, summarizeDay } from '../sync/day-summary.js';
 import type { OrderStore } from './store.js';
@@ -47,10 +46,6 @@ export class DayReporter {
       this.lastPublished = '';
       this.kick();
     });
-    this.o.link.onMessage((topic) => {
-      const parsed = parseTopic(topic);
-      if (parsed?.kind === 'acks' && parsed.pointId === this.o.pointId) this.kick();
-    });
     this.ticker = setInterval(() => this.kick(), this.o.everyMs ?? 60_000);
     this.ticker.unref();
   }
@@ -88,7 +83,7 @@ export class DayReporter {
     const { summaries, pendingFrom } = this.days();
     const body = JSON.stringify(summaries);
     if (body === this.lastPublished) return;
-    await this.o.link.publish(topics.pointDay(this.o.pointId), { ts: this.o.clock.now(), pointId: this.o.pointId, days: summaries }, { retain: true });
+    await this.o.link.publish('pointDay', { pointId: this.o.pointId }, { ts: this.o.clock.now(), pointId: this.o.pointId, days: summaries });
     this.lastPublished = body;
     if (this.stopped) return;
     this.o.store.setMeta(PENDING_FROM_KEY, pendingFrom ?? '');

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import mqtt from 'mqtt';
 import { packageRoot } from '../lib/paths.js';
 import { sleep, withTimeout } from '../lib/timeout.js';
-import { topics } from '../sync/topics.js';
+import { topicOf } from '../sync/protocol.js';
 import { MosquittoPeer } from '../test/peers/mosquitto.js';
 import { freePort, waitFor, waitForPort } from '../test/peers/net.js';
 import { startChild, type Child } from '../test/peers/process.js';
@@ -146,7 +146,7 @@ export async function run(): Promise<BenchResult[]> {
     const probing = async () => {
       for (let i = 1; i <= PROBES; i++) {
         const pointId = `probe-${String(i).padStart(2, '0')}`;
-        await probe.publishAsync(topics.pointStatus(pointId), JSON.stringify({ online: true, ts: Date.now(), version: 'bench', session: 1 }), { qos: 1, retain: true });
+        await probe.publishAsync(topicOf('pointStatus', { pointId }), JSON.stringify({ online: true, ts: Date.now(), version: 'bench', session: 1 }), { qos: 1, retain: true });
       }
       const until = performance.now() + LATENCY_WINDOW_MS;
       while (performance.now() < until) {
@@ -156,7 +156,7 @@ export async function run(): Promise<BenchResult[]> {
         const up = { status: 'up', detail: 'bench probe', since: now };
         const health = { pointId, mode: 'online', checks: { internet: up, printer: up, camera: up, system: up }, unsynced: expected, oldestUnsyncedAt: null, ts: now };
         const sent = performance.now();
-        void probe.publishAsync(topics.pointHealth(pointId), JSON.stringify(health), { qos: 1, retain: true }).catch(() => undefined);
+        void probe.publishAsync(topicOf('pointHealth', { pointId }), JSON.stringify(health), { qos: 1, retain: true }).catch(() => undefined);
         await waitFor(
           async () => (await getJson<{ unsynced?: number }>(httpPort, `/api/points/${pointId}`)).body.unsynced === expected,
           `probe health ${expected} shown by GET /api/points/${pointId}`,

@@ -12,7 +12,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { silentLogger } from '../lib/log.js';
 import { backupsConfigSchema } from '../central/backups/config.js';
 import { BackupService } from '../central/backups/service.js';
@@ -23,6 +22,7 @@ import { waitFor } from '../test/peers/net.js';
 import { adminQuery, throwawayDatabase } from '../test/peers/postgres.js';
 import { mainServerPeer, mainServerRunbook, type ManagedProcess } from '../test/peers/recovery-peers.js';
 import { percentile, type BenchResult } from './report.js';
+import { centralTables } from '../test/helpers/central-db.js';
 
 const RUNS = 10;
 const TARGET_MS = 45_000;
@@ -30,7 +30,7 @@ const TARGET_MS = 45_000;
 async function mainServerMttr(dir: string): Promise<BenchResult[]> {
   const server = await mainServerPeer(dir);
   await server.start();
-  const db = new Database(join(dir, 'central.db'));
+  const db = centralTables(join(dir, 'central.db'));
   // default probe settings (every 30 s, 1 failure, 5 s timeout); ten kills in a row would trip
   // the default budget (3 restarts in 15 min) by design, so the bench allows more
   const config = recoveryConfigSchema.parse({ procedures: { 'main-server': mainServerRunbook(server, { restarts: 100 }) } });
@@ -88,7 +88,7 @@ async function resolvedAfter(engine: RecoveryEngine, since: number, timeoutMs: n
 
 async function backupAndVerify(dir: string): Promise<BenchResult[]> {
   const database = await throwawayDatabase('hotpot_bench_backup');
-  const db = new Database(join(dir, 'backups.db'));
+  const db = centralTables(join(dir, 'backups.db'));
   try {
     await adminQuery(
       `CREATE TABLE orders (id bigint PRIMARY KEY, point text NOT NULL, note text NOT NULL, total integer NOT NULL, at timestamptz NOT NULL)`,

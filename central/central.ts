@@ -1,34 +1,40 @@
-import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { VERSION } from '../lib/version.js';
+import { withTimeout } from '../lib/timeout.js';
 import { listen, Router, type StartedServer } from '../lib/http.js';
 import { MqttLink } from '../sync/mqtt.js';
 import { Ingest } from '../sync/ingest.js';
-import { parseTopic, topics, ROOT, sharedFilter, centralFilters } from '../sync/topics.js';
-import { CentralStatusMessage, decodePayload, type OrderRecord } from '../sync/schemas.js';
+import { decodeMessage, filterOf, sharedFilter, CENTRAL_KINDS, ROOT, type InboundMessage } from '../sync/protocol.js';
+import type { OrderRecord } from '../sync/schemas.js';
 import type { CentralConfig } from './config.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+import { EventBus } from './events.js';
 import { Fleet } from './fleet.js';
 import { createMetrics, registerFleetMetrics, type CentralMetrics } from './metrics.js';
-import { Incidents, registerIncidentRoutes } from './incidents/index.js';
+import { Incidents, INCIDENT_MIGRATIONS } from './incidents/index.js';
+import { migrate } from './migrations.js';
 import { SqliteCentralStore } from './store/sqlite.js';
 import { PostgresCentralStore } from './store/postgres.js';
 import type { CentralStore } from './store/types.js';
 import { PgLeader, SoleLeader, type Leadership } from './leader.js';
-import type { CentralContext, CentralModule } from './module.js';
+import type { CentralPlugin, PluginApis, PluginName, RouteMeta } from './plugin.js';
+import { PluginHost, type OrderStatsExtension } from './plugin-host.js';
 import { registerCoreRoutes } from './http.js';
 
 export interface CentralDeps {
   log: Logger;
   clock?: Clock;
-  modules?: CentralModule[];
+  plugins?: CentralPlugin[];
 }
 
-/** The central service: broker (embedded or joined), ingest, store, fleet view, HTTP, modules. */
+/** How long each part may take to stop; together well under the unit's TimeoutStopSec (30 s). */
+export const STOP_TIMEOUTS_MS = { plugins: 15_000, mqtt: 5000, http: 5000, broker: 5000 } as const;
+
+/** The central service: broker (embedded or joined), ingest, store, fleet view, incidents, HTTP, plugins. */
 export class Central {
-  /** Local SQLite: the orders of a single central, and every module's own state tables. */
+  /** Local SQLite: the orders of a single central, and every plugin's own tables. */
   readonly store: SqliteCentralStore;
   /** The franchise's orders: `store`, or PostgreSQL shared by replicas (`database.url`). */
   readonly orders: CentralStore;
@@ -39,20 +45,22 @@ export class Central {
   readonly fleet: Fleet;
   readonly incidents: Incidents;
   readonly metrics: CentralMetrics;
-  readonly router = new Router();
-  readonly events = new EventEmitter();
+  readonly router = new Router<RouteMeta>();
+  readonly bus: EventBus;
   private broker: EmbeddedBroker | undefined;
   private link: MqttLink | undefined;
   private http: StartedServer | undefined;
-  private readonly started: CentralModule[] = [];
+  private readonly plugins: PluginHost;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly startedAt: number;
+  private readonly orderStatsExtensions = new Map<string, OrderStatsExtension>();
 
-  constructor(readonly config: CentralConfig, private readonly deps: CentralDeps) {
+  constructor(readonly config: CentralConfig, deps: CentralDeps) {
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log;
     this.startedAt = this.clock.now();
+    this.bus = new EventBus(this.log);
     this.metrics = createMetrics();
     this.store = new SqliteCentralStore(join(config.dataDir, 'central.db'));
     const { url, poolMax, leaderPollMs } = config.database;
@@ -64,11 +72,14 @@ export class Central {
       clock: this.clock,
       staleAfterMs: config.fleet.staleAfterMs,
       groups: config.fleet.groups,
+      onChange: (pointId, cause) => this.bus.emitPointChanged({ pointId, cause }),
       onReject: (reason) => this.metrics.rejected.inc({ reason }),
       onLateWill: () => this.metrics.lateWills.inc(),
     });
+    migrate(this.store.db, 'incidents', INCIDENT_MIGRATIONS, this.clock.now());
     this.incidents = new Incidents(this.store.db, this.clock, this.log);
     registerFleetMetrics(this.metrics, this.fleet, this.incidents, this.clock);
+    this.plugins = new PluginHost(deps.plugins ?? [], { config, log: this.log, clock: this.clock, router: this.router });
   }
 
   now(): number {
@@ -85,6 +96,16 @@ export class Central {
 
   get mqttConnected(): boolean {
     return this.link?.connected ?? false;
+  }
+
+  /** A running plugin's API, e.g. `api('recovery')?.gate('main-server')`. */
+  api<N extends PluginName & keyof PluginApis>(name: N): PluginApis[N] | undefined {
+    return this.plugins.api(name);
+  }
+
+  /** The names of the plugins that started, in start order. */
+  get runningPlugins(): PluginName[] {
+    return this.plugins.running();
   }
 
   async start(): Promise<void> {
@@ -104,14 +125,12 @@ export class Central {
       clean: false,
       protocolVersion: config.mqtt.sharedGroup ? 5 : 4,
       log: this.log,
-      will: () => ({ topic: topics.centralStatus(), payload: { online: false, ts: this.clock.now() }, retain: true }),
+      will: () => ({ kind: 'centralStatus', params: {}, payload: { online: false, ts: this.clock.now() } }),
     });
     this.link = link;
     const ingest = new Ingest({
-      store: {
-        commitOrders: (orders, receivedAt) => this.commit(orders, receivedAt),
-      },
-      publishAck: (pointId, ids) => link.publish(topics.pointAcks(pointId), { ts: this.clock.now(), ids }),
+      store: { commitOrders: (orders, receivedAt) => this.commit(orders, receivedAt) },
+      publishAck: (pointId, ids) => link.publish('pointAcks', { pointId }, { ts: this.clock.now(), ids }),
       log: this.log,
       clock: this.clock,
       onReject: (reason) => this.metrics.rejected.inc({ reason }),
@@ -121,43 +140,35 @@ export class Central {
       },
     });
     link.onMessage((topic, payload) => this.route(ingest, topic, payload));
-    link.on('connect', () => this.publishOnline(link));
+    link.on('connect', (connection: number) => {
+      this.publishOnline(link);
+      this.bus.emitBrokerConnected({ connection });
+    });
     await link.subscribe(centralSubscriptions(config.mqtt.sharedGroup));
     link.start();
     await this.leader.start();
 
-    registerCoreRoutes(this.router, this);
-    registerIncidentRoutes(this.router, this.incidents);
+    registerCoreRoutes(this);
     this.fleet.start();
-    const ctx: CentralContext = {
-      config,
-      log: this.log,
-      clock: this.clock,
-      store: this.store,
+    await this.plugins.start({
       orders: this.orders,
       leader: this.leader,
-      router: this.router,
-      link,
       fleet: this.fleet,
       incidents: this.incidents,
+      bus: this.bus,
+      db: this.store.db,
+      link,
       metrics: this.metrics,
-      events: this.events,
-    };
-    for (const module of this.deps.modules ?? []) {
-      try {
-        await module.start(ctx);
-        this.started.push(module);
-      } catch (error) {
-        // One failing module must not take central (and order ingest) down.
-        this.log.error({ err: error, module: module.name }, 'module failed to start; central runs without it');
-      }
-    }
+      httpAddress: () => (this.http ? { host: this.http.host, port: this.http.port } : undefined),
+      extendOrderStats: (key, read) => this.orderStatsExtensions.set(key, read),
+    });
     this.http = await listen(this.router, config.http.host, config.http.port, this.log);
     await link.waitConnected(10_000).catch(() => this.log.warn({ url: this.brokerUrl }, 'not connected to the broker yet; retrying in the background'));
     this.log.info(
       {
         http: { host: this.http.host, port: this.http.port },
         broker: this.broker ? { embedded: true, port: this.broker.port } : { url: config.mqtt.url },
+        plugins: this.plugins.running(),
         version: VERSION,
       },
       'ready',
@@ -175,64 +186,69 @@ export class Central {
     };
   }
 
+  /** `GET /api/orders/stats`: the store's counts plus what plugins add (e.g. upstream's `backlog`). */
+  async orderStats(): Promise<Record<string, unknown>> {
+    const stats: Record<string, unknown> = { ...(await this.orders.orderStats()) };
+    const now = this.clock.now();
+    for (const [key, read] of this.orderStatsExtensions) stats[key] = read(now);
+    return stats;
+  }
+
   private publishOnline(link: MqttLink): void {
-    link.publish(topics.centralStatus(), { online: true, ts: this.clock.now() }, { retain: true }).catch((error: unknown) => {
+    link.publish('centralStatus', {}, { online: true, ts: this.clock.now() }).catch((error: unknown) => {
       this.log.warn({ err: (error as Error).message }, 'could not publish central status');
     });
   }
 
-  /** Replicas share one retained status: another replica's will (offline) must not stop the points syncing. */
-  private reassertOnline(payload: Buffer): void {
-    const decoded = decodePayload(CentralStatusMessage, payload);
-    if (!decoded.ok || decoded.value.online || this.stopping || !this.link?.connected) return;
-    this.log.info('another replica went offline; this one is still serving');
-    this.publishOnline(this.link);
-  }
-
   private async commit(orders: readonly OrderRecord[], receivedAt: number): Promise<{ inserted: number }> {
     const result = await this.orders.commitOrders(orders, receivedAt);
-    if (result.fresh.length > 0 && this.events.listenerCount('ordersCommitted') > 0) {
-      this.events.emit('ordersCommitted', result.fresh.map((order) => ({ ...order, receivedAt })));
+    if (result.fresh.length > 0 && this.bus.hasListeners('ordersCommitted')) {
+      this.bus.emitOrdersCommitted({ orders: result.fresh.map((order) => ({ ...order, receivedAt })) });
     }
     return result;
   }
 
   private route(ingest: Ingest, topic: string, payload: Buffer): void {
-    const parsed = parseTopic(topic);
-    const now = this.clock.now();
-    if (!parsed) {
-      ingest.reject('unknown_topic', null, topic.slice(0, 200));
+    const decoded = decodeMessage(topic, payload);
+    if (!decoded.ok) {
+      this.log.warn({ reason: decoded.reason, kind: decoded.kind, pointId: decoded.pointId, detail: decoded.detail }, 'rejected MQTT message');
+      this.metrics.rejected.inc({ reason: decoded.reason });
       return;
     }
-    switch (parsed.kind) {
-      case 'orders':
-        return ingest.accept(parsed.pointId, payload);
-      case 'status':
-        return this.fleet.acceptStatus(parsed.pointId, payload, now);
-      case 'health':
-        return this.fleet.acceptHealth(parsed.pointId, payload, now);
+    this.dispatch(ingest, decoded.value);
+  }
+
+  private dispatch(ingest: Ingest, inbound: InboundMessage): void {
+    const now = this.clock.now();
+    switch (inbound.kind) {
+      case 'pointOrders':
+        return ingest.accept(inbound.params.pointId, inbound.message);
+      case 'pointStatus':
+        return this.fleet.acceptStatus(inbound.params.pointId, inbound.message, now);
+      case 'pointHealth':
+        return this.fleet.acceptHealth(inbound.params.pointId, inbound.message, now);
+      case 'pointCommandResult':
+        return this.bus.emitCommandAnswered({ pointId: inbound.params.pointId, command: inbound.params.command, result: inbound.message });
+      case 'pointDay':
+        return this.bus.emitDaySummariesReceived({ pointId: inbound.params.pointId, message: inbound.message });
       case 'centralStatus':
-        return this.reassertOnline(payload);
-      case 'commandResult':
-        this.events.emit('commandResult', parsed.pointId, parsed.name, payload);
+        // Replicas share one retained status: another replica's will (offline) must not stop the points syncing.
+        if (!inbound.message.online && !this.stopping && this.link?.connected) {
+          this.log.info('another replica went offline; this one is still serving');
+          this.publishOnline(this.link);
+        }
         return;
       default:
-        // acks and commands are central's own publications coming back.
+        // acks, commands and the menu are central's own publications coming back.
         return;
     }
   }
 
   async stop(graceful = true): Promise<void> {
     this.stopping = true;
-    for (const module of this.started.splice(0).reverse()) {
-      try {
-        await module.stop();
-      } catch (error) {
-        this.log.warn({ err: error, module: module.name }, 'module failed to stop cleanly');
-      }
-    }
+    await withTimeout(this.plugins.stop(), STOP_TIMEOUTS_MS.plugins, 'plugins to stop').catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'plugins did not all stop in time'));
     if (graceful && this.link?.connected) {
-      await this.link.publish(topics.centralStatus(), { online: false, ts: this.clock.now() }, { retain: true, timeoutMs: 2000 }).catch(() => undefined);
+      await this.link.publish('centralStatus', {}, { online: false, ts: this.clock.now() }, { timeoutMs: 2000 }).catch(() => undefined);
     }
     this.fleet.stop();
     await this.link?.stop(graceful);
@@ -251,7 +267,8 @@ export class Central {
  * wills on central's status. (Brokers send no retained messages on shared subscriptions.)
  */
 export function centralSubscriptions(sharedGroup: string | undefined): string[] {
+  // Everything under points/, so a message on a topic outside the protocol is seen and counted.
   if (!sharedGroup) return [`${ROOT}/points/#`];
-  const filters = Object.entries(centralFilters).map(([kind, filter]) => (kind === 'orders' ? sharedFilter(sharedGroup, filter) : filter));
-  return [...filters, topics.centralStatus()];
+  const filters = CENTRAL_KINDS.map((kind) => (kind === 'pointOrders' ? sharedFilter(sharedGroup, filterOf(kind)) : filterOf(kind)));
+  return [...filters, filterOf('centralStatus')];
 }

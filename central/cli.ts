@@ -2,7 +2,7 @@ import { createLogger } from '../lib/log.js';
 import { untilSignal, type Command } from '../lib/cli.js';
 import { loadCentralConfig } from './config.js';
 import { Central } from './central.js';
-import { centralModules } from './modules.js';
+import { centralPlugins } from './plugins.js';
 
 export const centralCommand: Command = {
   name: 'central',
@@ -19,7 +19,7 @@ export const centralCommand: Command = {
   async run(values) {
     const config = loadCentralConfig(values.config as string | undefined);
     const log = createLogger({ name: 'central' });
-    const central = new Central(config, { log, modules: centralModules(config) });
+    const central = new Central(config, { log, plugins: centralPlugins() });
     await central.start();
     const signal = await untilSignal();
     log.info({ signal }, 'stopping');

@@ -1,29 +1,32 @@
 import { z } from 'zod';
 import { loadConfig } from '../lib/config.js';
+import { DEFAULT_TIME_ZONE, isTimeZone } from '../sync/day-summary.js';
 import { mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
 import { upstreamConfigSchema } from './upstream/config.js';
 import { alertsConfigSchema } from './alerts/config.js';
-import { recoveryConfigSchema, backupsConfigSchema } from './recovery/index.js';
-import { notifyConfigSchema } from './notify/index.js';
+import { recoveryConfigSchema } from './recovery/config.js';
+import { backupsConfigSchema } from './backups/config.js';
+import { historyConfigSchema } from './history/config.js';
+import { notifyConfigSchema } from './notify/config.js';
 
-export const centralConfigSchema = z.object({
+export const centralConfigSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data/central'),
   http: z
-    .object({
+    .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
     })
     .prefault({}),
   /** The embedded broker (aedes), used when `mqtt.url` is absent. */
   broker: z
-    .object({
+    .strictObject({
       host: z.string().min(1).default('0.0.0.0'),
       port: z.number().int().min(0).max(65535).default(1883),
     })
     .prefault({}),
   /** Join an external broker (Mosquitto, EMQX, HiveMQ) instead of embedding one. */
   mqtt: z
-    .object({
+    .strictObject({
       url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/.+/, 'must be an mqtt:// or mqtts:// URL').optional(),
       username: z.string().min(1).optional(),
       password: z.string().min(1).optional(),
@@ -38,7 +41,7 @@ export const centralConfigSchema = z.object({
     .prefault({}),
   /** PostgreSQL instead of SQLite, when scaling out. */
   database: z
-    .object({
+    .strictObject({
       url: z.string().regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL').optional(),
       /** Connections each replica's order store may hold. */
       poolMax: z.number().int().min(1).max(100).default(5),
@@ -47,22 +50,17 @@ export const centralConfigSchema = z.object({
     })
     .prefault({}),
   fleet: z
-    .object({
+    .strictObject({
       /** A point silent this long is stale even if its retained status says online. */
       staleAfterMs: z.number().int().min(1000).default(90_000),
       /** Group (city) → point ids or `prefix*` patterns; unlisted points go by their id's first dash-separated part. */
       groups: z.record(z.string().regex(/^[a-z0-9-]{1,64}$/), z.array(z.string().regex(/^[a-z0-9-]{1,64}\*?$/)).max(10_000)).default({}),
-      history: z
-        .object({
-          /** Numeric series (cpu, memory, disk, unsynced) are averaged into buckets this long. */
-          bucketMs: z.number().int().min(1000).default(60_000),
-          seriesRetentionMs: z.number().int().min(60_000).default(7 * 86_400_000),
-          /** State changes (connection, mode, checks, version). */
-          eventsRetentionMs: z.number().int().min(60_000).default(30 * 86_400_000),
-        })
-        .prefault({}),
     })
     .prefault({}),
+  /** IANA time zone every page and message shows times in (and backup schedules run in). */
+  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Tbilisi').default(DEFAULT_TIME_ZONE),
+  // Plugins' settings: each key is the plugin's name (central/plugins.ts).
+  history: historyConfigSchema.prefault({}),
   alerts: alertsConfigSchema.prefault({}),
   recovery: recoveryConfigSchema.prefault({}),
   backups: backupsConfigSchema.prefault({}),
@@ -73,6 +71,9 @@ export const centralConfigSchema = z.object({
 
 export type CentralConfig = z.output<typeof centralConfigSchema>;
 
+/** Keys 0.1 had that live elsewhere now: a config that still uses one is told where. */
+const MOVED_KEYS = { 'fleet.history': 'history' };
+
 export function loadCentralConfig(file?: string, env: NodeJS.ProcessEnv = process.env, base?: Record<string, unknown>): CentralConfig {
-  return loadConfig(centralConfigSchema, { file, env, ...(base ? { base } : {}) });
+  return loadConfig(centralConfigSchema, { file, env, moved: MOVED_KEYS, ...(base ? { base } : {}) });
 }

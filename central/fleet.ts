@@ -1,7 +1,6 @@
-import { EventEmitter } from 'node:events';
 import type { Logger } from '../lib/log.js';
 import type { Clock } from '../lib/clock.js';
-import { decodePayload, HealthMessage, StatusMessage, type CheckName, type CheckState, type Mode, type RejectReason } from '../sync/schemas.js';
+import type { CheckName, CheckState, HealthMessage, Mode, RejectReason, StatusMessage } from '../sync/schemas.js';
 
 /** One word per point for counts, filters and colours: the worst thing about it. */
 export type PointCondition = 'offline' | 'manual' | 'down' | 'degraded' | 'ok';
@@ -116,6 +115,8 @@ export interface FleetOptions {
   staleAfterMs: number;
   /** Explicit groups: group → point ids or `prefix*` patterns. */
   groups?: Record<string, readonly string[]>;
+  /** A point's state changed (every accepted message, and a point turning stale). */
+  onChange: (pointId: string, cause: ChangeCause) => void;
   onReject: (reason: RejectReason, pointId: string) => void;
   /** A will from an older session arrived after the point reconnected, and was ignored. */
   onLateWill?: (pointId: string) => void;
@@ -127,16 +128,15 @@ const SWEEP_EVERY_MS = 1000;
 export type ChangeCause = 'status' | 'health' | 'stale';
 
 /**
- * Every point's live state, from its retained `status` (with its will) and `health`. Emits
- * 'change' (pointId, cause) on every accepted message and when a point turns stale.
+ * Every point's live state, from its retained `status` (with its will) and `health`. Calls
+ * `onChange(pointId, cause)` on every accepted message and when a point turns stale.
  */
-export class Fleet extends EventEmitter {
+export class Fleet {
   private readonly points = new Map<string, PointState>();
   private readonly groupOf: (pointId: string) => string;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: FleetOptions) {
-    super();
     this.groupOf = groupResolver(o.groups ?? {});
   }
 
@@ -177,14 +177,7 @@ export class Fleet extends EventEmitter {
     return state;
   }
 
-  acceptStatus(pointId: string, payload: Buffer, now: number): void {
-    const decoded = decodePayload(StatusMessage, payload);
-    if (!decoded.ok) {
-      this.o.log.warn({ pointId, reason: decoded.reason, detail: decoded.detail }, 'rejected status');
-      this.o.onReject(decoded.reason, pointId);
-      return;
-    }
-    const status = decoded.value;
+  acceptStatus(pointId: string, status: StatusMessage, now: number): void {
     const known = this.points.get(pointId);
     if (known && !status.online && status.session < known.session) {
       // A will from an older connection arrived after the point reconnected (Sparkplug bdSeq).
@@ -206,20 +199,13 @@ export class Fleet extends EventEmitter {
     this.report(state, now, 'status');
   }
 
-  acceptHealth(pointId: string, payload: Buffer, now: number): void {
-    const decoded = decodePayload(HealthMessage, payload);
-    if (!decoded.ok) {
-      this.o.log.warn({ pointId, reason: decoded.reason, detail: decoded.detail }, 'rejected health');
-      this.o.onReject(decoded.reason, pointId);
-      return;
-    }
-    if (decoded.value.pointId !== pointId) {
-      this.o.log.warn({ pointId, claimed: decoded.value.pointId }, 'rejected health published on another point\'s topic');
+  acceptHealth(pointId: string, health: HealthMessage, now: number): void {
+    if (health.pointId !== pointId) {
+      this.o.log.warn({ pointId, claimed: health.pointId }, 'rejected health published on another point\'s topic');
       this.o.onReject('point_mismatch', pointId);
       return;
     }
     const state = this.state(pointId);
-    const health = decoded.value;
     if (health.mode !== state.health?.mode) state.modeSince = now;
     state.health = health;
     state.usage = readUsage(health.checks.system);
@@ -238,7 +224,7 @@ export class Fleet extends EventEmitter {
 
   private report(state: PointState, now: number, cause: ChangeCause): void {
     state.staleReported = this.isStale(state, now);
-    this.emit('change', state.pointId, cause);
+    this.o.onChange(state.pointId, cause);
   }
 
   private isStale(state: PointState, now: number): boolean {

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { HttpError, parseWith, type Router } from '../lib/http.js';
+import { parseWith } from '../lib/http.js';
 import { PointId } from '../sync/schemas.js';
 import type { Central } from './central.js';
-import { forwardBacklog } from './upstream/index.js';
+import { CentralErrors } from './errors.js';
+import { registerIncidentRoutes } from './incidents/routes.js';
 
 const OrdersQuery = z.object({
   pointId: PointId.optional(),
@@ -10,24 +11,27 @@ const OrdersQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 
-/** Central's core HTTP API per the public contract; modules add their own routes. */
-export function registerCoreRoutes(router: Router, central: Central): void {
+/** Central's core HTTP API per the public contract (plugins mount their own routes). */
+export function registerCoreRoutes(central: Central): void {
+  const route = (access: 'public' | 'viewer') => ({ meta: { access, owner: 'core' } });
+  const { router } = central;
   const now = () => central.now();
-  router.get('/api/health', () => ({ status: 200, body: central.health() }));
-  router.get('/api/points', () => ({ status: 200, body: central.fleet.list(now()) }));
-  router.get('/api/points/:pointId', (req) => {
+  router.add('GET', '/api/health', route('public'), () => ({ status: 200, body: central.health() }));
+  router.add('GET', '/api/points', route('viewer'), () => ({ status: 200, body: central.fleet.list(now()) }));
+  router.add('GET', '/api/points/:pointId', route('viewer'), (req) => {
     const view = central.fleet.view(req.params.pointId!, now());
-    if (!view) throw new HttpError(404, { error: `no point ${req.params.pointId} has reported to central` });
+    if (!view) throw CentralErrors.noPoint(req.params.pointId!);
     return { status: 200, body: view };
   });
-  router.get('/api/orders/stats', async () => ({ status: 200, body: { ...(await central.orders.orderStats()), backlog: forwardBacklog(central.store.db, now()) } }));
-  router.get('/api/orders', async (req) => {
+  router.add('GET', '/api/orders/stats', route('viewer'), async () => ({ status: 200, body: await central.orderStats() }));
+  router.add('GET', '/api/orders', route('viewer'), async (req) => {
     const query = parseWith(OrdersQuery, Object.fromEntries(req.query), 'query');
     return { status: 200, body: await central.orders.listOrders(query) };
   });
-  router.get('/metrics', async () => ({
+  router.add('GET', '/metrics', route('public'), async () => ({
     status: 200,
     text: await central.metrics.registry.metrics(),
     headers: { 'content-type': central.metrics.registry.contentType },
   }));
+  registerIncidentRoutes(router, central.incidents);
 }

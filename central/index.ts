@@ -1,7 +1,7 @@
 export { Central, type CentralDeps } from './central.js';
 export { centralConfigSchema, loadCentralConfig, type CentralConfig } from './config.js';
-export { centralModules } from './modules.js';
-export type { CentralContext, CentralModule } from './module.js';
+export { centralPlugins } from './plugins.js';
+export type { CentralPlugin, PluginContext, PluginName, Access, Role } from './plugin.js';
 export { Fleet, type PointView } from './fleet.js';
 export { SqliteCentralStore } from './store/sqlite.js';
 export { PostgresCentralStore } from './store/postgres.js';

@@ -9,8 +9,58 @@ export class ConfigError extends Error {
   }
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+/**
+ * One line per problem, naming the key. An unknown key (every config object is strict, so a typo
+ * cannot silently leave a setting at its default) names the known key it most resembles, or where
+ * a key of an older release moved (`moved`: old dotted path → new one).
+ */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], schema?: z.ZodType, moved: Record<string, string> = {}): string[] {
+  return issues.flatMap((issue) => {
+    const at = issue.path.map(String);
+    if (issue.code !== 'unrecognized_keys') return [`${at.length ? at.join('.') : '(root)'}: ${issue.message}`];
+    const known = schema ? keysAt(schema, at) : [];
+    return issue.keys.map((key) => {
+      const path = [...at, key].join('.');
+      if (moved[path]) return `${path}: this key moved to ${moved[path]}`;
+      const near = closest(key, known);
+      return `${path}: unknown key${near ? ` (did you mean ${[...at, near].join('.')}?)` : ''}`;
+    });
+  });
+}
+
+/** The keys of the object schema at `path` (through defaults, optionals and records' values). */
+function keysAt(schema: AnySchema, path: readonly string[]): string[] {
+  let node: AnySchema | undefined = unwrap(schema);
+  for (const segment of path) {
+    const def = (node as unknown as { def: { type: string; valueType?: AnySchema; element?: AnySchema } }).def;
+    if (def.type === 'object') node = ((node as z.ZodObject).shape as Record<string, AnySchema>)[segment];
+    else if (def.type === 'record') node = def.valueType;
+    else if (def.type === 'array') node = def.element;
+    else return [];
+    if (!node) return [];
+    node = unwrap(node);
+  }
+  return (node as unknown as { def: { type: string } }).def.type === 'object' ? Object.keys((node as z.ZodObject).shape) : [];
+}
+
+/** The known key within two edits of `key`, if one is. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (distance <= 2 && (!best || distance < best.distance)) best = { key: candidate, distance };
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 type AnySchema = z.ZodType;
@@ -74,6 +124,8 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Values under the file and env, e.g. the demo's. */
   base?: Record<string, unknown>;
+  /** Keys an older release had elsewhere: old dotted path → new one, named in the error. */
+  moved?: Record<string, string>;
 }
 
 /**
@@ -102,7 +154,7 @@ export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOp
   }
   if (problems.length) throw new ConfigError(problems);
   const result = schema.safeParse(raw);
-  if (!result.success) throw new ConfigError(formatIssues(result.error.issues));
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, schema, options.moved));
   return result.data;
 }
 

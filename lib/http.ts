@@ -3,12 +3,41 @@ import { z } from 'zod';
 import type { Logger } from './log.js';
 import { withTimeout } from './timeout.js';
 import { listenOn } from './net.js';
+import { CodedError, defineError } from './errors.js';
 
-export class HttpError extends Error {
-  constructor(readonly status: number, readonly body: Record<string, unknown>) {
-    super(String(body.error ?? `HTTP ${status}`));
+/**
+ * An error whose reply body is given whole (the agent's API words its own bodies); central's domain
+ * code throws coded errors from `defineError` instead. Both reach the client through `errorReply`.
+ */
+export class HttpError extends CodedError {
+  constructor(status: number, private readonly replyBody: Record<string, unknown>) {
+    super(typeof replyBody.code === 'string' ? replyBody.code : `HTTP_${status}`, status, String(replyBody.error ?? `HTTP ${status}`));
+  }
+
+  get status(): number {
+    return this.statusCode;
+  }
+
+  override body(): Record<string, unknown> {
+    return this.replyBody;
   }
 }
+
+/** Errors the router itself answers with. */
+export const RouterErrors = {
+  notFound: defineError('NOT_FOUND', 404, (method: string, path: string) => `no such endpoint: ${method} ${path}`),
+  methodNotAllowed: defineError('METHOD_NOT_ALLOWED', 405, (method: string, path: string) => `${method} is not allowed on ${path}`),
+  badEscape: defineError('BAD_URL_ESCAPE', 400, (path: string) => `the URL path ${path.slice(0, 200)} holds a malformed %-escape`),
+  notJson: defineError('UNSUPPORTED_MEDIA_TYPE', 415, (type: string) => `the request body must be JSON (Content-Type: application/json), not ${type || 'untyped'}`),
+  tooLarge: defineError('BODY_TOO_LARGE', 413, (max: number) => `request body larger than ${max} bytes`),
+  badJson: defineError('BAD_JSON', 400, () => 'request body is not valid JSON', () => ({ issues: [] })),
+  invalid: defineError(
+    'INVALID',
+    400,
+    (what: string, issues: readonly { path: string; message: string }[]) => `invalid ${what}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+    (_what, issues) => ({ issues }),
+  ),
+};
 
 export interface Request {
   method: string;
@@ -31,32 +60,64 @@ export interface Reply {
 
 export type Handler = (req: Request, res: ServerResponse) => Promise<Reply | undefined> | Reply | undefined;
 
-interface Route {
+/** What a route says about itself: its metadata (e.g. central's required role) and what body it takes. */
+export interface RouteOptions<M> {
+  meta: M;
+  /** `form`: an HTML form post whose body is not read (the signed ack link's confirmation). Default `json`. */
+  body?: 'json' | 'form';
+}
+
+export interface RouteInfo<M> {
   method: string;
+  path: string;
+  meta: M;
+  body: 'json' | 'form';
+}
+
+/** Runs before a route's handler (and before its body is read); returning a Reply answers the request instead. */
+export type Hook<M> = (req: Request, route: RouteInfo<M>) => Promise<Reply | undefined> | Reply | undefined;
+
+interface Route<M> extends RouteInfo<M> {
   pattern: RegExp;
   keys: string[];
   handler: Handler;
 }
 
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
+const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
 
 /** Parses a value with a zod schema or throws a 400 whose `issues` name each bad field. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what = 'request body'): z.output<S> {
   const result = schema.safeParse(value);
-  if (!result.success) {
-    throw new HttpError(400, {
-      error: `invalid ${what}: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-      issues: result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    });
-  }
+  if (!result.success) throw RouterErrors.invalid(what, result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   return result.data;
 }
 
-/** A minimal router over node:http: JSON in, JSON out, every body size-limited. */
-export class Router {
-  private readonly routes: Route[] = [];
+/** The reply for any error a handler throws: coded errors carry their own status and body. */
+export function errorReply(error: unknown, log: Logger, path: string): Reply {
+  if (error instanceof CodedError) return { status: error.statusCode, body: error.body() };
+  log.error({ err: error, path }, 'request failed');
+  return { status: 500, body: { error: 'internal error; see the service log', code: 'INTERNAL' } };
+}
 
-  add(method: string, path: string, handler: Handler): this {
+/** `/api/points/:pointId` and `/api/points/:id` are the same route. */
+const routeShape = (method: string, path: string) => `${method} ${path.replace(/:[a-zA-Z]+/g, ':')}`;
+
+/**
+ * A minimal router over node:http: JSON in, JSON out, every body size-limited. Routes carry
+ * metadata `M` that hooks read (central: the role a route needs). The same method and path
+ * registered twice is refused at once, so a plugin cannot shadow another's route.
+ */
+export class Router<M = undefined> {
+  private readonly routes: Route<M>[] = [];
+  private readonly hooks: Hook<M>[] = [];
+
+  add(method: string, path: string, handler: Handler): this;
+  add(method: string, path: string, options: RouteOptions<M>, handler: Handler): this;
+  add(method: string, path: string, a: Handler | RouteOptions<M>, b?: Handler): this {
+    const [options, handler] = typeof a === 'function' ? [{ meta: undefined as M }, a] : [a, b!];
+    const shape = routeShape(method, path);
+    if (this.routes.some((route) => routeShape(route.method, route.path) === shape)) throw new Error(`route ${method} ${path} is registered twice`);
     const keys: string[] = [];
     const pattern = new RegExp(
       `^${path.replace(/:([a-zA-Z]+)/g, (_, key: string) => {
@@ -64,7 +125,7 @@ export class Router {
         return '([^/]+)';
       })}$`,
     );
-    this.routes.push({ method, pattern, keys, handler });
+    this.routes.push({ method, path, meta: options.meta, body: options.body ?? 'json', pattern, keys, handler });
     return this;
   }
 
@@ -77,6 +138,20 @@ export class Router {
   put(path: string, handler: Handler): this {
     return this.add('PUT', path, handler);
   }
+  delete(path: string, handler: Handler): this {
+    return this.add('DELETE', path, handler);
+  }
+
+  /** Hooks run in the order added, before every route's handler. */
+  addHook(hook: Hook<M>): this {
+    this.hooks.push(hook);
+    return this;
+  }
+
+  /** Every route, for start-up checks and for tests that must not forget one. */
+  list(): RouteInfo<M>[] {
+    return this.routes.map(({ method, path, meta, body }) => ({ method, path, meta, body }));
+  }
 
   async handle(raw: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
     const url = new URL(raw.url ?? '/', 'http://localhost');
@@ -84,25 +159,29 @@ export class Router {
     try {
       const matching = this.routes.filter((route) => route.pattern.test(url.pathname));
       const route = matching.find((r) => r.method === method || (method === 'HEAD' && r.method === 'GET'));
-      if (!route) {
-        throw matching.length
-          ? new HttpError(405, { error: `${method} is not allowed on ${url.pathname}` })
-          : new HttpError(404, { error: `no such endpoint: ${method} ${url.pathname}` });
-      }
+      if (!route) throw matching.length ? RouterErrors.methodNotAllowed(method, url.pathname) : RouterErrors.notFound(method, url.pathname);
       const match = route.pattern.exec(url.pathname)!;
       const params: Record<string, string> = {};
-      route.keys.forEach((key, i) => (params[key] = decodeURIComponent(match[i + 1]!)));
-      const body = method === 'GET' || method === 'HEAD' ? undefined : await readJsonBody(raw);
-      const reply = await route.handler({ method, path: url.pathname, query: url.searchParams, params, headers: raw.headers, body, raw }, res);
+      route.keys.forEach((key, i) => (params[key] = decodeSegment(match[i + 1]!, url.pathname)));
+      const req: Request = { method, path: url.pathname, query: url.searchParams, params, headers: raw.headers, body: undefined, raw };
+      for (const hook of this.hooks) {
+        const early = await hook(req, route);
+        if (early) return send(res, early);
+      }
+      if (method !== 'GET' && method !== 'HEAD' && route.body === 'json') req.body = await readJsonBody(raw);
+      const reply = await route.handler(req, res);
       if (reply) send(res, reply);
     } catch (error) {
-      if (error instanceof HttpError) {
-        send(res, { status: error.status, body: error.body });
-      } else {
-        log.error({ err: error, path: url.pathname }, 'request failed');
-        send(res, { status: 500, body: { error: 'internal error; see the service log' } });
-      }
+      send(res, errorReply(error, log, url.pathname));
     }
+  }
+}
+
+function decodeSegment(segment: string, path: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw RouterErrors.badEscape(path);
   }
 }
 
@@ -124,14 +203,16 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, { error: `request body larger than ${MAX_BODY_BYTES} bytes` });
+    if (size > MAX_BODY_BYTES) throw RouterErrors.tooLarge(MAX_BODY_BYTES);
     chunks.push(chunk);
   }
   if (size === 0) return undefined;
+  const type = req.headers['content-type'] ?? '';
+  if (!JSON_TYPE.test(type)) throw RouterErrors.notJson(type);
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
-    throw new HttpError(400, { error: 'request body is not valid JSON', issues: [] });
+    throw RouterErrors.badJson();
   }
 }
 
@@ -143,7 +224,7 @@ export interface StartedServer {
 }
 
 /** Starts a router on host:port (port 0 picks a free one) and resolves once it listens. */
-export async function listen(router: Router, host: string, port: number, log: Logger): Promise<StartedServer> {
+export async function listen<M>(router: Router<M>, host: string, port: number, log: Logger): Promise<StartedServer> {
   const server = createServer((req, res) => {
     void router.handle(req, res, log);
   });

@@ -1,6 +1,6 @@
 import type { Logger } from '../lib/log.js';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { decodePayload, OrdersMessage, type OrderRecord, type RejectReason, MAX_ORDERS_PER_MESSAGE } from './schemas.js';
+import { MAX_ORDERS_PER_MESSAGE, type OrderRecord, type OrdersMessage, type RejectReason } from './schemas.js';
 
 /** What ingest needs from central's store: an idempotent commit (dedup by order id). */
 export interface IngestStore {
@@ -14,7 +14,7 @@ export interface IngestOptions {
   publishAck: (pointId: string, ids: string[]) => Promise<void>;
   log: Logger;
   clock?: Clock;
-  onReject?: (reason: RejectReason, pointId: string | null) => void;
+  onReject?: (reason: RejectReason, pointId: string) => void;
   onCommitted?: (inserted: number, received: number) => void;
 }
 
@@ -32,13 +32,11 @@ export class Ingest {
     this.clock = o.clock ?? systemClock;
   }
 
-  /** One `points/{pointId}/orders` message. */
-  accept(pointId: string, payload: Buffer): void {
-    const decoded = decodePayload(OrdersMessage, payload);
-    if (!decoded.ok) return this.reject(decoded.reason, pointId, decoded.detail);
-    const foreign = decoded.value.orders.find((order) => order.pointId !== pointId);
+  /** One decoded `points/{pointId}/orders` message. */
+  accept(pointId: string, message: OrdersMessage): void {
+    const foreign = message.orders.find((order) => order.pointId !== pointId);
     if (foreign) return this.reject('point_mismatch', pointId, `order ${foreign.id} belongs to ${foreign.pointId}, published on ${pointId}'s topic`);
-    this.pending.push({ pointId, orders: decoded.value.orders });
+    this.pending.push({ pointId, orders: message.orders });
     this.schedule();
   }
 
@@ -49,7 +47,7 @@ export class Ingest {
     setImmediate(() => this.flush().catch((error: unknown) => this.o.log.error({ err: error }, 'order ingest flush failed')));
   }
 
-  reject(reason: RejectReason, pointId: string | null, detail: string): void {
+  private reject(reason: RejectReason, pointId: string, detail: string): void {
     this.o.log.warn({ reason, pointId, detail }, 'rejected MQTT message');
     this.o.onReject?.(reason, pointId);
   }

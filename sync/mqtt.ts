@@ -4,13 +4,10 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { z } from 'zod';
 import type { Logger } from '../lib/log.js';
 import { withTimeout } from '../lib/timeout.js';
-import { encode } from './schemas.js';
+import { encode, PROTOCOL, topicOf, type MessageKind, type OutgoingOf, type ParamsOf } from './protocol.js';
 
-export interface Will {
-  topic: string;
-  payload: unknown;
-  retain: boolean;
-}
+/** The message the broker publishes for us when the connection dies. */
+export type Will = { [K in MessageKind]: { kind: K; params: ParamsOf<K>; payload: OutgoingOf<K> } }[MessageKind];
 
 /** The TLS files of an MQTT connection: one shape for the agent's and central's config. */
 export const mqttTlsFields = {
@@ -147,7 +144,8 @@ export class MqttLink extends EventEmitter {
 
   private willPacket(): NonNullable<IClientOptions['will']> {
     const will = this.options.will!();
-    return { topic: will.topic, payload: encode(will.payload), qos: 1, retain: will.retain };
+    const spec = PROTOCOL[will.kind];
+    return { topic: topicOf(will.kind, will.params as never), payload: encode(will.payload), qos: spec.qos, retain: spec.retain };
   }
 
   onMessage(handler: MessageHandler): void {
@@ -162,12 +160,23 @@ export class MqttLink extends EventEmitter {
     await withTimeout(client.subscribeAsync(filters, { qos: 1 }), this.options.publishTimeoutMs ?? 10_000, `SUBACK for ${filters.join(', ')}`);
   }
 
-  /** QoS 1 publish; resolves on PUBACK. Rejects at once when disconnected. */
-  async publish(topic: string, payload: unknown, options: { retain?: boolean; qos?: 0 | 1; timeoutMs?: number } = {}): Promise<void> {
+  /** Publishes one message of `kind` with its QoS and retain flag; resolves on PUBACK. Rejects at once when disconnected. */
+  async publish<K extends MessageKind>(kind: K, params: ParamsOf<K>, payload: OutgoingOf<K>, options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.publishEncoded(kind, params, encode(payload), options);
+  }
+
+  /** `publish` with a payload the caller serialized itself (the outbox's drain joins stored records). */
+  async publishEncoded<K extends MessageKind>(kind: K, params: ParamsOf<K>, payload: Buffer, options: { timeoutMs?: number } = {}): Promise<void> {
+    const spec = PROTOCOL[kind];
+    await this.publishTopic(topicOf(kind, params), payload, { qos: spec.qos, retain: spec.retain, ...options });
+  }
+
+  /** A raw publish, for tools and tests that speak to a broker outside the protocol map. */
+  async publishTopic(topic: string, payload: Buffer, options: { retain?: boolean; qos?: 0 | 1; timeoutMs?: number } = {}): Promise<void> {
     const client = this.client;
     if (!client?.connected) throw new NotConnectedError(this.options.url);
     await withTimeout(
-      client.publishAsync(topic, Buffer.isBuffer(payload) ? payload : encode(payload), { qos: options.qos ?? 1, retain: options.retain ?? false }),
+      client.publishAsync(topic, payload, { qos: options.qos ?? 1, retain: options.retain ?? false }),
       options.timeoutMs ?? this.options.publishTimeoutMs ?? 10_000,
       `PUBACK for ${topic}`,
     );

@@ -1,6 +1,5 @@
 import type { Logger } from '../lib/log.js';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { topics } from './topics.js';
 import { MAX_PAYLOAD_BYTES } from './schemas.js';
 import type { MqttLink } from './mqtt.js';
 
@@ -130,7 +129,7 @@ export class Outbox {
         this.cursor = batch[batch.length - 1]!.seq;
         const payload = Buffer.from(`{"ts":${this.clock.now()},"orders":[${batch.map((r) => r.record).join(',')}]}`);
         sends.push(
-          link.publish(topics.pointOrders(pointId), payload).catch((error: unknown) => {
+          link.publishEncoded('pointOrders', { pointId }, payload).catch((error: unknown) => {
             // Left in SQLite; the next connect or the ack timeout sends it again.
             this.o.log.warn({ err: (error as Error).message, orders: batch.length }, 'order publish failed; will resend');
           }),

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { POINT_ID, COMMAND_NAMES } from './topics.js';
 
 /** Milliseconds since the epoch; every message carries one as `ts`. */
 export const Timestamp = z.number().int().nonnegative();
 /** Money in minor units (tetri, cents): integers only, everywhere. */
 export const Money = z.number().int().nonnegative().max(1_000_000_000);
+/** A point's id: `tbilisi-01`. */
+export const POINT_ID = /^[a-z0-9-]{1,64}$/;
 export const PointId = z.string().regex(POINT_ID, 'must be 1-64 of a-z, 0-9 and -');
 export const OrderId = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'must be a UUIDv7');
 export const Currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as GEL');
@@ -111,15 +112,6 @@ export type OrdersMessage = z.infer<typeof OrdersMessage>;
 export const AckMessage = z.object({ ts: Timestamp, ids: z.array(OrderId).min(1).max(MAX_ORDERS_PER_MESSAGE) });
 export type AckMessage = z.infer<typeof AckMessage>;
 
-export const CommandNameSchema = z.enum(COMMAND_NAMES);
-/** `points/{id}/cmd/{name}`: names come from a fixed list; args never carry code to run. */
-export const CommandMessage = z.object({
-  ts: Timestamp,
-  id: z.string().min(1).max(64),
-  args: z.record(z.string(), z.union([z.string().max(200), z.number(), z.boolean()])).optional(),
-});
-export type CommandMessage = z.infer<typeof CommandMessage>;
-
 export const CommandResultMessage = z.object({
   ts: Timestamp,
   id: z.string().min(1).max(64),
@@ -162,34 +154,6 @@ export type Menu = z.infer<typeof Menu>;
 
 /** Why a message was refused; each is a counter label. */
 export type RejectReason = 'too_large' | 'bad_json' | 'bad_schema' | 'unknown_topic' | 'point_mismatch';
-
-export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: RejectReason; detail: string };
-
-/** Size check, JSON parse and schema parse of one MQTT payload. */
-export function decodePayload<S extends z.ZodType>(schema: S, payload: Buffer): Decoded<z.output<S>> {
-  if (payload.length > MAX_PAYLOAD_BYTES) {
-    return { ok: false, reason: 'too_large', detail: `${payload.length} bytes > ${MAX_PAYLOAD_BYTES}` };
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(payload.toString('utf8'));
-  } catch (error) {
-    return { ok: false, reason: 'bad_json', detail: (error as Error).message };
-  }
-  const result = schema.safeParse(json);
-  if (!result.success) {
-    return {
-      ok: false,
-      reason: 'bad_schema',
-      detail: result.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
-    };
-  }
-  return { ok: true, value: result.data };
-}
-
-export function encode(payload: unknown): Buffer {
-  return Buffer.from(JSON.stringify(payload));
-}
 
 /** A calendar date in the point's time zone. */
 export const DateString = z

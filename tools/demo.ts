@@ -11,7 +11,7 @@ import { loadAgentConfig } from '../agent/config.js';
 import { loadMenuFile } from '../agent/menu.js';
 import { Central } from '../central/central.js';
 import { loadCentralConfig } from '../central/config.js';
-import { centralModules } from '../central/modules.js';
+import { centralPlugins } from '../central/plugins.js';
 
 const DEMO_POINTS = ['tbilisi-01', 'batumi-01', 'kutaisi-01'];
 
@@ -73,7 +73,7 @@ export const demoCommand: Command = {
       http: { port: httpPort },
       broker: { host: '127.0.0.1', port: brokerPort },
     });
-    const central = new Central(centralConfig, { log: log.child({ part: 'central' }), modules: centralModules(centralConfig) });
+    const central = new Central(centralConfig, { log: log.child({ part: 'central' }), plugins: centralPlugins() });
     await central.start();
     const menuFile = sampleMenuFile();
     const skus = loadMenuFile(menuFile).items.map((item) => item.sku);

@@ -5,8 +5,8 @@ import { uuidv7 } from '../lib/uuidv7.js';
 import { VERSION } from '../lib/version.js';
 import { sleep, withTimeout } from '../lib/timeout.js';
 import { MqttLink } from '../sync/mqtt.js';
-import { AckMessage, CommandMessage, decodePayload, orderNumber, type HealthMessage, type OrderRecord } from '../sync/schemas.js';
-import { parseTopic, topics, ROOT } from '../sync/topics.js';
+import { orderNumber, type HealthMessage, type OrderRecord } from '../sync/schemas.js';
+import { decodeMessage, filterOf, type CommandMessage, type CommandName } from '../sync/protocol.js';
 
 export interface SimulatedPointOptions {
   pointId: string;
@@ -34,7 +34,7 @@ export class SimulatedPoint {
       keepaliveSeconds: 30,
       clean: true,
       log: o.log,
-      will: () => ({ topic: topics.pointStatus(o.pointId), payload: { online: false, ts: Date.now(), version: VERSION, session: 1 }, retain: true }),
+      will: () => ({ kind: 'pointStatus', params: { pointId: o.pointId }, payload: { online: false, ts: Date.now(), version: VERSION, session: 1 } }),
     });
   }
 
@@ -48,18 +48,18 @@ export class SimulatedPoint {
 
   start(): void {
     this.link.onMessage((topic, payload) => {
-      const parsed = parseTopic(topic);
-      if (parsed?.kind === 'command') return void this.answer(parsed.name, payload);
-      const ack = decodePayload(AckMessage, payload);
-      if (!ack.ok) return;
-      for (const id of ack.value.ids) if (this.unacked.delete(id)) this.acked++;
+      const decoded = decodeMessage(topic, payload);
+      if (!decoded.ok) return;
+      const inbound = decoded.value;
+      if (inbound.kind === 'pointCommand') return void this.answer(inbound.params.command, inbound.message);
+      if (inbound.kind === 'pointAcks') for (const id of inbound.message.ids) if (this.unacked.delete(id)) this.acked++;
     });
     this.link.on('connect', () => {
-      void this.link.publish(topics.pointStatus(this.o.pointId), { online: true, ts: Date.now(), version: VERSION, session: 1 }, { retain: true }).catch(() => undefined);
+      void this.link.publish('pointStatus', { pointId: this.o.pointId }, { online: true, ts: Date.now(), version: VERSION, session: 1 }).catch(() => undefined);
       void this.publishHealth();
       void this.resend();
     });
-    void this.link.subscribe([topics.pointAcks(this.o.pointId), `${ROOT}/points/${this.o.pointId}/cmd/+`]);
+    void this.link.subscribe([filterOf('pointAcks', { pointId: this.o.pointId }), filterOf('pointCommand', { pointId: this.o.pointId })]);
     this.link.start();
     // Spread the fleet's health over the period instead of a thundering herd.
     const jitter = Math.random() * this.o.healthEveryMs;
@@ -80,16 +80,15 @@ export class SimulatedPoint {
       version: VERSION,
       ts: now,
     };
-    await this.link.publish(topics.pointHealth(this.o.pointId), health, { retain: true }).catch(() => undefined);
+    await this.link.publish('pointHealth', { pointId: this.o.pointId }, health).catch(() => undefined);
   }
 
   /** Commands get an answer as a box would give (rebirth really publishes again); nothing else runs. */
-  private async answer(name: string, payload: Buffer): Promise<void> {
-    const command = decodePayload(CommandMessage, payload);
-    if (!command.ok || (name !== 'resync' && name !== 'reprint' && name !== 'rebirth')) return;
+  private async answer(name: CommandName, command: CommandMessage): Promise<void> {
+    if (name === 'mode') return;
     if (name === 'rebirth') await this.publishHealth();
-    const result = { ts: Date.now(), id: command.value.id, pointId: this.o.pointId, ok: true, detail: `simulated ${name}` };
-    await this.link.publish(topics.pointCommandResult(this.o.pointId, name), result).catch(() => undefined);
+    const result = { ts: Date.now(), id: command.id, pointId: this.o.pointId, ok: true, detail: `simulated ${name}` };
+    await this.link.publish('pointCommandResult', { pointId: this.o.pointId, command: name }, result).catch(() => undefined);
   }
 
   private async order(): Promise<void> {
@@ -118,7 +117,7 @@ export class SimulatedPoint {
   }
 
   private async send(orders: OrderRecord[]): Promise<void> {
-    await this.link.publish(topics.pointOrders(this.o.pointId), { ts: Date.now(), orders }).catch(() => undefined);
+    await this.link.publish('pointOrders', { pointId: this.o.pointId }, { ts: Date.now(), orders }).catch(() => undefined);
   }
 
   async stop(): Promise<void> {

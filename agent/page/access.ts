@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { Router, type Handler, type Reply, type Request } from '../../lib/http.js';
+import { Router, type Reply, type Request } from '../../lib/http.js';
 import type { Clock } from '../../lib/clock.js';
 import { isLoopbackHost } from '../config.js';
 import type { PinGate, PinResult } from './pin-gate.js';
@@ -109,13 +109,10 @@ export function accessGate(options: { loopbackOnly: boolean; sessions: StaffSess
   };
 }
 
-/** A Router whose every route passes `gate` first; a reply from the gate ends the request. */
+/** A Router whose every route passes `gate` first (before its body is read); a reply from the gate ends the request. */
 export class GuardedRouter extends Router {
-  constructor(private readonly gate: (req: Request, route: string) => Reply | undefined) {
+  constructor(gate: (req: Request, route: string) => Reply | undefined) {
     super();
-  }
-
-  override add(method: string, path: string, handler: Handler): this {
-    return super.add(method, path, (req, res) => this.gate(req, path) ?? handler(req, res));
+    this.addHook((req, route) => gate(req, route.path));
   }
 }

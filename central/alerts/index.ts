@@ -11,4 +11,4 @@ export {
   type PointAlerts,
   type RuleName,
 } from './rules.js';
-export { FleetAlerts } from './engine.js';
+export { AlertsPlugin } from './plugin.js';

@@ -6,9 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import type { Database } from 'better-sqlite3';
 import { CronExpressionParser } from 'cron-parser';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { HttpError } from '../../lib/http.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
+import { CentralErrors } from '../errors.js';
 import type { IncidentSink } from '../incidents/types.js';
 import type { StepOutcome } from '../recovery/audit.js';
 import { describeCommandResult, isTruthyValue, pgFirstValue, runCommand, type CommandSpec, type Redact } from '../recovery/executors.js';
@@ -166,9 +166,9 @@ export class BackupService {
   // ---- one backup run --------------------------------------------------------------------
 
   private begin(kind: BackupKind, by: string): string {
-    if (!this.started) throw new HttpError(409, { error: 'backups are not started' });
-    if (!this.options.config[kind]) throw new HttpError(400, { error: `backups.${kind} is not configured` });
-    if (this.running.has(kind)) throw new HttpError(409, { error: `a ${kind} backup is already running (${this.running.get(kind)!.progress.id})` });
+    if (!this.started) throw CentralErrors.backupsNotStarted();
+    if (!this.options.config[kind]) throw CentralErrors.backupKindOff(kind);
+    if (this.running.has(kind)) throw CentralErrors.backupRunning(kind, this.running.get(kind)!.progress.id);
     const id = uuidv7(this.clock.now());
     const progress: BackupProgress = { id, kind, phase: 'dump', startedAt: this.clock.now(), bytes: 0 };
     const promise = this.execute(progress, by).finally(() => this.running.delete(kind));

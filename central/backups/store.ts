@@ -62,32 +62,36 @@ function fromRow(row: Row): BackupRecord {
   };
 }
 
+/** Append only (central/migrations.ts): entry N moves these tables from version N to N+1. */
+export const BACKUPS_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE IF NOT EXISTS runbook_backups (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    file TEXT NOT NULL,
+    status TEXT NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    sha256 TEXT NOT NULL DEFAULT '',
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    verify TEXT NOT NULL DEFAULT 'pending',
+    verified_at INTEGER,
+    verify_detail TEXT,
+    offsite TEXT NOT NULL DEFAULT 'pending',
+    offsite_detail TEXT,
+    error TEXT,
+    by TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX IF NOT EXISTS runbook_backups_by_kind ON runbook_backups (kind, started_at);
+  `,
+];
+
 /** The backup catalogue in central's SQLite (`runbook_backups`). */
 export class BackupStore {
   constructor(private readonly db: Database) {}
 
   init(now: number): void {
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS runbook_backups (
-        id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        file TEXT NOT NULL,
-        status TEXT NOT NULL,
-        size INTEGER NOT NULL DEFAULT 0,
-        sha256 TEXT NOT NULL DEFAULT '',
-        started_at INTEGER NOT NULL,
-        finished_at INTEGER,
-        verify TEXT NOT NULL DEFAULT 'pending',
-        verified_at INTEGER,
-        verify_detail TEXT,
-        offsite TEXT NOT NULL DEFAULT 'pending',
-        offsite_detail TEXT,
-        error TEXT,
-        by TEXT NOT NULL,
-        deleted INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE INDEX IF NOT EXISTS runbook_backups_by_kind ON runbook_backups (kind, started_at);
-    `);
     this.db.prepare(`UPDATE runbook_backups SET status = 'failed', error = 'central stopped during the backup', finished_at = ? WHERE status = 'running'`).run(now);
   }
 

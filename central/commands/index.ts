@@ -1,2 +1,2 @@
-export { PointCommands } from './commands.js';
-export { CommandStore, type CommandRecord, type CommandStatus } from './store.js';
+export { CommandsPlugin } from './plugin.js';
+export { CommandStore, COMMANDS_MIGRATIONS, type CommandRecord, type CommandStatus } from './store.js';

@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
-import type { CommandName } from '../../sync/topics.js';
+import type { CommandName } from '../../sync/protocol.js';
 
-const SCHEMA = `
+/** Append only (central/migrations.ts): entry N moves these tables from version N to N+1. */
+export const COMMANDS_MIGRATIONS: readonly string[] = [
+  `
   CREATE TABLE IF NOT EXISTS fleet_commands (
     id TEXT PRIMARY KEY,
     point_id TEXT NOT NULL,
@@ -13,7 +15,8 @@ const SCHEMA = `
     detail TEXT NOT NULL
   );
   CREATE INDEX IF NOT EXISTS fleet_commands_point ON fleet_commands(point_id, sent_at);
-`;
+`,
+];
 
 /** sent: published, no result yet; ok/failed: the point's result; unsent: the publish itself failed. */
 export type CommandStatus = 'sent' | 'ok' | 'failed' | 'unsent';
@@ -56,7 +59,6 @@ export class CommandStore {
   private readonly stmts;
 
   constructor(db: Database.Database) {
-    db.exec(SCHEMA);
     this.stmts = {
       insert: db.prepare(
         'INSERT INTO fleet_commands (id, point_id, name, sent_at, sent_by, status, result_at, detail) VALUES (@id, @pointId, @name, @sentAt, @sentBy, @status, @resultAt, @detail)',

@@ -1,2 +1,1 @@
-export { Dashboard, STATIC_DIR } from './module.js';
-export { toDashboard, DASHBOARD_EVENT } from './events.js';
+export { DashboardPlugin, STATIC_DIR } from './plugin.js';

@@ -1,2 +1,3 @@
-export { FleetHistory } from './recorder.js';
-export { HistoryStore, type FleetEvent, type SeriesPoint } from './store.js';
+export { HistoryPlugin } from './plugin.js';
+export { historyConfigSchema, type HistoryConfig } from './config.js';
+export { HistoryStore, HISTORY_MIGRATIONS, type FleetEvent, type SeriesPoint } from './store.js';

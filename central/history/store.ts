@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
 
-const SCHEMA = `
+/** Append only (central/migrations.ts): entry N moves these tables from version N to N+1. */
+export const HISTORY_MIGRATIONS: readonly string[] = [
+  `
   CREATE TABLE IF NOT EXISTS fleet_events (
     seq INTEGER PRIMARY KEY,
     point_id TEXT NOT NULL,
@@ -22,7 +24,8 @@ const SCHEMA = `
     PRIMARY KEY (point_id, at)
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS fleet_series_at ON fleet_series(at);
-`;
+`,
+];
 
 /** One state change of a point: `connection`, `mode`, `version` or `check:<name>`. */
 export interface FleetEvent {
@@ -53,7 +56,6 @@ export class HistoryStore {
   private readonly writeBatch: (events: readonly FleetEvent[], series: readonly SeriesRow[]) => void;
 
   constructor(db: Database.Database) {
-    db.exec(SCHEMA);
     this.stmts = {
       event: db.prepare('INSERT INTO fleet_events (point_id, at, kind, value, detail) VALUES (?, ?, ?, ?, ?)'),
       series: db.prepare(

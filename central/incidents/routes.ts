@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { HttpError, parseWith, type Router } from '../../lib/http.js';
+import { parseWith, type Router } from '../../lib/http.js';
 import { PointId } from '../../sync/schemas.js';
+import { CentralErrors } from '../errors.js';
+import type { RouteMeta } from '../plugin.js';
 import type { Incidents } from './store.js';
 
 const IncidentsQuery = z.object({
@@ -11,21 +13,23 @@ const IncidentsQuery = z.object({
 
 const AckBody = z.object({ by: z.string().trim().min(1).max(100).optional() }).strict();
 
+const meta = (access: RouteMeta['access']) => ({ meta: { access, owner: 'core' } });
+
 /** `GET /api/incidents`, `GET /api/incidents/:id` (with timeline), `POST /api/incidents/:id/ack`. */
-export function registerIncidentRoutes(router: Router, incidents: Incidents): void {
-  router.get('/api/incidents', (req) => {
+export function registerIncidentRoutes(router: Router<RouteMeta>, incidents: Incidents): void {
+  router.add('GET', '/api/incidents', meta('viewer'), (req) => {
     const query = parseWith(IncidentsQuery, Object.fromEntries(req.query), 'query');
     return { status: 200, body: incidents.list(query) };
   });
-  router.get('/api/incidents/:id', (req) => {
+  router.add('GET', '/api/incidents/:id', meta('viewer'), (req) => {
     const incident = incidents.detail(req.params.id!);
-    if (!incident) throw new HttpError(404, { error: `no incident ${req.params.id}` });
+    if (!incident) throw CentralErrors.noIncident(req.params.id!);
     return { status: 200, body: incident };
   });
-  router.post('/api/incidents/:id/ack', (req) => {
+  router.add('POST', '/api/incidents/:id/ack', meta('operator'), (req) => {
     const body = parseWith(AckBody, req.body ?? {});
     const incident = incidents.ack(req.params.id!, body.by ?? 'api');
-    if (!incident) throw new HttpError(404, { error: `no incident ${req.params.id}` });
+    if (!incident) throw CentralErrors.noIncident(req.params.id!);
     return { status: 200, body: incident };
   });
 }

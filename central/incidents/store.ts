@@ -4,7 +4,9 @@ import type { Clock } from '../../lib/clock.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import type { Incident, IncidentEvent, IncidentFeed, IncidentSink, RaiseIncident, Severity, TimelineEntry } from './types.js';
 
-const SCHEMA = `
+/** Append only (central/migrations.ts): entry N moves these tables from version N to N+1. */
+export const INCIDENT_MIGRATIONS: readonly string[] = [
+  `
   CREATE TABLE IF NOT EXISTS incidents (
     id TEXT PRIMARY KEY,
     key TEXT NOT NULL,
@@ -30,7 +32,8 @@ const SCHEMA = `
     text TEXT NOT NULL
   );
   CREATE INDEX IF NOT EXISTS incident_timeline_incident ON incident_timeline(incident_id, seq);
-`;
+`,
+];
 
 interface IncidentRow {
   id: string;
@@ -87,7 +90,6 @@ export class Incidents implements IncidentSink, IncidentFeed {
   private readonly stmts;
 
   constructor(private readonly db: Database.Database, private readonly clock: Clock, private readonly log: Logger) {
-    db.exec(SCHEMA);
     this.stmts = {
       insert: db.prepare(
         `INSERT INTO incidents (id, key, title, severity, detail, point_id, parent_id, status, opened_at, acked_at, acked_by, resolved_at)

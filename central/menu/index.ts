@@ -1,1 +1,1 @@
-export { MenuModule } from './module.js';
+export { MenuPlugin, MENU_MIGRATIONS } from './plugin.js';

@@ -3,4 +3,5 @@ export { Notifier, type NotifierOptions, type AckLinkStatus } from './notifier.j
 export { registerNotifyRoutes } from './routes.js';
 export { ackToken, ackUrl, verifyAckToken } from './ack-link.js';
 export { dueNotices, escalationPhase, type EscalationState, type SendRecord, type DueNotice } from './ladder.js';
-export { NotifyModule } from './module.js';
+export { NotifyPlugin } from './plugin.js';
+export { NOTIFY_MIGRATIONS } from './store.js';

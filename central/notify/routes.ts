@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { parseWith, type Reply, type Request, type Router } from '../../lib/http.js';
+import { parseWith, type Reply, type Request } from '../../lib/http.js';
+import type { PluginRoutes } from '../plugin.js';
 import type { AckLinkStatus, Notifier } from './notifier.js';
 
 const ackLinkQuery = z.object({
@@ -50,14 +51,20 @@ function linkParts(req: Request) {
  * The signed ack link in every message. GET only shows a confirmation page: mail scanners and chat link
  * previews fetch links on their own, and must not ack for a human. The page's button POSTs the ack.
  */
-export function registerNotifyRoutes(router: Router, notifier: Notifier): void {
-  router.get('/api/ack/:incidentId', (req) => {
+export function registerNotifyRoutes(routes: PluginRoutes, notifier: Notifier): void {
+  // Signed links are their own authority: no session, and the confirmation is a plain form post.
+  routes.get('/:incidentId', 'public', (req) => {
     const { incidentId, by, token } = linkParts(req);
     // A relative action keeps the page working behind a proxy that mounts central under a path.
     return reply(notifier.ackLinkStatus(incidentId, by, token), `?${new URLSearchParams({ by, token })}`);
   });
-  router.post('/api/ack/:incidentId', (req) => {
-    const { incidentId, by, token } = linkParts(req);
-    return reply(notifier.acknowledgeByLink(incidentId, by, token));
-  });
+  routes.post(
+    '/:incidentId',
+    'public',
+    (req) => {
+      const { incidentId, by, token } = linkParts(req);
+      return reply(notifier.acknowledgeByLink(incidentId, by, token));
+    },
+    { body: 'form' },
+  );
 }

@@ -5,7 +5,9 @@ import { CHANNELS, SEVERITIES, type Channel } from './config.js';
 import type { EscalationEvent, EscalationState, NoticeKind, NotificationStatus, SendRecord } from './ladder.js';
 import type { IncidentSnapshot, Message } from './messages.js';
 
-const SCHEMA = `
+/** Append only (central/migrations.ts): entry N moves these tables from version N to N+1. */
+export const NOTIFY_MIGRATIONS: readonly string[] = [
+  `
 CREATE TABLE IF NOT EXISTS notify_escalations (
   id TEXT PRIMARY KEY,
   dedup_key TEXT NOT NULL,
@@ -58,7 +60,8 @@ CREATE TABLE IF NOT EXISTS notify_meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
-`;
+`,
+];
 
 // Rows are parsed like any other input: a hand-edited or older database gives a clear error, not a wrong page.
 const eventsSchema = z.array(
@@ -159,7 +162,6 @@ export class NotifyStore {
   constructor(private readonly db: Database.Database) {}
 
   migrate(): void {
-    this.db.exec(SCHEMA);
   }
 
   meta(key: string, create: () => string): string {

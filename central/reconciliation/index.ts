@@ -1,2 +1,2 @@
-export { ReconciliationModule, judgeDay, reconciliationIncidentKey } from './module.js';
-export { ReconciliationStore, type DayCheck, type DayStatus } from './store.js';
+export { ReconciliationPlugin, judgeDay, reconciliationIncidentKey } from './plugin.js';
+export { ReconciliationStore, RECONCILIATION_MIGRATIONS, type DayCheck, type DayStatus } from './store.js';

@@ -13,7 +13,9 @@ export interface DayCheck {
   checkedAt: number;
 }
 
-const SCHEMA = `
+/** Append only (central/migrations.ts): entry N moves these tables from version N to N+1. */
+export const RECONCILIATION_MIGRATIONS: readonly string[] = [
+  `
   CREATE TABLE IF NOT EXISTS point_days (
     point_id TEXT NOT NULL,
     date TEXT NOT NULL,
@@ -24,7 +26,8 @@ const SCHEMA = `
     PRIMARY KEY (point_id, date)
   );
   CREATE INDEX IF NOT EXISTS point_days_mismatch ON point_days(point_id) WHERE status = 'mismatch';
-`;
+`,
+];
 
 interface Row {
   point_id: string;
@@ -51,7 +54,6 @@ export class ReconciliationStore {
   private readonly stmts;
 
   constructor(db: Database.Database) {
-    db.exec(SCHEMA);
     this.stmts = {
       upsert: db.prepare<[string, string, string, string, string, number]>(
         `INSERT INTO point_days (point_id, date, box, status, differences, checked_at) VALUES (?, ?, ?, ?, ?, ?)

@@ -61,6 +61,42 @@ export interface StepOutcome {
   output?: string;
 }
 
+/** Append only (central/migrations.ts): entry N moves these tables from version N to N+1. */
+export const RECOVERY_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE IF NOT EXISTS runbook_runs (
+    id TEXT PRIMARY KEY,
+    procedure TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    outcome TEXT,
+    awaiting_step TEXT,
+    awaiting_text TEXT
+  );
+  CREATE TABLE IF NOT EXISTS runbook_steps (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    procedure TEXT NOT NULL,
+    step_id TEXT,
+    phase TEXT NOT NULL,
+    what TEXT NOT NULL,
+    by TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    ok INTEGER,
+    exit_code INTEGER,
+    output_tail TEXT,
+    detail TEXT,
+    restart INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX IF NOT EXISTS runbook_steps_by_run ON runbook_steps (run_id, seq);
+  CREATE INDEX IF NOT EXISTS runbook_steps_restarts ON runbook_steps (procedure, restart, started_at);
+  `,
+];
+
 /**
  * Every runbook step, who ran or approved it, when, its exit code and redacted output tail, in
  * central's SQLite. Callers pass text already redacted.
@@ -69,38 +105,6 @@ export class RunbookAudit {
   constructor(private readonly db: Database) {}
 
   init(now: number): void {
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS runbook_runs (
-        id TEXT PRIMARY KEY,
-        procedure TEXT NOT NULL,
-        target TEXT NOT NULL,
-        status TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        started_at INTEGER NOT NULL,
-        finished_at INTEGER,
-        outcome TEXT,
-        awaiting_step TEXT,
-        awaiting_text TEXT
-      );
-      CREATE TABLE IF NOT EXISTS runbook_steps (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        run_id TEXT NOT NULL,
-        procedure TEXT NOT NULL,
-        step_id TEXT,
-        phase TEXT NOT NULL,
-        what TEXT NOT NULL,
-        by TEXT NOT NULL,
-        started_at INTEGER NOT NULL,
-        finished_at INTEGER,
-        ok INTEGER,
-        exit_code INTEGER,
-        output_tail TEXT,
-        detail TEXT,
-        restart INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE INDEX IF NOT EXISTS runbook_steps_by_run ON runbook_steps (run_id, seq);
-      CREATE INDEX IF NOT EXISTS runbook_steps_restarts ON runbook_steps (procedure, restart, started_at);
-    `);
     // Runs a previous process left open cannot continue: their in-memory state is gone.
     this.db
       .prepare(`UPDATE runbook_runs SET status = 'interrupted', finished_at = ?, outcome = 'central stopped while the run was active', awaiting_step = NULL, awaiting_text = NULL WHERE status NOT IN ('resolved', 'failed', 'interrupted')`)

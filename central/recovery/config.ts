@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { argvSchema, duration, optionalDuration, pgUrlSchema } from './config-parts.js';
 
-export { backupsConfigSchema, type BackupsConfig } from '../backups/config.js';
-
 const envSchema = z.record(z.string(), z.string()).default({});
 const timeout = (ms: number) => z.number().int().positive().default(ms);
 const stepId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'step ids are lowercase letters, digits, ".", "_" or "-" (1–64 chars)');

@@ -1,10 +1,10 @@
 import type { Database } from 'better-sqlite3';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { HttpError } from '../../lib/http.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import { sleep, withTimeout } from '../../lib/timeout.js';
 import type { BackupRecord } from '../backups/store.js';
-import type { UpstreamGate } from '../upstream/gate.js';
+import type { TargetGate } from './gate.js';
+import { CentralErrors } from '../errors.js';
 import type { IncidentSink } from '../incidents/types.js';
 import { RunbookAudit, type RunRecord, type StepOutcome } from './audit.js';
 import { ChainMonitor } from './chain-monitor.js';
@@ -66,12 +66,6 @@ interface Slot {
   probing: Promise<void> | null;
   probeTimer: NodeJS.Timeout | null;
   wakeTimer: NodeJS.Timeout | null;
-}
-
-export class ApprovalError extends HttpError {
-  constructor(status: number, message: string) {
-    super(status, { error: message });
-  }
 }
 
 /**
@@ -158,10 +152,10 @@ export class RecoveryEngine {
   }
 
   /**
-   * The forwarder's UpstreamGate for `target`: up unless the runbook reports it down (unknown
+   * The forwarder's TargetGate for `target`: up unless the runbook reports it down (unknown
    * counts as up); `onChange` fires when that verdict flips, e.g. on the run's verified recovery.
    */
-  gate(target: string): UpstreamGate {
+  gate(target: string): TargetGate {
     return {
       isUp: () => this.health(target) !== 'down',
       onChange: (listener) => {
@@ -211,9 +205,9 @@ export class RecoveryEngine {
   /** Approves a destructive step (or confirms a manual one) the run is waiting for. */
   approve(runId: string, stepId: string, by: string): ProcedureSummary {
     const slot = this.slots.find((s) => s.state.run?.id === runId);
-    if (!slot) throw new ApprovalError(404, `no active run ${runId}`);
+    if (!slot) throw CentralErrors.noActiveRun(runId);
     const rejected = this.dispatch(slot, { type: 'approve', runId, stepId, by });
-    if (rejected) throw new ApprovalError(409, rejected);
+    if (rejected) throw CentralErrors.approvalRefused(rejected);
     this.audit.note({ runId, procedure: slot.name, stepId, phase: 'approval', what: `approved ${stepId}`, by, at: this.clock.now() });
     return this.procedures().find((p) => p.name === slot.name)!;
   }
@@ -230,7 +224,7 @@ export class RecoveryEngine {
 
   private slot(name: string): Slot {
     const slot = this.slots.find((s) => s.name === name);
-    if (!slot) throw new HttpError(404, { error: `no runbook procedure named "${name}"` });
+    if (!slot) throw CentralErrors.noProcedure(name);
     return slot;
   }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { parseWith, type Router } from '../../lib/http.js';
+import { parseWith } from '../../lib/http.js';
+import type { PluginRoutes } from '../plugin.js';
 import { OrderId, PointId } from '../../sync/schemas.js';
 import type { ForwardLoop } from './loop.js';
 
@@ -18,9 +19,9 @@ export const RedriveReply = z.object({
 export type RedriveReply = z.infer<typeof RedriveReply>;
 
 /** `loop()` answers the running engine or throws the HTTP error that says why there is none. */
-export function registerForwardingRoutes(router: Router, loop: () => ForwardLoop): void {
-  router.get('/api/forwarding', () => ({ status: 200, body: loop().view() }));
-  router.post('/api/forwarding/redrive', (req) => {
+export function registerForwardingRoutes(routes: PluginRoutes, loop: () => ForwardLoop): void {
+  routes.get('/forwarding', 'viewer', () => ({ status: 200, body: loop().view() }));
+  routes.post('/forwarding/redrive', 'operator', (req) => {
     const request = parseWith(RedriveRequest, req.body ?? {});
     const orders = loop().redrive(request);
     const redriven = new Set(orders.map((order) => order.orderId));

@@ -7,7 +7,7 @@ import { toUpstreamBody } from './body.js';
 import { displayUrl, statusUrlOf, upstreamHeaders, type UpstreamConfig } from './config.js';
 import { backlogOverdue, classifyExchange, parkedIncidentChanges, planDispatch, transitionFor, type Outcome, type QueueHead } from './decisions.js';
 import { JsonHttpClient } from './exchange.js';
-import type { UpstreamGate } from './gate.js';
+import type { TargetGate } from '../recovery/gate.js';
 import type { Backlog, ForwardStore, ParkedOrder, PointBacklog, RedriveFilter } from './store.js';
 
 export type PauseReason = 'gate' | 'failures';
@@ -20,7 +20,7 @@ export interface ForwardLoopOptions {
   clock: Clock;
   log: Logger;
   incidents: Pick<Incidents, 'raise' | 'clear' | 'active'>;
-  gate: UpstreamGate | undefined;
+  gate: TargetGate | undefined;
   random: () => number;
   onOutcome: (kind: Outcome['kind']) => void;
 }

@@ -10,7 +10,9 @@ import type { QueueHead, Transition } from './decisions.js';
  * committed order already queued: everything committed after it is queued on the next pull, even
  * after a crash between a commit and its queuing.
  */
-const FORWARD_SCHEMA = `
+/** Append only (central/migrations.ts): entry N moves these tables from version N to N+1. */
+export const UPSTREAM_MIGRATIONS: readonly string[] = [
+  `
   CREATE TABLE IF NOT EXISTS forward_orders (
     order_id TEXT PRIMARY KEY,
     point_id TEXT NOT NULL,
@@ -27,7 +29,8 @@ const FORWARD_SCHEMA = `
   );
   CREATE INDEX IF NOT EXISTS forward_orders_queue ON forward_orders(status, point_id, seq);
   CREATE INDEX IF NOT EXISTS forward_orders_age ON forward_orders(status, received_at);
-  CREATE TABLE IF NOT EXISTS forward_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`;
+  CREATE TABLE IF NOT EXISTS forward_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+];
 
 export interface Backlog {
   /** Orders not on the main server yet: pending + parked. */
@@ -86,13 +89,10 @@ function summarize(rows: readonly BacklogRow[], now: number): Backlog {
   };
 }
 
-/**
- * The forwarding backlog read straight from central's database, for `GET /api/orders/stats`.
- * Null when forwarding has never run on this database.
- */
+/** The forwarding backlog, for `GET /api/orders/stats`: null while forwarding has never queued an order here. */
 export function forwardBacklog(db: Database.Database, now: number): Backlog | null {
-  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'forward_orders'").get();
-  return exists ? summarize(db.prepare<[], BacklogRow>(BACKLOG_SQL).all(), now) : null;
+  if (!db.prepare('SELECT 1 FROM forward_orders LIMIT 1').get()) return null;
+  return summarize(db.prepare<[], BacklogRow>(BACKLOG_SQL).all(), now);
 }
 
 /**
@@ -117,7 +117,6 @@ export class ForwardStore {
   private readonly applyTx: (transitions: readonly Transition[], now: number) => void;
 
   constructor(db: Database.Database) {
-    db.exec(FORWARD_SCHEMA);
     this.stmts = {
       insert: db.prepare<{ id: string; pointId: string; seq: number; receivedAt: number; record: string; now: number }>(
         `INSERT OR IGNORE INTO forward_orders (order_id, point_id, seq, received_at, record, status, next_attempt_at, updated_at)

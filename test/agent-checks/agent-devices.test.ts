@@ -8,7 +8,7 @@ import { loadAgentConfig } from '../../agent/config.js';
 import { deviceDeps } from '../../agent/checks/index.js';
 import { OrderStore } from '../../agent/store.js';
 import type { PrintQueue } from '../../agent/receipts.js';
-import { topics } from '../../sync/topics.js';
+import { topicOf } from '../../sync/protocol.js';
 import { HealthMessage, type HealthBody } from '../../sync/schemas.js';
 import { MosquittoPeer } from '../peers/mosquitto.js';
 import { PrinterEmulator } from '../peers/printer-emulator.js';
@@ -63,7 +63,7 @@ describeWithPeers('agent with a printer, an internet target and a real broker', 
       const parsed = HealthMessage.safeParse(JSON.parse(payload.toString('utf8')));
       if (parsed.success) published.push(parsed.data);
     });
-    await watcher.subscribeAsync(topics.pointHealth('batumi-07'), { qos: 1 });
+    await watcher.subscribeAsync(topicOf('pointHealth', { pointId: 'batumi-07' }), { qos: 1 });
     started = await startDeviceAgent(dataDir, broker.url, emulator.tcpAddress, target.url);
     await waitFor(async () => (await health(started.port)).checks.printer.status === 'up', 'the printer check to see the emulator');
   });

@@ -138,7 +138,7 @@ describeWithPeers('crash safety (kill -9, restarts)', [peers.mosquitto()], () =>
     cleanup.push(() => central.stop());
     let atKill = -1;
     // Kill the box from inside central's commit: deterministic "mid-drain", no timing guess.
-    central.events.on('ordersCommitted', () => {
+    central.bus.onOrdersCommitted(central, () => {
       if (atKill < 0 && central.store.orderStats().total >= 200) {
         atKill = central.store.orderStats().total;
         process.kill(agent.pid, 'SIGKILL');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseTopic, topics, agentFilters } from '../../sync/topics.js';
-import { decodePayload, OrdersMessage, OrderRecord, orderNumber, StatusMessage, MAX_PAYLOAD_BYTES } from '../../sync/schemas.js';
+import { agentFilters, decodeMessage, decodePayload, filterOf, parseTopic, PROTOCOL, topicOf } from '../../sync/protocol.js';
+import { OrdersMessage, OrderRecord, orderNumber, StatusMessage, MAX_PAYLOAD_BYTES } from '../../sync/schemas.js';
 import { uuidv7, UUID_V7 } from '../../lib/uuidv7.js';
 
 function order(overrides: Partial<OrderRecord> = {}): OrderRecord {
@@ -23,12 +23,39 @@ function order(overrides: Partial<OrderRecord> = {}): OrderRecord {
 
 describe('v1 topic map', () => {
   it('builds and parses every point topic', () => {
-    expect(parseTopic(topics.pointOrders('batumi-02'))).toEqual({ kind: 'orders', pointId: 'batumi-02' });
-    expect(parseTopic(topics.pointStatus('a'))).toEqual({ kind: 'status', pointId: 'a' });
-    expect(parseTopic(topics.pointCommand('a', 'resync'))).toEqual({ kind: 'command', pointId: 'a', name: 'resync' });
-    expect(parseTopic(topics.pointCommandResult('a', 'reprint'))).toEqual({ kind: 'commandResult', pointId: 'a', name: 'reprint' });
-    expect(parseTopic(topics.menu())).toEqual({ kind: 'menu' });
-    expect(parseTopic(topics.centralStatus())).toEqual({ kind: 'centralStatus' });
+    expect(topicOf('pointOrders', { pointId: 'batumi-02' })).toBe('hotpot/v1/points/batumi-02/orders');
+    expect(parseTopic(topicOf('pointOrders', { pointId: 'batumi-02' }))).toEqual({ kind: 'pointOrders', params: { pointId: 'batumi-02' } });
+    expect(parseTopic(topicOf('pointStatus', { pointId: 'a' }))).toEqual({ kind: 'pointStatus', params: { pointId: 'a' } });
+    expect(parseTopic(topicOf('pointCommand', { pointId: 'a', command: 'resync' }))).toEqual({ kind: 'pointCommand', params: { pointId: 'a', command: 'resync' } });
+    expect(parseTopic(topicOf('pointCommandResult', { pointId: 'a', command: 'reprint' }))).toEqual({ kind: 'pointCommandResult', params: { pointId: 'a', command: 'reprint' } });
+    expect(parseTopic(topicOf('menu', {}))).toEqual({ kind: 'menu', params: {} });
+    expect(parseTopic(topicOf('centralStatus', {}))).toEqual({ kind: 'centralStatus', params: {} });
+    // every kind round-trips, and its filter matches the topic shape
+    for (const kind of Object.keys(PROTOCOL) as (keyof typeof PROTOCOL)[]) {
+      const params = { pointId: 'kutaisi-01', command: 'mode' } as never;
+      expect(parseTopic(topicOf(kind, params))?.kind).toBe(kind);
+      expect(filterOf(kind).split('/').length).toBe(topicOf(kind, params).split('/').length);
+    }
+  });
+
+  it('refuses to build a topic for a bad point id or command', () => {
+    expect(() => topicOf('pointOrders', { pointId: 'a/b' })).toThrow(/bad pointId/);
+    expect(() => topicOf('pointCommand', { pointId: 'a', command: 'format-disk' as never })).toThrow(/bad command/);
+  });
+
+  it('decodes every message into a tagged union, commands with their own argument schemas', () => {
+    const mode = decodeMessage(topicOf('pointCommand', { pointId: 'a', command: 'mode' }), Buffer.from(JSON.stringify({ ts: 1, id: 'c1', args: { force: null } })));
+    expect(mode).toEqual({ ok: true, value: { kind: 'pointCommand', params: { pointId: 'a', command: 'mode' }, message: { ts: 1, id: 'c1', args: { force: null } } } });
+    // what a 0.1 central sent for "hand the mode back"
+    const legacy = decodeMessage(topicOf('pointCommand', { pointId: 'a', command: 'mode' }), Buffer.from(JSON.stringify({ ts: 1, id: 'c2', args: { force: 'none' } })));
+    expect(legacy.ok && legacy.value.kind === 'pointCommand' && legacy.value.message.args).toEqual({ force: null });
+    const resync = decodeMessage(topicOf('pointCommand', { pointId: 'a', command: 'resync' }), Buffer.from(JSON.stringify({ ts: 1, id: 'c3' })));
+    expect(resync.ok && resync.value.message).toEqual({ ts: 1, id: 'c3', args: {} });
+    const smuggled = decodeMessage(topicOf('pointCommand', { pointId: 'a', command: 'resync' }), Buffer.from(JSON.stringify({ ts: 1, id: 'c4', args: { run: 'rm -rf /' } })));
+    expect(smuggled).toMatchObject({ ok: false, reason: 'bad_schema', kind: 'pointCommand', pointId: 'a' });
+    const badForce = decodeMessage(topicOf('pointCommand', { pointId: 'a', command: 'mode' }), Buffer.from(JSON.stringify({ ts: 1, id: 'c5', args: { force: 'sideways' } })));
+    expect(badForce).toMatchObject({ ok: false, reason: 'bad_schema' });
+    expect(decodeMessage('hotpot/v1/points/a/bogus', Buffer.from('{}'))).toMatchObject({ ok: false, reason: 'unknown_topic', kind: null });
   });
 
   it('refuses unknown topics, bad point ids and unknown commands', () => {
@@ -40,7 +67,7 @@ describe('v1 topic map', () => {
 
   it('lets an agent subscribe only under its own point and the shared read-only topics', () => {
     for (const filter of agentFilters('kutaisi-01')) {
-      expect(filter.startsWith('hotpot/v1/points/kutaisi-01/') || filter === topics.menu() || filter === topics.centralStatus()).toBe(true);
+      expect(filter.startsWith('hotpot/v1/points/kutaisi-01/') || filter === topicOf('menu', {}) || filter === topicOf('centralStatus', {})).toBe(true);
     }
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import type { Central } from '../../central/central.js';
-import { topics } from '../../sync/topics.js';
+import { topicOf } from '../../sync/protocol.js';
 import { orderNumber } from '../../sync/schemas.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { freePort, waitFor } from '../peers/net.js';
@@ -70,12 +70,12 @@ for (const broker of BROKER_KINDS) {
         payment: 'cash', note: null, clientRef: null, mode: 'offline',
       });
       const send = (topic: string, payload: string | Buffer) => client.publishAsync(topic, payload, { qos: 1 });
-      await send(topics.pointOrders('evil-01'), '{"ts": 1, "orders": [');
-      await send(topics.pointOrders('evil-01'), JSON.stringify({ ts: 1, orders: [{ id: 'nope' }] }));
-      await send(topics.pointOrders('evil-01'), Buffer.alloc(1024 * 1024, 0x20));
+      await send(topicOf('pointOrders', { pointId: 'evil-01' }), '{"ts": 1, "orders": [');
+      await send(topicOf('pointOrders', { pointId: 'evil-01' }), JSON.stringify({ ts: 1, orders: [{ id: 'nope' }] }));
+      await send(topicOf('pointOrders', { pointId: 'evil-01' }), Buffer.alloc(1024 * 1024, 0x20));
       await send('hotpot/v1/points/evil-01/bogus', '{}');
-      await send(topics.pointOrders('evil-01'), JSON.stringify({ ts: 1, orders: [goodOrder('victim-01', 1)] }));
-      await send(topics.pointHealth('evil-01'), JSON.stringify({ pointId: 'evil-01', mode: 'sideways' }));
+      await send(topicOf('pointOrders', { pointId: 'evil-01' }), JSON.stringify({ ts: 1, orders: [goodOrder('victim-01', 1)] }));
+      await send(topicOf('pointHealth', { pointId: 'evil-01' }), JSON.stringify({ pointId: 'evil-01', mode: 'sideways' }));
 
       const metric = async (reason: string) => {
         const res = await httpJson<string>(central.httpPort!, 'GET', '/metrics');
@@ -89,9 +89,9 @@ for (const broker of BROKER_KINDS) {
       expect(central.store.orderStats().total).toBe(0);
 
       // Still serving: a good order from the same client is committed and acked.
-      await send(topics.pointOrders('evil-01'), JSON.stringify({ ts: 1, orders: [goodOrder('evil-01', 1)] }));
+      await send(topicOf('pointOrders', { pointId: 'evil-01' }), JSON.stringify({ ts: 1, orders: [goodOrder('evil-01', 1)] }));
       await waitFor(() => acks.length === 1, 'the ack for the one good order', 10_000);
-      expect(acks).toEqual([topics.pointAcks('evil-01')]);
+      expect(acks).toEqual([topicOf('pointAcks', { pointId: 'evil-01' })]);
       expect(central.store.orderStats()).toEqual({ total: 1, byPoint: { 'evil-01': 1 } });
       const health = await httpJson<{ status: string }>(central.httpPort!, 'GET', '/api/health');
       expect(health.status).toBe(200);
@@ -106,13 +106,13 @@ for (const broker of BROKER_KINDS) {
       await waitFor(() => central.fleet.view('will-01', Date.now())?.connected === true, 'the point connected', 10_000);
       const session = central.fleet.view('will-01', Date.now())!.session;
       const client = await mqtt.connectAsync(url, { clientId: `late-will-${Date.now()}` });
-      await client.publishAsync(topics.pointStatus('will-01'), JSON.stringify({ online: false, ts: Date.now(), version: 'x', session: session - 1 }), { qos: 1, retain: true });
+      await client.publishAsync(topicOf('pointStatus', { pointId: 'will-01' }), JSON.stringify({ online: false, ts: Date.now(), version: 'x', session: session - 1 }), { qos: 1, retain: true });
       await client.endAsync();
       // The agent sees its own retained status overwritten and announces itself again.
       await waitFor(async () => {
         const retained = await mqtt.connectAsync(url, { clientId: `peek-${Date.now()}` });
         const got = new Promise<string>((resolve) => retained.on('message', (_t, p) => resolve(p.toString())));
-        await retained.subscribeAsync(topics.pointStatus('will-01'));
+        await retained.subscribeAsync(topicOf('pointStatus', { pointId: 'will-01' }));
         const payload = await got;
         await retained.endAsync();
         return JSON.parse(payload).online === true;

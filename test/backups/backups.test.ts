@@ -12,6 +12,7 @@ import { describeWithPeers, peers } from '../helpers/peers.js';
 import { waitFor } from '../peers/net.js';
 import { MemoryIncidents } from '../peers/memory-incidents.js';
 import { adminQuery, throwawayDatabase } from '../peers/postgres.js';
+import { centralTables } from '../helpers/central-db.js';
 
 const HOUR = 3_600_000;
 
@@ -34,7 +35,7 @@ describeWithPeers('backups (real PostgreSQL, pg_dump, tar)', [peers.postgres()],
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'hotpot-backups-'));
-    db = new Database(join(dir, 'central.db'));
+    db = centralTables(join(dir, 'central.db'));
     incidents = new MemoryIncidents();
   });
   afterEach(async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CommandRecord } from '../../central/commands/store.js';
-import { topics } from '../../sync/topics.js';
+import { topicOf } from '../../sync/protocol.js';
 import { waitFor } from '../peers/net.js';
 import { httpJson, tempDir } from '../helpers/hotpot.js';
 import { startAgent } from '../helpers/inproc.js';
@@ -90,10 +90,10 @@ describe('commands to points (real central, real agent)', () => {
       const text = (await httpJson<string>(port, 'GET', '/metrics')).body;
       return Number(text.split('\n').find((l) => l.startsWith(`hotpot_mqtt_rejected_total{reason="${reason}"}`))?.split(' ').pop() ?? 0);
     };
-    await hand.raw(topics.pointCommandResult('batumi-01', 'rebirth'), forged('batumi-01'));
-    await hand.raw(topics.pointCommandResult('batumi-01', 'rebirth'), forged('tbilisi-05'));
-    await hand.raw(topics.pointCommandResult('tbilisi-05', 'resync'), forged('tbilisi-05'));
-    await hand.raw(topics.pointCommandResult('tbilisi-05', 'rebirth'), '{"ts": 1, "id": ');
+    await hand.raw(topicOf('pointCommandResult', { pointId: 'batumi-01', command: 'rebirth' }), forged('batumi-01'));
+    await hand.raw(topicOf('pointCommandResult', { pointId: 'batumi-01', command: 'rebirth' }), forged('tbilisi-05'));
+    await hand.raw(topicOf('pointCommandResult', { pointId: 'tbilisi-05', command: 'resync' }), forged('tbilisi-05'));
+    await hand.raw(topicOf('pointCommandResult', { pointId: 'tbilisi-05', command: 'rebirth' }), '{"ts": 1, "id": ');
     // The bad JSON is published last: wait for it too, not only for the three before it.
     await waitFor(async () => (await rejected('point_mismatch')) >= 3 && (await rejected('bad_json')) >= 1, 'the forged results rejected', 10_000);
     expect(await rejected('bad_json')).toBeGreaterThanOrEqual(1);

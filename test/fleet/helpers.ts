@@ -4,10 +4,10 @@ import { silentLogger } from '../../lib/log.js';
 import type { Clock } from '../../lib/clock.js';
 import { Central } from '../../central/central.js';
 import { loadCentralConfig } from '../../central/config.js';
-import { centralModules } from '../../central/modules.js';
-import type { ChangeCause, PointView } from '../../central/fleet.js';
+import { centralPlugins } from '../../central/plugins.js';
+import type { PointView } from '../../central/fleet.js';
 import type { CheckName, CheckState, HealthMessage } from '../../sync/schemas.js';
-import { topics } from '../../sync/topics.js';
+import { topicOf } from '../../sync/protocol.js';
 
 /** A real Central with every module: embedded aedes on a free port (or joining `mqttUrl`), HTTP on a free port. */
 export async function startFleetCentral(
@@ -22,7 +22,7 @@ export async function startFleetCentral(
     mqtt: { ...(options.mqttUrl ? { url: options.mqttUrl } : {}), keepalive: 5, clientId: `central-${Date.now()}-${Math.round(Math.random() * 1e6)}` },
     ...options.extra,
   });
-  const central = new Central(config, { log: silentLogger(), ...(options.clock ? { clock: options.clock } : {}), modules: centralModules(config) });
+  const central = new Central(config, { log: silentLogger(), ...(options.clock ? { clock: options.clock } : {}), plugins: centralPlugins() });
   await central.start();
   return central;
 }
@@ -57,11 +57,11 @@ export class HandPublisher {
   }
 
   async status(pointId: string, online: boolean, session: number, ts: number): Promise<void> {
-    await this.client.publishAsync(topics.pointStatus(pointId), JSON.stringify({ online, ts, version: '0.1.0-test', session }), { qos: 1, retain: true });
+    await this.client.publishAsync(topicOf('pointStatus', { pointId: pointId }), JSON.stringify({ online, ts, version: '0.1.0-test', session }), { qos: 1, retain: true });
   }
 
   async health(message: HealthMessage): Promise<void> {
-    await this.client.publishAsync(topics.pointHealth(message.pointId), JSON.stringify(message), { qos: 1, retain: true });
+    await this.client.publishAsync(topicOf('pointHealth', { pointId: message.pointId }), JSON.stringify(message), { qos: 1, retain: true });
   }
 
   async raw(topic: string, payload: string | Buffer): Promise<void> {
@@ -78,18 +78,18 @@ export class HandPublisher {
  * polling the view cannot tell this message from the one before it.
  */
 export function nextHealthRead(central: Central, pointId: string, timeoutMs = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onChange = (changed: string, cause: ChangeCause) => {
-      if (changed !== pointId || cause !== 'health') return;
-      clearTimeout(timer);
-      central.fleet.off('change', onChange);
-      resolve();
-    };
+  const owner = {};
+  return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
-      central.fleet.off('change', onChange);
+      central.bus.removeListeners(owner);
       reject(new Error(`timed out after ${timeoutMs} ms waiting for central to read a health message of ${pointId}`));
     }, timeoutMs);
-    central.fleet.on('change', onChange);
+    central.bus.onPointChanged(owner, ({ pointId: changed, cause }) => {
+      if (changed !== pointId || cause !== 'health') return;
+      clearTimeout(timer);
+      central.bus.removeListeners(owner);
+      resolve();
+    });
   });
 }
 

@@ -21,7 +21,7 @@ describe('fleet history (real central, hand-moved clock)', () => {
   it('keeps every state change and averages the numbers per bucket; old rows go after their retention', async () => {
     const dir = tempDir('history');
     const clock = new ManualClock(Math.floor(Date.now() / MIN) * MIN);
-    const extra = { fleet: { staleAfterMs: 60 * MIN, history: { bucketMs: MIN, seriesRetentionMs: 30 * MIN, eventsRetentionMs: 60 * MIN } } };
+    const extra = { fleet: { staleAfterMs: 60 * MIN }, history: { bucketMs: MIN, seriesRetentionMs: 30 * MIN, eventsRetentionMs: 60 * MIN } };
     const central = await startFleetCentral(dir, { clock, extra });
     running.push(central);
     const hand = await HandPublisher.connect(central.brokerUrl);

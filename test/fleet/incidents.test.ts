@@ -2,15 +2,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { ManualClock } from '../../lib/clock.js';
 import { silentLogger } from '../../lib/log.js';
-import { openDatabase } from '../../lib/sqlite.js';
 import { Incidents } from '../../central/incidents/store.js';
 import type { Central } from '../../central/central.js';
 import type { Incident, IncidentEvent } from '../../central/incidents/types.js';
 import { httpJson, tempDir } from '../helpers/hotpot.js';
 import { startFleetCentral } from './helpers.js';
+import { centralTables } from '../helpers/central-db.js';
 
 function openIncidents(file: string, clock: ManualClock) {
-  const db = openDatabase(file, []);
+  const db = centralTables(file);
   return { db, incidents: new Incidents(db, clock, silentLogger()) };
 }
 

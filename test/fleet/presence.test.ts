@@ -2,7 +2,7 @@ import { afterEach, expect, it } from 'vitest';
 import type { Central } from '../../central/central.js';
 import type { PointView } from '../../central/fleet.js';
 import type { FleetEvent } from '../../central/history/store.js';
-import { topics } from '../../sync/topics.js';
+import { topicOf } from '../../sync/protocol.js';
 import { waitFor } from '../peers/net.js';
 import { describeWithPeers } from '../helpers/peers.js';
 import { BROKER_KINDS, suiteMosquitto } from '../helpers/broker.js';
@@ -95,12 +95,12 @@ for (const broker of BROKER_KINDS) {
       }, 'the good point and its health', 10_000);
       const before = await point(central, good);
 
-      await hand.raw(topics.pointHealth('evil-01'), '{"pointId": "evil-01", "mode":');
-      await hand.raw(topics.pointHealth('evil-01'), JSON.stringify({ pointId: 'evil-01', mode: 'sideways', checks: {}, unsynced: -1, ts: 1 }));
-      await hand.raw(topics.pointHealth('evil-01'), JSON.stringify(healthFor('victim-01', Date.now())));
-      await hand.raw(topics.pointHealth('evil-01'), Buffer.alloc(600 * 1024, 0x20));
+      await hand.raw(topicOf('pointHealth', { pointId: 'evil-01' }), '{"pointId": "evil-01", "mode":');
+      await hand.raw(topicOf('pointHealth', { pointId: 'evil-01' }), JSON.stringify({ pointId: 'evil-01', mode: 'sideways', checks: {}, unsynced: -1, ts: 1 }));
+      await hand.raw(topicOf('pointHealth', { pointId: 'evil-01' }), JSON.stringify(healthFor('victim-01', Date.now())));
+      await hand.raw(topicOf('pointHealth', { pointId: 'evil-01' }), Buffer.alloc(600 * 1024, 0x20));
       const exploded = { ...healthFor(good, Date.now()), checks: { ...healthFor(good, Date.now()).checks, printer: { status: 'exploded', detail: 'x', since: 1 } } };
-      await hand.raw(topics.pointHealth(good), JSON.stringify(exploded));
+      await hand.raw(topicOf('pointHealth', { pointId: good }), JSON.stringify(exploded));
 
       await waitFor(async () => (await metric(central, 'hotpot_mqtt_rejected_total{reason="bad_schema"}')) >= 2, 'the schema rejections counted', 10_000);
       expect(await metric(central, 'hotpot_mqtt_rejected_total{reason="bad_json"}')).toBe(1);

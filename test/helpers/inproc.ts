@@ -5,7 +5,7 @@ import { Agent } from '../../agent/agent.js';
 import { loadAgentConfig } from '../../agent/config.js';
 import { Central } from '../../central/central.js';
 import { loadCentralConfig } from '../../central/config.js';
-import { centralModules } from '../../central/modules.js';
+import { centralPlugins } from '../../central/plugins.js';
 
 /** A real Central in this process: embedded aedes on a free port, or joining `mqttUrl`. */
 export async function startCentral(dataDir: string, options: { mqttUrl?: string; brokerPort?: number; extra?: Record<string, unknown> } = {}): Promise<Central> {
@@ -17,7 +17,7 @@ export async function startCentral(dataDir: string, options: { mqttUrl?: string;
     mqtt: { ...(options.mqttUrl ? { url: options.mqttUrl } : {}), keepalive: 5 },
     ...options.extra,
   });
-  const central = new Central(config, { log: silentLogger(), modules: centralModules(config) });
+  const central = new Central(config, { log: silentLogger(), plugins: centralPlugins() });
   await central.start();
   return central;
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { agentConfigSchema, type AgentConfig } from '../../agent/config.js';
 import { centralConfigSchema } from '../../central/config.js';
 import { caFiles, provisionCa, provisionPoint } from '../../tools/provision/index.js';
-import { agentFilters, centralFilters, sharedFilter, topics } from '../../sync/topics.js';
+import { agentFilters, filterOf, sharedFilter, topicOf } from '../../sync/protocol.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { MqttLink } from '../../sync/mqtt.js';
 import { silentLogger } from '../../lib/log.js';
@@ -124,21 +124,21 @@ describeWithPeers('the generated Mosquitto config: TLS, per-point passwords, ACL
     expect(granted.map((g) => g.qos)).toEqual([1]);
     const a = await open({ username: pointA.mqtt.username, password: pointA.mqtt.password, clientId: 'point-a' });
 
-    for (const topic of [topics.pointOrders('point-b'), topics.pointHealth('point-b'), topics.pointStatus('point-b'), topics.pointCommandResult('point-b', 'resync'), topics.menu(), topics.centralStatus()]) {
+    for (const topic of [topicOf('pointOrders', { pointId: 'point-b' }), topicOf('pointHealth', { pointId: 'point-b' }), topicOf('pointStatus', { pointId: 'point-b' }), topicOf('pointCommandResult', { pointId: 'point-b', command: 'resync' }), topicOf('menu', {}), topicOf('centralStatus', {})]) {
       await a.publishAsync(topic, JSON.stringify({ forgedBy: 'point-a' }), { qos: 1 });
     }
     // Mosquitto drops refused publishes silently; a control message published after them proves
     // the forged ones had their chance to arrive (same connection, delivered in order).
-    await a.publishAsync(topics.pointOrders('point-a'), 'control', { qos: 1 });
+    await a.publishAsync(topicOf('pointOrders', { pointId: 'point-a' }), 'control', { qos: 1 });
     await waitFor(() => seenByCentral.some((m) => m.payload === 'control'), 'the control order at central', 15_000);
     expect(seenByCentral.filter((m) => m.payload.includes('forgedBy'))).toEqual([]);
-    expect(seenByCentral.map((m) => m.topic)).toEqual([topics.pointOrders('point-a')]);
+    expect(seenByCentral.map((m) => m.topic)).toEqual([topicOf('pointOrders', { pointId: 'point-a' })]);
   });
 
   it("stops a point subscribing to another point's acks and commands, or to everything", async () => {
     const a = await open({ username: pointA.mqtt.username, password: pointA.mqtt.password, clientId: 'point-a-snoop' });
     const seenByA = collect(a);
-    const forbidden = [topics.pointAcks('point-b'), 'hotpot/v1/points/point-b/cmd/+', 'hotpot/v1/points/+/acks', 'hotpot/v1/points/#', 'hotpot/v1/#', '#'];
+    const forbidden = [topicOf('pointAcks', { pointId: 'point-b' }), 'hotpot/v1/points/point-b/cmd/+', 'hotpot/v1/points/+/acks', 'hotpot/v1/points/#', 'hotpot/v1/#', '#'];
     // Mosquitto 2.0 may grant the SUBACK and enforce the ACL on every delivery instead (newer
     // versions refuse with 128): either way, what counts is that nothing of B's arrives.
     await a.subscribeAsync(forbidden, { qos: 1 });
@@ -146,21 +146,21 @@ describeWithPeers('the generated Mosquitto config: TLS, per-point passwords, ACL
     expect(own.map((g) => g.qos)).toEqual(agentFilters('point-a').map(() => 1));
 
     const c = await open({ username: central.username, password: central.password, clientId: 'central-send' });
-    await c.publishAsync(topics.pointAcks('point-b'), JSON.stringify({ ids: ['for-b'] }), { qos: 1 });
-    await c.publishAsync(topics.pointCommand('point-b', 'resync'), JSON.stringify({ for: 'b' }), { qos: 1 });
-    await c.publishAsync(topics.pointAcks('point-a'), JSON.stringify({ ids: ['for-a'] }), { qos: 1 });
-    await c.publishAsync(topics.menu(), JSON.stringify({ menu: 'for-all' }), { qos: 1 });
-    await waitFor(() => seenByA.some((m) => m.topic === topics.menu()), 'the menu at point A', 15_000);
-    expect(seenByA.map((m) => m.topic).sort()).toEqual([topics.menu(), topics.pointAcks('point-a')].sort());
+    await c.publishAsync(topicOf('pointAcks', { pointId: 'point-b' }), JSON.stringify({ ids: ['for-b'] }), { qos: 1 });
+    await c.publishAsync(topicOf('pointCommand', { pointId: 'point-b', command: 'resync' }), JSON.stringify({ for: 'b' }), { qos: 1 });
+    await c.publishAsync(topicOf('pointAcks', { pointId: 'point-a' }), JSON.stringify({ ids: ['for-a'] }), { qos: 1 });
+    await c.publishAsync(topicOf('menu', {}), JSON.stringify({ menu: 'for-all' }), { qos: 1 });
+    await waitFor(() => seenByA.some((m) => m.topic === topicOf('menu', {})), 'the menu at point A', 15_000);
+    expect(seenByA.map((m) => m.topic).sort()).toEqual([topicOf('menu', {}), topicOf('pointAcks', { pointId: 'point-a' })].sort());
   });
 
   it('lets central replicas split ingest through a shared subscription', async () => {
     const replica = await open({ username: central.username, password: central.password, clientId: 'central-replica', protocolVersion: 5 });
     const seen = collect(replica);
-    const granted = await replica.subscribeAsync(sharedFilter('central', centralFilters.orders), { qos: 1 });
+    const granted = await replica.subscribeAsync(sharedFilter('central', filterOf('pointOrders')), { qos: 1 });
     expect(granted.map((g) => g.qos)).toEqual([1]);
     const b = await open({ username: pointB.mqtt.username, password: pointB.mqtt.password, clientId: 'point-b' });
-    await b.publishAsync(topics.pointOrders('point-b'), 'order from b', { qos: 1 });
+    await b.publishAsync(topicOf('pointOrders', { pointId: 'point-b' }), 'order from b', { qos: 1 });
     await waitFor(() => seen.some((m) => m.payload === 'order from b'), 'the order at the shared subscriber', 15_000);
   });
 

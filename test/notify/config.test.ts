@@ -59,7 +59,7 @@ describe('notify config', () => {
     expect(problems({ channels: { twilio: { accountSid: 'AC1', from: '+995322000000' } } })).toEqual([
       expect.stringMatching(/^notify\.channels\.twilio\.authToken: /),
     ]);
-    expect(problems({ chanels: {} })).toEqual([expect.stringMatching(/^notify: Unrecognized key: "chanels"/)]);
+    expect(problems({ chanels: {} })).toEqual([expect.stringMatching(/^notify\.chanels: unknown key \(did you mean notify\.channels\?\)/)]);
   });
 
   it('checks that every ladder step can reach someone on a configured channel', () => {

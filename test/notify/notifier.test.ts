@@ -8,12 +8,14 @@ import { ManualClock, systemClock } from '../../lib/clock.js';
 import { listen, Router, type StartedServer } from '../../lib/http.js';
 import { silentLogger } from '../../lib/log.js';
 import { sleep } from '../../lib/timeout.js';
-import { openDatabase } from '../../lib/sqlite.js';
+import { pluginRoutes } from '../../central/plugin-host.js';
+import type { RouteMeta } from '../../central/plugin.js';
 import { Incidents } from '../../central/incidents/index.js';
 import { Notifier, notifyConfigSchema, registerNotifyRoutes } from '../../central/notify/index.js';
 import { describeWithPeers, type Peer } from '../helpers/peers.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { makeCertificate, MemoryIncidentFeed, startHttpReceiver, startSmtpReceiver, type HttpReceiver, type ReceivedRequest } from './receivers.js';
+import { centralTables } from '../helpers/central-db.js';
 
 const openssl: Peer = { name: 'openssl', available: existsSync('/usr/bin/openssl'), install: 'apt-get install openssl' };
 
@@ -86,7 +88,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
 
   let dbCount = 0;
   function database(file = join(dir, `central-${++dbCount}.db`)): { db: Database.Database; file: string } {
-    const db = openDatabase(file, []);
+    const db = centralTables(file);
     cleanups.push(() => {
       db.close();
     });
@@ -208,8 +210,8 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
 
   it('the signed link in a message acks through the feed after a confirmation page; a forged one does not', async () => {
     const { incidents, at, notifier } = await rig();
-    const router = new Router();
-    registerNotifyRoutes(router, notifier);
+    const router = new Router<RouteMeta>();
+    registerNotifyRoutes(pluginRoutes(router, 'notify', '/api/ack'), notifier);
     const http: StartedServer = await listen(router, '127.0.0.1', 0, silentLogger());
     cleanups.push(() => http.close());
     const incident = incidents.raise(PRINTER_DOWN);

@@ -9,7 +9,7 @@ import { ManualClock } from '../../lib/clock.js';
 import { silentLogger } from '../../lib/log.js';
 import { withTimeout } from '../../lib/timeout.js';
 import { MqttLink } from '../../sync/mqtt.js';
-import { topics } from '../../sync/topics.js';
+import { topicOf } from '../../sync/protocol.js';
 import { localDate, shiftDate, summarizeDay } from '../../sync/day-summary.js';
 import type { DaySummary, OrderRecord } from '../../sync/schemas.js';
 import { startAgent, startCentral, sampleOrder } from '../helpers/inproc.js';
@@ -93,9 +93,9 @@ describe('end-of-day reconciliation, box and central', () => {
     const client = await withTimeout(mqtt.connectAsync(central.brokerUrl, { clientId: 'test-hostile-day', reconnectPeriod: 0 }), 10_000, 'MQTT connect');
     try {
       const foreign = { ...summarizeDay({ pointId: 'batumi-01', date: localDate(Date.now(), 'Asia/Tbilisi'), timeZone: 'Asia/Tbilisi' }, []), unsynced: 0 };
-      await client.publishAsync(topics.pointDay(POINT), 'not json', { qos: 1 });
-      await client.publishAsync(topics.pointDay(POINT), JSON.stringify({ ts: Date.now(), pointId: POINT, days: [foreign] }), { qos: 1 });
-      await client.publishAsync(topics.pointDay(POINT), JSON.stringify({ ts: Date.now(), pointId: POINT, days: [{ ...foreign, pointId: POINT, count: -1 }] }), { qos: 1 });
+      await client.publishAsync(topicOf('pointDay', { pointId: POINT }), 'not json', { qos: 1 });
+      await client.publishAsync(topicOf('pointDay', { pointId: POINT }), JSON.stringify({ ts: Date.now(), pointId: POINT, days: [foreign] }), { qos: 1 });
+      await client.publishAsync(topicOf('pointDay', { pointId: POINT }), JSON.stringify({ ts: Date.now(), pointId: POINT, days: [{ ...foreign, pointId: POINT, count: -1 }] }), { qos: 1 });
     } finally {
       await client.endAsync();
     }

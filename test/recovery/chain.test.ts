@@ -9,6 +9,7 @@ import { waitFor } from '../peers/net.js';
 import { chainPeers, peerScript, type ChainNodePeer } from '../peers/recovery-peers.js';
 import { waitForProcedure } from './engine-helpers.js';
 import { MemoryIncidents } from '../peers/memory-incidents.js';
+import { centralTables } from '../helpers/central-db.js';
 
 const BLOCK_MS = 250;
 
@@ -54,7 +55,7 @@ describe('blockchain runbook (three real chain-node processes)', () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'hotpot-chain-'));
-    db = new Database(join(dir, 'central.db'));
+    db = centralTables(join(dir, 'central.db'));
     incidents = new MemoryIncidents();
     nodes = await chainPeers(dir, ['a', 'b', 'c'], { blockMs: BLOCK_MS, blocksAgo: 40 });
   });

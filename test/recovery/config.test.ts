@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatIssues } from '../../lib/config.js';
-import { backupsConfigSchema, recoveryConfigSchema } from '../../central/recovery/config.js';
+import { recoveryConfigSchema } from '../../central/recovery/config.js';
+import { backupsConfigSchema } from '../../central/backups/config.js';
 
 const problems = (schema: typeof recoveryConfigSchema | typeof backupsConfigSchema, value: unknown) => {
   const result = schema.safeParse(value);

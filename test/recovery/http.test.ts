@@ -10,9 +10,13 @@ import { BackupService } from '../../central/backups/service.js';
 import { recoveryConfigSchema } from '../../central/recovery/config.js';
 import { RecoveryEngine } from '../../central/recovery/engine.js';
 import { registerRecoveryRoutes } from '../../central/recovery/http.js';
+import { registerBackupRoutes } from '../../central/backups/http.js';
+import { pluginRoutes } from '../../central/plugin-host.js';
+import type { RouteMeta } from '../../central/plugin.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { waitForProcedure } from './engine-helpers.js';
 import { MemoryIncidents } from '../peers/memory-incidents.js';
+import { centralTables } from '../helpers/central-db.js';
 
 describe('recovery HTTP API', () => {
   let dir: string;
@@ -34,7 +38,7 @@ describe('recovery HTTP API', () => {
 
   async function startWith(withBackups: boolean) {
     dir = mkdtempSync(join(tmpdir(), 'hotpot-recovery-http-'));
-    db = new Database(join(dir, 'central.db'));
+    db = centralTables(join(dir, 'central.db'));
     const incidents = new MemoryIncidents();
     const marker = join(dir, 'backup-server-started');
     const config = recoveryConfigSchema.parse({
@@ -55,8 +59,9 @@ describe('recovery HTTP API', () => {
     writeFileSync(join(dir, 'central.json'), '{}');
     backups = withBackups ? new BackupService({ config: backupsConfigSchema.parse({ dir: join(dir, 'backups'), config: { paths: [join(dir, 'central.json')] } }), db, incidents }) : null;
     await backups?.start();
-    const router = new Router();
-    registerRecoveryRoutes(router, engine, backups);
+    const router = new Router<RouteMeta>();
+    registerRecoveryRoutes(pluginRoutes(router, 'recovery', '/api/runbooks'), engine);
+    registerBackupRoutes(pluginRoutes(router, 'backups', '/api/backups'), backups);
     server = await listen(router, '127.0.0.1', 0, silentLogger());
     base = `http://127.0.0.1:${server.port}`;
     engine.start();

@@ -10,6 +10,7 @@ import { freePort, waitFor } from '../peers/net.js';
 import { mainServerPeer, mainServerRunbook, peerScript, type ManagedProcess } from '../peers/recovery-peers.js';
 import { waitForProcedure } from './engine-helpers.js';
 import { MemoryIncidents } from '../peers/memory-incidents.js';
+import { centralTables } from '../helpers/central-db.js';
 
 const SECRET = 'franchise-key-123';
 
@@ -22,7 +23,7 @@ describe('main server runbook (real server process)', () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'hotpot-runbook-'));
-    db = new Database(join(dir, 'central.db'));
+    db = centralTables(join(dir, 'central.db'));
     incidents = new MemoryIncidents();
     server = await mainServerPeer(dir, ['--log-secret', SECRET]);
     await server.start();

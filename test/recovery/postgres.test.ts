@@ -14,6 +14,7 @@ import { mainServerPeer, type ManagedProcess } from '../peers/recovery-peers.js'
 import { waitForProcedure } from './engine-helpers.js';
 import { MemoryIncidents } from '../peers/memory-incidents.js';
 import { adminQuery, throwawayDatabase } from '../peers/postgres.js';
+import { centralTables } from '../helpers/central-db.js';
 
 describeWithPeers('PostgreSQL runbook: restore the newest verified backup after approval', [peers.postgres()], () => {
   let dir: string;
@@ -26,7 +27,7 @@ describeWithPeers('PostgreSQL runbook: restore the newest verified backup after 
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'hotpot-pg-runbook-'));
-    db = new Database(join(dir, 'central.db'));
+    db = centralTables(join(dir, 'central.db'));
     incidents = new MemoryIncidents();
     database = await throwawayDatabase('hotpot_rb');
     await adminQuery(

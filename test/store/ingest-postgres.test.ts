@@ -45,7 +45,7 @@ describeWithPeers('ingest on an asynchronous store (PostgreSQL)', [peers.postgre
       log: silentLogger(),
     });
     const orders = makeOrders('zugdidi-01', 400);
-    const message = (from: number) => Buffer.from(JSON.stringify({ ts: Date.now(), orders: orders.slice(from, from + 10) }));
+    const message = (from: number) => ({ ts: Date.now(), orders: orders.slice(from, from + 10) });
     ingest.accept('zugdidi-01', message(0));
     await waitFor(() => commits.length === 1, 'the first commit to start');
     // 39 more messages and a resend of the first, all while that commit is in flight.

@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import { silentLogger } from '../../lib/log.js';
 import { Central } from '../../central/central.js';
 import { loadCentralConfig } from '../../central/config.js';
-import { Forwarder, type ForwarderDeps, type UpstreamGate } from '../../central/upstream/index.js';
+import { UpstreamPlugin, type UpstreamDeps } from '../../central/upstream/index.js';
+import { RecoveryPlugin, type TargetGate } from '../../central/recovery/index.js';
+import { BackupsPlugin } from '../../central/backups/index.js';
 
 /** A gate the test flips by hand, standing in for the main-server runbook. */
-export class ManualGate implements UpstreamGate {
+export class ManualGate implements TargetGate {
   private readonly events = new EventEmitter();
   constructor(private up: boolean) {}
   isUp(): boolean {
@@ -33,13 +35,13 @@ export const FAST_UPSTREAM = {
 };
 
 /**
- * A real Central (embedded aedes and HTTP each bound to a free port by the OS) with the forwarder module.
+ * A real Central (embedded aedes and HTTP each bound to a free port by the OS) with the upstream plugin.
  * `extra` config keys replace the defaults (e.g. `mqtt` to join a broker, `database` for PostgreSQL).
  */
 export async function startForwardingCentral(
   dataDir: string,
   upstream: Record<string, unknown>,
-  deps: ForwarderDeps = {},
+  deps: UpstreamDeps = {},
   extra: Record<string, unknown> = {},
 ): Promise<Central> {
   const config = loadCentralConfig(undefined, {}, {
@@ -50,7 +52,9 @@ export async function startForwardingCentral(
     upstream: { ...FAST_UPSTREAM, ...upstream },
     ...extra,
   });
-  const central = new Central(config, { log: silentLogger(), modules: [new Forwarder(deps)] });
+  // Without a hand-flipped gate, the main-server gate comes from the recovery plugin (no procedures: always up).
+  const plugins = deps.gate ? [new UpstreamPlugin(deps)] : [new BackupsPlugin(), new RecoveryPlugin(), new UpstreamPlugin()];
+  const central = new Central(config, { log: silentLogger(), plugins });
   await central.start();
   return central;
 }

@@ -2,7 +2,7 @@ import mqtt from 'mqtt';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { withTimeout } from '../../lib/timeout.js';
 import { OrderRecord, orderNumber } from '../../sync/schemas.js';
-import { topics } from '../../sync/topics.js';
+import { topicOf } from '../../sync/protocol.js';
 
 /** Valid order records of one point, seq `firstSeq`.. (a sku line and a free-text line each). */
 export function makeOrders(pointId: string, count: number, firstSeq = 1): OrderRecord[] {
@@ -38,7 +38,7 @@ export async function publishOrders(brokerUrl: string, orders: readonly OrderRec
     for (const [pointId, ofPoint] of byPoint) {
       for (let i = 0; i < ofPoint.length; i += 50) {
         const payload = JSON.stringify({ ts: Date.now(), orders: ofPoint.slice(i, i + 50) });
-        await withTimeout(client.publishAsync(topics.pointOrders(pointId), payload, { qos: 1 }), 10_000, 'an orders publish');
+        await withTimeout(client.publishAsync(topicOf('pointOrders', { pointId: pointId }), payload, { qos: 1 }), 10_000, 'an orders publish');
       }
     }
   } finally {

@@ -62,8 +62,8 @@ describe('forwarding through outages (real child processes, kill -9)', () => {
   });
 
   it('central killed -9 mid-forward resumes from its store on restart: no order lost, none recorded twice', async () => {
-    if (!existsSync(join(packageRoot(), 'dist', 'central', 'forwarder', 'index.js'))) {
-      throw new Error('dist/ has no forwarder: run npm run build first (npm test does)');
+    if (!existsSync(join(packageRoot(), 'dist', 'central', 'upstream', 'index.js'))) {
+      throw new Error('dist/ has no upstream plugin: run npm run build first (npm test does)');
     }
     const dir = tempDir('fwd-central-dies');
     const sales = await new SalesServer().start();

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteCentralStore } from '../../central/store/sqlite.js';
-import { ForwardStore, forwardBacklog } from '../../central/upstream/store.js';
+import { ForwardStore, forwardBacklog, UPSTREAM_MIGRATIONS } from '../../central/upstream/store.js';
+import { migrate } from '../../central/migrations.js';
 import { tempDir } from '../helpers/hotpot.js';
 import { makeOrders } from './orders.js';
 
@@ -12,6 +13,7 @@ describe('forward state in central SQLite', () => {
   });
   function centralStore(file = join(tempDir('forward-store'), 'central.db')): SqliteCentralStore {
     const store = new SqliteCentralStore(file);
+    migrate(store.db, 'upstream', UPSTREAM_MIGRATIONS, 0);
     open.push(store);
     return store;
   }

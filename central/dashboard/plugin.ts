@@ -1,12 +1,14 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
-import { HttpError, type Reply } from '../../lib/http.js';
+import type { Reply } from '../../lib/http.js';
 import { packageRoot } from '../../lib/paths.js';
 import { STATIC_CONTENT_TYPES, selfOnlyPageHeaders } from '../../lib/static.js';
-import type { CentralContext, CentralModule } from '../module.js';
+import { CentralErrors } from '../errors.js';
+import type { DashboardPush } from '../events.js';
+import type { CentralPlugin, PluginContext } from '../plugin.js';
 import { fleetSummary } from '../fleet.js';
-import { DASHBOARD_EVENT, EVENT_TYPE, RESERVED_TYPES } from './events.js';
+import { EVENT_TYPE, RESERVED_TYPES } from './events.js';
 import { SseHub } from './sse.js';
 
 /** tsc copies no static files to dist/: they are read from the package's sources at runtime. */
@@ -30,59 +32,52 @@ async function serveFile(dir: string, name: string): Promise<Reply> {
     const text = await readFile(join(dir, name));
     return { status: 200, text, headers: { 'content-type': CONTENT_TYPES[extname(name)] ?? 'application/octet-stream', ...SECURITY_HEADERS } };
   } catch {
-    throw new HttpError(404, { error: `no such file: ${name}` });
+    throw CentralErrors.noFile(name);
   }
 }
 
 function staticName(name: string): string {
-  if (!FILE_NAME.test(name)) throw new HttpError(404, { error: `no such file: ${name}` });
+  if (!FILE_NAME.test(name)) throw CentralErrors.noFile(name);
   return name;
 }
 
 /**
  * The ops dashboard: `GET /` (plain HTML/CSS/JS from static/, uPlot served locally), live
  * updates over SSE at `GET /api/events`. Panels are the files in static/panels/, listed by
- * `GET /api/dashboard/panels`; other modules push their own events with `toDashboard`.
+ * `GET /api/dashboard/panels`; other plugins push their own events with `bus.emitDashboardPush`.
  */
-export class Dashboard implements CentralModule {
+export class DashboardPlugin implements CentralPlugin<'dashboard'> {
   readonly name = 'dashboard';
+  readonly prefix = '';
   private readonly hub = new SseHub();
   private readonly changed = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | undefined;
-  private ctx: CentralContext | undefined;
-  private readonly onChange = (pointId: string) => {
-    if (this.hub.size) this.changed.add(pointId);
-  };
-  private readonly onEvent = (type: unknown, data: unknown) => {
-    if (typeof type !== 'string' || !EVENT_TYPE.test(type) || (RESERVED_TYPES as readonly string[]).includes(type)) {
-      this.ctx?.log.warn({ type }, 'dashboard event with a bad or reserved type; not sent');
-      return;
-    }
-    this.hub.send(type, data);
-  };
+  private ctx: PluginContext<'dashboard'> | undefined;
 
-  start(ctx: CentralContext): void {
+  start(ctx: PluginContext<'dashboard'>): void {
     this.ctx = ctx;
-    const { router, fleet, incidents, clock } = ctx;
-    fleet.on('change', this.onChange);
-    ctx.events.on(DASHBOARD_EVENT, this.onEvent);
+    const { routes, fleet, incidents, clock } = ctx;
+    ctx.bus.onPointChanged(this, ({ pointId }) => {
+      if (this.hub.size) this.changed.add(pointId);
+    });
+    ctx.bus.onDashboardPush(this, (push) => this.relay(push));
     this.unsubscribe = incidents.subscribe((event) => this.hub.send('incident', event));
     this.timers.push(setInterval(() => this.pushChanged(), PUSH_EVERY_MS), setInterval(() => this.hub.ping(), PING_EVERY_MS));
 
-    router.get('/', () => serveFile(STATIC_DIR, 'index.html'));
-    router.get('/static/:file', (req) => serveFile(STATIC_DIR, staticName(req.params.file!)));
-    router.get('/static/panels/:file', (req) => serveFile(PANELS_DIR, staticName(req.params.file!)));
-    router.get('/vendor/uplot/:file', (req) => {
-      if (!UPLOT_FILES.has(req.params.file!)) throw new HttpError(404, { error: `no such file: ${req.params.file}` });
+    routes.get('/', 'viewer', () => serveFile(STATIC_DIR, 'index.html'));
+    routes.get('/static/:file', 'public', (req) => serveFile(STATIC_DIR, staticName(req.params.file!)));
+    routes.get('/static/panels/:file', 'public', (req) => serveFile(PANELS_DIR, staticName(req.params.file!)));
+    routes.get('/vendor/uplot/:file', 'public', (req) => {
+      if (!UPLOT_FILES.has(req.params.file!)) throw CentralErrors.noFile(req.params.file!);
       return serveFile(UPLOT_DIR, req.params.file!);
     });
-    router.get('/api/fleet/summary', () => ({ status: 200, body: fleetSummary(fleet.list(clock.now())) }));
-    router.get('/api/dashboard/panels', async () => {
+    routes.get('/api/fleet/summary', 'viewer', () => ({ status: 200, body: fleetSummary(fleet.list(clock.now())) }));
+    routes.get('/api/dashboard/panels', 'viewer', async () => {
       const files = (await readdir(PANELS_DIR)).filter((name) => FILE_NAME.test(name) && name.endsWith('.js')).sort();
       return { status: 200, body: files.map((file) => `/static/panels/${file}`) };
     });
-    router.get('/api/events', (_req, res) => {
+    routes.get('/api/events', 'viewer', (_req, res) => {
       const now = clock.now();
       // Active incidents and the latest resolved ones; the page asks for more through the API.
       const active = incidents.list({ status: 'active', limit: 1000 });
@@ -93,12 +88,18 @@ export class Dashboard implements CentralModule {
   }
 
   stop(): void {
-    this.ctx?.fleet.off('change', this.onChange);
-    this.ctx?.events.off(DASHBOARD_EVENT, this.onEvent);
     this.unsubscribe?.();
     this.timers.forEach((timer) => clearInterval(timer));
     this.timers = [];
     this.hub.closeAll();
+  }
+
+  private relay({ type, data }: DashboardPush): void {
+    if (!EVENT_TYPE.test(type) || (RESERVED_TYPES as readonly string[]).includes(type)) {
+      this.ctx?.log.warn({ type }, 'dashboard event with a bad or reserved type; not sent');
+      return;
+    }
+    this.hub.send(type, data);
   }
 
   private pushChanged(): void {

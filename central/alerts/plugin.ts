@@ -1,6 +1,5 @@
 import type { PointView } from '../fleet.js';
-import type { CentralContext, CentralModule } from '../module.js';
-import type { AlertsConfig } from './config.js';
+import type { CentralPlugin, PluginContext } from '../plugin.js';
 import { areaKey, evaluateFleet, parseAlertKey, type RuleName } from './rules.js';
 
 const CLEARED: Record<RuleName, string> = {
@@ -21,10 +20,9 @@ const CLEARED: Record<RuleName, string> = {
  * in their groups (for area outages); never the whole fleet per message. Raises and clears only
  * the keys the rules own.
  */
-export class FleetAlerts implements CentralModule {
-  readonly name = 'fleet-alerts';
-  private ctx: CentralContext | undefined;
-  private cfg: AlertsConfig | undefined;
+export class AlertsPlugin implements CentralPlugin<'alerts'> {
+  readonly name = 'alerts';
+  private ctx: PluginContext<'alerts'> | undefined;
   /** Open incident keys this engine raised, per point. */
   private readonly raised = new Map<string, Set<string>>();
   /** Points not connected right now, per group. */
@@ -41,21 +39,20 @@ export class FleetAlerts implements CentralModule {
     setImmediate(() => this.run());
   };
 
-  start(ctx: CentralContext): void {
+  start(ctx: PluginContext<'alerts'>): void {
     this.ctx = ctx;
-    this.cfg = ctx.config.alerts;
     for (const incident of ctx.incidents.active()) {
       const owned = parseAlertKey(incident.key);
       if (owned && 'pointId' in owned) this.raised.set(owned.pointId, (this.raised.get(owned.pointId) ?? new Set()).add(incident.key));
     }
-    ctx.fleet.on('change', this.onChange);
+    ctx.bus.onPointChanged(this, ({ pointId }) => this.onChange(pointId));
     for (const view of ctx.fleet.list(ctx.clock.now())) this.dirty.add(view.pointId);
-    this.timer = setInterval(() => this.tick(), this.cfg.tickMs);
+    this.timer = setInterval(() => this.tick(), ctx.config.tickMs);
     this.run();
   }
 
   stop(): void {
-    this.ctx?.fleet.off('change', this.onChange);
+    this.ctx = undefined;
     clearInterval(this.timer);
   }
 
@@ -68,8 +65,8 @@ export class FleetAlerts implements CentralModule {
   private run(): void {
     this.scheduled = false;
     const ctx = this.ctx;
-    const cfg = this.cfg;
-    if (!ctx || !cfg || this.dirty.size === 0) return;
+    if (!ctx || this.dirty.size === 0) return;
+    const cfg = ctx.config;
     const { fleet, incidents } = ctx;
     const now = ctx.clock.now();
     const views = new Map<string, PointView>();

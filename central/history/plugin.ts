@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { HttpError, parseWith } from '../../lib/http.js';
+import { parseWith } from '../../lib/http.js';
 import { CHECK_NAMES } from '../../sync/schemas.js';
 import type { ChangeCause, PointView } from '../fleet.js';
-import type { CentralContext, CentralModule } from '../module.js';
-import { HistoryStore, type FleetEvent, type SeriesPoint, type SeriesRow } from './store.js';
+import { CentralErrors } from '../errors.js';
+import type { CentralPlugin, PluginContext } from '../plugin.js';
+import { HISTORY_MIGRATIONS, HistoryStore, type FleetEvent, type SeriesPoint, type SeriesRow } from './store.js';
 
 /** What a point looked like, reduced to the parts whose changes are kept. */
 type Signature = Map<string, { value: string; detail: string }>;
@@ -59,35 +60,34 @@ const DAY_MS = 86_400_000;
 /**
  * Keeps every state change of every point (connection, mode, version, each check's status) and
  * its numbers (cpu, memory, disk, unsynced) averaged per bucket, written in one transaction a
- * second and pruned by the retention in `fleet.history`. `GET /api/points/:pointId/history`.
+ * second and pruned by the retention in `history`. `GET /api/points/:pointId/history`.
  */
-export class FleetHistory implements CentralModule {
-  readonly name = 'fleet-history';
-  private ctx: CentralContext | undefined;
+export class HistoryPlugin implements CentralPlugin<'history'> {
+  readonly name = 'history';
+  readonly migrations = HISTORY_MIGRATIONS;
+  private ctx: PluginContext<'history'> | undefined;
   private store: HistoryStore | undefined;
   private readonly last = new Map<string, { fingerprint: string; signature: Signature }>();
   private readonly buckets = new Map<string, Bucket>();
   private pendingEvents: FleetEvent[] = [];
   private pendingSeries: SeriesRow[] = [];
   private timers: NodeJS.Timeout[] = [];
-  private readonly onChange = (pointId: string, cause: ChangeCause) => this.record(pointId, cause);
 
-  start(ctx: CentralContext): void {
+  start(ctx: PluginContext<'history'>): void {
     this.ctx = ctx;
-    this.store = new HistoryStore(ctx.store.db);
-    ctx.fleet.on('change', this.onChange);
+    this.store = new HistoryStore(ctx.db);
+    ctx.bus.onPointChanged(this, ({ pointId, cause }) => this.record(pointId, cause));
     this.timers.push(setInterval(() => this.flush('tick'), FLUSH_EVERY_MS), setInterval(() => this.prune(), PRUNE_EVERY_MS));
     this.prune();
-    ctx.router.get('/api/points/:pointId/history', (req) => {
+    ctx.routes.get('/points/:pointId/history', 'viewer', (req) => {
       const query = parseWith(HistoryQuery, Object.fromEntries(req.query), 'query');
       const pointId = req.params.pointId!;
-      if (!ctx.fleet.view(pointId, ctx.clock.now())) throw new HttpError(404, { error: `no point ${pointId} has reported to central` });
+      if (!ctx.fleet.view(pointId, ctx.clock.now())) throw CentralErrors.noPoint(pointId);
       return { status: 200, body: this.history(pointId, query) };
     });
   }
 
   stop(): void {
-    this.ctx?.fleet.off('change', this.onChange);
     this.timers.forEach((timer) => clearInterval(timer));
     this.timers = [];
     this.flush('stop');
@@ -99,7 +99,7 @@ export class FleetHistory implements CentralModule {
     this.flush('query');
     const until = query.until ?? now + 1;
     const since = query.since ?? until - DAY_MS;
-    const bucketMs = this.ctx!.config.fleet.history.bucketMs;
+    const bucketMs = this.ctx!.config.bucketMs;
     const stepMs = Math.max(bucketMs, Math.ceil((until - since) / query.points / bucketMs) * bucketMs);
     const series = this.store!.series(pointId, since, until, stepMs);
     const open = this.buckets.get(pointId);
@@ -125,7 +125,7 @@ export class FleetHistory implements CentralModule {
   }
 
   private sample(view: PointView, now: number): void {
-    const bucketMs = this.ctx!.config.fleet.history.bucketMs;
+    const bucketMs = this.ctx!.config.bucketMs;
     const at = now - (now % bucketMs);
     let bucket = this.buckets.get(view.pointId);
     if (bucket && bucket.at !== at) {
@@ -155,7 +155,7 @@ export class FleetHistory implements CentralModule {
     const ctx = this.ctx;
     if (!ctx || !this.store) return;
     const now = ctx.clock.now();
-    const bucketMs = ctx.config.fleet.history.bucketMs;
+    const bucketMs = ctx.config.bucketMs;
     for (const [pointId, bucket] of this.buckets) {
       if (mode !== 'stop' && bucket.at + bucketMs > now) continue;
       this.pendingSeries.push({ pointId, ...toPoint(bucket) });
@@ -174,7 +174,7 @@ export class FleetHistory implements CentralModule {
   private prune(): void {
     const ctx = this.ctx!;
     const now = ctx.clock.now();
-    const { eventsRetentionMs, seriesRetentionMs } = ctx.config.fleet.history;
+    const { eventsRetentionMs, seriesRetentionMs } = ctx.config;
     try {
       const removed = this.store!.prune(now - eventsRetentionMs, now - seriesRetentionMs);
       if (removed.events || removed.series) ctx.log.info(removed, 'pruned fleet history past its retention');

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { HttpError, parseWith } from '../../lib/http.js';
-import { parseTopic } from '../../sync/topics.js';
-import { DateString, DaySummaryMessage, PointId, decodePayload, type DaySummary } from '../../sync/schemas.js';
+import { parseWith } from '../../lib/http.js';
+import { DateString, PointId, type DaySummary, type DaySummaryMessage } from '../../sync/schemas.js';
 import { DEFAULT_TIME_ZONE, dayDifferences, dayWindow, localDate, summarizeDay } from '../../sync/day-summary.js';
-import type { CentralContext, CentralModule } from '../module.js';
-import { ReconciliationStore, type DayCheck, type DayStatus } from './store.js';
+import { CentralErrors } from '../errors.js';
+import type { CentralPlugin, PluginContext } from '../plugin.js';
+import { RECONCILIATION_MIGRATIONS, ReconciliationStore, type DayCheck, type DayStatus } from './store.js';
 
 /**
  * Box vs central for one day. While the box still has unsynced orders of the day the difference is
@@ -29,9 +29,10 @@ export function reconciliationIncidentKey(pointId: string): string {
  * `point:<id>:reconciliation` while any reported day differs. `GET /api/reconciliation?pointId=&date=`
  * shows both sides.
  */
-export class ReconciliationModule implements CentralModule {
+export class ReconciliationPlugin implements CentralPlugin<'reconciliation'> {
   readonly name = 'reconciliation';
-  private ctx: CentralContext | undefined;
+  readonly migrations = RECONCILIATION_MIGRATIONS;
+  private ctx: PluginContext<'reconciliation'> | undefined;
   private store: ReconciliationStore | undefined;
   private running = false;
   /** Checks run one at a time, so a verdict and the incident it raises never interleave. */
@@ -43,23 +44,22 @@ export class ReconciliationModule implements CentralModule {
     }
   };
 
-  start(ctx: CentralContext): void {
+  start(ctx: PluginContext<'reconciliation'>): void {
     this.ctx = ctx;
-    const store = new ReconciliationStore(ctx.store.db);
+    const store = new ReconciliationStore(ctx.db);
     this.store = store;
     this.running = true;
-    ctx.link.onMessage((topic, payload) => {
-      const parsed = parseTopic(topic);
-      if (this.running && parsed?.kind === 'day') this.enqueue(`day summary of ${parsed.pointId}`, () => this.accept(parsed.pointId, payload));
+    ctx.bus.onDaySummariesReceived(this, ({ pointId, message }) => {
+      if (this.running) this.enqueue(`day summary of ${pointId}`, () => this.accept(pointId, message));
     });
-    ctx.events.on('ordersCommitted', this.onCommitted);
-    ctx.router.get('/api/reconciliation', async (req) => {
+    ctx.bus.onOrdersCommitted(this, ({ orders }) => this.onCommitted(orders));
+    ctx.routes.get('/reconciliation', 'viewer', async (req) => {
       const query = parseWith(Query, Object.fromEntries(req.query), 'query');
       const timeZone = store.latest(query.pointId)?.box.timeZone ?? DEFAULT_TIME_ZONE;
       const date = query.date ?? localDate(ctx.clock.now(), timeZone);
       const reported = store.get(query.pointId, date);
       const central = await this.centralSummary(query.pointId, date, reported?.box.timeZone ?? timeZone);
-      if (!reported && central.count === 0) throw new HttpError(404, { error: `neither ${query.pointId} nor central has orders for ${date}` });
+      if (!reported && central.count === 0) throw CentralErrors.noDay(query.pointId, date);
       const verdict = reported ? judgeDay(reported.box, central) : { status: 'unreported' as const, differences: [] };
       return { status: 200, body: { pointId: query.pointId, date, ...verdict, central, box: reported?.box ?? null, boxReportedAt: reported?.checkedAt ?? null } };
     });
@@ -75,18 +75,11 @@ export class ReconciliationModule implements CentralModule {
     return summarizeDay({ pointId, date, timeZone }, await this.ctx!.orders.dayOrders(pointId, from, to));
   }
 
-  private async accept(pointId: string, payload: Buffer): Promise<void> {
+  private async accept(pointId: string, message: DaySummaryMessage): Promise<void> {
     const ctx = this.ctx!;
-    const decoded = decodePayload(DaySummaryMessage, payload);
-    if (!decoded.ok) {
-      ctx.log.warn({ pointId, reason: decoded.reason, detail: decoded.detail }, 'rejected day summary');
-      ctx.metrics.rejected.inc({ reason: decoded.reason });
-      return;
-    }
-    const message = decoded.value;
     if (message.pointId !== pointId || message.days.some((day) => day.pointId !== pointId)) {
       ctx.log.warn({ pointId, claimed: message.pointId }, "rejected a day summary published on another point's topic");
-      ctx.metrics.rejected.inc({ reason: 'point_mismatch' });
+      ctx.metrics.rejected('point_mismatch');
       return;
     }
     for (const box of message.days) await this.check(box);
@@ -128,7 +121,6 @@ export class ReconciliationModule implements CentralModule {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.ctx?.events.off('ordersCommitted', this.onCommitted);
     await this.queue;
   }
 }

@@ -1,0 +1,47 @@
+import { withTimeout } from '../../lib/timeout.js';
+import { whileLeader } from '../leader.js';
+import type { CentralPlugin, PluginContext } from '../plugin.js';
+import { BACKUP_KINDS } from './config.js';
+import { registerBackupRoutes } from './http.js';
+import { BackupService } from './service.js';
+import { BACKUPS_MIGRATIONS } from './store.js';
+
+/** What the backups plugin offers the runbooks: the service that restores from verified dumps (null: none configured). */
+export interface BackupsApi {
+  service: BackupService | null;
+}
+
+declare module '../plugin.js' {
+  interface PluginApis {
+    backups: BackupsApi;
+  }
+}
+
+/** Scheduled and on-demand backups (leader only: they act on shared systems), `GET /api/backups`, `POST /api/backups/run`. */
+export class BackupsPlugin implements CentralPlugin<'backups'> {
+  readonly name = 'backups';
+  readonly migrations = BACKUPS_MIGRATIONS;
+  readonly prefix = '/api/backups';
+  private detach: (() => Promise<void>) | undefined;
+
+  start(ctx: PluginContext<'backups'>): BackupsApi {
+    const config = ctx.config;
+    const configured = BACKUP_KINDS.some((kind) => config[kind] !== undefined);
+    const service = configured ? new BackupService({ config, db: ctx.db, incidents: ctx.incidents, clock: ctx.clock, log: ctx.log }) : null;
+    registerBackupRoutes(ctx.routes, service);
+    if (service) {
+      this.detach = whileLeader(
+        ctx.leader,
+        ctx.log,
+        () => service.start(),
+        // A long pg_dump finishes on its own (its outcome is recorded); do not hold central's shutdown for it.
+        () => withTimeout(service.stop(), 8000, 'running backups to finish').catch(() => undefined),
+      );
+    }
+    return { service };
+  }
+
+  async stop(): Promise<void> {
+    await this.detach?.();
+  }
+}

@@ -1,0 +1,47 @@
+import { hostname } from 'node:os';
+import { whileLeader } from '../leader.js';
+import type { CentralPlugin, PluginContext } from '../plugin.js';
+import { RECOVERY_MIGRATIONS } from './audit.js';
+import { RecoveryEngine } from './engine.js';
+import type { TargetGate } from './gate.js';
+import { HostWatch, hostSampler } from './host-watch.js';
+import { registerRecoveryRoutes } from './http.js';
+
+/** What the recovery plugin offers: each target's verified health (upstream pauses forwarding on it). */
+export interface RecoveryApi {
+  gate(target: string): TargetGate;
+}
+
+declare module '../plugin.js' {
+  interface PluginApis {
+    recovery: RecoveryApi;
+  }
+}
+
+/**
+ * The runbook engine (leader only: it acts on shared systems), the host self-watch (every replica
+ * watches its own host) and the runbook routes. Restores come from the backups plugin.
+ */
+export class RecoveryPlugin implements CentralPlugin<'recovery'> {
+  readonly name = 'recovery';
+  readonly dependencies = ['backups'] as const;
+  readonly migrations = RECOVERY_MIGRATIONS;
+  readonly prefix = '/api/runbooks';
+  private hostWatch: HostWatch | undefined;
+  private detach: (() => Promise<void>) | undefined;
+
+  start(ctx: PluginContext<'recovery'>): RecoveryApi {
+    const backups = ctx.dependency('backups').service ?? undefined;
+    const engine = new RecoveryEngine({ config: ctx.config, db: ctx.db, incidents: ctx.incidents, backups, clock: ctx.clock, log: ctx.log });
+    registerRecoveryRoutes(ctx.routes, engine);
+    this.hostWatch = new HostWatch({ config: ctx.config.host, incidents: ctx.incidents, log: ctx.log, keyPrefix: `central:${hostname()}`, sample: hostSampler(ctx.central.dataDir) });
+    this.hostWatch.start();
+    this.detach = whileLeader(ctx.leader, ctx.log, () => engine.start(), () => engine.stop());
+    return { gate: (target) => engine.gate(target) };
+  }
+
+  async stop(): Promise<void> {
+    this.hostWatch?.stop();
+    await this.detach?.();
+  }
+}
