@@ -27,11 +27,11 @@ function checkSchedule(defaults: { intervalMs: number; timeoutMs: number; failAf
   };
 }
 
-export const agentConfigSchema = z.object({
+export const agentConfigSchema = z.strictObject({
   pointId: PointId,
   dataDir: z.string().min(1).default('./data/agent'),
   mqtt: z
-    .object({
+    .strictObject({
       url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/.+/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL').default('mqtt://127.0.0.1:1883'),
       username: z.string().min(1).optional(),
       password: z.string().min(1).optional(),
@@ -46,16 +46,16 @@ export const agentConfigSchema = z.object({
     .superRefine(requireCertWithKey)
     .prefault({}),
   http: z
-    .object({
+    .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8088),
     })
     .prefault({}),
   currency: Currency.default('GEL'),
   checks: z
-    .object({
+    .strictObject({
       internet: z
-        .object({
+        .strictObject({
           targets: z.array(InternetTarget).default([]),
           ...checkSchedule({ intervalMs: 1000, timeoutMs: 800, failAfter: 2, recoverAfter: 3 }),
           /** Targets that answer slower than this make the check degraded. */
@@ -63,7 +63,7 @@ export const agentConfigSchema = z.object({
         })
         .prefault({}),
       printer: z
-        .object({
+        .strictObject({
           interface: z
             .string()
             .regex(/^(none|tcp:\/\/[^/:]+:\d{1,5}|\/.+)$/, 'must be tcp://host:port, a serial path such as /dev/ttyUSB0, or none')
@@ -80,7 +80,7 @@ export const agentConfigSchema = z.object({
         })
         .prefault({}),
       camera: z
-        .object({
+        .strictObject({
           device: z
             .string()
             .regex(/^(none|\/dev\/video\d+|file:.+|TEST|https?:\/\/.+)$/, 'must be /dev/videoN, file:/path.jpg, TEST, an http(s):// snapshot URL, or none')
@@ -97,7 +97,7 @@ export const agentConfigSchema = z.object({
         })
         .prefault({}),
       system: z
-        .object({
+        .strictObject({
           ...checkSchedule({ intervalMs: 30_000, timeoutMs: 5000, failAfter: 1, recoverAfter: 1 }),
           /** Percent thresholds (and °C for temperature) above which the box is degraded. */
           cpuPercent: Percent.default(80),
@@ -114,7 +114,7 @@ export const agentConfigSchema = z.object({
   timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Tbilisi').default(DEFAULT_TIME_ZONE),
   /** Offline limits (minor units). Over one, an order taken while offline needs the manager PIN. */
   limits: z
-    .object({
+    .strictObject({
       /** The most one order taken offline may total. */
       maxOrderTotal: Money.optional(),
       /** The most all offline orders not yet synced may total together, this one included. */
@@ -122,7 +122,7 @@ export const agentConfigSchema = z.object({
     })
     .prefault({}),
   pins: z
-    .object({
+    .strictObject({
       /** Approves orders over an offline limit. */
       manager: Pin.optional(),
       /** Unlocks the staff page when http.host is not loopback (required then). */

@@ -37,7 +37,7 @@ export class RouteDeclarationError extends Error {
 }
 
 /** Each plugin stops within this, so all of them stay inside central's stop budget. */
-const PLUGIN_STOP_MS = 10_000;
+export const PLUGIN_STOP_MS = 10_000;
 
 /**
  * Orders plugins so each comes after its dependencies (otherwise in the order listed); a

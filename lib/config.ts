@@ -28,19 +28,27 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], schema?: z.Zod
   });
 }
 
-/** The keys of the object schema at `path` (through defaults, optionals and records' values). */
+/** The keys the object schema(s) at `path` know (through defaults, optionals, pipes, records, arrays and unions). */
 function keysAt(schema: AnySchema, path: readonly string[]): string[] {
-  let node: AnySchema | undefined = unwrap(schema);
+  type Def = { type: string; valueType?: AnySchema; element?: AnySchema; options?: AnySchema[]; in?: AnySchema };
+  const defOf = (node: AnySchema) => (node as unknown as { def: Def }).def;
+  // One schema may stand for several shapes (a union of step kinds): follow every one.
+  const expand = (node: AnySchema): AnySchema[] => {
+    const inner = unwrap(node);
+    const def = defOf(inner);
+    if (def.type === 'union' && def.options) return def.options.flatMap(expand);
+    if (def.type === 'pipe' && def.in) return expand(def.in);
+    return [inner];
+  };
+  let nodes = expand(schema);
   for (const segment of path) {
-    const def = (node as unknown as { def: { type: string; valueType?: AnySchema; element?: AnySchema } }).def;
-    if (def.type === 'object') node = ((node as z.ZodObject).shape as Record<string, AnySchema>)[segment];
-    else if (def.type === 'record') node = def.valueType;
-    else if (def.type === 'array') node = def.element;
-    else return [];
-    if (!node) return [];
-    node = unwrap(node);
+    nodes = nodes.flatMap((node) => {
+      const def = defOf(node);
+      const next = def.type === 'object' ? ((node as z.ZodObject).shape as Record<string, AnySchema>)[segment] : def.type === 'record' ? def.valueType : def.type === 'array' ? def.element : undefined;
+      return next ? expand(next) : [];
+    });
   }
-  return (node as unknown as { def: { type: string } }).def.type === 'object' ? Object.keys((node as z.ZodObject).shape) : [];
+  return [...new Set(nodes.flatMap((node) => (defOf(node).type === 'object' ? Object.keys((node as z.ZodObject).shape) : [])))];
 }
 
 /** The known key within two edits of `key`, if one is. */

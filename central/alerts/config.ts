@@ -12,23 +12,23 @@ function rule(afterMs: number, severity: z.infer<typeof Severity>) {
 }
 
 /** Central config `alerts.*`: the fleet alert rules (each opens an incident keyed `point:<id>:<rule>`). */
-export const alertsConfigSchema = z.object({
+export const alertsConfigSchema = z.strictObject({
   /** How often time-based conditions (disconnected for 2 min, ...) are looked at again. */
   tickMs: z.number().int().min(100).max(60_000).default(1000),
-  disconnected: z.object(rule(120_000, 'major')).prefault({}),
+  disconnected: z.strictObject(rule(120_000, 'major')).prefault({}),
   /** The point takes orders by hand (agent mode `offline`). */
-  manualMode: z.object(rule(300_000, 'major')).prefault({}),
-  printer: z.object({ ...rule(0, 'major'), degradedSeverity: Severity.default('minor') }).prefault({}),
+  manualMode: z.strictObject(rule(300_000, 'major')).prefault({}),
+  printer: z.strictObject({ ...rule(0, 'major'), degradedSeverity: Severity.default('minor') }).prefault({}),
   /** Down, or degraded (black or frozen picture). */
-  camera: z.object({ ...rule(0, 'minor'), degradedSeverity: Severity.default('minor') }).prefault({}),
+  camera: z.strictObject({ ...rule(0, 'minor'), degradedSeverity: Severity.default('minor') }).prefault({}),
   /** CPU, memory and disk use of the box, from its system check's data; `afterMs` counts from that check's `since` (CPU spikes are normal). */
-  resources: z.object({ ...rule(300_000, 'minor'), percent: z.number().min(1).max(100).default(80) }).prefault({}),
+  resources: z.strictObject({ ...rule(300_000, 'minor'), percent: z.number().min(1).max(100).default(80) }).prefault({}),
   /** `afterMs`: an unsynced order older than this alerts. */
-  unsynced: z.object(rule(900_000, 'major')).prefault({}),
-  clockSkew: z.object({ ...rule(0, 'minor'), maxMs: z.number().int().min(1000).default(120_000) }).prefault({}),
+  unsynced: z.strictObject(rule(900_000, 'major')).prefault({}),
+  clockSkew: z.strictObject({ ...rule(0, 'minor'), maxMs: z.number().int().min(1000).default(120_000) }).prefault({}),
   /** ≥ minPoints of one group disconnecting within windowMs: one incident instead of one per point. */
   areaOutage: z
-    .object({
+    .strictObject({
       enabled: z.boolean().default(true),
       minPoints: z.number().int().min(2).default(3),
       windowMs: z.number().int().min(0).default(300_000),

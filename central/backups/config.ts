@@ -17,26 +17,26 @@ const cron = z.string().refine(
 const retentionDays = (days: number) => z.number().positive().default(days);
 
 /** A SQL integrity check: passes when the first column of the first row is truthy (and ≥ `min`). */
-export const integrityCheckSchema = z.object({
+export const integrityCheckSchema = z.strictObject({
   name: z.string().min(1),
   query: z.string().min(1),
   min: z.number().optional(),
 });
 
 /** Central config key `backups`. Every kind is optional: an empty config backs up nothing. */
-export const backupsConfigSchema = z.object({
+export const backupsConfigSchema = z.strictObject({
   dir: z.string().min(1).default('data/backups'),
   /** Where pg_dump / pg_restore live; default the newest /usr/lib/postgresql/<v>/bin, else PATH. */
   pgBinDir: z.string().optional(),
   postgres: z
-    .object({
+    .strictObject({
       url: pgUrlSchema,
       /** Cron syntax in UTC; without it the kind runs only on demand. */
       schedule: cron.optional(),
       retentionDays: retentionDays(14),
       timeoutMs: z.number().int().positive().default(3_600_000),
       verify: z
-        .object({
+        .strictObject({
           enabled: z.boolean().default(true),
           /** Where the scratch database is created (default: the dumped server's `postgres` database). */
           maintenanceUrl: pgUrlSchema.optional(),
@@ -45,11 +45,11 @@ export const backupsConfigSchema = z.object({
         .prefault({}),
     })
     .optional(),
-  config: z.object({ paths: z.array(z.string().min(1)).min(1), schedule: cron.optional(), retentionDays: retentionDays(30) }).optional(),
-  logs: z.object({ paths: z.array(z.string().min(1)).min(1), schedule: cron.optional(), retentionDays: retentionDays(7) }).optional(),
+  config: z.strictObject({ paths: z.array(z.string().min(1)).min(1), schedule: cron.optional(), retentionDays: retentionDays(30) }).optional(),
+  logs: z.strictObject({ paths: z.array(z.string().min(1)).min(1), schedule: cron.optional(), retentionDays: retentionDays(7) }).optional(),
   /** Copies each new backup offsite; `{file}` and `{checksumFile}` are replaced. */
   offsite: z
-    .object({
+    .strictObject({
       argv: argvSchema,
       env: z.record(z.string(), z.string()).default({}),
       timeoutMs: z.number().int().positive().default(600_000),

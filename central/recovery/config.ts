@@ -7,7 +7,7 @@ const stepId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'step ids are low
 
 // ---- probes ------------------------------------------------------------------------------
 
-export const httpProbeSchema = z.object({
+export const httpProbeSchema = z.strictObject({
   type: z.literal('http'),
   name: z.string().optional(),
   url: z.url(),
@@ -18,12 +18,12 @@ export const httpProbeSchema = z.object({
   expectBody: z.string().optional(),
   /** The body must be JSON with a value at `path` (dot path, e.g. `data.height`), equal to `equals` when given. */
   expectJson: z
-    .object({ path: z.string().min(1), equals: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional() })
+    .strictObject({ path: z.string().min(1), equals: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional() })
     .optional(),
   timeoutMs: timeout(5000),
 });
 
-export const postgresProbeSchema = z.object({
+export const postgresProbeSchema = z.strictObject({
   type: z.literal('postgres'),
   name: z.string().optional(),
   /** postgres://user@host:port/db — a password here is redacted from every log and audit line. */
@@ -34,14 +34,14 @@ export const postgresProbeSchema = z.object({
   timeoutMs: timeout(5000),
 });
 
-export const diskProbeSchema = z.object({
+export const diskProbeSchema = z.strictObject({
   type: z.literal('disk'),
   name: z.string().optional(),
   path: z.string().min(1).default('/'),
   minFreePercent: z.number().min(0).max(100).default(10),
 });
 
-export const commandProbeSchema = z.object({
+export const commandProbeSchema = z.strictObject({
   type: z.literal('command'),
   name: z.string().optional(),
   argv: argvSchema,
@@ -51,7 +51,7 @@ export const commandProbeSchema = z.object({
 });
 
 /** The procedure's blockchain nodes (see `chain`) are up, agree and advance together. */
-export const chainProbeSchema = z.object({ type: z.literal('chain'), name: z.string().optional() });
+export const chainProbeSchema = z.strictObject({ type: z.literal('chain'), name: z.string().optional() });
 
 export const probeSchema = z.discriminatedUnion('type', [
   httpProbeSchema,
@@ -82,10 +82,10 @@ const actionFields = {
    * target's health is checked instead: healthy before anything was changed → nothing to do. */
   before: z.array(probeSchema).min(1).optional(),
   /** Postconditions polled until they pass. Without them the target's health is checked once and audited. */
-  after: z.object(waitFields).optional(),
+  after: z.strictObject(waitFields).optional(),
 };
 
-export const commandStepSchema = z.object({
+export const commandStepSchema = z.strictObject({
   type: z.literal('command'),
   ...actionFields,
   argv: argvSchema,
@@ -96,7 +96,7 @@ export const commandStepSchema = z.object({
   restart: z.boolean().default(false),
 });
 
-export const httpStepSchema = z.object({
+export const httpStepSchema = z.strictObject({
   type: z.literal('http'),
   ...actionFields,
   url: z.url(),
@@ -108,7 +108,7 @@ export const httpStepSchema = z.object({
 });
 
 /** pg_restore the newest verified backup of `kind` into `url` (always destructive). */
-export const restoreBackupStepSchema = z.object({
+export const restoreBackupStepSchema = z.strictObject({
   type: z.literal('restore-backup'),
   ...actionFields,
   url: pgUrlSchema,
@@ -116,7 +116,7 @@ export const restoreBackupStepSchema = z.object({
 });
 
 /** Restarts the chain nodes found faulty, in the configured order, each through its own argv. */
-export const chainRestartStepSchema = z.object({
+export const chainRestartStepSchema = z.strictObject({
   type: z.literal('chain-restart'),
   ...actionFields,
   /** How long each restarted node may take to answer its status endpoint again. */
@@ -127,7 +127,7 @@ export const chainRestartStepSchema = z.object({
  * Finds the last block every live node agrees on and, once approved, runs `argv` for each node
  * with `{node}`, `{url}`, `{height}` and `{hash}` replaced (always destructive).
  */
-export const chainRestoreStepSchema = z.object({
+export const chainRestoreStepSchema = z.strictObject({
   type: z.literal('chain-restore'),
   ...actionFields,
   argv: argvSchema,
@@ -135,7 +135,7 @@ export const chainRestoreStepSchema = z.object({
   timeoutMs: timeout(600_000),
 });
 
-export const probeStepSchema = z.object({
+export const probeStepSchema = z.strictObject({
   type: z.literal('probe'),
   id: stepId,
   title: z.string().optional(),
@@ -144,7 +144,7 @@ export const probeStepSchema = z.object({
   onFailure: z.enum(['continue', 'next-stage']).default('continue'),
 });
 
-export const waitStepSchema = z.object({
+export const waitStepSchema = z.strictObject({
   type: z.literal('wait'),
   id: stepId,
   title: z.string().optional(),
@@ -153,7 +153,7 @@ export const waitStepSchema = z.object({
 });
 
 /** A checklist item a person does and confirms (through the same approve call). */
-export const manualStepSchema = z.object({
+export const manualStepSchema = z.strictObject({
   type: z.literal('manual'),
   id: stepId,
   title: z.string().optional(),
@@ -161,7 +161,7 @@ export const manualStepSchema = z.object({
 });
 
 /** Raises the target's incident again with this severity and text (the notification ladder fires). */
-export const notifyStepSchema = z.object({
+export const notifyStepSchema = z.strictObject({
   type: z.literal('notify'),
   id: stepId,
   title: z.string().optional(),
@@ -181,10 +181,10 @@ export const stepSchema = z.discriminatedUnion('type', [
   chainRestoreStepSchema,
 ]);
 
-export const stageSchema = z.object({
+export const stageSchema = z.strictObject({
   name: z.string().min(1),
   /** Relative to detection: the stage starts no earlier than `from`; past `to` it escalates. */
-  window: z.object({ from: duration('0s'), to: optionalDuration() }).prefault({}),
+  window: z.strictObject({ from: duration('0s'), to: optionalDuration() }).prefault({}),
   /** Ask once, before the stage's first step, for the whole stage (e.g. stop app → restore → start app);
    * what its restores will use is looked up first and shown in the request. */
   approval: z.boolean().default(false),
@@ -193,14 +193,14 @@ export const stageSchema = z.object({
   steps: z.array(stepSchema).min(1),
 });
 
-export const chainNodeSchema = z.object({
+export const chainNodeSchema = z.strictObject({
   name: z.string().regex(/^[a-zA-Z0-9._-]{1,64}$/),
   /** Base URL, e.g. http://10.0.0.5:3001 */
   url: z.url(),
-  restart: z.object({ argv: argvSchema, env: envSchema, timeoutMs: timeout(30_000) }).optional(),
+  restart: z.strictObject({ argv: argvSchema, env: envSchema, timeoutMs: timeout(30_000) }).optional(),
 });
 
-export const chainConfigSchema = z.object({
+export const chainConfigSchema = z.strictObject({
   nodes: z.array(chainNodeSchema).min(1).max(12),
   statusPath: z.string().default('/api/status'),
   chainStatusPath: z.string().default('/api/blockchain/status'),
@@ -220,21 +220,21 @@ export const chainConfigSchema = z.object({
 });
 
 export const procedureSchema = z
-  .object({
+  .strictObject({
     /** Lock and incident key; procedures sharing a target never run at once. Default: the procedure's name. */
     target: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/).optional(),
     description: z.string().optional(),
     /** Every destructive step runs without approval. */
     auto: z.boolean().default(false),
-    probe: z.object({
+    probe: z.strictObject({
       every: duration('30s'),
       /** Consecutive failed probes before a run starts. */
       failAfter: z.number().int().min(1).default(1),
       checks: z.array(probeSchema).min(1),
     }),
-    budget: z.object({ restarts: z.number().int().min(0).default(3), window: duration('15m') }).prefault({}),
+    budget: z.strictObject({ restarts: z.number().int().min(0).default(3), window: duration('15m') }).prefault({}),
     incident: z
-      .object({ title: z.string().optional(), severity: z.enum(['critical', 'major', 'minor', 'info']).default('critical') })
+      .strictObject({ title: z.string().optional(), severity: z.enum(['critical', 'major', 'minor', 'info']).default('critical') })
       .prefault({}),
     chain: chainConfigSchema.optional(),
     stages: z.array(stageSchema).min(1),
@@ -260,7 +260,7 @@ export const procedureSchema = z
     });
   });
 
-export const hostWatchSchema = z.object({
+export const hostWatchSchema = z.strictObject({
   enabled: z.boolean().default(true),
   every: duration('60s'),
   cpuPercent: z.number().min(1).max(100).default(80),
@@ -271,7 +271,7 @@ export const hostWatchSchema = z.object({
 });
 
 /** Central config key `recovery`. Empty means nothing configured, nothing runs (the host watch aside). */
-export const recoveryConfigSchema = z.object({
+export const recoveryConfigSchema = z.strictObject({
   procedures: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'procedure names are lowercase letters, digits, ".", "_" or "-"'), procedureSchema).default({}),
   /** Values redacted from every command output and audit line (passwords, tokens). */
   secrets: z.array(z.string().min(4)).default([]),

@@ -10,7 +10,7 @@ export type BodyShape = (typeof BODY_SHAPES)[number];
 
 /** `upstream`: forwarding committed orders to the main server. No `url`, no forwarding. */
 export const upstreamConfigSchema = z
-  .object({
+  .strictObject({
     /** The main server's sale-recording endpoint (POST). Absent: forwarding is off. */
     url: httpUrl.optional(),
     /** Polled while forwarding pauses itself; default: `/api/status` on the url's host. */
@@ -27,9 +27,9 @@ export const upstreamConfigSchema = z
     /** `node_id` for every point not listed in `points`; absent: the point id. */
     nodeId: upstreamId.optional(),
     /** Per point `node_id` / `pos_id` on the main server; `pos_id` defaults to the point id. */
-    points: z.record(PointId, z.object({ nodeId: upstreamId.optional(), posId: upstreamId.optional() })).default({}),
+    points: z.record(PointId, z.strictObject({ nodeId: upstreamId.optional(), posId: upstreamId.optional() })).default({}),
     backoff: z
-      .object({
+      .strictObject({
         baseMs: z.number().int().min(10).default(1000),
         maxMs: z.number().int().min(10).default(300_000),
       })
