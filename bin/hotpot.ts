@@ -11,6 +11,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   simulate: { summary: 'N simulated points (health + orders) against a broker', load: async () => (await import('../tools/simulate.js')).simulateCommand },
   'provision-ca': { summary: "make the franchise CA and the broker's TLS certificate", load: async () => (await import('../tools/provision/index.js')).provisionCaCommand },
   'provision-point': { summary: "issue a point's broker credentials and its agent.json", load: async () => (await import('../tools/provision/index.js')).provisionPointCommand },
+  user: { summary: "add, list and remove central's users, change a password", load: async () => (await import('../central/access/cli.js')).userCommand },
+  token: { summary: 'create, list and revoke API tokens for central', load: async () => (await import('../central/access/cli.js')).tokenCommand },
   redrive: { summary: 'send parked orders to the main server again', load: async () => (await import('../central/upstream/cli.js')).redriveCommand },
 };
 

@@ -22,6 +22,10 @@ import { PgLeader, SoleLeader, type Leadership } from './leader.js';
 import type { CentralPlugin, PluginApis, PluginName, RouteMeta } from './plugin.js';
 import { PluginHost, type OrderStatsExtension } from './plugin-host.js';
 import { registerCoreRoutes } from './http.js';
+import { Access } from './access/access.js';
+import { accessGate, addressList, viaTls } from './access/gate.js';
+import { registerAccessRoutes } from './access/routes.js';
+import { PostgresAccessStore, SqliteAccessStore, type AccessStore } from './access/store.js';
 
 export interface CentralDeps {
   log: Logger;
@@ -50,6 +54,9 @@ export class Central {
   readonly metrics: CentralMetrics;
   readonly router = new Router<RouteMeta>();
   readonly bus: EventBus;
+  /** Named users, tokens and sessions: who may do what at central. */
+  readonly access: Access;
+  private readonly accessStore: AccessStore;
   private broker: EmbeddedBroker | undefined;
   private link: MqttLink | undefined;
   private http: StartedServer | undefined;
@@ -80,6 +87,9 @@ export class Central {
       onLateWill: () => this.metrics.lateWills.inc(),
     });
     migrate(this.store.db, 'incidents', INCIDENT_MIGRATIONS, this.clock.now());
+    // With replicas every one must know the same people: users live where the orders do.
+    this.accessStore = url ? new PostgresAccessStore(url) : new SqliteAccessStore(this.store.db, this.clock.now());
+    this.access = new Access({ store: this.accessStore, clock: this.clock, log: this.log.child({ part: 'access' }), sessionTtlMs: config.http.sessionTtl, dataDir: config.dataDir });
     this.incidents = new Incidents(this.store.db, this.clock, this.log);
     registerFleetMetrics(this.metrics, this.fleet, this.incidents, this.clock);
     this.plugins = new PluginHost(deps.plugins ?? [], { config, log: this.log, clock: this.clock, router: this.router });
@@ -151,6 +161,7 @@ export class Central {
     link.start();
     await this.leader.start();
 
+    this.guardRoutes();
     registerCoreRoutes(this);
     this.fleet.start();
     await this.plugins.start({
@@ -166,6 +177,11 @@ export class Central {
       extendOrderStats: (key, read) => this.orderStatsExtensions.set(key, read),
     });
     this.http = await listen(this.router, config.http.host, config.http.port, this.log);
+    const setupFile = await this.access.prepareSetup().catch((error: unknown) => {
+      this.log.error({ err: (error as Error).message }, 'could not read central users; logins fail until the user store answers');
+      return null;
+    });
+    if (setupFile) this.log.warn({ path: '/setup', tokenFile: setupFile }, 'central has no users yet: open /setup and create the first admin with the token in tokenFile');
     await link.waitConnected(10_000).catch(() => this.log.warn({ url: this.brokerUrl }, 'not connected to the broker yet; retrying in the background'));
     this.log.info(
       {
@@ -176,6 +192,16 @@ export class Central {
       },
       'ready',
     );
+  }
+
+  /** The access gate runs first on every route; login, logout, `/api/me` and `/setup` are core routes. */
+  private guardRoutes(): void {
+    const { http, notify } = this.config;
+    const bound = http.host === '0.0.0.0' || http.host === '::' ? [] : [http.host];
+    const allowedHosts = [...http.allowedHosts, ...bound, new URL(notify.publicUrl).hostname];
+    this.router.addHook(accessGate({ access: this.access, allowedHosts, authProxy: http.authProxy }));
+    const trusted = http.authProxy ? addressList(http.authProxy.trustedProxies) : undefined;
+    registerAccessRoutes(this.router, { access: this.access, overTls: (req) => viaTls(req, trusted) });
   }
 
   health() {
@@ -259,7 +285,7 @@ export class Central {
     await step('mqtt', this.link?.stop(graceful) ?? Promise.resolve());
     await step('http', this.http?.close() ?? Promise.resolve());
     await step('broker', this.broker?.close() ?? Promise.resolve());
-    await step('database', Promise.all([this.leader.stop(), this.postgres?.close()]));
+    await step('database', Promise.all([this.leader.stop(), this.postgres?.close(), this.accessStore.close()]));
     this.store.close();
   }
 }

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { loadConfig } from '../lib/config.js';
 import { DEFAULT_TIME_ZONE, isTimeZone } from '../sync/day-summary.js';
+import { addressList } from './access/gate.js';
+import { ROLES } from './plugin.js';
+import { duration } from './recovery/config-parts.js';
 import { mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
 import { upstreamConfigSchema } from './upstream/config.js';
 import { alertsConfigSchema } from './alerts/config.js';
@@ -15,6 +18,21 @@ export const centralConfigSchema = z.strictObject({
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
+      /** Host names central answers to besides localhost, 127.0.0.1, ::1, its bound address and notify.publicUrl's host (DNS rebinding guard). */
+      allowedHosts: z.array(z.string().min(1).max(253).regex(/^[A-Za-z0-9.:-]+$/, 'a host name or address, without port')).default([]),
+      /** When set, `GET /metrics` needs `Authorization: Bearer <it>`. */
+      metricsToken: z.string().min(16, 'use at least 16 characters').optional(),
+      /** Trust a fronting SSO proxy's user (and role) headers, only from these addresses. */
+      authProxy: z
+        .strictObject({
+          userHeader: z.string().min(1).max(100),
+          roleHeader: z.string().min(1).max(100).optional(),
+          defaultRole: z.enum(ROLES).default('viewer'),
+          trustedProxies: z.array(z.string().refine(isCidr, 'an address or CIDR such as 10.0.0.0/8')).min(1),
+        })
+        .optional(),
+      /** How long a login lasts. */
+      sessionTtl: duration('12h'),
     })
     .prefault({}),
   /** The embedded broker (aedes), used when `mqtt.url` is absent. */
@@ -76,4 +94,13 @@ const MOVED_KEYS = { 'fleet.history': 'history' };
 
 export function loadCentralConfig(file?: string, env: NodeJS.ProcessEnv = process.env, base?: Record<string, unknown>): CentralConfig {
   return loadConfig(centralConfigSchema, { file, env, moved: MOVED_KEYS, ...(base ? { base } : {}) });
+}
+
+function isCidr(value: string): boolean {
+  try {
+    addressList([value]);
+    return true;
+  } catch {
+    return false;
+  }
 }

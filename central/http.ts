@@ -3,6 +3,7 @@ import { parseWith } from '../lib/http.js';
 import { PointId } from '../sync/schemas.js';
 import type { Central } from './central.js';
 import { CentralErrors } from './errors.js';
+import { sameSecret } from './access/secrets.js';
 import { registerIncidentRoutes } from './incidents/routes.js';
 
 const OrdersQuery = z.object({
@@ -28,10 +29,10 @@ export function registerCoreRoutes(central: Central): void {
     const query = parseWith(OrdersQuery, Object.fromEntries(req.query), 'query');
     return { status: 200, body: await central.orders.listOrders(query) };
   });
-  router.add('GET', '/metrics', route('public'), async () => ({
-    status: 200,
-    text: await central.metrics.registry.metrics(),
-    headers: { 'content-type': central.metrics.registry.contentType },
-  }));
+  const { metricsToken } = central.config.http;
+  router.add('GET', '/metrics', route('public'), async (req) => {
+    if (metricsToken && !sameSecret(req.headers.authorization ?? '', `Bearer ${metricsToken}`)) throw CentralErrors.metricsToken();
+    return { status: 200, text: await central.metrics.registry.metrics(), headers: { 'content-type': central.metrics.registry.contentType } };
+  });
   registerIncidentRoutes(router, central.incidents);
 }

@@ -39,6 +39,13 @@ export const RouterErrors = {
   ),
 };
 
+/** Who a request comes from, once a hook has established it (central's access gate). */
+export interface Principal {
+  name: string;
+  role: string;
+  kind: string;
+}
+
 export interface Request {
   method: string;
   path: string;
@@ -48,6 +55,7 @@ export interface Request {
   /** Parsed JSON body (undefined when there is none). */
   body: unknown;
   raw: IncomingMessage;
+  principal?: Principal;
 }
 
 export interface Reply {

@@ -16,7 +16,7 @@ export function registerBackupRoutes(routes: PluginRoutes, service: BackupServic
   routes.post('/run', 'operator', (req) => {
     const body = parseWith(runBackupBody, req.body ?? {});
     if (!service) throw CentralErrors.backupsOff();
-    const id = service.runInBackground(body.kind, 'api');
+    const id = service.runInBackground(body.kind, req.principal!.name);
     return { status: 202, body: { id, kind: body.kind, status: 'running' } };
   });
 }

@@ -10,7 +10,8 @@ import { COMMANDS_MIGRATIONS, CommandStore, type CommandRecord } from './store.j
 const SendBody = z
   .object({
     name: z.enum(COMMAND_NAMES),
-    by: z.string().trim().min(1).max(100).optional(),
+    /** What 0.1 clients sent: ignored, the audit names the signed-in user. */
+    by: z.unknown().optional(),
     /** Only for `mode`: `"offline"` forces manual-order mode, `null` hands the mode back to the checks. */
     force: z.enum(['offline']).nullable().optional(),
   })
@@ -32,7 +33,7 @@ export class CommandsPlugin implements CentralPlugin<'commands'> {
     ctx.routes.post('/points/:pointId/commands', 'operator', async (req) => {
       const body = parseWith(SendBody, req.body ?? {});
       const args: CommandArgs = body.name === 'mode' ? { force: body.force ?? null } : {};
-      const command = await this.send(ctx, store, req.params.pointId!, body.name, body.by ?? 'api', args);
+      const command = await this.send(ctx, store, req.params.pointId!, body.name, req.principal!.name, args);
       return { status: command.status === 'unsent' ? 502 : 202, body: command };
     });
     ctx.routes.get('/points/:pointId/commands', 'viewer', (req) => {

@@ -11,7 +11,8 @@ const IncidentsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
 
-const AckBody = z.object({ by: z.string().trim().min(1).max(100).optional() }).strict();
+/** `by` is what 0.1 clients sent: ignored, the audit names the signed-in user. */
+const AckBody = z.strictObject({ by: z.unknown().optional() });
 
 const meta = (access: RouteMeta['access']) => ({ meta: { access, owner: 'core' } });
 
@@ -27,8 +28,8 @@ export function registerIncidentRoutes(router: Router<RouteMeta>, incidents: Inc
     return { status: 200, body: incident };
   });
   router.add('POST', '/api/incidents/:id/ack', meta('operator'), (req) => {
-    const body = parseWith(AckBody, req.body ?? {});
-    const incident = incidents.ack(req.params.id!, body.by ?? 'api');
+    parseWith(AckBody, req.body ?? {});
+    const incident = incidents.ack(req.params.id!, req.principal!.name);
     if (!incident) throw CentralErrors.noIncident(req.params.id!);
     return { status: 200, body: incident };
   });

@@ -11,6 +11,8 @@ export const MENU_MIGRATIONS = [
   body TEXT NOT NULL,
   set_at INTEGER NOT NULL
 )`,
+  // Who set each version (the signed-in user; null for versions set before 0.2).
+  `ALTER TABLE menu_versions ADD COLUMN set_by TEXT`,
 ];
 
 /** Central's menus, every version kept (who sold what at which price stays answerable). */
@@ -19,13 +21,13 @@ class MenuStore {
 
   constructor(db: Database.Database) {
     this.stmts = {
-      insert: db.prepare<[string, number]>('INSERT INTO menu_versions (body, set_at) VALUES (?, ?)'),
+      insert: db.prepare<[string, number, string]>('INSERT INTO menu_versions (body, set_at, set_by) VALUES (?, ?, ?)'),
       latest: db.prepare<[], { version: number; body: string }>('SELECT version, body FROM menu_versions ORDER BY version DESC LIMIT 1'),
     };
   }
 
-  add(menu: Menu, now: number): number {
-    return Number(this.stmts.insert.run(JSON.stringify(menu), now).lastInsertRowid);
+  add(menu: Menu, now: number, by: string): number {
+    return Number(this.stmts.insert.run(JSON.stringify(menu), now, by).lastInsertRowid);
   }
 
   latest(): { version: number; menu: Menu } | null {
@@ -48,8 +50,9 @@ export class MenuPlugin implements CentralPlugin<'menu'> {
     const store = new MenuStore(ctx.db);
     ctx.routes.put('', 'admin', async (req) => {
       const menu: Menu = { ...parseWith(Menu, req.body, 'menu'), ts: ctx.clock.now() };
-      const version = store.add(menu, ctx.clock.now());
-      const counts = { version, categories: menu.categories.length, items: menu.items.length };
+      const setBy = req.principal!.name;
+      const version = store.add(menu, ctx.clock.now(), setBy);
+      const counts = { version, categories: menu.categories.length, items: menu.items.length, setBy };
       try {
         await ctx.mqtt.publish('menu', {}, menu);
       } catch (error) {

@@ -21,6 +21,8 @@ export interface RunRecord {
   status: string;
   reason: string;
   startedAt: number;
+  /** Who started the run by hand; null when a failed probe did. */
+  startedBy: string | null;
   finishedAt: number | null;
   outcome: string | null;
   awaiting: { stepId: string; text: string } | null;
@@ -34,6 +36,7 @@ interface RunRow {
   status: string;
   reason: string;
   started_at: number;
+  started_by: string | null;
   finished_at: number | null;
   outcome: string | null;
   awaiting_step: string | null;
@@ -95,6 +98,8 @@ export const RECOVERY_MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS runbook_steps_by_run ON runbook_steps (run_id, seq);
   CREATE INDEX IF NOT EXISTS runbook_steps_restarts ON runbook_steps (procedure, restart, started_at);
   `,
+  // Who started a run by hand (null: a failed probe did).
+  `ALTER TABLE runbook_runs ADD COLUMN started_by TEXT`,
 ];
 
 /**
@@ -111,10 +116,10 @@ export class RunbookAudit {
       .run(now);
   }
 
-  runStarted(run: { id: string; procedure: string; target: string; reason: string; at: number }): void {
+  runStarted(run: { id: string; procedure: string; target: string; reason: string; at: number; startedBy: string | null }): void {
     this.db
-      .prepare(`INSERT INTO runbook_runs (id, procedure, target, status, reason, started_at) VALUES (?, ?, ?, 'running', ?, ?)`)
-      .run(run.id, run.procedure, run.target, run.reason, run.at);
+      .prepare(`INSERT INTO runbook_runs (id, procedure, target, status, reason, started_at, started_by) VALUES (?, ?, ?, 'running', ?, ?, ?)`)
+      .run(run.id, run.procedure, run.target, run.reason, run.at, run.startedBy);
   }
 
   runStatus(id: string, status: string, awaiting: { stepId: string; text: string } | null = null): void {
@@ -166,6 +171,7 @@ export class RunbookAudit {
       target: row.target,
       status: row.status,
       reason: row.reason,
+      startedBy: row.started_by,
       startedAt: row.started_at,
       finishedAt: row.finished_at,
       outcome: row.outcome,

@@ -276,6 +276,8 @@ export const recoveryConfigSchema = z.strictObject({
   /** Values redacted from every command output and audit line (passwords, tokens). */
   secrets: z.array(z.string().min(4)).default([]),
   outputTailBytes: z.number().int().min(256).max(65_536).default(4000),
+  /** Different people who must approve a destructive step: 1, or 2 (whoever started the run by hand is not one of them). */
+  approvals: z.union([z.literal(1), z.literal(2)]).default(1),
   host: hostWatchSchema.prefault({}),
 });
 

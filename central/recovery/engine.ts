@@ -92,7 +92,7 @@ export class RecoveryEngine {
       name,
       target: procedure.target ?? name,
       procedure,
-      planner: createPlanner(procedure),
+      planner: createPlanner(procedure, { approvals: options.config.approvals }),
       state: initialState(name),
       monitor: procedure.chain ? new ChainMonitor(procedure.chain, procedure.probe.every) : null,
       incidentId: null,
@@ -212,6 +212,15 @@ export class RecoveryEngine {
     return this.procedures().find((p) => p.name === slot.name)!;
   }
 
+  /** Starts a procedure by hand (a planned failover); its stages run whatever the target's health says. */
+  startByHand(name: string, by: string, reason: string): ProcedureSummary {
+    const slot = this.slot(name);
+    if (!this.running) throw CentralErrors.notLeader('the runbook engine');
+    const rejected = this.dispatch(slot, { type: 'start', by, reason });
+    if (rejected) throw CentralErrors.runActive(rejected);
+    return this.procedures().find((p) => p.name === slot.name)!;
+  }
+
   /** Probes a procedure's target now instead of at its next interval (dashboard "check now"). */
   async probeNow(name: string): Promise<void> {
     const slot = this.slot(name);
@@ -288,7 +297,7 @@ export class RecoveryEngine {
     const key = `runbook:${slot.target}`;
     switch (effect.kind) {
       case 'run-started':
-        this.audit.runStarted({ id: effect.runId, procedure: slot.name, target: slot.target, reason: this.redact(effect.reason), at });
+        this.audit.runStarted({ id: effect.runId, procedure: slot.name, target: slot.target, reason: this.redact(effect.reason), at, startedBy: slot.state.run?.startedBy ?? null });
         this.log.warn({ procedure: slot.name, run: effect.runId, reason: this.redact(effect.reason) }, 'runbook run started');
         return;
       case 'run-finished':

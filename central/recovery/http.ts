@@ -3,10 +3,15 @@ import { parseWith } from '../../lib/http.js';
 import type { PluginRoutes } from '../plugin.js';
 import type { RecoveryEngine } from './engine.js';
 
-const approveBody = z.object({
+const approveBody = z.strictObject({
   stepId: z.string().min(1),
-  /** Who approves: recorded in the audit. */
-  by: z.string().trim().min(1).max(200),
+  /** What 0.1 clients sent: ignored, the audit names the signed-in approver. */
+  by: z.unknown().optional(),
+});
+
+const runBody = z.strictObject({
+  /** Why: shown in the run's audit and incident, e.g. "planned failover for maintenance". */
+  reason: z.string().trim().min(1).max(500).default('started by hand'),
 });
 
 const runsQuery = z.object({
@@ -14,7 +19,7 @@ const runsQuery = z.object({
   procedure: z.string().optional(),
 });
 
-/** The runbook endpoints, under `/api/runbooks`. */
+/** The runbook endpoints, under `/api/runbooks`: who approves or starts a run is the signed-in user. */
 export function registerRecoveryRoutes(routes: PluginRoutes, engine: RecoveryEngine): void {
   routes.get('', 'viewer', () => ({ status: 200, body: engine.procedures() }));
   routes.get('/runs', 'viewer', (req) => {
@@ -23,7 +28,11 @@ export function registerRecoveryRoutes(routes: PluginRoutes, engine: RecoveryEng
   });
   routes.post('/runs/:id/approve', 'approver', (req) => {
     const body = parseWith(approveBody, req.body);
-    return { status: 200, body: engine.approve(req.params.id!, body.stepId, body.by) };
+    return { status: 200, body: engine.approve(req.params.id!, body.stepId, req.principal!.name) };
+  });
+  routes.post('/:name/run', 'operator', (req) => {
+    const body = parseWith(runBody, req.body ?? {});
+    return { status: 202, body: engine.startByHand(req.params.name!, req.principal!.name, body.reason) };
   });
   routes.post('/:name/dry-run', 'operator', (req) => ({ status: 200, body: { procedure: req.params.name, plan: engine.dryRun(req.params.name!) } }));
 }

@@ -35,8 +35,12 @@ export interface RunState {
   /** The budget stopped a restart in this stage: no more attempts of it. */
   budgetBlocked: boolean;
   prepared: Record<string, Prepared>;
-  /** Approver by step id (and by `stage:<name>` for a stage approval). */
+  /** Approver by step id (and by `stage:<name>` for a stage approval): one name, or two joined by " and ". */
   approvals: Record<string, string>;
+  /** Approvals given so far for the step awaited, when it needs more than one. */
+  approvers: string[];
+  /** Who started the run by hand; null when a failed probe started it. */
+  startedBy: string | null;
   /** The step id (or `stage:<name>`) the run waits for a person on. */
   awaiting: string | null;
   overranStages: number[];
@@ -77,6 +81,8 @@ export type RunbookEvent =
   | { type: 'probe'; ok: boolean; detail: string; /** another procedure holds the target's lock */ locked?: boolean }
   | { type: 'done'; workId: string; ok: boolean; detail: string; prepared?: Prepared }
   | { type: 'approve'; runId: string; stepId: string; by: string }
+  /** A person starts the procedure by hand (a planned failover): its stages run whatever the target's health. */
+  | { type: 'start'; by: string; reason: string }
   | { type: 'tick' };
 
 export interface Decision {
@@ -106,8 +112,14 @@ export function initialState(procedure: string, restarts: number[] = []): Target
 
 export type Planner = (state: TargetState, event: RunbookEvent, now: number) => Decision;
 
-export function createPlanner(procedure: Procedure): Planner {
-  return (state, event, now) => new Turn(procedure, structuredClone(state), now).handle(event);
+export interface PlannerOptions {
+  /** Different people who must approve a destructive step (1 or 2); whoever started the run by hand is not one of them. */
+  approvals?: number;
+}
+
+export function createPlanner(procedure: Procedure, options: PlannerOptions = {}): Planner {
+  const approvals = options.approvals ?? 1;
+  return (state, event, now) => new Turn(procedure, structuredClone(state), now, approvals).handle(event);
 }
 
 /** One planner call: mutates its own copy of the state and collects work and effects. */
@@ -120,6 +132,7 @@ class Turn {
     private readonly procedure: Procedure,
     private readonly state: TargetState,
     private readonly now: number,
+    private readonly approvalsNeeded: number,
   ) {}
 
   handle(event: RunbookEvent): Decision {
@@ -133,6 +146,9 @@ class Turn {
         break;
       case 'approve':
         this.onApprove(event.runId, event.stepId, event.by);
+        break;
+      case 'start':
+        this.onStart(event.by, event.reason);
         break;
       case 'tick':
         this.onTick();
@@ -152,7 +168,8 @@ class Turn {
     const run = state.run;
     if (ok) {
       state.failures = 0;
-      if (run && !run.acted && (run.status === 'awaiting-approval' || run.status === 'waiting')) {
+      // A run started by hand was not started by a failure: the target being healthy does not end it.
+      if (run && !run.acted && !run.startedBy && (run.status === 'awaiting-approval' || run.status === 'waiting')) {
         this.finish('resolved', `healthy again before anything was changed: ${detail}`);
       } else if (!run) {
         this.markHealthy(detail);
@@ -223,6 +240,21 @@ class Turn {
       this.rejected = `run ${runId} is not waiting for "${stepId}"${run.awaiting ? ` (it waits for "${run.awaiting}")` : ''}`;
       return;
     }
+    if (run.startedBy === by && this.approvalsNeeded > 1) {
+      this.rejected = `${by} started this run by hand, so cannot be one of its ${this.approvalsNeeded} approvers`;
+      return;
+    }
+    if (run.approvers.includes(by)) {
+      this.rejected = `${by} has approved "${stepId}" already: it needs ${this.approvalsNeeded} different approvers`;
+      return;
+    }
+    run.approvers.push(by);
+    if (run.approvers.length < this.approvalsNeeded) {
+      this.note(`${stepId}: approved by ${by}; waiting for ${this.approvalsNeeded - run.approvers.length} more approver(s)`);
+      return;
+    }
+    by = run.approvers.join(' and ');
+    run.approvers = [];
     run.approvals[stepId] = by;
     run.awaiting = null;
     run.status = 'running';
@@ -241,6 +273,15 @@ class Turn {
     }
   }
 
+  private onStart(by: string, reason: string): void {
+    const run = this.state.run;
+    if (run) {
+      this.rejected = `run ${run.id} of ${this.state.procedure} is still active: wait for it to end`;
+      return;
+    }
+    this.startRun(`started by hand by ${by}: ${reason}`, by);
+  }
+
   private onTick(): void {
     const run = this.state.run;
     if (run?.phase === 'window' && this.now >= this.stageStart()) this.openStage();
@@ -248,7 +289,7 @@ class Turn {
 
   // ---- run and stage flow ----------------------------------------------------------------
 
-  private startRun(detail: string): void {
+  private startRun(detail: string, startedBy: string | null = null): void {
     const { state, procedure } = this;
     state.runSeq++;
     const id = `${state.procedure}-${this.now.toString(36)}-${state.runSeq}`;
@@ -266,12 +307,18 @@ class Turn {
       budgetBlocked: false,
       prepared: {},
       approvals: {},
+      approvers: [],
+      startedBy,
       awaiting: null,
       overranStages: [],
     };
     this.effects.push({ kind: 'run-started', runId: id, reason: detail });
-    this.setHealth('down', detail);
-    this.raise(procedure.incident.severity, `${this.title()} is down: ${detail}`);
+    if (startedBy) {
+      this.raise(procedure.incident.severity, `${this.title()}: procedure ${detail}`);
+    } else {
+      this.setHealth('down', detail);
+      this.raise(procedure.incident.severity, `${this.title()} is down: ${detail}`);
+    }
     this.enterStage(0, 1);
   }
 
@@ -408,7 +455,8 @@ class Turn {
       else this.stepFailed(step, `precondition not met: ${detail}`);
       return;
     }
-    if (ok && !run.acted) {
+    // Healthy and nothing changed yet: nothing to do — unless a person started the run to do it.
+    if (ok && !run.acted && !run.startedBy) {
       this.finish('resolved', `healthy before "${step.id}", nothing to do: ${detail}`);
       return;
     }

@@ -28,7 +28,8 @@ export const redriveCommand: Command = {
     '',
     'Asks a running central to move parked orders (the main server refused them) back to the',
     "forwarding queue. With no --point or --id, every parked order. Central's address comes from",
-    '--central (e.g. http://127.0.0.1:8080) or from the config file / HOTPOT_HTTP_* env.',
+    '--central (e.g. http://127.0.0.1:8080) or from the config file / HOTPOT_HTTP_* env. It signs in',
+    'with an operator token from HOTPOT_TOKEN (make one: hotpot token create redrive --role operator).',
   ].join('\n'),
   options: {
     config: { type: 'string', short: 'c' },
@@ -43,7 +44,12 @@ export const redriveCommand: Command = {
       ...(Array.isArray(values.id) && values.id.length ? { ids: values.id as string[] } : {}),
     };
     const client = new JsonHttpClient(1);
-    const answer = await client.exchange({ method: 'POST', url: `${base}/api/forwarding/redrive`, body, timeoutMs: 10_000 });
+    const token = process.env.HOTPOT_TOKEN;
+    if (!token) {
+      process.stderr.write('hotpot redrive: set HOTPOT_TOKEN to an operator token (hotpot token create redrive --role operator)\n');
+      return 2;
+    }
+    const answer = await client.exchange({ method: 'POST', url: `${base}/api/forwarding/redrive`, body, timeoutMs: 10_000, headers: { authorization: `Bearer ${token}` } });
     client.close();
     if ('error' in answer) {
       process.stderr.write(`hotpot redrive: central did not answer: ${answer.error}\n`);

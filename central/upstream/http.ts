@@ -23,7 +23,7 @@ export function registerForwardingRoutes(routes: PluginRoutes, loop: () => Forwa
   routes.get('/forwarding', 'viewer', () => ({ status: 200, body: loop().view() }));
   routes.post('/forwarding/redrive', 'operator', (req) => {
     const request = parseWith(RedriveRequest, req.body ?? {});
-    const orders = loop().redrive(request);
+    const orders = loop().redrive(request, req.principal!.name);
     const redriven = new Set(orders.map((order) => order.orderId));
     const body: RedriveReply = { redriven: orders.length, orders, notParked: (request.ids ?? []).filter((id) => !redriven.has(id)) };
     return { status: 200, body };

@@ -155,10 +155,11 @@ export class ForwardLoop {
     this.client.close();
   }
 
-  redrive(filter: RedriveFilter): { orderId: string; pointId: string }[] {
+  /** Sends parked orders again; `by` (who asked) goes into the log, the audit of a re-drive. */
+  redrive(filter: RedriveFilter, by: string): { orderId: string; pointId: string }[] {
     const orders = this.o.store.redrive(filter, this.now());
     if (orders.length) {
-      this.o.log.info({ orders: orders.length, pointId: filter.pointId ?? null }, 'parked orders re-driven');
+      this.o.log.info({ orders: orders.length, pointId: filter.pointId ?? null, by }, 'parked orders re-driven');
       this.reconcileParked();
       this.kick();
     }

@@ -6,6 +6,7 @@ import { loadCentralConfig } from '../../central/config.js';
 import { RouteDeclarationError, startOrder } from '../../central/plugin-host.js';
 import type { CentralPlugin, PluginContext } from '../../central/plugin.js';
 import { RecoveryPlugin } from '../../central/recovery/index.js';
+import { signInSuite } from '../helpers/auth.js';
 import { httpJson, tempDir } from '../helpers/hotpot.js';
 
 const plugin = (name: string, extra: Partial<CentralPlugin> = {}): CentralPlugin => ({ name, start() {}, stop() {}, ...extra }) as unknown as CentralPlugin;
@@ -40,6 +41,7 @@ describe('central plugins', () => {
     });
     const c = make([alerts, backups, new RecoveryPlugin() as unknown as CentralPlugin], { alerts: { disconnected: { afterMs: 5000 } } });
     await c.start();
+    await signInSuite(c);
     expect(seen).toEqual([c.config.alerts]);
     expect(c.runningPlugins).toEqual(['alerts']);
     expect((await httpJson(c.httpPort!, 'GET', '/api/health')).status).toBe(200);

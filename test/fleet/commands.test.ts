@@ -26,7 +26,9 @@ describe('commands to points (real central, real agent)', () => {
     running.push(agent);
     await waitFor(() => viewOf(central, 'tbilisi-05')?.connected === true, 'the agent connected', 15_000);
     const port = central.httpPort!;
-    const send = (name: string, pointId = 'tbilisi-05') => httpJson<CommandRecord>(port, 'POST', `/api/points/${pointId}/commands`, { name, by: 'nino' });
+    const nino = { authorization: `Bearer ${await central.access.createToken('nino', 'operator')}` };
+    // `by` in the body is ignored: the audit names the signed-in operator.
+    const send = (name: string, pointId = 'tbilisi-05') => httpJson<CommandRecord>(port, 'POST', `/api/points/${pointId}/commands`, { name, by: 'forged' }, nino);
     const get = async (id: string) => (await httpJson<CommandRecord>(port, 'GET', `/api/commands/${id}`)).body;
     return { central, port, send, get };
   }

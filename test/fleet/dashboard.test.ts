@@ -46,7 +46,13 @@ describeWithPeers('fleet dashboard in headless Chromium', [peers.chromium()], ()
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    // Ops sign in on the login page central sends them to.
+    await central.access.addUser('nino', 'operator', 'a long enough password');
     await page.goto(`http://127.0.0.1:${central.httpPort}/`);
+    await page.waitForURL(/\/login\?next=/);
+    await page.fill('#username', 'nino');
+    await page.fill('#password', 'a long enough password');
+    await page.click('button[type="submit"]');
     const row = page.locator('tr[data-point="tbilisi-21"]');
     await row.waitFor({ timeout: 15_000 });
     expect(await row.getAttribute('data-condition')).not.toBe('offline');
@@ -67,7 +73,6 @@ describeWithPeers('fleet dashboard in headless Chromium', [peers.chromium()], ()
     // The disconnect incident arrives live; Ack in the incidents panel.
     const incident = page.locator('li.incident[data-key="point:tbilisi-21:disconnected"]');
     await incident.waitFor({ timeout: 15_000 });
-    await page.fill('input.ack-by', 'nino');
     process.stderr.write(`incidents: ${central.incidents.active().map((i) => `${i.key}${i.parentId ? ' (child)' : ''}`).join(', ')}\n`);
     await incident.locator(':scope > .incident-row button.ack').click();
     await page.locator('li.incident[data-key="point:tbilisi-21:disconnected"][data-status="acked"]').waitFor({ timeout: 10_000 });
@@ -85,6 +90,7 @@ describeWithPeers('fleet dashboard in headless Chromium', [peers.chromium()], ()
 
     // On a phone: the same page, table scrolls sideways, detail full width.
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+    await phone.context().addCookies(await page.context().cookies());
     await phone.goto(`http://127.0.0.1:${central.httpPort}/`);
     await phone.locator('tr[data-point="tbilisi-21"][data-condition="offline"]').waitFor({ timeout: 15_000 });
     await phone.screenshot({ path: join(ARTIFACTS, 'fleet-dashboard-phone.png'), fullPage: true });

@@ -5,6 +5,7 @@ import type { Clock } from '../../lib/clock.js';
 import { Central } from '../../central/central.js';
 import { loadCentralConfig } from '../../central/config.js';
 import { centralPlugins } from '../../central/plugins.js';
+import { signInSuite } from '../helpers/auth.js';
 import type { PointView } from '../../central/fleet.js';
 import type { CheckName, CheckState, HealthMessage } from '../../sync/schemas.js';
 import { topicOf } from '../../sync/protocol.js';
@@ -24,6 +25,7 @@ export async function startFleetCentral(
   });
   const central = new Central(config, { log: silentLogger(), ...(options.clock ? { clock: options.clock } : {}), plugins: centralPlugins() });
   await central.start();
+  await signInSuite(central);
   return central;
 }
 

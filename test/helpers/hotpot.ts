@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request, type IncomingHttpHeaders } from 'node:http';
@@ -61,7 +63,41 @@ export async function startHotpot(command: 'agent' | 'central', env: Record<stri
     throw error;
   });
   const http = ready.http as { port: number };
+  // The suite signs in to every central it starts, as an admin with a token of its own.
+  if (command === 'central') authorize(http.port, await suiteTokenFor(env));
   return { ...child, ready, logs, httpPort: http.port };
+}
+
+/** Admin tokens the suite made, by the store they live in (a dataDir, or a PostgreSQL URL replicas share), so a restarted central keeps its token. */
+export const issuedTokens = new Map<string, string>();
+
+/**
+ * An admin token for a central child process, made the way an operator would (`hotpot token
+ * create` with the same env).
+ */
+async function suiteTokenFor(env: Record<string, string>): Promise<string> {
+  const key = env.HOTPOT_DATABASE_URL ?? env.HOTPOT_DATA_DIR;
+  if (!key) throw new Error('a central env names its HOTPOT_DATA_DIR');
+  let token = issuedTokens.get(key);
+  if (!token) {
+    const { stdout } = await promisify(execFile)(process.execPath, [HOTPOT_BIN, 'token', 'create', `suite-${issuedTokens.size + 1}`, '--role', 'admin'], { env: { ...process.env, ...env }, timeout: 30_000 });
+    token = stdout.trim();
+    issuedTokens.set(key, token);
+  }
+  return token;
+}
+
+/** Bearer tokens the suite signs in with, by the HTTP port of the central that issued them. */
+const suiteTokens = new Map<number, string>();
+
+/** From now on `httpJson` to this port signs in with `token` (unless the call sets its own authorization). */
+export function authorize(port: number, token: string): void {
+  suiteTokens.set(port, token);
+}
+
+/** The suite's token for a central's port, for requests made without httpJson (fetch, browsers). */
+export function suiteToken(port: number): string | undefined {
+  return suiteTokens.get(port);
 }
 
 export interface HttpResult<T = unknown> {
@@ -70,8 +106,18 @@ export interface HttpResult<T = unknown> {
   headers: IncomingHttpHeaders;
 }
 
-/** A real HTTP request with a JSON body (and any extra headers: cookies, Origin, Host), with a timeout. */
+/**
+ * A real HTTP request with a JSON body (and any extra headers: cookies, Origin, Host), with a
+ * timeout. To a central the suite started it signs in with the suite's token, unless `headers`
+ * say otherwise (`authorization: ''` sends none).
+ */
 export function httpJson<T = unknown>(port: number, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult<T>> {
+  const token = suiteTokens.get(port);
+  if (token && !('authorization' in headers) && !('cookie' in headers)) headers = { ...headers, authorization: `Bearer ${token}` };
+  if (headers.authorization === '') {
+    const { authorization: _omitted, ...rest } = headers;
+    headers = rest;
+  }
   return withTimeout(
     new Promise<HttpResult<T>>((resolve, reject) => {
       const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);

@@ -6,6 +6,7 @@ import { loadAgentConfig } from '../../agent/config.js';
 import { Central } from '../../central/central.js';
 import { loadCentralConfig } from '../../central/config.js';
 import { centralPlugins } from '../../central/plugins.js';
+import { signInSuite } from './auth.js';
 
 /** A real Central in this process: embedded aedes on a free port, or joining `mqttUrl`. */
 export async function startCentral(dataDir: string, options: { mqttUrl?: string; brokerPort?: number; extra?: Record<string, unknown> } = {}): Promise<Central> {
@@ -19,6 +20,7 @@ export async function startCentral(dataDir: string, options: { mqttUrl?: string;
   });
   const central = new Central(config, { log: silentLogger(), plugins: centralPlugins() });
   await central.start();
+  await signInSuite(central);
   return central;
 }
 

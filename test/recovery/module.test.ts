@@ -8,6 +8,7 @@ import { Central } from '../../central/central.js';
 import { loadCentralConfig } from '../../central/config.js';
 import { RecoveryPlugin } from '../../central/recovery/index.js';
 import { waitFor } from '../peers/net.js';
+import { signInSuite } from '../helpers/auth.js';
 import { mainServerPeer, type ManagedProcess } from '../peers/recovery-peers.js';
 
 describe('recovery as a central plugin (forwarder gate, leadership, routes)', () => {
@@ -42,19 +43,21 @@ describe('recovery as a central plugin (forwarder gate, leadership, routes)', ()
     // Recovery depends on backups: central starts them in that order, whatever the list says.
     central = new Central(config, { log: silentLogger(), plugins: [new RecoveryPlugin(), new BackupsPlugin()] });
     await central.start();
+    const token = await signInSuite(central);
+    const auth = { headers: { authorization: `Bearer ${token}` } };
     expect(central.runningPlugins).toEqual(['backups', 'recovery']);
     const gate = central.api('recovery')!.gate('main-server'); // what upstream's forwarder gets
     expect(gate.isUp()).toBe(true);
     const changes: boolean[] = [];
     gate.onChange((up) => changes.push(up));
 
-    const runbooks = async () => (await (await fetch(`http://127.0.0.1:${central.httpPort}/api/runbooks`)).json()) as Array<{ health: string }>;
+    const runbooks = async () => (await (await fetch(`http://127.0.0.1:${central.httpPort}/api/runbooks`, auth)).json()) as Array<{ health: string }>;
     await waitFor(async () => (await runbooks())[0]?.health === 'up', 'the leader to probe the main server', 20_000);
     await server.kill();
     await waitFor(() => changes.length === 2, 'the gate to close and open again', 60_000);
     expect(changes).toEqual([false, true]);
     expect(gate.isUp()).toBe(true);
-    expect(await (await fetch(`http://127.0.0.1:${central.httpPort}/api/backups`)).json()).toMatchObject({ configured: false });
+    expect(await (await fetch(`http://127.0.0.1:${central.httpPort}/api/backups`, auth)).json()).toMatchObject({ configured: false });
 
     // a follower stops probing: the runbook acts only on the leader
     await central.leader.stop();

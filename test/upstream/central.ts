@@ -6,6 +6,7 @@ import { loadCentralConfig } from '../../central/config.js';
 import { UpstreamPlugin, type UpstreamDeps } from '../../central/upstream/index.js';
 import { RecoveryPlugin, type TargetGate } from '../../central/recovery/index.js';
 import { BackupsPlugin } from '../../central/backups/index.js';
+import { signInSuite } from '../helpers/auth.js';
 
 /** A gate the test flips by hand, standing in for the main-server runbook. */
 export class ManualGate implements TargetGate {
@@ -56,5 +57,6 @@ export async function startForwardingCentral(
   const plugins = deps.gate ? [new UpstreamPlugin(deps)] : [new BackupsPlugin(), new RecoveryPlugin(), new UpstreamPlugin()];
   const central = new Central(config, { log: silentLogger(), plugins });
   await central.start();
+  await signInSuite(central);
   return central;
 }

@@ -138,7 +138,9 @@ describe('forwarding committed orders to the main server', () => {
     expect((await view(c)).backlog.parked).toBe(2);
 
     sales.control({ rules: [] }); // the fix
+    process.env.HOTPOT_TOKEN = await c.access.createToken('redrive', 'operator');
     const exit = await redriveCommand.run({ central: `http://127.0.0.1:${c.httpPort}`, point: 'kutaisi-01' }, []);
+    delete process.env.HOTPOT_TOKEN;
     expect(exit).toBe(0);
     await waitFor(() => sales.stats().recorded === 10, 'the re-driven orders recorded');
     await waitFor(() => parkedIncident() === null, 'the parked incident to clear');

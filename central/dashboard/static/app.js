@@ -44,11 +44,17 @@ export const app = {
     this.emit('filter', this.filter);
   },
   async api(path, { method = 'GET', body } = {}) {
+    // Changes go as JSON: central refuses a cookie-signed change that is not.
+    const changes = method !== 'GET';
     const res = await fetch(path, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: changes ? { 'content-type': 'application/json' } : {},
+      body: changes ? JSON.stringify(body ?? {}) : undefined,
     });
+    if (res.status === 401) {
+      location.assign(`/login?next=${encodeURIComponent(location.pathname + location.hash)}`);
+      throw new Error('signed out: log in again');
+    }
     const text = await res.text();
     const data = text ? JSON.parse(text) : undefined;
     if (!res.ok) throw new Error(data?.error ?? `${method} ${path}: HTTP ${res.status}`);

@@ -59,7 +59,7 @@ export function openPointDetail(app, pointId) {
   async function send(name) {
     commandError.hidden = true;
     try {
-      await app.api(`/api/points/${encodeURIComponent(pointId)}/commands`, { method: 'POST', body: { name, by: localStorage.getItem('hotpot.ackBy') || 'dashboard' } });
+      await app.api(`/api/points/${encodeURIComponent(pointId)}/commands`, { method: 'POST', body: { name } });
     } catch (error) {
       commandError.hidden = false;
       commandError.textContent = error.message;

@@ -8,24 +8,17 @@ export default {
   title: 'Incidents',
   order: 20,
   mount(el, app) {
-    const byInput = h('input', {
-      type: 'text',
-      class: 'ack-by',
-      placeholder: 'your name (for acks)',
-      value: localStorage.getItem('hotpot.ackBy') ?? '',
-      oninput: (e) => localStorage.setItem('hotpot.ackBy', e.target.value.trim()),
-    });
     const showResolved = h('input', { type: 'checkbox', onchange: () => render() });
     const list = h('ul', { class: 'incidents' });
     const error = h('p', { class: 'error', hidden: true });
-    el.append(h('div', { class: 'toolbar' }, byInput, h('label', {}, showResolved, ' show resolved')), error, list);
+    el.append(h('div', { class: 'toolbar' }, h('label', {}, showResolved, ' show resolved')), error, list);
     const expanded = new Set();
 
     async function ack(incident) {
       error.hidden = true;
       try {
-        const by = byInput.value.trim() || 'dashboard';
-        const updated = await app.api(`/api/incidents/${incident.id}/ack`, { method: 'POST', body: { by } });
+        // Central records the signed-in user as the one who acked.
+        const updated = await app.api(`/api/incidents/${incident.id}/ack`, { method: 'POST' });
         app.incidents.set(updated.id, updated);
         render();
       } catch (e) {
