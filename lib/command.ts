@@ -87,7 +87,8 @@ class ByteCollector {
 
 /**
  * Runs argv (never through a shell). At `timeoutMs` the process it started gets SIGKILL.
- * Resolves, never rejects: a failure to start is reported in `error`.
+ * Resolves, never rejects: a failure to start is reported in `error` (only an empty argv, a
+ * programming error, throws).
  */
 export async function runCommand(spec: CommandSpec, options: CommandOptions = {}): Promise<CommandResult> {
   const redact = options.redact ?? keepAll;

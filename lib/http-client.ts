@@ -96,7 +96,7 @@ async function exchange(call: HttpCall, firstMethod: string, what: string, inFli
     if (mode === 'manual' || !REDIRECTS.has(answer.status) || !location) return answer;
     if (mode === 'error') throw new HttpClientError('EREDIRECT', `${what}: answered ${answer.status}, a redirect to ${redactSecrets(location)} (redirects are refused)`);
     if (redirects === MAX_REDIRECTS) throw new HttpClientError('EREDIRECT', `${what}: more than ${MAX_REDIRECTS} redirects`);
-    const next = parseUrl(new URL(location, url).href, what);
+    const next = parseUrl(location, what, url);
     // As fetch does: 303, and 301/302 after a POST, become a GET without a body.
     if ((answer.status === 303 && method !== 'HEAD') || ((answer.status === 301 || answer.status === 302) && method === 'POST')) {
       method = 'GET';
@@ -113,12 +113,12 @@ async function exchange(call: HttpCall, firstMethod: string, what: string, inFli
   }
 }
 
-function parseUrl(raw: string, what: string): URL {
+function parseUrl(raw: string, what: string, base?: URL): URL {
   let url: URL;
   try {
-    url = new URL(raw);
+    url = new URL(raw, base);
   } catch {
-    throw new HttpClientError('EINVAL', `${what}: not a URL`);
+    throw new HttpClientError('EINVAL', `${what}: ${base ? `a redirect to ${redactSecrets(raw)}, ` : ''}not a URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new HttpClientError('EINVAL', `${what}: not an http(s) URL`);
   return url;
