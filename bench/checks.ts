@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -16,6 +15,7 @@ import { TcpTarget } from '../test/peers/tcp-target.js';
 import { waitFor } from '../test/peers/net.js';
 import { httpJson, startHotpot, tempDir } from '../test/helpers/hotpot.js';
 import { unitRuntime } from '../test/helpers/unit-runtime.js';
+import { clockTicksPerSecond } from './proc.js';
 import { percentile, type BenchResult } from './report.js';
 
 const CUTS = 20;
@@ -81,10 +81,6 @@ async function sampleProc(pid: number): Promise<ProcSample> {
   return { cpuTicks: Number(fields[11]) + Number(fields[12]), rssKiB: Number(rss?.[1] ?? 0) };
 }
 
-function clockTicks(): Promise<number> {
-  return new Promise((resolve) => execFile('getconf', ['CLK_TCK'], (error, stdout) => resolve(error ? 100 : Number(stdout.trim()) || 100)));
-}
-
 interface IdleFigures {
   cpuPercent: number;
   maxRssMiB: number;
@@ -93,7 +89,7 @@ interface IdleFigures {
 
 /** CPU (utime+stime) and RSS of running processes over the same window, from /proc. */
 async function measureIdle(pids: number[], seconds: number): Promise<IdleFigures[]> {
-  const ticks = await clockTicks();
+  const ticks = await clockTicksPerSecond();
   const first = await Promise.all(pids.map(sampleProc));
   const rss = pids.map(() => ({ max: 0, sum: 0 }));
   const started = performance.now();

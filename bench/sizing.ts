@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { sleep } from '../lib/timeout.js';
 import { MosquittoPeer } from '../test/peers/mosquitto.js';
 import { waitFor } from '../test/peers/net.js';
@@ -8,6 +6,7 @@ import { startChild } from '../test/peers/process.js';
 import { throwawayDatabase, type ThrowawayDatabase } from '../test/peers/postgres.js';
 import { HOTPOT_BIN, httpJson, startHotpot, tempDir, type HotpotProcess } from '../test/helpers/hotpot.js';
 import { replicaEnv, type OrderStatsBody } from '../test/helpers/replicas.js';
+import { clockTicksPerSecond } from './proc.js';
 import type { BenchResult } from './report.js';
 
 /**
@@ -39,8 +38,6 @@ function scenarios(): Scenario[] {
     return { store, replicas: Number(replicas), points: Number(points) };
   });
 }
-
-const execFileAsync = promisify(execFile);
 
 /** CPU seconds a process has used so far (user + system), from /proc. */
 function cpuSeconds(pid: number, ticksPerSecond: number): number {
@@ -116,7 +113,7 @@ async function measure(scenario: Scenario, ticksPerSecond: number): Promise<Benc
 }
 
 export async function run(): Promise<BenchResult[]> {
-  const ticksPerSecond = Number((await execFileAsync('getconf', ['CLK_TCK'], { timeout: 5000 })).stdout.trim()) || 100;
+  const ticksPerSecond = await clockTicksPerSecond();
   const results: BenchResult[] = [];
   for (const scenario of scenarios()) {
     try {

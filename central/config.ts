@@ -3,7 +3,7 @@ import { loadConfig } from '../lib/config.js';
 import { DEFAULT_TIME_ZONE, isTimeZone } from '../sync/day-summary.js';
 import { addressList } from './access/gate.js';
 import { ROLES } from './plugin.js';
-import { duration } from './recovery/config-parts.js';
+import { duration } from '../lib/duration.js';
 import { mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
 import { upstreamConfigSchema } from './upstream/config.js';
 import { alertsConfigSchema } from './alerts/config.js';

@@ -9,7 +9,6 @@ export const CentralErrors = {
   noIncident: defineError('NO_INCIDENT', 404, (id: string) => `no incident ${id}`),
   noCommand: defineError('NO_COMMAND', 404, (id: string) => `no command ${id}`),
   noMenu: defineError('NO_MENU', 404, () => 'no menu has been set yet: PUT one to /api/menu'),
-  noFile: defineError('NO_FILE', 404, (name: string) => `no such file: ${name}`),
   noProcedure: defineError('NO_PROCEDURE', 404, (name: string) => `no runbook procedure named "${name}"`),
   noActiveRun: defineError('NO_ACTIVE_RUN', 404, (runId: string) => `no active run ${runId}`),
   runActive: defineError('RUN_ACTIVE', 409, (why: string) => why),

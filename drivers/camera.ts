@@ -1,9 +1,11 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { runCommand } from '../lib/command.js';
+import { httpRequest } from '../lib/http-client.js';
+import { redactSecrets } from '../lib/redact.js';
 import { TimeoutError } from '../lib/timeout.js';
 import { CaptureError, UnsupportedJpegError, type FrameInfo } from './frame.js';
-import { httpGet, safeUrl } from './http-get.js';
 import { MAX_PIXELS, scanJpeg } from './jpeg.js';
+import { AGENT_HEADERS } from './network.js';
 import type { Camera } from './types.js';
 
 const MAX_FRAME_BYTES = 20 * 1024 * 1024;
@@ -25,23 +27,20 @@ export class FswebcamCamera implements Camera {
     private readonly options: { resolution: string; skipFrames: number; binary?: string },
   ) {}
 
-  capture(timeoutMs: number): Promise<Buffer> {
+  async capture(timeoutMs: number): Promise<Buffer> {
     const device = this.address.startsWith('/dev/') ? ['-r', this.options.resolution, '-S', String(this.options.skipFrames)] : [];
-    const args = ['--quiet', '--no-banner', '-d', this.address, ...device, '--jpeg', '85', '-'];
     const binary = this.options.binary ?? 'fswebcam';
-    return new Promise((resolve, reject) => {
-      execFile(binary, args, { encoding: 'buffer', timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_FRAME_BYTES }, (error, stdout, stderr) => {
-        const said = lastLine(stderr.toString('utf8'));
-        if (error) {
-          const failure = error as Error & { killed?: boolean; code?: number | string; signal?: string | null };
-          if (failure.killed) return reject(new TimeoutError(`fswebcam to capture a frame from ${this.address}`, timeoutMs));
-          if (failure.code === 'ENOENT') return reject(new CaptureError(`${binary} is not installed (apt-get install fswebcam)`));
-          return reject(new CaptureError(`fswebcam exited with ${String(failure.code ?? failure.signal)} on ${this.address}${said ? `: ${said}` : ''}`));
-        }
-        if (stdout.length === 0) return reject(new CaptureError(`fswebcam captured nothing from ${this.address}${said ? `: ${said}` : ''}`));
-        resolve(stdout);
-      });
-    });
+    const argv = [binary, '--quiet', '--no-banner', '-d', this.address, ...device, '--jpeg', '85', '-'];
+    const result = await runCommand({ argv, timeoutMs }, { stdoutMaxBytes: MAX_FRAME_BYTES });
+    const said = lastLine(result.output);
+    const saying = said ? `: ${said}` : '';
+    if (result.timedOut) throw new TimeoutError(`fswebcam to capture a frame from ${this.address}`, timeoutMs);
+    if (result.errorCode === 'ENOENT') throw new CaptureError(`${binary} is not installed (apt-get install fswebcam)`);
+    if (result.error) throw new CaptureError(`${binary} could not start: ${result.error}`);
+    if (result.stdoutOverflow) throw new CaptureError(`fswebcam sent more than ${MAX_FRAME_BYTES} bytes from ${this.address}`);
+    if (result.exitCode !== 0) throw new CaptureError(`fswebcam exited with ${String(result.exitCode ?? result.signal)} on ${this.address}${saying}`);
+    if (!result.stdout?.length) throw new CaptureError(`fswebcam captured nothing from ${this.address}${saying}`);
+    return result.stdout;
   }
 }
 
@@ -50,12 +49,13 @@ export class HttpSnapshotCamera implements Camera {
   readonly address: string;
 
   constructor(private readonly url: string) {
-    this.address = safeUrl(url);
+    this.address = redactSecrets(url);
   }
 
   async capture(timeoutMs: number): Promise<Buffer> {
-    const response = await httpGet(this.url, { timeoutMs, readBody: true, maxBytes: MAX_FRAME_BYTES, what: `a snapshot from ${this.address}` });
+    const response = await httpRequest({ url: this.url, headers: AGENT_HEADERS, timeoutMs, maxBytes: MAX_FRAME_BYTES, what: `a snapshot from ${this.address}` });
     if (response.status !== 200) throw new CaptureError(`${this.address} answered HTTP ${response.status}`);
+    if (response.truncated) throw new CaptureError(`${this.address} sent a snapshot larger than ${MAX_FRAME_BYTES} bytes`);
     if (response.body.length === 0) throw new CaptureError(`${this.address} sent an empty snapshot`);
     return response.body;
   }

@@ -1,8 +1,12 @@
 import { connect } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { httpGet, HttpGetError, safeUrl } from './http-get.js';
+import { HttpClientError, httpRequest } from '../lib/http-client.js';
+import { redactSecrets } from '../lib/redact.js';
 import type { Probe, ProbeResult } from './types.js';
+
+/** How the box names itself to the HTTP servers it checks (internet targets, camera snapshots). */
+export const AGENT_HEADERS = { 'user-agent': 'hotpot-agent' };
 
 function elapsed(since: number): number {
   return Math.round(performance.now() - since);
@@ -40,16 +44,16 @@ export class HttpProbe implements Probe {
   readonly target: string;
 
   constructor(private readonly url: string) {
-    this.target = safeUrl(url);
+    this.target = redactSecrets(url);
   }
 
   async check(timeoutMs: number): Promise<ProbeResult> {
     const started = performance.now();
     try {
-      await httpGet(this.url, { timeoutMs, readBody: false, what: `an HTTP answer from ${this.target}` });
+      await httpRequest({ url: this.url, headers: AGENT_HEADERS, timeoutMs, maxBytes: 0, what: `an HTTP answer from ${this.target}` });
       return { target: this.target, ok: true, latencyMs: elapsed(started) };
     } catch (error) {
-      const code = error instanceof HttpGetError ? error.code : 'ETIMEDOUT';
+      const code = error instanceof HttpClientError ? error.code : 'ETIMEDOUT';
       return { target: this.target, ok: false, latencyMs: elapsed(started), code, message: (error as Error).message };
     }
   }

@@ -1,41 +1,17 @@
-import { pino, type Logger, type DestinationStream } from 'pino';
+import { pino, stdSerializers, type Logger, type DestinationStream } from 'pino';
+import { CENSOR, REDACT_PATHS, redactSecrets } from './redact.js';
 
 export type { Logger };
 
-/** Paths pino blanks in every log line: secrets never reach logs. */
-export const REDACT_PATHS = [
-  'password',
-  '*.password',
-  '*.*.password',
-  'token',
-  '*.token',
-  '*.*.token',
-  'authorization',
-  '*.authorization',
-  '*.headers.authorization',
-  'pin',
-  '*.pin',
-  '*.managerPin',
-  '*.staffPin',
-  // agent: the staff and manager PINs (config `pins.*`) and a PIN sent with an order.
-  'pins',
-  '*.pins',
-  'managerPin',
-  'config.mqtt.password',
-  'config.mqtt.ca',
-  // notify: SMTP password, Twilio token, ack-link key, and webhook URLs (a Slack webhook URL is its own credential).
-  ...['config.notify', 'notify'].flatMap((root) =>
-    [
-      'signingSecret',
-      'channels.email.auth.pass',
-      'channels.twilio.authToken',
-      'channels.chat.webhookUrl',
-      'channels.webhook.url',
-      'channels.webhook.headers.*',
-      'contacts[*].chatWebhook',
-    ].map((path) => `${root}.${path}`),
-  ),
-];
+/** An error (or its message) logged as `err`: a URL or credential quoted in it is redacted. */
+function serializeError(err: unknown): unknown {
+  if (typeof err === 'string') return redactSecrets(err);
+  if (!(err instanceof Error)) return err;
+  const serialized = stdSerializers.err(err);
+  serialized.message = redactSecrets(serialized.message);
+  if (serialized.stack) serialized.stack = redactSecrets(serialized.stack);
+  return serialized;
+}
 
 export interface LoggerOptions {
   name: string;
@@ -45,7 +21,7 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions): Logger {
   const level = options.level ?? process.env.HOTPOT_LOG_LEVEL ?? 'info';
-  const opts = { name: options.name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  const opts = { name: options.name, level, redact: { paths: REDACT_PATHS, censor: CENSOR }, serializers: { err: serializeError } };
   return options.destination ? pino(opts, options.destination) : pino(opts);
 }
 

@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
 import { z } from 'zod';
+import { describeFailure, runCommand, succeeded } from './command.js';
 import type { Logger } from './log.js';
 
 /**
@@ -53,13 +53,11 @@ export function startSdNotify(log: Logger, options: SdNotifyOptions = {}): SdNot
   const enabled = NotifyEnv.shape.NOTIFY_SOCKET.safeParse(env.NOTIFY_SOCKET).data !== undefined;
   if (!enabled) return { enabled, ready: async () => {}, stop: () => {} };
 
-  const send = (assignment: string) =>
-    new Promise<void>((resolve) => {
-      execFile(bin, [assignment], { env, timeout: NOTIFY_TIMEOUT_MS }, (error, _stdout, stderr) => {
-        if (error) log.warn({ assignment, err: error.message, stderr: stderr.trim() }, 'sd_notify failed');
-        resolve();
-      });
-    });
+  const send = async (assignment: string) => {
+    const spec = { argv: [bin, assignment], env, timeoutMs: NOTIFY_TIMEOUT_MS };
+    const result = await runCommand(spec);
+    if (!succeeded(result)) log.warn({ assignment, err: describeFailure(spec, result) }, 'sd_notify failed');
+  };
 
   let timer: NodeJS.Timeout | undefined;
   const intervalMs = watchdogIntervalMs(env);

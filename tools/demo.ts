@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { request } from 'node:http';
 import { createLogger, type Logger } from '../lib/log.js';
 import { untilSignal, type Command } from '../lib/cli.js';
 import { preferredOrFreePort } from '../lib/net.js';
 import { sampleMenuFile } from '../lib/paths.js';
-import { withTimeout, sleep } from '../lib/timeout.js';
+import { httpRequest } from '../lib/http-client.js';
+import { sleep } from '../lib/timeout.js';
 import { Agent } from '../agent/agent.js';
 import { loadAgentConfig } from '../agent/config.js';
 import { loadMenuFile } from '../agent/menu.js';
@@ -15,20 +15,9 @@ import { centralPlugins } from '../central/plugins.js';
 
 const DEMO_POINTS = ['tbilisi-01', 'batumi-01', 'kutaisi-01'];
 
-/** Posts one JSON body to a local agent, as the staff page would. */
-function postJson(port: number, path: string, body: unknown): Promise<number> {
-  return withTimeout(
-    new Promise<number>((resolvePost, reject) => {
-      const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-        res.resume();
-        res.on('end', () => resolvePost(res.statusCode ?? 0));
-      });
-      req.on('error', reject);
-      req.end(JSON.stringify(body));
-    }),
-    5000,
-    `POST ${path} on 127.0.0.1:${port}`,
-  );
+/** Posts one JSON body to a local agent, as the staff page would; resolves with the status. */
+async function postJson(port: number, path: string, body: unknown): Promise<number> {
+  return (await httpRequest({ method: 'POST', url: `http://127.0.0.1:${port}${path}`, body, timeoutMs: 5000 })).status;
 }
 
 /** A cashier who rings up a random order every few seconds. */

@@ -23,9 +23,9 @@ function redirect(location: string): Reply {
 
 /** The staff page, its files, its login, and the settings it starts from. */
 export function registerPageRoutes(router: Router, { agent, assets, sessions, clock }: PageRouteDeps): void {
-  router.get('/', () => assets.reply('index.html'));
-  router.get('/login', () => (sessions ? assets.reply('login.html') : redirect('/')));
-  router.get('/assets/:file', (req) => assets.reply(req.params.file!));
+  router.get('/', (req) => assets.reply('index.html', req.headers));
+  router.get('/login', (req) => (sessions ? assets.reply('login.html', req.headers) : redirect('/')));
+  router.get('/assets/:file', (req) => assets.reply(req.params.file!, req.headers));
   router.post('/api/login', (req) => {
     if (!sessions) return { status: 204 };
     const { pin } = parseWith(LoginBody, req.body);

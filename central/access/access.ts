@@ -58,6 +58,10 @@ export class Access {
     return this.o.store;
   }
 
+  get sessionTtlMs(): number {
+    return this.o.sessionTtlMs;
+  }
+
   // ---- users and tokens (the CLI and admins) ------------------------------------------------
 
   async addUser(name: string, role: Role, password: string): Promise<void> {

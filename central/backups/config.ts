@@ -1,6 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { argvSchema, duration, pgUrlSchema } from '../recovery/config-parts.js';
+import { duration } from '../../lib/duration.js';
+import { argvSchema, pgUrlSchema } from '../recovery/config-parts.js';
 
 const cron = z.string().refine(
   (expression) => {

@@ -6,13 +6,14 @@ import { pipeline } from 'node:stream/promises';
 import type { Database } from 'better-sqlite3';
 import { CronExpressionParser } from 'cron-parser';
 import { systemClock, type Clock } from '../../lib/clock.js';
+import { describeCommandResult, describeFailure, runCommand, type CommandSpec } from '../../lib/command.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
+import { createRedactor, urlPasswords, type Redact } from '../../lib/redact.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { CentralErrors } from '../errors.js';
 import type { IncidentSink } from '../incidents/types.js';
 import type { StepOutcome } from '../recovery/audit.js';
-import { describeCommandResult, isTruthyValue, pgFirstValue, runCommand, type CommandSpec, type Redact } from '../recovery/executors.js';
-import { createRedactor, urlPasswords } from '../recovery/redact.js';
+import { isTruthyValue, pgFirstValue } from '../recovery/executors.js';
 import { BACKUP_KINDS, type BackupKind, type BackupsConfig } from './config.js';
 import { findPgBinDir, pgProgram, quoteIdent, withDatabase } from './pg-tools.js';
 import { BackupStore, type BackupRecord } from './store.js';
@@ -80,7 +81,7 @@ export class BackupService {
     this.startedAt = this.clock.now();
     this.store.init(this.startedAt);
     if (this.options.config.postgres) {
-      const version = await runCommand({ argv: [pgProgram(this.binDir, 'pg_dump'), '--version'], timeoutMs: TOOL_TIMEOUT_MS }, this.redact);
+      const version = await runCommand({ argv: [pgProgram(this.binDir, 'pg_dump'), '--version'], timeoutMs: TOOL_TIMEOUT_MS }, { redact: this.redact });
       if (version.exitCode === 0) this.log.info({ binDir: this.binDir || '(PATH)', version: version.output.trim() }, 'backups: pg_dump found');
       else this.log.error({ binDir: this.binDir || '(PATH)', detail: version.error ?? version.output }, 'backups: pg_dump is not usable; set backups.pgBinDir');
     }
@@ -158,7 +159,7 @@ export class BackupService {
       argv: [pgProgram(this.binDir, 'pg_restore'), '--clean', '--if-exists', '--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error', '--dbname', url, backup.file],
       timeoutMs,
     };
-    const result = await runCommand(spec, this.redactFor(url));
+    const result = await runCommand(spec, { redact: this.redactFor(url) });
     const ok = result.exitCode === 0 && !result.timedOut;
     return { ok, detail: `${ok ? 'restored' : 'restore failed'}: ${describeCommandResult(spec, result, this.redactFor(url))}`, exitCode: result.exitCode, output: result.output };
   }
@@ -239,9 +240,9 @@ export class BackupService {
       // GNU tar exits 1 when a file changed while it was read: expected for live logs.
       if (kind === 'logs') acceptable = [0, 1];
     }
-    const result = await runCommand(spec, this.redact);
+    const result = await runCommand(spec, { redact: this.redact });
     if (result.timedOut || result.exitCode === null || !acceptable.includes(result.exitCode)) {
-      throw new Error(`${describeCommandResult(spec, result, this.redact)}: ${result.output.trim().slice(-500)}`);
+      throw new Error(describeFailure(spec, result, this.redact));
     }
   }
 
@@ -264,7 +265,7 @@ export class BackupService {
         argv: [pgProgram(this.binDir, 'pg_restore'), '--no-owner', '--no-privileges', '--exit-on-error', '--dbname', scratchUrl, file],
         timeoutMs: pgConfig.timeoutMs,
       };
-      const restored = await runCommand(spec, this.redact);
+      const restored = await runCommand(spec, { redact: this.redact });
       details.push(describeCommandResult(spec, restored, this.redact));
       if (restored.exitCode !== 0 || restored.timedOut) {
         details.push(restored.output.trim().slice(-500));
@@ -300,9 +301,9 @@ export class BackupService {
     const values: Record<string, string> = { file, checksumFile: `${file}.sha256` };
     const argv = offsite.argv.map((arg) => arg.replace(/\{(file|checksumFile)\}/g, (_, key: string) => values[key]!)) as [string, ...string[]];
     const spec: CommandSpec = { argv, env: offsite.env, timeoutMs: offsite.timeoutMs };
-    const result = await runCommand(spec, this.redact);
+    const result = await runCommand(spec, { redact: this.redact });
     const ok = result.exitCode === 0 && !result.timedOut;
-    this.store.offsite(id, ok ? 'ok' : 'failed', `${describeCommandResult(spec, result, this.redact)}${ok ? '' : `: ${result.output.trim().slice(-500)}`}`);
+    this.store.offsite(id, ok ? 'ok' : 'failed', ok ? describeCommandResult(spec, result, this.redact) : describeFailure(spec, result, this.redact));
     return ok;
   }
 

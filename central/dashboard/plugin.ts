@@ -1,10 +1,8 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, extname, join } from 'node:path';
-import type { Reply } from '../../lib/http.js';
+import { dirname, join } from 'node:path';
 import { packageRoot } from '../../lib/paths.js';
-import { STATIC_CONTENT_TYPES, selfOnlyPageHeaders } from '../../lib/static.js';
-import { CentralErrors } from '../errors.js';
+import { StaticFiles, selfOnlyPageHeaders } from '../../lib/static.js';
 import type { DashboardPush } from '../events.js';
 import type { CentralPlugin, PluginContext } from '../plugin.js';
 import { fleetSummary } from '../fleet.js';
@@ -18,28 +16,16 @@ const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot'));
 const UPLOT_FILES = new Set(['uPlot.iife.min.js', 'uPlot.min.css']);
 
 const FILE_NAME = /^[a-z0-9][a-z0-9-]*\.(js|css|html|svg)$/;
-const CONTENT_TYPES = STATIC_CONTENT_TYPES;
 
 /** Everything the page loads comes from central itself: no CDN, no inline script (uPlot sets inline styles). */
 const SECURITY_HEADERS = selfOnlyPageHeaders({ styleSrc: "'unsafe-inline'" });
+const pageFiles = new StaticFiles(STATIC_DIR, { headers: SECURITY_HEADERS, only: (name) => FILE_NAME.test(name) });
+const panelFiles = new StaticFiles(PANELS_DIR, { headers: SECURITY_HEADERS, only: (name) => FILE_NAME.test(name) });
+const uplotFiles = new StaticFiles(UPLOT_DIR, { headers: SECURITY_HEADERS, only: (name) => UPLOT_FILES.has(name) });
 
 /** Changed points are pushed to open pages in one batch this often. */
 const PUSH_EVERY_MS = 500;
 const PING_EVERY_MS = 15_000;
-
-async function serveFile(dir: string, name: string): Promise<Reply> {
-  try {
-    const text = await readFile(join(dir, name));
-    return { status: 200, text, headers: { 'content-type': CONTENT_TYPES[extname(name)] ?? 'application/octet-stream', ...SECURITY_HEADERS } };
-  } catch {
-    throw CentralErrors.noFile(name);
-  }
-}
-
-function staticName(name: string): string {
-  if (!FILE_NAME.test(name)) throw CentralErrors.noFile(name);
-  return name;
-}
 
 /**
  * The ops dashboard: `GET /` (plain HTML/CSS/JS from static/, uPlot served locally), live
@@ -65,13 +51,10 @@ export class DashboardPlugin implements CentralPlugin<'dashboard'> {
     this.unsubscribe = incidents.subscribe((event) => this.hub.send('incident', event));
     this.timers.push(setInterval(() => this.pushChanged(), PUSH_EVERY_MS), setInterval(() => this.hub.ping(), PING_EVERY_MS));
 
-    routes.get('/', 'viewer', () => serveFile(STATIC_DIR, 'index.html'));
-    routes.get('/static/:file', 'public', (req) => serveFile(STATIC_DIR, staticName(req.params.file!)));
-    routes.get('/static/panels/:file', 'public', (req) => serveFile(PANELS_DIR, staticName(req.params.file!)));
-    routes.get('/vendor/uplot/:file', 'public', (req) => {
-      if (!UPLOT_FILES.has(req.params.file!)) throw CentralErrors.noFile(req.params.file!);
-      return serveFile(UPLOT_DIR, req.params.file!);
-    });
+    routes.get('/', 'viewer', (req) => pageFiles.reply('index.html', req.headers));
+    routes.get('/static/:file', 'public', (req) => pageFiles.reply(req.params.file!, req.headers));
+    routes.get('/static/panels/:file', 'public', (req) => panelFiles.reply(req.params.file!, req.headers));
+    routes.get('/vendor/uplot/:file', 'public', (req) => uplotFiles.reply(req.params.file!, req.headers));
     routes.get('/api/fleet/summary', 'viewer', () => ({ status: 200, body: fleetSummary(fleet.list(clock.now())) }));
     routes.get('/api/dashboard/panels', 'viewer', async () => {
       const files = (await readdir(PANELS_DIR)).filter((name) => FILE_NAME.test(name) && name.endsWith('.js')).sort();

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import nodemailer, { type Transporter } from 'nodemailer';
+import { httpRequest } from '../../lib/http-client.js';
 import { withTimeout } from '../../lib/timeout.js';
 import { CONTACT_ADDRESS, type Channel, type ChannelsConfig, type Contact } from './config.js';
 import type { NoticeKind } from './ladder.js';
@@ -58,6 +59,9 @@ function describeError(error: unknown): string {
 }
 
 export class SendError extends Error {}
+
+/** A reply's body is read only as far as an error quotes it. */
+const REPLY_QUOTE_BYTES = 4096;
 
 const escapeXml = (text: string) =>
   text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
@@ -140,21 +144,12 @@ export class ChannelSenders {
     }
   }
 
-  /** POSTs and reads the reply within `ms`; a non-2xx reply is an error quoting the start of its body. */
+  /**
+   * POSTs and reads the reply within `ms`; a non-2xx reply is an error quoting the start of its body.
+   * `what` names the target in errors: the URL itself may be a credential (a chat webhook).
+   */
   private async post(url: string, headers: Record<string, string>, body: string, ms: number, what: string): Promise<void> {
-    const abort = new AbortController();
-    try {
-      const reply = await withTimeout(
-        (async () => {
-          const res = await fetch(url, { method: 'POST', headers, body, signal: abort.signal, redirect: 'error' });
-          return { status: res.status, text: await res.text() };
-        })(),
-        ms,
-        `${what} to answer`,
-      );
-      if (reply.status < 200 || reply.status > 299) throw new SendError(`${what} answered HTTP ${reply.status}: ${reply.text.slice(0, 200)}`);
-    } finally {
-      abort.abort();
-    }
+    const reply = await httpRequest({ method: 'POST', url, headers, body, timeoutMs: ms, what, redirects: 'error', maxBytes: REPLY_QUOTE_BYTES });
+    if (reply.status < 200 || reply.status > 299) throw new SendError(`${what} answered HTTP ${reply.status}: ${reply.body.toString('utf8').slice(0, 200)}`);
   }
 }

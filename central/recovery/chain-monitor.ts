@@ -1,7 +1,8 @@
+import { httpRequest } from '../../lib/http-client.js';
 import { sleep } from '../../lib/timeout.js';
 import { analyzeChain, lastCommonHeight, nextHistory, pairKey, type ChainAnalysis, type ChainHistory, type NodeObservation } from './chain.js';
 import type { ChainConfig } from './config.js';
-import { getJson, httpRequest, type ProbeOutcome } from './executors.js';
+import { getJson, type ProbeOutcome } from './executors.js';
 import { readJsonPath } from './json-path.js';
 
 type ChainNode = ChainConfig['nodes'][number];
@@ -56,7 +57,7 @@ export class ChainMonitor {
     const node = this.node(name);
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const up = await httpRequest({ url: this.url(node, this.config.statusPath), method: 'GET', timeoutMs: this.config.timeoutMs }).then(
+      const up = await httpRequest({ url: this.url(node, this.config.statusPath), timeoutMs: this.config.timeoutMs, redirects: 'follow' }).then(
         (r) => r.status === 200,
         () => false,
       );
@@ -87,7 +88,7 @@ export class ChainMonitor {
 
   private async observe(node: ChainNode): Promise<NodeObservation> {
     try {
-      const status = await httpRequest({ url: this.url(node, this.config.statusPath), method: 'GET', timeoutMs: this.config.timeoutMs });
+      const status = await httpRequest({ url: this.url(node, this.config.statusPath), timeoutMs: this.config.timeoutMs, redirects: 'follow' });
       if (status.status !== 200) return { name: node.name, up: false, error: `${this.config.statusPath} answered ${status.status}` };
       const chain = await getJson(this.url(node, this.config.chainStatusPath), this.config.timeoutMs);
       const height = readJsonPath(chain, this.config.heightPath);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { argvSchema, duration, optionalDuration, pgUrlSchema } from './config-parts.js';
+import { duration, optionalDuration } from '../../lib/duration.js';
+import { argvSchema, pgUrlSchema } from './config-parts.js';
 
 const envSchema = z.record(z.string(), z.string()).default({});
 const timeout = (ms: number) => z.number().int().positive().default(ms);

@@ -1,11 +1,7 @@
 import type { ActionStep, ProbeSpec, Step } from './config.js';
 import { isAction, isDestructive } from './config.js';
-import { formatDuration } from './config-parts.js';
-
-/** `systemctl restart "main server"`: argv shown as a reader would type it (display only, never run). */
-export function formatArgv(argv: readonly string[]): string {
-  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : JSON.stringify(arg))).join(' ');
-}
+import { formatArgv } from '../../lib/command.js';
+import { formatDuration } from '../../lib/duration.js';
 
 export function describeProbe(probe: ProbeSpec): string {
   const label = probe.name ? `${probe.name}: ` : '';

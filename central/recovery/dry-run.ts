@@ -1,5 +1,5 @@
 import { isAction, needsApproval, type Procedure } from './config.js';
-import { formatDuration } from './config-parts.js';
+import { formatDuration } from '../../lib/duration.js';
 import { describeProbes, describeStep } from './describe.js';
 import { countsAsRestart, stageKey, type TargetState } from './planner.js';
 

@@ -1,5 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import { systemClock, type Clock } from '../../lib/clock.js';
+import { describeCommandResult, runCommand } from '../../lib/command.js';
+import { httpRequest } from '../../lib/http-client.js';
+import { createRedactor, urlPasswords, type Redact } from '../../lib/redact.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import { sleep, withTimeout } from '../../lib/timeout.js';
 import type { BackupRecord } from '../backups/store.js';
@@ -11,9 +14,8 @@ import { ChainMonitor } from './chain-monitor.js';
 import type { ActionStep, Procedure, ProbeSpec, RecoveryConfig } from './config.js';
 import { describeProbes, describeStep } from './describe.js';
 import { renderPlan } from './dry-run.js';
-import { describeCommandResult, httpRequest, runCommand, runProbes, type ProbeOutcome, type Redact } from './executors.js';
+import { runProbes, type ProbeOutcome } from './executors.js';
 import { countsAsRestart, createPlanner, initialState, type Effect, type Health, type Planner, type Prepared, type RunbookEvent, type TargetState, type Work } from './planner.js';
-import { createRedactor, urlPasswords } from './redact.js';
 
 /** What the engine needs from backups to restore PostgreSQL (BackupService implements it). */
 export interface BackupRestorer {
@@ -444,7 +446,7 @@ export class RecoveryEngine {
     const tail = this.options.config.outputTailBytes;
     switch (step.type) {
       case 'command': {
-        const result = await runCommand(step, this.redact, tail);
+        const result = await runCommand(step, { redact: this.redact, tailChars: tail });
         return {
           ok: !result.timedOut && !result.error && result.exitCode === step.expectExit,
           detail: describeCommandResult(step, result, this.redact),
@@ -453,9 +455,9 @@ export class RecoveryEngine {
         };
       }
       case 'http': {
-        const response = await httpRequest(step);
+        const response = await httpRequest({ url: step.url, method: step.method, headers: step.headers, body: step.body, timeoutMs: step.timeoutMs, redirects: 'follow' });
         const ok = step.expectStatus.includes(response.status);
-        return { ok, detail: `${step.method} ${step.url} answered ${response.status}`, output: response.text.slice(-tail) };
+        return { ok, detail: `${step.method} ${step.url} answered ${response.status}`, output: response.body.toString('utf8').slice(-tail) };
       }
       case 'restore-backup': {
         if (!this.options.backups || !params.backupId) return { ok: false, detail: 'no backup was prepared for this restore' };
@@ -477,7 +479,7 @@ export class RecoveryEngine {
     for (const name of names) {
       const node = monitor.node(name);
       if (!node.restart) return { ok: false, detail: [...lines, `chain node ${name} has no restart command configured`].join('; ') };
-      const result = await runCommand(node.restart, this.redact, this.options.config.outputTailBytes);
+      const result = await runCommand(node.restart, { redact: this.redact, tailChars: this.options.config.outputTailBytes });
       lines.push(`${name}: ${describeCommandResult(node.restart, result, this.redact)}`);
       outputs.push(`[${name}] ${result.output}`);
       if (result.timedOut || result.exitCode !== 0) return { ok: false, detail: lines.join('; '), exitCode: result.exitCode, output: outputs.join('\n') };
@@ -497,7 +499,7 @@ export class RecoveryEngine {
       const values: Record<string, string> = { ...params, node: name, url: node.url };
       const argv = step.argv.map((arg) => arg.replace(/\{(node|url|height|hash)\}/g, (_, key: string) => values[key] ?? '')) as [string, ...string[]];
       const spec = { argv, env: step.env, timeoutMs: step.timeoutMs };
-      const result = await runCommand(spec, this.redact, this.options.config.outputTailBytes);
+      const result = await runCommand(spec, { redact: this.redact, tailChars: this.options.config.outputTailBytes });
       lines.push(`${name}: ${describeCommandResult(spec, result, this.redact)}`);
       outputs.push(`[${name}] ${result.output}`);
       if (result.timedOut || result.exitCode !== 0) return { ok: false, detail: lines.join('; '), exitCode: result.exitCode, output: outputs.join('\n') };

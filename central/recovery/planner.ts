@@ -6,7 +6,7 @@
  */
 import type { Severity } from '../incidents/types.js';
 import { isAction, needsApproval, type ActionStep, type Procedure, type ProbeSpec, type Step } from './config.js';
-import { formatDuration } from './config-parts.js';
+import { formatDuration } from '../../lib/duration.js';
 import { describeStep } from './describe.js';
 
 export type Health = 'up' | 'down' | 'unknown';

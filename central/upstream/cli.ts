@@ -1,6 +1,6 @@
 import type { Command } from '../../lib/cli.js';
 import { loadCentralConfig } from '../config.js';
-import { JsonHttpClient } from './exchange.js';
+import { exchange } from './exchange.js';
 import { RedriveReply } from './http.js';
 
 /** The central HTTP base URL: `--central`, else the config's http host and port. */
@@ -43,14 +43,12 @@ export const redriveCommand: Command = {
       ...(values.point ? { pointId: values.point as string } : {}),
       ...(Array.isArray(values.id) && values.id.length ? { ids: values.id as string[] } : {}),
     };
-    const client = new JsonHttpClient(1);
     const token = process.env.HOTPOT_TOKEN;
     if (!token) {
       process.stderr.write('hotpot redrive: set HOTPOT_TOKEN to an operator token (hotpot token create redrive --role operator)\n');
       return 2;
     }
-    const answer = await client.exchange({ method: 'POST', url: `${base}/api/forwarding/redrive`, body, timeoutMs: 10_000, headers: { authorization: `Bearer ${token}` } });
-    client.close();
+    const answer = await exchange({ method: 'POST', url: `${base}/api/forwarding/redrive`, body, timeoutMs: 10_000, headers: { authorization: `Bearer ${token}` } });
     if ('error' in answer) {
       process.stderr.write(`hotpot redrive: central did not answer: ${answer.error}\n`);
       return 1;

@@ -67,14 +67,6 @@ export function statusUrlOf(config: UpstreamConfig): string | undefined {
   return config.url ? new URL('/api/status', config.url).href : undefined;
 }
 
-/** The upstream URL as safe to show (no user:password). */
-export function displayUrl(url: string): string {
-  const parsed = new URL(url);
-  parsed.username = '';
-  parsed.password = '';
-  return parsed.href;
-}
-
 /** Headers on every upstream request: auth and configured extras. */
 export function upstreamHeaders(config: UpstreamConfig): Record<string, string> {
   return { ...config.headers, ...(config.token ? { authorization: `Bearer ${config.token}` } : {}) };

@@ -1,12 +1,14 @@
 import type { Clock } from '../../lib/clock.js';
+import { ConnectionPool } from '../../lib/http-client.js';
 import type { Logger } from '../../lib/log.js';
+import { redactSecrets } from '../../lib/redact.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { Incidents } from '../incidents/index.js';
 import type { CentralStore } from '../store/types.js';
 import { toUpstreamBody } from './body.js';
-import { displayUrl, statusUrlOf, upstreamHeaders, type UpstreamConfig } from './config.js';
+import { statusUrlOf, upstreamHeaders, type UpstreamConfig } from './config.js';
 import { backlogOverdue, classifyExchange, parkedIncidentChanges, planDispatch, transitionFor, type Outcome, type QueueHead } from './decisions.js';
-import { JsonHttpClient } from './exchange.js';
+import { exchange } from './exchange.js';
 import type { TargetGate } from '../recovery/gate.js';
 import type { Backlog, ForwardStore, ParkedOrder, PointBacklog, RedriveFilter } from './store.js';
 
@@ -84,13 +86,13 @@ export class ForwardLoop {
   private closed = false;
   private readonly permanentError: RegExp;
   private readonly statusUrl: string | undefined;
-  private readonly client: JsonHttpClient;
+  private readonly pool: ConnectionPool;
 
   constructor(private readonly o: ForwardLoopOptions) {
     this.permanentError = new RegExp(o.config.permanentErrorPattern, 'i');
     this.statusUrl = statusUrlOf(o.config);
     // One connection per request in flight, and one for the status probe.
-    this.client = new JsonHttpClient(o.config.concurrency + 1);
+    this.pool = new ConnectionPool(o.config.concurrency + 1);
   }
 
   start(): void {
@@ -104,7 +106,7 @@ export class ForwardLoop {
       if (incident.key.startsWith(PARKED_INCIDENT_PREFIX)) this.reportedParked.set(incident.key.slice(PARKED_INCIDENT_PREFIX.length), 0);
     }
     const backlog = this.o.store.backlog(this.now());
-    this.o.log.info({ upstream: displayUrl(this.o.config.url), pending: backlog.pending, parked: backlog.parked }, 'forwarding orders to the main server');
+    this.o.log.info({ upstream: redactSecrets(this.o.config.url), pending: backlog.pending, parked: backlog.parked }, 'forwarding orders to the main server');
     this.check();
     this.kick();
   }
@@ -152,7 +154,7 @@ export class ForwardLoop {
     );
     this.flush();
     this.closed = true;
-    this.client.close();
+    this.pool.close();
   }
 
   /** Sends parked orders again; `by` (who asked) goes into the log, the audit of a re-drive. */
@@ -171,8 +173,8 @@ export class ForwardLoop {
     const backlog = store.backlog(this.now());
     const paused = this.paused.size > 0;
     return {
-      upstream: displayUrl(config.url),
-      statusUrl: this.statusUrl ? displayUrl(this.statusUrl) : null,
+      upstream: redactSecrets(config.url),
+      statusUrl: this.statusUrl ? redactSecrets(this.statusUrl) : null,
       body: config.body,
       concurrency: config.concurrency,
       state: paused ? 'paused' : backlog.pending > 0 ? 'forwarding' : 'idle',
@@ -251,12 +253,13 @@ export class ForwardLoop {
     const { config } = this.o;
     const order = this.o.store.order(head.orderId);
     if (!order) return { kind: 'permanent', error: `the queued record of order ${head.orderId} is missing` };
-    const answer = await this.client.exchange({
+    const answer = await exchange({
       method: 'POST',
       url: config.url,
       headers: { ...upstreamHeaders(config), 'idempotency-key': order.id },
       body: toUpstreamBody(order, config.body, config),
       timeoutMs: config.timeoutMs,
+      pool: this.pool,
     });
     return classifyExchange(answer, config.body, this.permanentError);
   }
@@ -350,7 +353,7 @@ export class ForwardLoop {
   private async probe(): Promise<void> {
     if (this.stopped || !this.paused.has('failures')) return;
     const answer = this.statusUrl
-      ? await this.client.exchange({ method: 'GET', url: this.statusUrl, headers: upstreamHeaders(this.o.config), timeoutMs: this.o.config.timeoutMs })
+      ? await exchange({ url: this.statusUrl, headers: upstreamHeaders(this.o.config), timeoutMs: this.o.config.timeoutMs, pool: this.pool })
       : { error: 'no status URL' };
     const ok = 'status' in answer && answer.status === 200;
     this.lastProbe = { at: this.now(), ok, detail: 'status' in answer ? `HTTP ${answer.status}` : answer.error };

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Router, listen, type StartedServer } from '../../lib/http.js';
 import { silentLogger } from '../../lib/log.js';
 import { probeSchema } from '../../central/recovery/config.js';
-import { runCommand, runProbe } from '../../central/recovery/executors.js';
-import { createRedactor } from '../../central/recovery/redact.js';
+import { runProbe } from '../../central/recovery/executors.js';
+import { runCommand } from '../../lib/command.js';
+import { createRedactor } from '../../lib/redact.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { PG_ADMIN_URL } from '../peers/postgres.js';
 
@@ -22,7 +23,7 @@ const ctx = { redact, tailBytes: 4000 };
 describe('command runner', () => {
   it('kills a hanging command with SIGKILL at its timeout', async () => {
     const started = Date.now();
-    const result = await runCommand({ argv: node('process.on("SIGTERM", () => {}); console.log("working"); setInterval(() => {}, 1000)'), timeoutMs: 3000 }, redact);
+    const result = await runCommand({ argv: node('process.on("SIGTERM", () => {}); console.log("working"); setInterval(() => {}, 1000)'), timeoutMs: 3000 }, { redact });
     expect(result).toMatchObject({ timedOut: true, signal: 'SIGKILL', exitCode: null });
     expect(result.output).toContain('working');
     expect(Date.now() - started).toBeLessThan(15_000);
@@ -38,7 +39,7 @@ describe('command runner', () => {
       'db postgres://app:pw-in-url@db.local:5432/main',
       '{"token": "tok_abcdef"}',
     ].join('\n');
-    const result = await runCommand({ argv: node(`process.stdout.write(${JSON.stringify(printed)})`), timeoutMs: 10_000 }, redact);
+    const result = await runCommand({ argv: node(`process.stdout.write(${JSON.stringify(printed)})`), timeoutMs: 10_000 }, { redact });
     expect(result.exitCode).toBe(0);
     for (const secret of ['hunter2', 's3cr3tvalue', 'eyJhbGciOi', 'franchise-key-123', 'pw-in-url', 'tok_abcdef']) expect(result.output).not.toContain(secret);
     expect(result.output).toContain('password=[redacted] user=main');
@@ -47,16 +48,16 @@ describe('command runner', () => {
   });
 
   it('keeps only the tail of long output, and reports what could not start', async () => {
-    const result = await runCommand({ argv: node('for (let i = 0; i < 5000; i++) console.log("line " + i)'), timeoutMs: 10_000 }, redact, 300);
+    const result = await runCommand({ argv: node('for (let i = 0; i < 5000; i++) console.log("line " + i)'), timeoutMs: 10_000 }, { redact, tailChars: 300 });
     expect(result.output.length).toBeLessThanOrEqual(300);
     expect(result.output).toContain('line 4999');
-    const missing = await runCommand({ argv: ['/nonexistent/hotpot-tool', '--x'], timeoutMs: 1000 }, redact);
+    const missing = await runCommand({ argv: ['/nonexistent/hotpot-tool', '--x'], timeoutMs: 1000 }, { redact });
     expect(missing.error).toMatch(/ENOENT/);
     expect(missing.exitCode).toBeNull();
   });
 
   it('never runs its argv through a shell', async () => {
-    const result = await runCommand({ argv: ['echo', 'a; echo injected', '$(id)'], timeoutMs: 5000 }, redact);
+    const result = await runCommand({ argv: ['echo', 'a; echo injected', '$(id)'], timeoutMs: 5000 }, { redact });
     expect(result.output.trim()).toBe('a; echo injected $(id)');
   });
 });

@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describeFailure, runCommand, succeeded } from '../../lib/command.js';
 
 /** The franchise CA's files, as `hotpot provision-ca` lays them out. */
 export interface CaFiles {
@@ -61,13 +61,10 @@ subjectAltName = ${san}
 `;
 }
 
-function openssl(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile('openssl', args, { timeout: OPENSSL_TIMEOUT_MS }, (error, _stdout, stderr) => {
-      if (error) reject(new Error(`openssl ${args[0]} failed: ${stderr.trim() || error.message}`));
-      else resolve();
-    });
-  });
+async function openssl(args: string[]): Promise<void> {
+  const spec = { argv: ['openssl', ...args], timeoutMs: OPENSSL_TIMEOUT_MS };
+  const result = await runCommand(spec);
+  if (!succeeded(result)) throw new Error(`openssl ${args[0]} failed: ${describeFailure(spec, result)}`);
 }
 
 /** A P-256 key written 0600 from the first byte (never world-readable, even briefly). */
