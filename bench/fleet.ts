@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,11 +23,14 @@ const PROBES = 5;
 /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on every mainstream arch). */
 const CLK_TCK = 100;
 
+/** The bench's viewer token (central refuses anonymous reads). */
+let token = '';
+
 /** A GET on a fresh connection (no keep-alive race with a busy server), body parsed as JSON. */
 function getJson<T>(port: number, path: string, timeoutMs = 10_000): Promise<{ status: number; body: T }> {
   return withTimeout(
     new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      const req = request({ host: '127.0.0.1', port, path, agent: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T }));
@@ -94,22 +99,21 @@ export async function run(): Promise<BenchResult[]> {
   const probe = await mqtt.connectAsync(mosquitto.url, { clientId: 'bench-fleet-probe', reconnectPeriod: 0 });
   try {
     const httpPort = await freePort();
-    const central = startChild(process.execPath, [bin, 'central'], {
-      env: {
-        ...process.env,
-        HOTPOT_MQTT_URL: mosquitto.url,
-        HOTPOT_MQTT_CLIENT_ID: 'bench-central',
-        // Central's first subscribe brings every point's retained status and health (20,000
-        // messages) in one flood; on a busy machine the PINGRESP queued behind it can take longer
-        // than the default 10 s keepalive, and a reconnect brings the flood again.
-        HOTPOT_MQTT_KEEPALIVE: '30',
-        HOTPOT_HTTP_HOST: '127.0.0.1',
-        HOTPOT_HTTP_PORT: String(httpPort),
-        HOTPOT_DATA_DIR: join(dir, 'central'),
-        HOTPOT_LOG_LEVEL: 'warn',
-      },
-      logFile: join(dir, 'central.log'),
-    });
+    const centralEnv = {
+      ...process.env,
+      HOTPOT_MQTT_URL: mosquitto.url,
+      HOTPOT_MQTT_CLIENT_ID: 'bench-central',
+      // Central's first subscribe brings every point's retained status and health (20,000
+      // messages) in one flood; on a busy machine the PINGRESP queued behind it can take longer
+      // than the default 10 s keepalive, and a reconnect brings the flood again.
+      HOTPOT_MQTT_KEEPALIVE: '30',
+      HOTPOT_HTTP_HOST: '127.0.0.1',
+      HOTPOT_HTTP_PORT: String(httpPort),
+      HOTPOT_DATA_DIR: join(dir, 'central'),
+      HOTPOT_LOG_LEVEL: 'warn',
+    };
+    token = (await promisify(execFile)(process.execPath, [bin, 'token', 'create', 'bench', '--role', 'viewer'], { env: centralEnv, timeout: 30_000 })).stdout.trim();
+    const central = startChild(process.execPath, [bin, 'central'], { env: centralEnv, logFile: join(dir, 'central.log') });
     children.push(central);
     await waitForPort('127.0.0.1', httpPort, 'hotpot central', 30_000);
 

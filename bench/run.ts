@@ -8,6 +8,7 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<BenchResult[]> }
   forward: () => import('./forward.js'),
   fleet: () => import('./fleet.js'),
   sizing: () => import('./sizing.js'),
+  access: () => import('./access.js'),
 };
 
 async function main(): Promise<void> {

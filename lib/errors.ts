@@ -9,6 +9,8 @@ export class CodedError extends Error {
     readonly statusCode: number,
     message: string,
     readonly details: Readonly<Record<string, unknown>> = {},
+    /** HTTP headers the reply carries (e.g. Retry-After). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = 'CodedError';
@@ -30,15 +32,16 @@ export interface ErrorFactory<A extends unknown[]> {
 
 /**
  * Declares one kind of error: `const NoPoint = defineError('NO_POINT', 404, (id: string) => \`no point ${id}\`)`,
- * then `throw NoPoint('tbilisi-01')`. `details` adds facts to the reply body.
+ * then `throw NoPoint('tbilisi-01')`. `details` adds facts to the reply body, `headers` to its headers.
  */
 export function defineError<A extends unknown[]>(
   code: string,
   statusCode: number,
   message: (...args: A) => string,
   details?: (...args: A) => Record<string, unknown>,
+  headers?: (...args: A) => Record<string, string>,
 ): ErrorFactory<A> {
-  const make = (...args: A) => new CodedError(code, statusCode, message(...args), details?.(...args));
+  const make = (...args: A) => new CodedError(code, statusCode, message(...args), details?.(...args), headers?.(...args));
   return Object.assign(make, {
     code,
     statusCode,

@@ -103,7 +103,7 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what =
 
 /** The reply for any error a handler throws: coded errors carry their own status and body. */
 export function errorReply(error: unknown, log: Logger, path: string): Reply {
-  if (error instanceof CodedError) return { status: error.statusCode, body: error.body() };
+  if (error instanceof CodedError) return { status: error.statusCode, body: error.body(), headers: { ...error.headers } };
   log.error({ err: error, path }, 'request failed');
   return { status: 500, body: { error: 'internal error; see the service log', code: 'INTERNAL' } };
 }

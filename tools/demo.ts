@@ -12,6 +12,7 @@ import { loadMenuFile } from '../agent/menu.js';
 import { Central } from '../central/central.js';
 import { loadCentralConfig } from '../central/config.js';
 import { centralPlugins } from '../central/plugins.js';
+import { randomSecret } from '../central/access/secrets.js';
 
 const DEMO_POINTS = ['tbilisi-01', 'batumi-01', 'kutaisi-01'];
 
@@ -39,6 +40,9 @@ async function cashier(agent: Agent, skus: string[], log: Logger, stop: { stoppe
   }
 }
 
+/** The operator the demo signs ops in as. */
+const DEMO_USER = 'demo';
+
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'central plus three simulated points, all in one process tree',
@@ -63,6 +67,9 @@ export const demoCommand: Command = {
       broker: { host: '127.0.0.1', port: brokerPort },
     });
     const central = new Central(centralConfig, { log: log.child({ part: 'central' }), plugins: centralPlugins() });
+    // Ops sign in: the demo's operator gets a fresh password each run (printed below).
+    const password = randomSecret(12);
+    await central.access.addUser(DEMO_USER, 'operator', password).catch(() => central.access.setPassword(DEMO_USER, password));
     await central.start();
     const menuFile = sampleMenuFile();
     const skus = loadMenuFile(menuFile).items.map((item) => item.sku);
@@ -85,6 +92,7 @@ export const demoCommand: Command = {
         '',
         'hotpot demo is running',
         `  dashboard:    http://127.0.0.1:${central.httpPort}/`,
+        `  login: ${DEMO_USER} / ${password}`,
         `  fleet API:    http://127.0.0.1:${central.httpPort}/api/points`,
         `  MQTT broker:  ${central.brokerUrl}`,
         ...agents.map((a) => `  staff page:   http://127.0.0.1:${a.httpPort}/   (${a.config.pointId})`),

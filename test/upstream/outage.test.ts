@@ -8,7 +8,7 @@ import type { ForwardingView } from '../../central/upstream/index.js';
 import { packageRoot } from '../../lib/paths.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { SalesServer, SalesServerChild, type SalesStats } from '../peers/sales-server.js';
-import { HOTPOT_BIN, httpJson, startHotpot, tempDir, type HotpotProcess } from '../helpers/hotpot.js';
+import { suiteToken, HOTPOT_BIN, httpJson, startHotpot, tempDir, type HotpotProcess } from '../helpers/hotpot.js';
 import { startForwardingCentral } from './central.js';
 import { makeOrders, publishOrders } from './orders.js';
 
@@ -109,7 +109,8 @@ describe('forwarding through outages (real child processes, kill -9)', () => {
     const backlog = await httpJson<{ backlog: { size: number } }>(central.httpPort, 'GET', '/api/orders/stats');
     expect(backlog.body.backlog.size).toBe(0);
 
-    const cli = await run(process.execPath, [HOTPOT_BIN, 'redrive', '--central', `http://127.0.0.1:${central.httpPort}`], { timeout: 20_000 });
+    // The CLI signs in with an operator's token, as ops would run it.
+    const cli = await run(process.execPath, [HOTPOT_BIN, 'redrive', '--central', `http://127.0.0.1:${central.httpPort}`], { timeout: 20_000, env: { ...process.env, HOTPOT_TOKEN: suiteToken(central.httpPort)! } });
     expect(cli.stdout).toContain('re-drove 0 parked order(s)');
   });
 });
