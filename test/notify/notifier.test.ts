@@ -14,7 +14,7 @@ import { Incidents } from '../../central/incidents/index.js';
 import { Notifier, notifyConfigSchema, registerNotifyRoutes } from '../../central/notify/index.js';
 import { describeWithPeers, type Peer } from '../helpers/peers.js';
 import { freePort, waitFor } from '../peers/net.js';
-import { makeCertificate, MemoryIncidentFeed, startHttpReceiver, startSmtpReceiver, type HttpReceiver, type ReceivedRequest } from './receivers.js';
+import { makeCertificate, startHttpReceiver, startSmtpReceiver, type HttpReceiver, type ReceivedRequest } from './receivers.js';
 import { centralTables } from '../helpers/central-db.js';
 
 const openssl: Peer = { name: 'openssl', available: existsSync('/usr/bin/openssl'), install: 'apt-get install openssl' };
@@ -26,6 +26,13 @@ const SID = 'AC0123456789abcdef';
 const TWILIO_TOKEN = 'twilio-token-xyz';
 const SMTP_USER = 'notifier';
 const SMTP_PASS = 'smtp-pass-123';
+/** What the notifier wrote on an incident's timeline. */
+const notes = (incidents: Incidents, id: string) =>
+  incidents
+    .timeline(id)
+    .filter((entry) => entry.kind === 'notify')
+    .map((entry) => entry.text);
+
 const PRINTER_DOWN = { key: 'point:tbilisi-01:printer', title: 'Printer down', severity: 'major', detail: 'no answer on tcp://10.0.0.5:9100', pointId: 'tbilisi-01' } as const;
 
 describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], () => {
@@ -95,7 +102,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     return { db, file };
   }
 
-  async function startNotifier(options: { config: ReturnType<typeof config>; db: Database.Database; clock: ManualClock; incidents: MemoryIncidentFeed }) {
+  async function startNotifier(options: { config: ReturnType<typeof config>; db: Database.Database; clock: ManualClock; incidents: Incidents }) {
     const registry = new Registry();
     const notifier = new Notifier({ ...options, feed: options.incidents, sink: options.incidents, registry, log: silentLogger(), tickEveryMs: 0 });
     await notifier.start();
@@ -105,8 +112,8 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
 
   async function rig(overrides: Parameters<typeof config>[0] = {}) {
     const clock = new ManualClock(T0);
-    const incidents = new MemoryIncidentFeed(clock);
     const { db, file } = database();
+    const incidents = new Incidents(db, clock, silentLogger());
     const cfg = config(overrides);
     const { notifier, registry } = await startNotifier({ config: cfg, db, clock, incidents });
     /** Moves the clock to `minute` after T0 and runs one tick. */
@@ -171,7 +178,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     expect(callForm.get('To')).toBe('+995555000111');
     expect(callForm.get('Twiml')).toMatch(/^<Response><Say>Hot Pot Spot major alert\. Printer down \(point tbilisi-01\)\..*<\/Say><\/Response>$/);
 
-    const timeline = incidents.notes(incident.id);
+    const timeline = notes(incidents, incident.id);
     expect(timeline[0]).toBe('escalation ladder (major): 0 min chat to team chat; 5 min e-mail to administrator; 15 min SMS to on-duty; 30 min call to on-duty');
     expect(timeline).toEqual(
       expect.arrayContaining([
@@ -195,16 +202,16 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     expect(await walk(at, 0, 6)).toEqual(['0 chat', '5 email']);
     await at(7);
     incidents.ack(incident.id, 'nino');
-    expect(incidents.notes(incident.id)).toContain('ladder stopped: acknowledged by nino; it restarts in 10 min unless resolved by then');
+    expect(notes(incidents, incident.id)).toContain('ladder stopped: acknowledged by nino; it restarts in 10 min unless resolved by then');
     // Acked at 7 with a 10-minute ack timeout: quiet until 17, then the ladder starts again from chat.
     expect(await walk(at, 8, 23)).toEqual(['17 chat', '22 email']);
-    incidents.clear(PRINTER_DOWN.key);
+    incidents.clear(PRINTER_DOWN.key, 'printer answers again');
     expect(await walk(at, 24, 60)).toEqual(['24 chat', '24 email']);
     expect(sentCount()).toEqual({ chat: 3, email: 3, sms: 0, call: 0 });
     expect(chatTexts()[2]).toMatch(/^\[RESOLVED\] Printer down \(point tbilisi-01\)\nResolved after 24 min\.$/);
     expect(smtp.mails[2]!.text).toContain('Subject: [RESOLVED] Printer down');
     // Another resolution event changes nothing.
-    incidents.clear(PRINTER_DOWN.key);
+    incidents.clear(PRINTER_DOWN.key, 'printer answers again');
     expect(await walk(at, 61, 62)).toEqual([]);
   });
 
@@ -246,8 +253,8 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
 
   it('a central restarted mid-ladder (new notifier, same database file) continues without duplicates', async () => {
     const clock = new ManualClock(T0);
-    const incidents = new MemoryIncidentFeed(clock);
     const first = database();
+    const incidents = new Incidents(first.db, clock, silentLogger());
     // No signing secret in the config: the generated one must survive the restart, or old links break.
     const cfg = config({ signingSecret: null });
     const before = await startNotifier({ config: cfg, db: first.db, clock, incidents });
@@ -264,7 +271,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     first.db.close();
 
     const reopened = database(first.file);
-    const after = await startNotifier({ config: cfg, db: reopened.db, clock, incidents });
+    const after = await startNotifier({ config: cfg, db: reopened.db, clock, incidents: new Incidents(reopened.db, clock, silentLogger()) });
     const tickAfter = async (minute: number) => {
       clock.set(T0 + minute * MIN);
       await after.notifier.tick();
@@ -276,10 +283,11 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
 
   it('a replica taking the lead pages for incidents that opened while another replica led', async () => {
     const clock = new ManualClock(T0);
-    const incidents = new MemoryIncidentFeed(clock);
-    // Raised before this notifier runs: the old leader's record of it is in another database.
+    const { db } = database();
+    const incidents = new Incidents(db, clock, silentLogger());
+    // Raised before this notifier runs: the old leader's record of its ladder is in another database.
     const incident = incidents.raise(PRINTER_DOWN);
-    const { notifier } = await startNotifier({ config: config(), db: database().db, clock, incidents });
+    const { notifier } = await startNotifier({ config: config(), db, clock, incidents });
     const at = async (minute: number) => {
       clock.set(T0 + minute * MIN);
       await notifier.tick();
@@ -293,7 +301,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     const { incidents, at, clock, notifier, registry } = await rig({ smtpPort: deadPort });
     const incident = incidents.raise(PRINTER_DOWN);
     expect(await walk(at, 0, 5)).toEqual(['0 chat']);
-    expect(incidents.notes(incident.id)).toContainEqual(expect.stringMatching(/^e-mail page to administrator <admin@hotpot\.example>: failed \(attempt 1\): .*ECONNREFUSED.*; retry in 30 s$/));
+    expect(notes(incidents, incident.id)).toContainEqual(expect.stringMatching(/^e-mail page to administrator <admin@hotpot\.example>: failed \(attempt 1\): .*ECONNREFUSED.*; retry in 30 s$/));
     // Backoff: 30 s, 60 s, 120 s... Walk the clock in 15-second steps until the failover notice is on chat.
     for (let step = 0; step < 40 && chat.requests.length < 2; step++) {
       clock.advance(15_000);
@@ -301,7 +309,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     }
     const notice = chatTexts()[1];
     expect(notice).toMatch(/^\[NOTIFICATIONS FAILING\] e-mail to administrator <admin@hotpot\.example> for: Printer down\n3 attempts failed, last: .*ECONNREFUSED/);
-    const timeline = incidents.notes(incident.id);
+    const timeline = notes(incidents, incident.id);
     expect(timeline.filter((t) => t.startsWith('e-mail page to administrator') && t.includes('failed (attempt'))).toHaveLength(3);
     expect(timeline).toContain('e-mail page to administrator <admin@hotpot.example> failed 3 times: raising a notice on chat');
     expect(timeline).toContain('chat failover to team chat: sent (attempt 1)');
@@ -314,13 +322,13 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     const { incidents, at } = await rig();
     const first = incidents.raise(PRINTER_DOWN);
     expect(await walk(at, 0, 1)).toEqual(['0 chat']);
-    incidents.clear(PRINTER_DOWN.key);
+    incidents.clear(PRINTER_DOWN.key, 'printer answers again');
     expect(await walk(at, 2, 2)).toEqual(['2 chat']);
     expect(chatTexts()[1]).toContain('[RESOLVED]');
     await at(3);
     const second = incidents.raise(PRINTER_DOWN);
     expect(second.id).not.toBe(first.id);
-    expect(incidents.notes(second.id)[0]).toBe(
+    expect(notes(incidents, second.id)[0]).toBe(
       `notifications continue the ladder of incident ${first.id} (same key ${PRINTER_DOWN.key}, re-opened 2 min after it resolved); steps already sent are not repeated`,
     );
     expect(await walk(at, 3, 6)).toEqual(['5 email']);
@@ -345,8 +353,8 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     const critical = incidents.raise({ key: 'runbook:main-server', title: 'Main server down', severity: 'critical', detail: 'GET /api/status timed out' });
     await notifier.tick();
     expect(twilioCalls('Messages').map((r) => new URLSearchParams(r.body).get('Body'))).toEqual([expect.stringContaining('[CRITICAL] Main server down')]);
-    expect(incidents.notes(major.id)).toContain("SMS page to on-duty <+995555000111>: deferred to the end of on-duty's quiet hours (2025-01-15T04:00:00.000Z)");
-    expect(incidents.notes(critical.id)).toContain('SMS page to on-duty <+995555000111>: sent (attempt 1)');
+    expect(notes(incidents, major.id)).toContain("SMS page to on-duty <+995555000111>: deferred to the end of on-duty's quiet hours (2025-01-15T04:00:00.000Z)");
+    expect(notes(incidents, critical.id)).toContain('SMS page to on-duty <+995555000111>: sent (attempt 1)');
     clock.set(Date.parse('2025-01-15T03:59:00Z'));
     await notifier.tick();
     expect(twilioCalls('Messages')).toHaveLength(1);
@@ -355,9 +363,9 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     expect(twilioCalls('Messages')).toHaveLength(2);
 
     // Three info incidents at once against a chat limit of 2 per minute: the third waits its turn.
-    for (const point of ['batumi-01', 'batumi-02', 'kutaisi-01']) {
-      incidents.raise({ key: `point:${point}:camera`, title: `Camera down at ${point}`, severity: 'info', detail: 'no snapshot', pointId: point });
-    }
+    const cameras = ['batumi-01', 'batumi-02', 'kutaisi-01'].map((point) =>
+      incidents.raise({ key: `point:${point}:camera`, title: `Camera down at ${point}`, severity: 'info', detail: 'no snapshot', pointId: point }),
+    );
     await notifier.tick();
     expect(chat.requests).toHaveLength(2);
     clock.advance(30_000);
@@ -366,13 +374,13 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     clock.advance(30_000);
     await notifier.tick();
     expect(chat.requests).toHaveLength(3);
-    expect(incidents.timeline.map((t) => t.text)).toContain('chat page to team chat: held by the chat rate limit (2 per 60 s)');
+    expect(cameras.flatMap((camera) => notes(incidents, camera.id))).toContain('chat page to team chat: held by the chat rate limit (2 per 60 s)');
   });
 
   it('catches up on start with what the incident store did while central was down', async () => {
     const clock = new ManualClock(T0);
-    const incidents = new MemoryIncidentFeed(clock);
     const first = database();
+    const incidents = new Incidents(first.db, clock, silentLogger());
     const cfg = config();
     const before = await startNotifier({ config: cfg, db: first.db, clock, incidents });
     const acked = incidents.raise(PRINTER_DOWN);
@@ -383,22 +391,22 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
 
     clock.set(T0 + 2 * MIN);
     incidents.ack(acked.id, 'giorgi');
-    incidents.clear('point:batumi-01:internet');
+    incidents.clear('point:batumi-01:internet', 'route back');
     const after = await startNotifier({ config: cfg, db: first.db, clock, incidents });
-    expect(incidents.notes(acked.id)).toContain('ladder stopped: acknowledged by giorgi; it restarts in 10 min unless resolved by then');
+    expect(notes(incidents, acked.id)).toContain('ladder stopped: acknowledged by giorgi; it restarts in 10 min unless resolved by then');
     clock.set(T0 + 6 * MIN);
     await after.notifier.tick();
     // No e-mail for the acked one; the resolved one gets its all-clear on chat, where it was announced.
     expect(sentCount()).toEqual({ chat: 3, email: 0, sms: 0, call: 0 });
     expect(chatTexts()[2]).toContain('[RESOLVED] Batumi offline');
-    expect(incidents.notes(resolved.id)).toContain('chat resolved to team chat: sent (attempt 1)');
+    expect(notes(incidents, resolved.id)).toContain('chat resolved to team chat: sent (attempt 1)');
   });
 
   it('runs on its own scheduler with the system clock, and posts the generic webhook JSON with its headers', async () => {
     const pager = await startHttpReceiver();
     cleanups.push(() => pager.close());
-    const incidents = new MemoryIncidentFeed(systemClock);
     const { db } = database();
+    const incidents = new Incidents(db, systemClock, silentLogger());
     const cfg = config({
       extra: {
         channels: { chat: { webhookUrl: `${chat.url}/hooks/team` }, webhook: { url: `${pager.url}/pager/events`, headers: { 'x-api-key': 'pager-key' } } },
@@ -422,7 +430,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
       ackUrl: expect.stringContaining(`/api/ack/${incident.id}?by=webhook&token=`),
     });
     await notifier.stop();
-    incidents.clear(PRINTER_DOWN.key);
+    incidents.clear(PRINTER_DOWN.key, 'printer answers again');
     // Stopped: nothing more goes out, not even the all-clear.
     await sleep(200);
     expect(chat.requests).toHaveLength(1);
@@ -443,8 +451,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     const child = incidents.raise({ key: 'point:tbilisi-01:receipts', title: 'Receipts not printing', severity: 'major', detail: 'queue stuck', parentKey: PRINTER_DOWN.key });
     expect(await walk(at, 0, 6)).toEqual(['0 chat', '5 email']);
     expect(incidents.timeline(child.id).map((t) => t.text)).toContain(`no notifications of its own: it hangs under incident ${incident.id}`);
-    const notes = incidents.timeline(incident.id).filter((t) => t.kind === 'notify').map((t) => t.text);
-    expect(notes).toContain('e-mail page to administrator <admin@hotpot.example>: sent (attempt 1)');
+    expect(notes(incidents, incident.id)).toContain('e-mail page to administrator <admin@hotpot.example>: sent (attempt 1)');
 
     await at(7);
     incidents.ack(incident.id, 'nino');

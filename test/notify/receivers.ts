@@ -4,10 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SMTPServer } from 'smtp-server';
-import type { Clock } from '../../lib/clock.js';
 import { withTimeout } from '../../lib/timeout.js';
-import { uuidv7 } from '../../lib/uuidv7.js';
-import type { Incident, IncidentEvent, IncidentFeed, IncidentSink, RaiseIncident, TimelineEntry } from '../../central/incidents/types.js';
 
 export interface ReceivedRequest {
   method: string;
@@ -105,78 +102,4 @@ export async function startSmtpReceiver(options: { key: Buffer; cert: Buffer; us
     mails,
     close: () => withTimeout(new Promise<void>((resolve) => server.close(() => resolve())), 5000, 'SMTP receiver close'),
   };
-}
-
-/** The incident store as far as the notifier sees it: in memory, events delivered inline like the real one. */
-export class MemoryIncidentFeed implements IncidentFeed, IncidentSink {
-  readonly timeline: TimelineEntry[] = [];
-  private readonly incidents = new Map<string, Incident>();
-  private readonly listeners = new Set<(event: IncidentEvent) => void>();
-
-  constructor(private readonly clock: Clock) {}
-
-  subscribe(listener: (event: IncidentEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  get(id: string): Incident | null {
-    const incident = this.incidents.get(id);
-    return incident ? { ...incident } : null;
-  }
-
-  raise(input: RaiseIncident): Incident {
-    const open = [...this.incidents.values()].find((i) => i.key === input.key && i.status !== 'resolved');
-    if (open) {
-      Object.assign(open, { title: input.title, severity: input.severity, detail: input.detail });
-      return this.emit('updated', open);
-    }
-    const incident: Incident = {
-      id: uuidv7(),
-      key: input.key,
-      title: input.title,
-      severity: input.severity,
-      detail: input.detail,
-      pointId: input.pointId ?? null,
-      parentId: null,
-      status: 'open',
-      openedAt: this.clock.now(),
-      ackedAt: null,
-      ackedBy: null,
-      resolvedAt: null,
-    };
-    this.incidents.set(incident.id, incident);
-    return this.emit('opened', incident);
-  }
-
-  clear(key: string): Incident | null {
-    const open = [...this.incidents.values()].find((i) => i.key === key && i.status !== 'resolved');
-    if (!open) return null;
-    Object.assign(open, { status: 'resolved', resolvedAt: this.clock.now() });
-    return this.emit('resolved', open);
-  }
-
-  active(): Incident[] {
-    return [...this.incidents.values()].filter((i) => i.status !== 'resolved').map((i) => ({ ...i }));
-  }
-
-  ack(id: string, by: string): Incident | null {
-    const incident = this.incidents.get(id);
-    if (!incident || incident.status === 'resolved') return incident ? { ...incident } : null;
-    Object.assign(incident, { status: 'acked', ackedAt: this.clock.now(), ackedBy: by });
-    return this.emit('acked', incident);
-  }
-
-  note(incidentId: string, kind: string, text: string): void {
-    this.timeline.push({ incidentId, at: this.clock.now(), kind, text });
-  }
-
-  notes(incidentId: string): string[] {
-    return this.timeline.filter((t) => t.incidentId === incidentId).map((t) => t.text);
-  }
-
-  private emit(type: IncidentEvent['type'], incident: Incident): Incident {
-    for (const listener of this.listeners) listener({ type, incident: { ...incident } } as IncidentEvent);
-    return { ...incident };
-  }
 }

@@ -1,31 +1,44 @@
+import { systemClock, type Clock } from '../../lib/clock.js';
 import type { Incident, IncidentSink, RaiseIncident } from '../../central/incidents/types.js';
 
-/** An in-memory IncidentSink for tests: open incidents by key, plus every call in order. */
+/**
+ * An in-memory IncidentSink for tests and benches that drive one detector: open incidents by
+ * key, plus every call in order. It passes the same sink contract as central's store
+ * (test/incidents/incidents.contract.ts).
+ */
 export class MemoryIncidents implements IncidentSink {
   readonly open = new Map<string, Incident>();
   readonly log: Array<{ call: 'raise' | 'clear' | 'note'; key: string; severity?: string; text: string }> = [];
   private seq = 0;
 
+  constructor(private readonly clock: Clock = systemClock) {}
+
   raise(input: RaiseIncident): Incident {
-    const existing = this.open.get(input.key);
-    const incident: Incident = existing
-      ? { ...existing, severity: input.severity, detail: input.detail, title: input.title }
-      : {
-          id: `inc-${++this.seq}`,
-          key: input.key,
-          title: input.title,
-          severity: input.severity,
-          detail: input.detail,
-          pointId: input.pointId ?? null,
-          parentId: null,
-          status: 'open',
-          openedAt: Date.now(),
-          ackedAt: null,
-          ackedBy: null,
-          resolvedAt: null,
-        };
-    this.open.set(input.key, incident);
     this.log.push({ call: 'raise', key: input.key, severity: input.severity, text: input.detail });
+    const parentId = input.parentKey && input.parentKey !== input.key ? (this.open.get(input.parentKey)?.id ?? null) : null;
+    const existing = this.open.get(input.key);
+    if (existing) {
+      const changed = existing.title !== input.title || existing.severity !== input.severity || existing.detail !== input.detail || existing.parentId !== parentId;
+      if (!changed) return existing;
+      const updated: Incident = { ...existing, title: input.title, severity: input.severity, detail: input.detail, parentId };
+      this.open.set(input.key, updated);
+      return updated;
+    }
+    const incident: Incident = {
+      id: `inc-${++this.seq}`,
+      key: input.key,
+      title: input.title,
+      severity: input.severity,
+      detail: input.detail,
+      pointId: input.pointId ?? null,
+      parentId,
+      status: 'open',
+      openedAt: this.clock.now(),
+      ackedAt: null,
+      ackedBy: null,
+      resolvedAt: null,
+    };
+    this.open.set(input.key, incident);
     return incident;
   }
 
@@ -34,7 +47,9 @@ export class MemoryIncidents implements IncidentSink {
     if (!incident) return null;
     this.open.delete(key);
     this.log.push({ call: 'clear', key, text: detail });
-    return { ...incident, status: 'resolved', resolvedAt: Date.now() };
+    // As in the store: children still open stand on their own once their parent resolves.
+    for (const [childKey, child] of this.open) if (child.parentId === incident.id) this.open.set(childKey, { ...child, parentId: null });
+    return { ...incident, status: 'resolved', resolvedAt: this.clock.now() };
   }
 
   note(incidentId: string, kind: string, text: string): void {

@@ -5,7 +5,7 @@ import { describeWithPeers, peers } from '../helpers/peers.js';
 import { adminQuery, PostgresCluster, throwawayDatabase, type ThrowawayDatabase } from '../peers/postgres.js';
 import { waitFor } from '../peers/net.js';
 import { makeOrders } from '../upstream/orders.js';
-import { centralStoreContract } from './contract.js';
+import { centralStoreContract } from './store.contract.js';
 
 describeWithPeers('central order store contract: PostgreSQL', [peers.postgres()], () => {
   let database: ThrowawayDatabase;
