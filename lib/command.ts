@@ -5,6 +5,10 @@
 import { spawn } from 'node:child_process';
 import type { Redact } from './redact.js';
 import { withTimeout } from './timeout.js';
+import { z } from 'zod';
+
+/** A program and its arguments in config; never a shell string (DESIGN principle 4). */
+export const argvSchema = z.tuple([z.string().min(1, 'the program name must not be empty')], z.string());
 
 export interface CommandSpec {
   argv: readonly string[];

@@ -1,7 +1,8 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { duration } from '../../lib/duration.js';
-import { argvSchema, pgUrlSchema } from '../recovery/config-parts.js';
+import { argvSchema } from '../../lib/command.js';
+import { pgUrlSchema } from '../../lib/postgres.js';
 
 const cron = z.string().refine(
   (expression) => {

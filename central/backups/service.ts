@@ -13,7 +13,7 @@ import { uuidv7 } from '../../lib/uuidv7.js';
 import { CentralErrors } from '../errors.js';
 import type { IncidentSink } from '../incidents/types.js';
 import type { StepOutcome } from '../recovery/audit.js';
-import { isTruthyValue, pgFirstValue } from '../recovery/executors.js';
+import { isTruthyValue, pgFirstValue } from '../../lib/postgres.js';
 import { BACKUP_KINDS, type BackupKind, type BackupsConfig } from './config.js';
 import { findPgBinDir, pgProgram, quoteIdent, withDatabase } from './pg-tools.js';
 import { BackupStore, type BackupRecord } from './store.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration, optionalDuration } from '../../lib/duration.js';
-import { argvSchema, pgUrlSchema } from './config-parts.js';
+import { argvSchema } from '../../lib/command.js';
+import { pgUrlSchema } from '../../lib/postgres.js';
 
 const envSchema = z.record(z.string(), z.string()).default({});
 const timeout = (ms: number) => z.number().int().positive().default(ms);

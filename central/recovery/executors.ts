@@ -3,9 +3,9 @@
  * PostgreSQL queries and disk space. Each wait has a timeout that names what it waited for.
  */
 import { statfs } from 'node:fs/promises';
-import pg from 'pg';
 import { describeCommandResult, runCommand } from '../../lib/command.js';
 import { httpRequest } from '../../lib/http-client.js';
+import { isTruthyValue, pgFirstValue } from '../../lib/postgres.js';
 import type { Redact } from '../../lib/redact.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { ProbeSpec } from './config.js';
@@ -20,26 +20,6 @@ export async function getJson(url: string, timeoutMs: number): Promise<unknown> 
   } catch {
     throw new Error(`GET ${url} did not answer JSON`);
   }
-}
-
-/** Runs one query and returns the first column of the first row. */
-export async function pgFirstValue(url: string, query: string, timeoutMs: number): Promise<unknown> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, statement_timeout: timeoutMs });
-  client.on('error', () => undefined); // a dropped connection surfaces through the awaited calls
-  try {
-    await withTimeout(client.connect(), timeoutMs + 500, 'postgres connect');
-    const result = await withTimeout(client.query({ text: query, rowMode: 'array' }), timeoutMs + 500, 'postgres query');
-    const row = result.rows[0] as unknown[] | undefined;
-    return row?.[0];
-  } finally {
-    await withTimeout(client.end(), 2000, 'postgres disconnect').catch(() => undefined);
-  }
-}
-
-export function isTruthyValue(value: unknown, min: number | undefined): boolean {
-  if (min !== undefined) return Number(value) >= min;
-  if (typeof value === 'string') return value !== '' && value !== '0' && value.toLowerCase() !== 'f' && value.toLowerCase() !== 'false';
-  return Boolean(value);
 }
 
 /** Free space on the filesystem holding `path`, in percent. */
