@@ -5,6 +5,7 @@ import type { Central } from './central.js';
 import { CentralErrors } from './errors.js';
 import { sameSecret } from './access/secrets.js';
 import { registerIncidentRoutes } from './incidents/routes.js';
+import { POINT_CONDITIONS } from './fleet.js';
 
 const OrdersQuery = z.object({
   pointId: PointId.optional(),
@@ -12,13 +13,35 @@ const OrdersQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 
+const MAX_PAGE = 1000;
+const PointsQuery = z.strictObject({
+  condition: z.enum(POINT_CONDITIONS).optional(),
+  group: z.string().regex(/^[a-z0-9-]{1,64}$/).optional(),
+  q: z.string().trim().toLowerCase().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional(),
+  cursor: PointId.optional(),
+});
+
+function nextLink(query: URLSearchParams, cursor: string): string {
+  const next = new URLSearchParams(query);
+  next.set('cursor', cursor);
+  return `/api/points?${next}`;
+}
+
 /** Central's core HTTP API per the public contract (plugins mount their own routes). */
 export function registerCoreRoutes(central: Central): void {
   const route = (access: 'public' | 'viewer') => ({ meta: { access, owner: 'core' } });
   const { router } = central;
   const now = () => central.now();
   router.add('GET', '/api/health', route('public'), () => ({ status: 200, body: central.health() }));
-  router.add('GET', '/api/points', route('viewer'), () => ({ status: 200, body: central.fleet.list(now()) }));
+  router.add('GET', '/api/points', route('viewer'), (req) => {
+    const query = parseWith(PointsQuery, Object.fromEntries(req.query), 'query');
+    if (query.limit === undefined && Object.keys(query).length === 0) return { status: 200, body: central.fleet.list(now()) };
+    const page = central.fleet.query({ ...query, limit: query.limit ?? MAX_PAGE }, now());
+    // The body stays the contract's array; the next page is in the headers.
+    const headers: Record<string, string> = page.nextCursor ? { 'x-next-cursor': page.nextCursor, link: `<${nextLink(req.query, page.nextCursor)}>; rel="next"` } : {};
+    return { status: 200, body: page.points, headers };
+  });
   router.add('GET', '/api/points/:pointId', route('viewer'), (req) => {
     const view = central.fleet.view(req.params.pointId!, now());
     if (!view) throw CentralErrors.noPoint(req.params.pointId!);

@@ -72,7 +72,7 @@ export interface PluginMqtt {
 }
 
 /** The fleet view, read-only. */
-export type FleetReader = Pick<Fleet, 'view' | 'list' | 'size'>;
+export type FleetReader = Pick<Fleet, 'view' | 'list' | 'query' | 'size' | 'groupOf'>;
 
 export interface PluginMetrics {
   registry: Registry;

@@ -27,7 +27,7 @@ export class BackupsPlugin implements CentralPlugin<'backups'> {
   start(ctx: PluginContext<'backups'>): BackupsApi {
     const config = ctx.config;
     const configured = BACKUP_KINDS.some((kind) => config[kind] !== undefined);
-    const service = configured ? new BackupService({ config, db: ctx.db, incidents: ctx.incidents, clock: ctx.clock, log: ctx.log }) : null;
+    const service = configured ? new BackupService({ config, db: ctx.db, incidents: ctx.incidents, clock: ctx.clock, log: ctx.log, timeZone: ctx.central.timeZone }) : null;
     registerBackupRoutes(ctx.routes, service);
     if (service) {
       this.detach = whileLeader(

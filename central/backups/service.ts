@@ -25,6 +25,8 @@ export interface BackupServiceOptions {
   incidents: IncidentSink;
   clock?: Clock;
   log?: Logger;
+  /** IANA zone the cron schedules are read in (central's `timeZone`); UTC when absent. */
+  timeZone?: string;
 }
 
 export interface BackupProgress {
@@ -325,7 +327,8 @@ export class BackupService {
   private scheduleNext(kind: BackupKind): void {
     const schedule = this.options.config[kind]?.schedule;
     if (!schedule) return;
-    const next = CronExpressionParser.parse(schedule, { currentDate: new Date(this.clock.now()), tz: 'UTC' }).next().getTime();
+    // "0 2 * * *" is 02:00 where the franchise is, not in UTC.
+    const next = CronExpressionParser.parse(schedule, { currentDate: new Date(this.clock.now()), tz: this.options.timeZone ?? 'UTC' }).next().getTime();
     this.nextDue.set(kind, next);
   }
 

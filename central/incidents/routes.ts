@@ -14,9 +14,12 @@ const IncidentsQuery = z.object({
 /** `by` is what 0.1 clients sent: ignored, the audit names the signed-in user. */
 const AckBody = z.strictObject({ by: z.unknown().optional() });
 
+const ResolveBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });
+const CommentBody = z.strictObject({ text: z.string().trim().min(1).max(2000) });
+
 const meta = (access: RouteMeta['access']) => ({ meta: { access, owner: 'core' } });
 
-/** `GET /api/incidents`, `GET /api/incidents/:id` (with timeline), `POST /api/incidents/:id/ack`. */
+/** `GET /api/incidents`, `GET /api/incidents/:id` (with timeline), ack, resolve and comment (by the signed-in operator). */
 export function registerIncidentRoutes(router: Router<RouteMeta>, incidents: Incidents): void {
   router.add('GET', '/api/incidents', meta('viewer'), (req) => {
     const query = parseWith(IncidentsQuery, Object.fromEntries(req.query), 'query');
@@ -32,5 +35,16 @@ export function registerIncidentRoutes(router: Router<RouteMeta>, incidents: Inc
     const incident = incidents.ack(req.params.id!, req.principal!.name);
     if (!incident) throw CentralErrors.noIncident(req.params.id!);
     return { status: 200, body: incident };
+  });
+  router.add('POST', '/api/incidents/:id/resolve', meta('operator'), (req) => {
+    const body = parseWith(ResolveBody, req.body ?? {});
+    const incident = incidents.resolveByHand(req.params.id!, req.principal!.name, body.reason);
+    if (!incident) throw CentralErrors.noIncident(req.params.id!);
+    return { status: 200, body: incident };
+  });
+  router.add('POST', '/api/incidents/:id/comments', meta('operator'), (req) => {
+    const body = parseWith(CommentBody, req.body);
+    if (!incidents.comment(req.params.id!, req.principal!.name, body.text)) throw CentralErrors.noIncident(req.params.id!);
+    return { status: 201, body: incidents.detail(req.params.id!) };
   });
 }

@@ -183,6 +183,25 @@ export class Incidents implements IncidentSink, IncidentFeed {
     return resolved;
   }
 
+  /**
+   * Resolved by a person (the condition went away unnoticed, or ops take it from here). A detector
+   * whose condition persists does not raise it again until the condition clears and returns.
+   */
+  resolveByHand(id: string, by: string, reason: string | undefined): Incident | null {
+    const incident = this.get(id);
+    if (!incident || incident.status === 'resolved') return incident;
+    return this.clear(incident.key, `resolved by ${by}${reason ? `: ${reason}` : ''}`);
+  }
+
+  /** A person's comment on the incident's timeline. */
+  comment(id: string, by: string, text: string): Incident | null {
+    const incident = this.get(id);
+    if (!incident) return null;
+    this.note(id, 'comment', `${by}: ${text}`);
+    this.emit({ type: 'updated', incident });
+    return incident;
+  }
+
   note(incidentId: string, kind: string, text: string): void {
     this.write(() => this.stmts.note.run(incidentId, this.clock.now(), kind.slice(0, 64), text.slice(0, 4000)));
   }

@@ -6,8 +6,17 @@ const MINUTE = 60_000;
 export type NoticeKind = 'page' | 'reminder' | 'resolved' | 'failover';
 export type NotificationStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'cancelled';
 
-/** What happened to an escalation, in time order; the ladder is a pure function of this. */
-export type EscalationEvent = { type: 'ack'; at: number } | { type: 'resolve'; at: number } | { type: 'reopen'; at: number };
+/**
+ * What happened to an escalation, in time order; the ladder is a pure function of this. `silence`:
+ * a maintenance silence covers it (no pages); `unsilence`: the silence ended with the incident
+ * still open, and the ladder starts over from then.
+ */
+export type EscalationEvent =
+  | { type: 'ack'; at: number }
+  | { type: 'resolve'; at: number }
+  | { type: 'reopen'; at: number }
+  | { type: 'silence'; at: number }
+  | { type: 'unsilence'; at: number };
 
 export interface EscalationState {
   openedAt: number;
@@ -38,6 +47,8 @@ export interface EscalationPhase {
   roundStartedAt: number;
   ackedAt: number | null;
   resolvedAt: number | null;
+  /** Since when a silence has covered it (null: not silenced). */
+  silencedSince: number | null;
 }
 
 /**
@@ -47,7 +58,7 @@ export interface EscalationPhase {
  */
 export function escalationPhase(state: EscalationState, ladder: LadderConfig, now: number): EscalationPhase {
   const ackTimeout = ladder.ackTimeoutMinutes * MINUTE;
-  const phase: EscalationPhase = { round: 0, roundStartedAt: state.openedAt, ackedAt: null, resolvedAt: null };
+  const phase: EscalationPhase = { round: 0, roundStartedAt: state.openedAt, ackedAt: null, resolvedAt: null, silencedSince: null };
   const restartAt = (at: number): number | null =>
     phase.ackedAt !== null && ackTimeout > 0 && phase.ackedAt + ackTimeout <= at ? phase.ackedAt + ackTimeout : null;
   const restart = (startAt: number) => {
@@ -63,6 +74,11 @@ export function escalationPhase(state: EscalationState, ladder: LadderConfig, no
     }
     if (event.type === 'ack') {
       if (phase.resolvedAt === null) phase.ackedAt = event.at;
+    } else if (event.type === 'silence') {
+      phase.silencedSince ??= event.at;
+    } else if (event.type === 'unsilence') {
+      if (phase.silencedSince !== null && phase.resolvedAt === null) restart(event.at);
+      phase.silencedSince = null;
     } else if (event.type === 'resolve') {
       phase.resolvedAt ??= event.at;
     } else if (phase.resolvedAt !== null) {
@@ -101,6 +117,9 @@ export function dueNotices(state: EscalationState, ladder: LadderConfig, sends: 
     for (const notice of resolvedNotices(sends)) add(notice);
     return due;
   }
+
+  // Silenced for maintenance: nothing pages, nothing reminds (the incident still shows).
+  if (phase.silencedSince !== null) return due;
 
   const loopMs = loopLength(ladder);
   const lastStep = Math.max(...ladder.steps.map((s) => s.afterMinutes)) * MINUTE;

@@ -11,6 +11,7 @@ import { dueNotices, escalationPhase, type NoticeKind } from './ladder.js';
 import { channelName, formatAge, formatDelay, renderMessage, type FailingSend, type IncidentSnapshot } from './messages.js';
 import { quietHoursDecision } from './quiet-hours.js';
 import { NotifyStore, type Escalation, type Notification } from './store.js';
+import { silenceFor, SilenceStore } from './silences.js';
 
 const MINUTE = 60_000;
 /** Notifications attempted per tick at most; the rest wait for the next tick. */
@@ -29,6 +30,8 @@ export interface NotifierOptions {
   log?: Logger;
   /** How often the built-in scheduler calls `tick()`; 0 leaves ticking to the caller. */
   tickEveryMs?: number;
+  /** The group (city) of a point, for silences by group; none: group silences match only area incidents. */
+  groupOf?: (pointId: string) => string | null;
 }
 
 export type AckLinkStatus =
@@ -87,6 +90,7 @@ type NotifyMetrics = ReturnType<typeof createMetrics>;
  */
 export class Notifier {
   private readonly store: NotifyStore;
+  private readonly silences: SilenceStore;
   private readonly senders: ChannelSenders;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -99,6 +103,7 @@ export class Notifier {
 
   constructor(private readonly options: NotifierOptions) {
     this.store = new NotifyStore(options.db);
+    this.silences = new SilenceStore(options.db);
     this.senders = new ChannelSenders(options.config.channels);
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? silentLogger();
@@ -109,7 +114,6 @@ export class Notifier {
   }
 
   async start(): Promise<void> {
-    this.store.migrate();
     this.secret = this.config.signingSecret ?? this.store.meta('signingSecret', () => randomBytes(32).toString('base64url'));
     this.senders.open();
     this.metrics = createMetrics(this.options.registry, this.store);
@@ -149,6 +153,12 @@ export class Notifier {
     const run = this.tail.then(() => this.runTick());
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /** Who was told what about an incident (its escalation's notifications), oldest first; null when it has none. */
+  notificationsFor(incidentId: string): Notification[] | null {
+    const escalation = this.store.forIncident(incidentId);
+    return escalation ? this.store.notifications(escalation.id) : null;
   }
 
   /** What a signed ack link would do, without doing it (the confirmation page). */
@@ -304,8 +314,24 @@ export class Notifier {
     return this.config.ladders[escalation.incident.severity];
   }
 
+  /** Marks the escalation silenced while a silence covers it, and starts its ladder over when one ends with it still open. */
+  private followSilence(escalation: Escalation, ladder: LadderConfig, now: number): void {
+    const phase = escalationPhase(escalation, ladder, now);
+    if (phase.resolvedAt !== null) return;
+    const { pointId } = escalation.incident;
+    const silence = silenceFor(escalation.incident, pointId ? (this.options.groupOf?.(pointId) ?? null) : null, this.silences.current(now), now);
+    if (silence && phase.silencedSince === null) {
+      this.store.addEvent(escalation, { type: 'silence', at: now });
+      this.note(escalation.incident.id, `silenced by ${silence.createdBy} for ${formatAge(silence.until - now)} (${silence.reason}): no pages while it lasts`);
+    } else if (!silence && phase.silencedSince !== null) {
+      this.store.addEvent(escalation, { type: 'unsilence', at: now });
+      this.note(escalation.incident.id, 'the silence is over and the incident is still open: the ladder starts now');
+    }
+  }
+
   private plan(escalation: Escalation, now: number): void {
     const ladder = this.ladderFor(escalation);
+    this.followSilence(escalation, ladder, now);
     for (const due of dueNotices(escalation, ladder, this.store.sends(escalation.id), now)) {
       // An incident correlated under another pages through its parent; it still gets its all-clear.
       const paused = escalation.parentId !== null && due.kind !== 'resolved';

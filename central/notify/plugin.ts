@@ -4,11 +4,11 @@ import { Notifier } from './notifier.js';
 import { registerNotifyRoutes } from './routes.js';
 import { NOTIFY_MIGRATIONS } from './store.js';
 
-/** The escalation ladder (leader only: one replica pages people) and signed ack links. */
+/** The escalation ladder (leader only: one replica pages people), signed ack links, maintenance silences and each incident's notifications. */
 export class NotifyPlugin implements CentralPlugin<'notify'> {
   readonly name = 'notify';
   readonly migrations = NOTIFY_MIGRATIONS;
-  readonly prefix = '/api/ack';
+  readonly prefix = '/api';
   private detach: (() => Promise<void>) | undefined;
 
   start(ctx: PluginContext<'notify'>): void {
@@ -20,8 +20,9 @@ export class NotifyPlugin implements CentralPlugin<'notify'> {
       registry: ctx.metrics.registry,
       clock: ctx.clock,
       log: ctx.log,
+      groupOf: (pointId) => ctx.fleet.groupOf(pointId),
     });
-    registerNotifyRoutes(ctx.routes, notifier);
+    registerNotifyRoutes(ctx.routes, notifier, { db: ctx.db, clock: ctx.clock });
     this.detach = whileLeader(ctx.leader, ctx.log, () => notifier.start(), () => notifier.stop());
   }
 

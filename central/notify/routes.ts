@@ -1,6 +1,10 @@
 import { z } from 'zod';
+import type Database from 'better-sqlite3';
+import type { Clock } from '../../lib/clock.js';
 import { parseWith, type Reply, type Request } from '../../lib/http.js';
+import { CentralErrors } from '../errors.js';
 import type { PluginRoutes } from '../plugin.js';
+import { SilenceRequest, SilenceStore, untilProblem } from './silences.js';
 import type { AckLinkStatus, Notifier } from './notifier.js';
 
 const ackLinkQuery = z.object({
@@ -51,15 +55,31 @@ function linkParts(req: Request) {
  * The signed ack link in every message. GET only shows a confirmation page: mail scanners and chat link
  * previews fetch links on their own, and must not ack for a human. The page's button POSTs the ack.
  */
-export function registerNotifyRoutes(routes: PluginRoutes, notifier: Notifier): void {
+export function registerNotifyRoutes(routes: PluginRoutes, notifier: Notifier, o: { db: Database.Database; clock: Clock }): void {
+  const silences = new SilenceStore(o.db);
+  routes.get('/silences', 'viewer', () => ({ status: 200, body: silences.recent(o.clock.now()) }));
+  routes.post('/silences', 'operator', (req) => {
+    const request = parseWith(SilenceRequest, req.body, 'silence');
+    const now = o.clock.now();
+    const problem = untilProblem(request.until, now);
+    if (problem) throw CentralErrors.badSilence(problem);
+    return { status: 201, body: silences.add(request, req.principal!.name, now) };
+  });
+  routes.delete('/silences/:id', 'operator', (req) => {
+    const ended = silences.end(req.params.id!, req.principal!.name, o.clock.now());
+    if (!ended) throw CentralErrors.noSilence(req.params.id!);
+    return { status: 200, body: ended };
+  });
+  routes.get('/incidents/:id/notifications', 'viewer', (req) => ({ status: 200, body: notifier.notificationsFor(req.params.id!) ?? [] }));
+
   // Signed links are their own authority: no session, and the confirmation is a plain form post.
-  routes.get('/:incidentId', 'public', (req) => {
+  routes.get('/ack/:incidentId', 'public', (req) => {
     const { incidentId, by, token } = linkParts(req);
     // A relative action keeps the page working behind a proxy that mounts central under a path.
     return reply(notifier.ackLinkStatus(incidentId, by, token), `?${new URLSearchParams({ by, token })}`);
   });
   routes.post(
-    '/:incidentId',
+    '/ack/:incidentId',
     'public',
     (req) => {
       const { incidentId, by, token } = linkParts(req);

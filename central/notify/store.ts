@@ -61,11 +61,25 @@ CREATE TABLE IF NOT EXISTS notify_meta (
   value TEXT NOT NULL
 );
 `,
+  // Maintenance silences: alerts that match open no page while one is in force.
+  `CREATE TABLE notify_silences (
+  id TEXT PRIMARY KEY,
+  point_id TEXT,
+  grp TEXT,
+  rule TEXT,
+  until INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  ended_by TEXT
+);
+CREATE INDEX notify_silences_current ON notify_silences (ended_at, until);`,
 ];
 
 // Rows are parsed like any other input: a hand-edited or older database gives a clear error, not a wrong page.
 const eventsSchema = z.array(
-  z.object({ type: z.enum(['ack', 'resolve', 'reopen']), at: z.number() }),
+  z.object({ type: z.enum(['ack', 'resolve', 'reopen', 'silence', 'unsilence']), at: z.number() }),
 );
 const messageSchema = z.object({ subject: z.string(), text: z.string(), speech: z.string(), ackUrl: z.string().nullable() });
 
@@ -160,9 +174,6 @@ export interface NewNotification {
 /** The notifier's durable state in central's SQLite: escalations, the notification queue, attempts. */
 export class NotifyStore {
   constructor(private readonly db: Database.Database) {}
-
-  migrate(): void {
-  }
 
   meta(key: string, create: () => string): string {
     this.db.prepare('INSERT OR IGNORE INTO notify_meta (key, value) VALUES (?, ?)').run(key, create());

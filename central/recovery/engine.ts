@@ -47,8 +47,18 @@ export interface ProcedureSummary {
   restartsUsed: number;
   restartBudget: number;
   escalated: boolean;
-  /** `awaiting.id` is what approve() takes as its stepId (a step id, or `stage:<name>`). */
-  run: { id: string; status: string; stage: string; step: string | null; awaiting: { id: string; text: string } | null } | null;
+  /**
+   * `awaiting.id` is what approve() takes as its stepId (a step id, or `stage:<name>`); `approvedBy`
+   * lists the approvals given so far when a step needs `approvals` different people.
+   */
+  run: {
+    id: string;
+    status: string;
+    stage: string;
+    step: string | null;
+    startedBy: string | null;
+    awaiting: { id: string; text: string; manual: boolean; approvals: number; approvedBy: string[] } | null;
+  } | null;
   lastRun: TargetState['lastRun'];
 }
 
@@ -188,7 +198,22 @@ export class RecoveryEngine {
         restartBudget: procedure.budget.restarts,
         escalated: state.escalated,
         run: run
-          ? { id: run.id, status: run.status, stage: stage?.name ?? '', step: stage?.steps[run.step]?.id ?? null, awaiting: run.awaiting ? { id: run.awaiting, text: slot.awaitingText ?? '' } : null }
+          ? {
+              id: run.id,
+              status: run.status,
+              stage: stage?.name ?? '',
+              step: stage?.steps[run.step]?.id ?? null,
+              startedBy: run.startedBy,
+              awaiting: run.awaiting
+                ? {
+                    id: run.awaiting,
+                    text: slot.awaitingText ?? '',
+                    manual: stage?.steps[run.step]?.type === 'manual' && !run.awaiting.startsWith('stage:'),
+                    approvals: this.options.config.approvals,
+                    approvedBy: [...run.approvers],
+                  }
+                : null,
+            }
           : null,
         lastRun: state.lastRun,
       };
@@ -211,6 +236,16 @@ export class RecoveryEngine {
     const rejected = this.dispatch(slot, { type: 'approve', runId, stepId, by });
     if (rejected) throw CentralErrors.approvalRefused(rejected);
     this.audit.note({ runId, procedure: slot.name, stepId, phase: 'approval', what: `approved ${stepId}`, by, at: this.clock.now() });
+    return this.procedures().find((p) => p.name === slot.name)!;
+  }
+
+  /** Refuses the step a run waits for: the run ends failed, and nothing more runs until the target is healthy again. */
+  reject(runId: string, stepId: string, by: string, reason: string): ProcedureSummary {
+    const slot = this.slots.find((s) => s.state.run?.id === runId);
+    if (!slot) throw CentralErrors.noActiveRun(runId);
+    const rejected = this.dispatch(slot, { type: 'reject', runId, stepId, by, reason });
+    if (rejected) throw CentralErrors.approvalRefused(rejected);
+    this.audit.note({ runId, procedure: slot.name, stepId, phase: 'approval', what: `rejected ${stepId}: ${this.redact(reason)}`, by, at: this.clock.now() });
     return this.procedures().find((p) => p.name === slot.name)!;
   }
 

@@ -9,6 +9,11 @@ const approveBody = z.strictObject({
   by: z.unknown().optional(),
 });
 
+const rejectBody = z.strictObject({
+  stepId: z.string().min(1),
+  reason: z.string().trim().min(1).max(500),
+});
+
 const runBody = z.strictObject({
   /** Why: shown in the run's audit and incident, e.g. "planned failover for maintenance". */
   reason: z.string().trim().min(1).max(500).default('started by hand'),
@@ -29,6 +34,10 @@ export function registerRecoveryRoutes(routes: PluginRoutes, engine: RecoveryEng
   routes.post('/runs/:id/approve', 'approver', (req) => {
     const body = parseWith(approveBody, req.body);
     return { status: 200, body: engine.approve(req.params.id!, body.stepId, req.principal!.name) };
+  });
+  routes.post('/runs/:id/reject', 'approver', (req) => {
+    const body = parseWith(rejectBody, req.body);
+    return { status: 200, body: engine.reject(req.params.id!, body.stepId, req.principal!.name, body.reason) };
   });
   routes.post('/:name/run', 'operator', (req) => {
     const body = parseWith(runBody, req.body ?? {});

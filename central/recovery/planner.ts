@@ -81,6 +81,8 @@ export type RunbookEvent =
   | { type: 'probe'; ok: boolean; detail: string; /** another procedure holds the target's lock */ locked?: boolean }
   | { type: 'done'; workId: string; ok: boolean; detail: string; prepared?: Prepared }
   | { type: 'approve'; runId: string; stepId: string; by: string }
+  /** A person refuses the step the run waits for: the run ends failed. */
+  | { type: 'reject'; runId: string; stepId: string; by: string; reason: string }
   /** A person starts the procedure by hand (a planned failover): its stages run whatever the target's health. */
   | { type: 'start'; by: string; reason: string }
   | { type: 'tick' };
@@ -149,6 +151,9 @@ class Turn {
         break;
       case 'start':
         this.onStart(event.by, event.reason);
+        break;
+      case 'reject':
+        this.onReject(event.runId, event.stepId, event.by, event.reason);
         break;
       case 'tick':
         this.onTick();
@@ -229,17 +234,29 @@ class Turn {
     }
   }
 
-  private onApprove(runId: string, stepId: string, by: string): void {
+  /** The run waiting for `stepId`, or null with `rejected` saying why not. */
+  private awaitingRun(runId: string, stepId: string): RunState | null {
     const run = this.state.run;
     if (!run || run.id !== runId) {
       this.rejected = `run ${runId} is not active for ${this.state.procedure}`;
-      return;
+      return null;
     }
-    const step = this.currentStep();
-    if (run.phase !== 'approval' || !step || run.awaiting !== stepId) {
+    if (run.phase !== 'approval' || !this.currentStep() || run.awaiting !== stepId) {
       this.rejected = `run ${runId} is not waiting for "${stepId}"${run.awaiting ? ` (it waits for "${run.awaiting}")` : ''}`;
-      return;
+      return null;
     }
+    return run;
+  }
+
+  private onReject(runId: string, stepId: string, by: string, reason: string): void {
+    if (!this.awaitingRun(runId, stepId)) return;
+    this.finish('failed', `${stepId} rejected by ${by}: ${reason}`);
+  }
+
+  private onApprove(runId: string, stepId: string, by: string): void {
+    const run = this.awaitingRun(runId, stepId);
+    if (!run) return;
+    const step = this.currentStep()!;
     if (run.startedBy === by && this.approvalsNeeded > 1) {
       this.rejected = `${by} started this run by hand, so cannot be one of its ${this.approvalsNeeded} approvers`;
       return;

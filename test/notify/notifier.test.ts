@@ -216,9 +216,9 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
   });
 
   it('the signed link in a message acks through the feed after a confirmation page; a forged one does not', async () => {
-    const { incidents, at, notifier } = await rig();
+    const { incidents, at, notifier, db, clock } = await rig();
     const router = new Router<RouteMeta>();
-    registerNotifyRoutes(pluginRoutes(router, 'notify', '/api/ack'), notifier);
+    registerNotifyRoutes(pluginRoutes(router, 'notify', '/api'), notifier, { db, clock });
     const http: StartedServer = await listen(router, '127.0.0.1', 0, silentLogger());
     cleanups.push(() => http.close());
     const incident = incidents.raise(PRINTER_DOWN);
