@@ -7,21 +7,27 @@ import { POINT_ID } from '../../sync/schemas.js';
  * test/broker/ checks the same cases against aedes and against Mosquitto running that file.
  */
 
-/** Central's broker user. Further central replicas each have their own: `hotpot-central-<name>`. */
+/** Central's broker user (a single central's, or the first replica's). */
 export const CENTRAL_MQTT_USER = 'hotpot-central';
-const CENTRAL_USER = /^hotpot-central(-[a-z0-9-]{1,49})?$/;
+/**
+ * Every central replica has a user of its own (a client id belongs to its user, so replicas
+ * sharing one would disconnect each other): these, as install/mosquitto/hotpot.acl lists them.
+ */
+export const CENTRAL_MQTT_USERS: readonly string[] = [CENTRAL_MQTT_USER, ...[2, 3, 4, 5, 6, 7, 8].map((n) => `${CENTRAL_MQTT_USER}-${n}`)];
+/** Names no point may take: central's, present and future. */
+const RESERVED_FOR_CENTRAL = /^hotpot-central(-|$)/;
 
 export type BrokerUser = { kind: 'central'; username: string } | { kind: 'point'; pointId: string };
 
 /** A username names central (one user per replica), a point (username = pointId), or nobody. */
 export function brokerUser(username: string): BrokerUser | null {
-  if (isCentralUser(username)) return { kind: 'central', username };
-  if (POINT_ID.test(username)) return { kind: 'point', pointId: username };
+  if (CENTRAL_MQTT_USERS.includes(username)) return { kind: 'central', username };
+  if (POINT_ID.test(username) && !isReservedForCentral(username)) return { kind: 'point', pointId: username };
   return null;
 }
 
-export function isCentralUser(username: string): boolean {
-  return CENTRAL_USER.test(username);
+export function isReservedForCentral(username: string): boolean {
+  return RESERVED_FOR_CENTRAL.test(username);
 }
 
 const AGENT_CLIENT_PREFIX = agentClientId('');

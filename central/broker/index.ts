@@ -11,7 +11,7 @@ import { brokerPasswordFile, type BrokerConfig } from './config.js';
 import { BrokerLogins, type Login } from './logins.js';
 
 export { brokerConfigSchema, brokerPasswordFile, type BrokerConfig } from './config.js';
-export { CENTRAL_MQTT_USER, isCentralUser } from './acl.js';
+export { CENTRAL_MQTT_USER, CENTRAL_MQTT_USERS } from './acl.js';
 export { mosquittoPasswordLine } from './password-file.js';
 
 export interface EmbeddedBroker {

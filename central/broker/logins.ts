@@ -133,7 +133,7 @@ export class BrokerLogins {
     const strangers = [...entries.keys()].filter((username) => brokerUser(username) === null);
     for (const username of strangers) entries.delete(username);
     if (problems.length || strangers.length) {
-      log.error({ file, problems, strangers }, 'broker password file: these lines log nobody in (a username must be a pointId or hotpot-central[-name])');
+      log.error({ file, problems, strangers }, 'broker password file: these lines log nobody in (a username must be a pointId or one of central\'s users)');
     }
     this.entries = entries;
     this.generation++;

@@ -3,7 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { brokerUser, clientIdAllowed, mayPublish, maySubscribe, NOTICES_TOPIC, type BrokerUser } from '../../central/broker/acl.js';
+import { brokerUser, CENTRAL_MQTT_USERS, clientIdAllowed, mayPublish, maySubscribe, NOTICES_TOPIC, type BrokerUser } from '../../central/broker/acl.js';
+import { INSTALL } from '../install/fixtures.js';
 import { mosquittoPasswordLine, parsePasswordFile, passwordMatches } from '../../central/broker/password-file.js';
 import { agentFilters, CENTRAL_KINDS, filterOf, sharedFilter, topicOf } from '../../sync/protocol.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
@@ -14,11 +15,21 @@ const central = brokerUser('hotpot-central')!;
 const pointA = brokerUser('point-a')!;
 
 describe('who a broker username is', () => {
-  it('central and its replicas by name, a point by its id, nobody otherwise', () => {
+  it("central's replicas by name, a point by its id, nobody otherwise", () => {
     expect(central).toEqual({ kind: 'central', username: 'hotpot-central' });
-    expect(brokerUser('hotpot-central-b')).toEqual({ kind: 'central', username: 'hotpot-central-b' });
+    expect(brokerUser('hotpot-central-2')).toEqual({ kind: 'central', username: 'hotpot-central-2' });
     expect(pointA).toEqual({ kind: 'point', pointId: 'point-a' });
-    for (const nobody of ['Point-A', 'a/b', '#', '+', 'x'.repeat(65), '']) expect(brokerUser(nobody)).toBeNull();
+    for (const nobody of ['hotpot-central-9', 'hotpot-central-b', 'Point-A', 'a/b', '#', '+', 'x'.repeat(65), '']) expect(brokerUser(nobody), nobody).toBeNull();
+  });
+
+  it('are the users the shipped Mosquitto ACL names, each with the whole v1 tree, and points read what the ACL lets them', () => {
+    const acl = readFileSync(join(INSTALL, 'mosquitto/hotpot.acl'), 'utf8').split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'));
+    const users = acl.flatMap((line, i) => (line.startsWith('user ') ? [[line.slice(5), acl[i + 1]]] : []));
+    expect(users).toEqual(CENTRAL_MQTT_USERS.map((user) => [user, 'topic readwrite hotpot/v1/#']));
+    expect(acl.filter((line) => line.startsWith('pattern '))).toEqual([
+      'pattern readwrite hotpot/v1/points/%u/#',
+      ...[topicOf('menu', {}), topicOf('centralStatus', {}), NOTICES_TOPIC].map((topic) => `pattern read ${topic}`),
+    ]);
   });
 });
 

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentConfigSchema } from '../../agent/config.js';
 import { ConfigError, formatIssues } from '../../lib/config.js';
-import { CENTRAL_MQTT_USER, isCentralUser } from '../../central/broker/acl.js';
+import { isReservedForCentral } from '../../central/broker/acl.js';
 import { caFiles, issueClientCert } from './ca.js';
 import { generatePassword, mosquittoPasswordLine, upsertPasswordFile } from './password.js';
 
@@ -50,7 +50,7 @@ function internetTarget(brokerUrl: string): string {
  */
 export async function provisionPoint(options: ProvisionPointOptions): Promise<ProvisionedPoint> {
   const { pointId, outDir, brokerUrl } = options;
-  if (isCentralUser(pointId)) throw new ConfigError([`pointId: "${pointId}" is central's own broker user (${CENTRAL_MQTT_USER}[-name] names central replicas)`]);
+  if (isReservedForCentral(pointId)) throw new ConfigError([`pointId: "${pointId}" is central's own broker user (hotpot-central… names are central's replicas)`]);
   const tls = /^(mqtts|ssl|wss):/.test(brokerUrl);
   const ca = options.caDir ? caFiles(options.caDir) : undefined;
   if ((tls || options.clientCert) && !(ca && existsSync(ca.caCert))) {
