@@ -52,7 +52,7 @@ function readPem(file: string, key: string): Buffer {
 export async function startEmbeddedBroker(config: { dataDir: string; broker: BrokerConfig }, log: Logger): Promise<EmbeddedBroker> {
   const { host, port, tls } = config.broker;
   const tlsOptions = tls && { cert: readPem(tls.cert, 'cert'), key: readPem(tls.key, 'key'), ...(tls.ca ? { ca: readPem(tls.ca, 'ca') } : {}) };
-  const logins = new BrokerLogins({ file: brokerPasswordFile(config), log });
+  const logins = new BrokerLogins(brokerPasswordFile(config), log);
   const clientLogins = new WeakMap<Client, Login>();
   const broker = await Aedes.createBroker({
     drainTimeout: 30_000,
@@ -71,7 +71,7 @@ export async function startEmbeddedBroker(config: { dataDir: string; broker: Bro
           clientLogins.set(client, login);
           done(null, true);
         },
-        (error: unknown) => done(refusal(NOT_AUTHORIZED, (error as Error).message), false),
+        (error: unknown) => refuse(NOT_AUTHORIZED, `the login could not be checked: ${(error as Error).message}`),
       );
     },
     authorizePublish(client, packet, done) {

@@ -7,23 +7,20 @@ import { DECOY_ENTRY, parsePasswordFile, passwordMatches, type PasswordEntry } f
 
 /** A client's login: who it is and the stored hash it proved (null: central's own in-process login). */
 export interface Login {
+  username: string;
   user: BrokerUser;
   stored: string | null;
 }
 
-export interface LoginsOptions {
-  file: string;
-  log: Logger;
-  /** How often the file is stat'ed, in case a watch event is missed (NFS, editors, overlay file systems). */
-  pollMs?: number;
-  /** A change is read this long after the last watch event, so a file still being written is not read half-done. */
-  settleMs?: number;
-}
+/** How often the file is stat'ed, in case a watch event is missed (NFS, some editors, overlay file systems). */
+const POLL_MS = 2000;
+/** A change is read this long after the last watch event, so a file still being written is not read half-done. */
+const SETTLE_MS = 200;
 
 /**
  * The embedded broker's logins: every user in the password file, plus central's own login, whose
  * password is made at start and lives only in this process. The file is read again when it
- * changes; `onChange` then hears which logins no longer hold.
+ * changes, and `onChange` listeners get the logins then in force.
  */
 export class BrokerLogins {
   /** Central's own link logs in with this; it is never written or logged. */
@@ -38,11 +35,10 @@ export class BrokerLogins {
   private settle: NodeJS.Timeout | undefined;
   private readonly listeners: ((entries: ReadonlyMap<string, PasswordEntry>) => void)[] = [];
 
-  constructor(private readonly options: LoginsOptions) {}
-
-  get file(): string {
-    return this.options.file;
-  }
+  constructor(
+    readonly file: string,
+    private readonly log: Logger,
+  ) {}
 
   get size(): number {
     return this.entries.size;
@@ -57,12 +53,12 @@ export class BrokerLogins {
         this.watcher = watch(dir, (_event, name) => {
           if (name === null || name === basename(this.file)) this.scheduleReload();
         });
-        this.watcher.on('error', (error) => this.options.log.warn({ err: error.message, file: this.file }, 'cannot watch the broker password file; polling it'));
+        this.watcher.on('error', (error) => this.log.warn({ err: error.message, file: this.file }, 'cannot watch the broker password file; polling it'));
       } catch (error) {
-        this.options.log.warn({ err: (error as Error).message, file: this.file }, 'cannot watch the broker password file; polling it');
+        this.log.warn({ err: (error as Error).message, file: this.file }, 'cannot watch the broker password file; polling it');
       }
     }
-    this.poller = setInterval(() => this.reloadIfChanged(), this.options.pollMs ?? 2000);
+    this.poller = setInterval(() => this.reloadIfChanged(), POLL_MS);
     this.poller.unref();
   }
 
@@ -79,8 +75,7 @@ export class BrokerLogins {
 
   /** Whether a client that proved `login` may stay, given the logins now in force. */
   static holds(login: Login, entries: ReadonlyMap<string, PasswordEntry>): boolean {
-    if (login.stored === null) return true;
-    return entries.get(login.user.kind === 'point' ? login.user.pointId : login.user.username)?.stored === login.stored;
+    return login.stored === null || entries.get(login.username)?.stored === login.stored;
   }
 
   /**
@@ -99,16 +94,16 @@ export class BrokerLogins {
   private async verify(username: string, password: string): Promise<Login | null> {
     const user = brokerUser(username);
     if (user?.kind === 'central' && username === this.central.username && timingSafeEqual(digest(password), this.centralDigest)) {
-      return { user, stored: null };
+      return { username, user, stored: null };
     }
     const entry = (user && this.entries.get(username)) || undefined;
     const matches = await passwordMatches(entry ?? DECOY_ENTRY, password);
-    return user && entry && matches ? { user, stored: entry.stored } : null;
+    return user && entry && matches ? { username, user, stored: entry.stored } : null;
   }
 
   private scheduleReload(): void {
     clearTimeout(this.settle);
-    this.settle = setTimeout(() => this.reloadIfChanged(), this.options.settleMs ?? 200);
+    this.settle = setTimeout(() => this.reloadIfChanged(), SETTLE_MS);
   }
 
   /** Reads the file again when its inode, size or mtime moved. */
@@ -117,7 +112,7 @@ export class BrokerLogins {
   }
 
   private reload(): void {
-    const { file, log } = this.options;
+    const { file, log } = this;
     this.stamp = fileStamp(file);
     let text = '';
     try {
