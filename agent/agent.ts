@@ -3,7 +3,7 @@ import type { Logger } from '../lib/log.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { VERSION } from '../lib/version.js';
 import { listen, type StartedServer } from '../lib/http.js';
-import { MqttLink } from '../sync/mqtt.js';
+import { agentClientId, MqttLink } from '../sync/mqtt.js';
 import { Outbox } from '../sync/outbox.js';
 import { agentFilters, decodeMessage, type CommandMessage, type CommandName } from '../sync/protocol.js';
 import type { HealthBody, OrderRecord, StatusMessage } from '../sync/schemas.js';
@@ -56,7 +56,7 @@ export class Agent {
     this.menu = new MenuSource(this.store, this.log, config.menuFile, config.currency);
     this.link = new MqttLink({
       url: config.mqtt.url,
-      clientId: `hotpot-agent-${config.pointId}`,
+      clientId: agentClientId(config.pointId),
       username: config.mqtt.username ?? config.pointId,
       password: config.mqtt.password,
       ca: config.mqtt.ca,

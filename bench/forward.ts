@@ -7,6 +7,7 @@ import { tempDir } from '../test/helpers/hotpot.js';
 import { ManualGate, startForwardingCentral } from '../test/upstream/central.js';
 import { makeOrders, publishOrders } from '../test/upstream/orders.js';
 import type { BenchResult } from './report.js';
+import { brokerOf } from '../test/helpers/logins.js';
 
 const DEFAULTS = upstreamConfigSchema.parse({});
 
@@ -24,7 +25,7 @@ async function drain(points: number, perPoint: number): Promise<{ ordersPerSecon
   try {
     const total = points * perPoint;
     const orders = Array.from({ length: points }, (_, p) => makeOrders(`bench-${String(p).padStart(3, '0')}`, perPoint)).flat();
-    await publishOrders(central.brokerUrl, orders);
+    await publishOrders(brokerOf(central), orders);
     const pending = () => forwardBacklog(central.store.db, Date.now())?.pending ?? 0;
     await waitFor(() => pending() === total, `all ${total} orders committed and queued`, 60_000);
     const started = performance.now();

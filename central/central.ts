@@ -9,7 +9,7 @@ import { Ingest } from '../sync/ingest.js';
 import { decodeMessage, filterOf, sharedFilter, CENTRAL_KINDS, ROOT, type InboundMessage } from '../sync/protocol.js';
 import type { OrderRecord } from '../sync/schemas.js';
 import type { CentralConfig } from './config.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker/index.js';
 import { EventBus } from './events.js';
 import { Fleet } from './fleet.js';
 import { createMetrics, registerFleetMetrics, type CentralMetrics } from './metrics.js';
@@ -123,14 +123,13 @@ export class Central {
 
   async start(): Promise<void> {
     const { config } = this;
-    if (!config.mqtt.url) this.broker = await startEmbeddedBroker(config.broker.host, config.broker.port, this.log);
+    if (!config.mqtt.url) this.broker = await startEmbeddedBroker(config, this.log);
     // PostgreSQL down at start: central still starts; commits fail (nothing acked) until it is back.
     await this.postgres?.ready().catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'PostgreSQL order store not ready yet; retrying on each commit'));
     const link = new MqttLink({
       url: this.brokerUrl,
       clientId: config.mqtt.clientId,
-      username: config.mqtt.username,
-      password: config.mqtt.password,
+      ...(this.broker?.centralLogin ?? { username: config.mqtt.username, password: config.mqtt.password }),
       ca: config.mqtt.ca,
       cert: config.mqtt.cert,
       key: config.mqtt.key,
@@ -186,7 +185,7 @@ export class Central {
     this.log.info(
       {
         http: { host: this.http.host, port: this.http.port },
-        broker: this.broker ? { embedded: true, port: this.broker.port } : { url: config.mqtt.url },
+        broker: this.broker ? { embedded: true, port: this.broker.port, tlsPort: this.broker.tlsPort } : { url: config.mqtt.url },
         plugins: this.plugins.running(),
         version: VERSION,
       },

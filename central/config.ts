@@ -5,6 +5,7 @@ import { addressList } from './access/gate.js';
 import { ROLES } from './plugin.js';
 import { duration } from '../lib/duration.js';
 import { mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
+import { brokerConfigSchema } from './broker/config.js';
 import { upstreamConfigSchema } from './upstream/config.js';
 import { alertsConfigSchema } from './alerts/config.js';
 import { recoveryConfigSchema } from './recovery/config.js';
@@ -36,12 +37,7 @@ export const centralConfigSchema = z.strictObject({
     })
     .prefault({}),
   /** The embedded broker (aedes), used when `mqtt.url` is absent. */
-  broker: z
-    .strictObject({
-      host: z.string().min(1).default('0.0.0.0'),
-      port: z.number().int().min(0).max(65535).default(1883),
-    })
-    .prefault({}),
+  broker: brokerConfigSchema.prefault({}),
   /** Join an external broker (Mosquitto, EMQX, HiveMQ) instead of embedding one. */
   mqtt: z
     .strictObject({

@@ -25,6 +25,11 @@ export function requireCertWithKey(mqtt: { cert?: string | undefined; key?: stri
   }
 }
 
+/** A point's MQTT client id: on the brokers we ship only the point's own user may take it. */
+export function agentClientId(pointId: string): string {
+  return `hotpot-agent-${pointId}`;
+}
+
 export interface MqttLinkOptions {
   url: string;
   clientId: string;
@@ -56,6 +61,10 @@ export class NotConnectedError extends Error {
 
 type MessageHandler = (topic: string, payload: Buffer) => void;
 
+const RECONNECT_MS = 1000;
+/** After the broker refused the login. */
+const REFUSED_RECONNECT_MS = 5000;
+
 /**
  * The one place that talks MQTT. Reconnects by itself; never queues publishes in memory while
  * disconnected (callers keep what must survive in SQLite and publish again on reconnect).
@@ -84,7 +93,10 @@ export class MqttLink extends EventEmitter {
       clientId: o.clientId,
       clean: o.clean,
       keepalive: o.keepaliveSeconds,
-      reconnectPeriod: 1000,
+      reconnectPeriod: RECONNECT_MS,
+      // A box runs for years untouched: a refused login (a password not yet in the broker's file,
+      // a rotation half done) must not end its retries; see the 'packetreceive' handler below.
+      reconnectOnConnackError: true,
       connectTimeout: 5000,
       protocolVersion: o.protocolVersion ?? 4,
       queueQoSZero: false,
@@ -112,6 +124,12 @@ export class MqttLink extends EventEmitter {
         o.onConnect?.(connection);
         this.emit('connect', connection);
       });
+    });
+    client.on('packetreceive', (packet) => {
+      if (packet.cmd !== 'connack') return;
+      const refused = (packet.returnCode ?? packet.reasonCode ?? 0) !== 0;
+      // Refused logins are retried, but gently: a fleet with a wrong password must not hammer the broker.
+      client.options.reconnectPeriod = refused ? REFUSED_RECONNECT_MS : RECONNECT_MS;
     });
     client.on('close', () => {
       // Refresh the will before mqtt.js reconnects: it builds CONNECT from client.options.

@@ -13,6 +13,8 @@ import { Central } from '../central/central.js';
 import { loadCentralConfig } from '../central/config.js';
 import { centralPlugins } from '../central/plugins.js';
 import { randomSecret } from '../central/access/secrets.js';
+import { brokerPasswordFile } from '../central/broker/index.js';
+import { generatePassword, writeLogins } from './provision/index.js';
 
 const DEMO_POINTS = ['tbilisi-01', 'batumi-01', 'kutaisi-01'];
 
@@ -52,6 +54,7 @@ export const demoCommand: Command = {
     'Starts central (embedded broker, preferring port 1883; a free one when it is taken) and three',
     'points (tbilisi-01, batumi-01, kutaisi-01) on emulated hardware, with a cashier ringing up',
     'orders on each. Prints the dashboard and staff-page URLs. Stops on Ctrl-C or after --duration.',
+    "Each point logs in to the broker with its own login, written to DIR/central/broker.passwd.",
   ].join('\n'),
   options: { data: { type: 'string' }, duration: { type: 'string' } },
   async run(values) {
@@ -66,6 +69,9 @@ export const demoCommand: Command = {
       http: { port: httpPort },
       broker: { host: '127.0.0.1', port: brokerPort },
     });
+    // The embedded broker lets no one in anonymously: each point gets its login, as provision-point gives it.
+    const logins = DEMO_POINTS.map((pointId) => ({ username: pointId, password: generatePassword() }));
+    writeLogins(brokerPasswordFile(centralConfig), logins);
     const central = new Central(centralConfig, { log: log.child({ part: 'central' }), plugins: centralPlugins() });
     // Ops sign in: the demo's operator gets a fresh password each run (printed below).
     const password = randomSecret(12);
@@ -74,13 +80,13 @@ export const demoCommand: Command = {
     const menuFile = sampleMenuFile();
     const skus = loadMenuFile(menuFile).items.map((item) => item.sku);
     const agents: Agent[] = [];
-    for (const [i, pointId] of DEMO_POINTS.entries()) {
+    for (const [i, { username: pointId, password: brokerPassword }] of logins.entries()) {
       const port = await preferredOrFreePort('127.0.0.1', 8088 + i);
       const config = loadAgentConfig(undefined, {}, {
         pointId,
         dataDir: join(dataDir, pointId),
         menuFile,
-        mqtt: { url: central.brokerUrl },
+        mqtt: { url: central.brokerUrl, password: brokerPassword },
         http: { port },
       });
       const agent = new Agent(config, { log: log.child({ part: 'agent', pointId }) });
@@ -94,7 +100,7 @@ export const demoCommand: Command = {
         `  dashboard:    http://127.0.0.1:${central.httpPort}/`,
         `  login: ${DEMO_USER} / ${password}`,
         `  fleet API:    http://127.0.0.1:${central.httpPort}/api/points`,
-        `  MQTT broker:  ${central.brokerUrl}`,
+        `  MQTT broker:  ${central.brokerUrl}   (point logins in ${brokerPasswordFile(centralConfig)})`,
         ...agents.map((a) => `  staff page:   http://127.0.0.1:${a.httpPort}/   (${a.config.pointId})`),
         '  Ctrl-C stops it.',
         '',

@@ -1,16 +1,20 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createLogger } from '../lib/log.js';
 import { untilSignal, type Command } from '../lib/cli.js';
 import { uuidv7 } from '../lib/uuidv7.js';
 import { VERSION } from '../lib/version.js';
 import { sleep, withTimeout } from '../lib/timeout.js';
-import { MqttLink } from '../sync/mqtt.js';
+import { agentClientId, MqttLink } from '../sync/mqtt.js';
+import { writeLogins } from './provision/index.js';
 import { orderNumber, type HealthMessage, type OrderRecord } from '../sync/schemas.js';
 import { decodeMessage, filterOf, type CommandMessage, type CommandName } from '../sync/protocol.js';
 
 export interface SimulatedPointOptions {
   pointId: string;
   brokerUrl: string;
+  /** Its broker password (the username is the pointId), when the broker wants logins. */
+  password: string | undefined;
   healthEveryMs: number;
   ordersPerMinute: number;
   log: ReturnType<typeof createLogger>;
@@ -30,7 +34,9 @@ export class SimulatedPoint {
   constructor(private readonly o: SimulatedPointOptions) {
     this.link = new MqttLink({
       url: o.brokerUrl,
-      clientId: `hotpot-sim-${o.pointId}`,
+      clientId: agentClientId(o.pointId),
+      username: o.pointId,
+      password: o.password,
       keepaliveSeconds: 30,
       clean: true,
       log: o.log,
@@ -134,6 +140,9 @@ interface SimulateOptions {
   count: number;
   first: number;
   broker: string;
+  /** The password file the points' logins went into; their passwords derive from `loginSecret`. */
+  passwordFile: string | undefined;
+  loginSecret: string | undefined;
   prefix: string;
   healthEverySec: number;
   ordersPerMinute: number;
@@ -156,9 +165,11 @@ async function simulateHere(o: SimulateOptions): Promise<number> {
   for (let i = 0; i < o.count; i += CONNECT_BATCH) {
     const batch: SimulatedPoint[] = [];
     for (let j = i; j < Math.min(o.count, i + CONNECT_BATCH); j++) {
+      const pointId = simulatedPointId(o.prefix, o.first + j);
       const point = new SimulatedPoint({
-        pointId: `${o.prefix}-${String(o.first + j).padStart(5, '0')}`,
+        pointId,
         brokerUrl: o.broker,
+        password: o.loginSecret === undefined ? undefined : simulatedPassword(o.loginSecret, pointId),
         healthEveryMs: o.healthEverySec * 1000,
         ordersPerMinute: o.ordersPerMinute,
         log,
@@ -187,7 +198,10 @@ async function simulateInWorkers(o: SimulateOptions, workers: number): Promise<n
     const count = base + (w < o.count % workers ? 1 : 0);
     const args = ['simulate', '--workers', '1', '--first', String(first), '--points', String(count), '--broker', o.broker, '--prefix', o.prefix];
     args.push('--health-every', String(o.healthEverySec), '--orders-per-minute', String(o.ordersPerMinute));
-    children.push(fork(entry, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    if (o.passwordFile) args.push('--passwd-file', o.passwordFile);
+    // The workers derive the passwords the parent wrote; the secret goes by env, never argv (ps shows argv).
+    const env = o.loginSecret === undefined ? process.env : { ...process.env, [LOGIN_SECRET_ENV]: o.loginSecret };
+    children.push(fork(entry, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env }));
     first += count;
   }
   const exits = children.map((child) => new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1))));
@@ -195,6 +209,32 @@ async function simulateInWorkers(o: SimulateOptions, workers: number): Promise<n
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   const codes = await Promise.all(exits.map((exit) => withTimeout(exit, 15_000, 'a simulate worker to exit').catch(() => 1)));
   return codes.every((code) => code === 0) ? 0 : 1;
+}
+
+function simulatedPointId(prefix: string, n: number): string {
+  return `${prefix}-${String(n).padStart(5, '0')}`;
+}
+
+/** Set by the parent for its workers: the secret their points' passwords derive from. */
+const LOGIN_SECRET_ENV = 'HOTPOT_SIMULATE_LOGIN_SECRET';
+
+/** A simulated point's password: derived, so worker processes know it without it crossing argv. */
+function simulatedPassword(secret: string, pointId: string): string {
+  return createHmac('sha256', secret).update(pointId).digest('base64url');
+}
+
+/**
+ * With --passwd-file, every simulated point gets a login in that file (replacing an older one),
+ * as `hotpot provision-point --passwd-file` gives a real point. Workers find the file written.
+ */
+function provisionSimulatedLogins(o: Omit<SimulateOptions, 'loginSecret'>): string | undefined {
+  if (!o.passwordFile) return undefined;
+  const inherited = process.env[LOGIN_SECRET_ENV];
+  if (inherited) return inherited;
+  const secret = randomBytes(32).toString('base64url');
+  const pointIds = Array.from({ length: o.count }, (_, i) => simulatedPointId(o.prefix, o.first + i));
+  writeLogins(o.passwordFile, pointIds.map((pointId) => ({ username: pointId, password: simulatedPassword(secret, pointId) })));
+  return secret;
 }
 
 function wholeNumber(value: unknown, name: string, fallback: number, min: number): number {
@@ -207,12 +247,17 @@ export const simulateCommand: Command = {
   name: 'simulate',
   summary: 'N simulated points (health + orders) against a broker',
   usage: [
-    'usage: hotpot simulate --points N --broker URL [--health-every SECONDS] [--orders-per-minute N] [--prefix NAME] [--duration SECONDS] [--workers N]',
+    'usage: hotpot simulate --points N --broker URL [--passwd-file FILE] [--health-every SECONDS] [--orders-per-minute N]',
+    '                       [--prefix NAME] [--duration SECONDS] [--workers N]',
     '',
     'Connects N light simulated points to the broker; each publishes retained status (with a will),',
     'health every --health-every seconds (default 10) and orders (default 2 a minute) until acked,',
     'and answers resync/reprint/rebirth commands. More than 2,500 points are spread over worker',
     `processes (--workers, default one per ${POINTS_PER_WORKER} points).`,
+    '',
+    '--passwd-file FILE gives every simulated point a new login in that password file (user = its',
+    "pointId), for a broker that wants logins: central's embedded broker (its broker.passwordFile,",
+    'default <dataDir>/broker.passwd, read again by itself) or Mosquitto (reload it after).',
   ].join('\n'),
   options: {
     points: { type: 'string', short: 'n' },
@@ -222,6 +267,7 @@ export const simulateCommand: Command = {
     prefix: { type: 'string' },
     duration: { type: 'string' },
     workers: { type: 'string' },
+    'passwd-file': { type: 'string' },
     /** Number of the first point (workers use it to name their share). */
     first: { type: 'string' },
   },
@@ -231,15 +277,19 @@ export const simulateCommand: Command = {
     const count = wholeNumber(values.points, 'points', NaN, 1);
     const prefix = (values.prefix as string | undefined) ?? 'sim';
     if (!/^[a-z0-9-]{1,50}$/.test(prefix)) throw new Error('--prefix must be 1-50 of a-z, 0-9 and -');
-    const options: SimulateOptions = {
+    const passwordFile = values['passwd-file'] as string | undefined;
+    if (passwordFile === '') throw new Error('--passwd-file needs a file name');
+    const base = {
       count,
       first: wholeNumber(values.first, 'first', 1, 1),
       broker,
       prefix,
+      passwordFile,
       healthEverySec: wholeNumber(values['health-every'], 'health-every', 10, 1),
       ordersPerMinute: wholeNumber(values['orders-per-minute'], 'orders-per-minute', 2, 0),
       durationMs: values.duration === undefined ? undefined : wholeNumber(values.duration, 'duration', 0, 1) * 1000,
     };
+    const options: SimulateOptions = { ...base, loginSecret: provisionSimulatedLogins(base) };
     const workers = Math.min(count, wholeNumber(values.workers, 'workers', Math.ceil(count / POINTS_PER_WORKER), 1));
     return workers > 1 ? simulateInWorkers(options, workers) : simulateHere(options);
   },

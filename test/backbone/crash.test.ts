@@ -9,6 +9,7 @@ import { MosquittoPeer } from '../peers/mosquitto.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { startAgent, startCentral, sampleOrder } from '../helpers/inproc.js';
 import { httpJson, startHotpot, tempDir, type HotpotProcess } from '../helpers/hotpot.js';
+import { embeddedBrokerAt, type BrokerTarget } from '../helpers/logins.js';
 
 const TOTAL = 2000;
 
@@ -157,19 +158,19 @@ describeWithPeers('crash safety (kill -9, restarts)', [peers.mosquitto()], () =>
   for (const mode of ['embedded aedes', 'external mosquitto'] as const) {
     it(`central (${mode}) killed -9 mid-drain and restarted: no loss, no duplicate`, async () => {
       const dir = tempDir('kill-central');
-      let brokerUrl: string;
+      let target: BrokerTarget;
       let env: Record<string, string>;
       if (mode === 'external mosquitto') {
         const broker = await new MosquittoPeer().start();
         cleanup.push(() => broker.stop());
-        brokerUrl = broker.url;
+        target = { url: broker.url };
         env = centralEnv(dir, { HOTPOT_MQTT_URL: broker.url });
       } else {
         const port = await freePort();
-        brokerUrl = `mqtt://127.0.0.1:${port}`;
         env = centralEnv(dir, { HOTPOT_BROKER_PORT: String(port) });
+        target = embeddedBrokerAt(env.HOTPOT_DATA_DIR!, port);
       }
-      const agent = await startAgent(dir, 'kill-central-01', brokerUrl, { mqtt: { url: brokerUrl, keepalive: 2, ackTimeoutMs: 2000, batchSize: 5, window: 20 } });
+      const agent = await startAgent(dir, 'kill-central-01', target, { mqtt: { keepalive: 2, ackTimeoutMs: 2000, batchSize: 5, window: 20 } });
       const stopAgent = once(() => agent.stop());
       cleanup.push(stopAgent);
       await enterOrders(agent.httpPort!, TOTAL);

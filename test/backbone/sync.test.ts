@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import type { Central } from '../../central/central.js';
@@ -9,6 +10,7 @@ import { describeWithPeers } from '../helpers/peers.js';
 import { BROKER_KINDS, suiteMosquitto } from '../helpers/broker.js';
 import { startAgent, startCentral, sampleOrder } from '../helpers/inproc.js';
 import { httpJson, tempDir } from '../helpers/hotpot.js';
+import { centralUserLogin, embeddedBrokerAt, type BrokerTarget } from '../helpers/logins.js';
 
 for (const broker of BROKER_KINDS) {
   describeWithPeers(`order sync over ${broker.kind}`, broker.peers, () => {
@@ -18,21 +20,22 @@ for (const broker of BROKER_KINDS) {
       for (const item of running.splice(0).reverse()) await item.stop();
     });
 
-    /** Where agents connect, and how to start central on it. */
-    async function setup(dir: string): Promise<{ url: string; central: () => Promise<Central> }> {
+    /** Where agents connect, with the logins an embedded broker wants, and how to start central on it. */
+    async function setup(dir: string): Promise<{ target: BrokerTarget; central: () => Promise<Central> }> {
       if (broker.kind === 'mosquitto') {
         const peer = await mosquitto();
-        return { url: peer.url, central: () => startCentral(dir, { mqttUrl: peer.url }) };
+        return { target: { url: peer.url }, central: () => startCentral(dir, { mqttUrl: peer.url }) };
       }
       const port = await freePort();
-      return { url: `mqtt://127.0.0.1:${port}`, central: () => startCentral(dir, { brokerPort: port }) };
+      const target = embeddedBrokerAt(join(dir, 'central'), port);
+      return { target, central: () => startCentral(dir, { brokerPort: port }) };
     }
 
     it('1,000 orders entered while central is unreachable reach it exactly once and are synced on the box', async () => {
       const dir = tempDir(`sync-${broker.kind}`);
-      const { url, central: startIt } = await setup(dir);
+      const { target, central: startIt } = await setup(dir);
       const pointId = `drain-${broker.kind}`;
-      const agent = await startAgent(dir, pointId, url);
+      const agent = await startAgent(dir, pointId, target);
       running.push(agent);
       for (let i = 0; i < 1000; i++) {
         const res = await httpJson(agent.httpPort!, 'POST', '/api/orders', sampleOrder(i));
@@ -55,10 +58,10 @@ for (const broker of BROKER_KINDS) {
 
     it('rejects bad MQTT input, counts it, never acks it, and keeps serving', async () => {
       const dir = tempDir(`bad-${broker.kind}`);
-      const { url, central: startIt } = await setup(dir);
+      const { target, central: startIt } = await setup(dir);
       const central = await startIt();
       running.push(central);
-      const client = await mqtt.connectAsync(url, { clientId: `hostile-${Date.now()}`, protocolVersion: 4 });
+      const client = await mqtt.connectAsync(target.url, { clientId: `hostile-${Date.now()}`, protocolVersion: 4, ...centralUserLogin(target) });
       running.push({ stop: () => client.endAsync() });
       const acks: string[] = [];
       client.on('message', (topic) => acks.push(topic));
@@ -99,18 +102,18 @@ for (const broker of BROKER_KINDS) {
 
     it('marks a point offline by its will and ignores a late will from an older session', async () => {
       const dir = tempDir(`will-${broker.kind}`);
-      const { url, central: startIt } = await setup(dir);
+      const { target, central: startIt } = await setup(dir);
       const central = await startIt();
       running.push(central);
-      const agent = await startAgent(dir, 'will-01', url);
+      const agent = await startAgent(dir, 'will-01', target);
       await waitFor(() => central.fleet.view('will-01', Date.now())?.connected === true, 'the point connected', 10_000);
       const session = central.fleet.view('will-01', Date.now())!.session;
-      const client = await mqtt.connectAsync(url, { clientId: `late-will-${Date.now()}` });
+      const client = await mqtt.connectAsync(target.url, { clientId: `late-will-${Date.now()}`, ...centralUserLogin(target) });
       await client.publishAsync(topicOf('pointStatus', { pointId: 'will-01' }), JSON.stringify({ online: false, ts: Date.now(), version: 'x', session: session - 1 }), { qos: 1, retain: true });
       await client.endAsync();
       // The agent sees its own retained status overwritten and announces itself again.
       await waitFor(async () => {
-        const retained = await mqtt.connectAsync(url, { clientId: `peek-${Date.now()}` });
+        const retained = await mqtt.connectAsync(target.url, { clientId: `peek-${Date.now()}`, ...centralUserLogin(target) });
         const got = new Promise<string>((resolve) => retained.on('message', (_t, p) => resolve(p.toString())));
         await retained.subscribeAsync(topicOf('pointStatus', { pointId: 'will-01' }));
         const payload = await got;

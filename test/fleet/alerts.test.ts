@@ -5,6 +5,7 @@ import type { Incident } from '../../central/incidents/types.js';
 import { waitFor } from '../peers/net.js';
 import { httpJson, tempDir } from '../helpers/hotpot.js';
 import { HandPublisher, healthFor, nextHealthRead, startFleetCentral, viewOf } from './helpers.js';
+import { brokerOf } from '../helpers/logins.js';
 
 const MIN = 60_000;
 
@@ -19,7 +20,7 @@ describe('fleet alerts through a real central (aedes), with a hand-moved clock',
     // Stale marking is tested elsewhere: here silence while the clock jumps must not count.
     const central = await startFleetCentral(tempDir('alerts'), { clock, extra: { fleet: { staleAfterMs: 24 * 60 * MIN }, alerts: { tickMs: 100 } } });
     running.push(central);
-    const hand = await HandPublisher.connect(central.brokerUrl);
+    const hand = await HandPublisher.connect(brokerOf(central));
     running.push({ stop: () => hand.close() });
     return { clock, central, hand };
   }

@@ -11,6 +11,7 @@ import { loadAgentConfig } from '../../agent/config.js';
 import { deviceDeps } from '../../agent/checks/index.js';
 import { silentLogger } from '../../lib/log.js';
 import { sampleMenuFile } from '../../lib/paths.js';
+import { agentMqtt, brokerOf } from '../helpers/logins.js';
 
 describe('commands to points (real central, real agent)', () => {
   const running: { stop(): Promise<void> }[] = [];
@@ -22,7 +23,7 @@ describe('commands to points (real central, real agent)', () => {
     const dir = tempDir('commands');
     const central = await startFleetCentral(dir);
     running.push(central);
-    const agent = await startAgent(dir, 'tbilisi-05', central.brokerUrl);
+    const agent = await startAgent(dir, 'tbilisi-05', brokerOf(central));
     running.push(agent);
     await waitFor(() => viewOf(central, 'tbilisi-05')?.connected === true, 'the agent connected', 15_000);
     const port = central.httpPort!;
@@ -59,7 +60,7 @@ describe('commands to points (real central, real agent)', () => {
     const dir = tempDir('commands-mode');
     const central = await startFleetCentral(dir);
     running.push(central);
-    const config = loadAgentConfig(undefined, {}, { pointId: 'batumi-07', dataDir: join(dir, 'batumi-07'), menuFile: sampleMenuFile(), http: { port: 0 }, mqtt: { url: central.brokerUrl } });
+    const config = loadAgentConfig(undefined, {}, { pointId: 'batumi-07', dataDir: join(dir, 'batumi-07'), menuFile: sampleMenuFile(), http: { port: 0 }, mqtt: agentMqtt(brokerOf(central), 'batumi-07') });
     let agent: Agent | undefined;
     const devices = await deviceDeps(config, silentLogger(), () => agent?.link.connected ?? false);
     agent = new Agent(config, { log: silentLogger(), health: devices.health });
@@ -84,7 +85,7 @@ describe('commands to points (real central, real agent)', () => {
     expect((await send('resync', 'nowhere-01')).status).toBe(404);
 
     // A command the agent will answer; meanwhile a forger answers on other topics first.
-    const hand = await HandPublisher.connect(central.brokerUrl);
+    const hand = await HandPublisher.connect(brokerOf(central));
     running.push({ stop: () => hand.close() });
     const sent = await httpJson<CommandRecord>(port, 'POST', '/api/points/tbilisi-05/commands', { name: 'rebirth' });
     const forged = (claimed: string) => JSON.stringify({ ts: Date.now(), id: sent.body.id, pointId: claimed, ok: false, detail: 'forged' });

@@ -8,6 +8,7 @@ import { waitFor } from '../peers/net.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { startHotpot, tempDir, type HotpotProcess } from '../helpers/hotpot.js';
 import { startFleetCentral, viewOf } from './helpers.js';
+import { agentMqttEnv, brokerOf } from '../helpers/logins.js';
 
 const ARTIFACTS = join(packageRoot(), 'test-artifacts');
 
@@ -21,7 +22,7 @@ describeWithPeers('fleet dashboard in headless Chromium', [peers.chromium()], ()
     const agent = await startHotpot('agent', {
       HOTPOT_POINT_ID: pointId,
       HOTPOT_DATA_DIR: tempDir(`dash-${pointId}`),
-      HOTPOT_MQTT_URL: central.brokerUrl,
+      ...agentMqttEnv(brokerOf(central), pointId),
       HOTPOT_MQTT_KEEPALIVE: '2',
       HOTPOT_HTTP_PORT: '0',
     });

@@ -9,6 +9,7 @@ import { signInSuite } from '../helpers/auth.js';
 import type { PointView } from '../../central/fleet.js';
 import type { CheckName, CheckState, HealthMessage } from '../../sync/schemas.js';
 import { topicOf } from '../../sync/protocol.js';
+import { centralUserLogin, type BrokerTarget } from '../helpers/logins.js';
 
 /** A real Central with every module: embedded aedes on a free port (or joining `mqttUrl`), HTTP on a free port. */
 export async function startFleetCentral(
@@ -54,8 +55,8 @@ export function healthFor(
 export class HandPublisher {
   private constructor(readonly client: MqttClient) {}
 
-  static async connect(url: string): Promise<HandPublisher> {
-    return new HandPublisher(await mqtt.connectAsync(url, { clientId: `hand-${Date.now()}-${Math.round(Math.random() * 1e6)}`, reconnectPeriod: 0 }));
+  static async connect(broker: BrokerTarget): Promise<HandPublisher> {
+    return new HandPublisher(await mqtt.connectAsync(broker.url, { clientId: `hand-${Date.now()}-${Math.round(Math.random() * 1e6)}`, reconnectPeriod: 0, ...centralUserLogin(broker) }));
   }
 
   async status(pointId: string, online: boolean, session: number, ts: number): Promise<void> {

@@ -5,6 +5,7 @@ import type { FleetEvent, SeriesPoint } from '../../central/history/store.js';
 import { waitFor } from '../peers/net.js';
 import { httpJson, tempDir } from '../helpers/hotpot.js';
 import { HandPublisher, healthFor, nextHealthRead, startFleetCentral, viewOf } from './helpers.js';
+import { brokerOf } from '../helpers/logins.js';
 
 const MIN = 60_000;
 type History = { events: FleetEvent[]; series: SeriesPoint[]; stepMs: number };
@@ -24,7 +25,7 @@ describe('fleet history (real central, hand-moved clock)', () => {
     const extra = { fleet: { staleAfterMs: 60 * MIN }, history: { bucketMs: MIN, seriesRetentionMs: 30 * MIN, eventsRetentionMs: 60 * MIN } };
     const central = await startFleetCentral(dir, { clock, extra });
     running.push(central);
-    const hand = await HandPublisher.connect(central.brokerUrl);
+    const hand = await HandPublisher.connect(brokerOf(central));
     running.push({ stop: () => hand.close() });
     const system = (cpu: number, disk: number) => ({ status: 'up' as const, detail: 'ok', since: clock.now(), data: { cpuPercent: cpu, memoryPercent: 50, diskPercent: disk } });
     const send = async (overrides: Parameters<typeof healthFor>[2]) => {
@@ -70,7 +71,7 @@ describe('fleet history (real central, hand-moved clock)', () => {
     clock.advance(40 * MIN);
     const again = await startFleetCentral(dir, { clock, extra });
     running.push(again);
-    const hand2 = await HandPublisher.connect(again.brokerUrl);
+    const hand2 = await HandPublisher.connect(brokerOf(again));
     running.push({ stop: () => hand2.close() });
     await hand2.health(healthFor('rustavi-01', clock.now()));
     await waitFor(() => viewOf(again, 'rustavi-01') !== null, 'the point seen by the new central');
@@ -83,7 +84,7 @@ describe('fleet history (real central, hand-moved clock)', () => {
     const clock = new ManualClock(Math.floor(Date.now() / MIN) * MIN);
     const central = await startFleetCentral(tempDir('history-steps'), { clock, extra: { fleet: { staleAfterMs: 600 * MIN } } });
     running.push(central);
-    const hand = await HandPublisher.connect(central.brokerUrl);
+    const hand = await HandPublisher.connect(brokerOf(central));
     running.push({ stop: () => hand.close() });
     await hand.status('gori-01', true, 1, clock.now());
     for (let i = 0; i < 30; i++) {

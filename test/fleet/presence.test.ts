@@ -8,6 +8,7 @@ import { describeWithPeers } from '../helpers/peers.js';
 import { BROKER_KINDS, suiteMosquitto } from '../helpers/broker.js';
 import { httpJson, startHotpot, tempDir, type HotpotProcess } from '../helpers/hotpot.js';
 import { HandPublisher, healthFor, startFleetCentral } from './helpers.js';
+import { agentMqttEnv, brokerOf } from '../helpers/logins.js';
 
 const KEEPALIVE_S = 2;
 
@@ -30,7 +31,7 @@ for (const broker of BROKER_KINDS) {
       const agent = await startHotpot('agent', {
         HOTPOT_POINT_ID: pointId,
         HOTPOT_DATA_DIR: tempDir(`agent-${pointId}`),
-        HOTPOT_MQTT_URL: central.brokerUrl,
+        ...agentMqttEnv(brokerOf(central), pointId),
         HOTPOT_MQTT_KEEPALIVE: String(KEEPALIVE_S),
         HOTPOT_HTTP_PORT: '0',
       });
@@ -70,7 +71,7 @@ for (const broker of BROKER_KINDS) {
       const { session } = await point(central, pointId);
       expect(session).toBeGreaterThanOrEqual(1);
 
-      const hand = await HandPublisher.connect(central.brokerUrl);
+      const hand = await HandPublisher.connect(brokerOf(central));
       running.push({ stop: () => hand.close() });
       await hand.status(pointId, false, session - 1, Date.now());
       await waitFor(async () => (await metric(central, 'hotpot_fleet_late_wills_ignored_total')) >= 1, 'the late will ignored', 10_000);
@@ -83,7 +84,7 @@ for (const broker of BROKER_KINDS) {
     it('bad health payloads are rejected, counted by reason, and never shown', async () => {
       const central = await startCentralHere('bad-health');
       const good = `good-${broker.kind}`;
-      const hand = await HandPublisher.connect(central.brokerUrl);
+      const hand = await HandPublisher.connect(brokerOf(central));
       running.push({ stop: () => hand.close() });
       await hand.status(good, true, 1, Date.now());
       await hand.health(healthFor(good, Date.now()));

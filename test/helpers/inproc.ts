@@ -7,6 +7,7 @@ import { Central } from '../../central/central.js';
 import { loadCentralConfig } from '../../central/config.js';
 import { centralPlugins } from '../../central/plugins.js';
 import { signInSuite } from './auth.js';
+import { agentMqtt, type BrokerTarget } from './logins.js';
 
 /** A real Central in this process: embedded aedes on a free port, or joining `mqttUrl`. */
 export async function startCentral(dataDir: string, options: { mqttUrl?: string; brokerPort?: number; extra?: Record<string, unknown> } = {}): Promise<Central> {
@@ -24,15 +25,16 @@ export async function startCentral(dataDir: string, options: { mqttUrl?: string;
   return central;
 }
 
-/** A real Agent in this process, with the sample menu and its HTTP API on a free port. */
-export async function startAgent(dataDir: string, pointId: string, mqttUrl: string, extra: Record<string, unknown> = {}): Promise<Agent> {
+/** A real Agent in this process, with the sample menu, its HTTP API on a free port and its broker login. */
+export async function startAgent(dataDir: string, pointId: string, broker: string | BrokerTarget, extra: Record<string, unknown> = {}): Promise<Agent> {
+  const { mqtt, ...rest } = extra as { mqtt?: Record<string, unknown> };
   const config = loadAgentConfig(undefined, {}, {
     pointId,
     dataDir: join(dataDir, pointId),
     menuFile: sampleMenuFile(),
     http: { port: 0 },
-    mqtt: { url: mqttUrl, keepalive: 5, ackTimeoutMs: 3000 },
-    ...extra,
+    mqtt: { keepalive: 5, ackTimeoutMs: 3000, ...mqtt, ...agentMqtt(broker, pointId) },
+    ...rest,
   });
   const agent = new Agent(config, { log: silentLogger() });
   await agent.start();

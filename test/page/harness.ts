@@ -8,6 +8,7 @@ import { packageRoot, sampleMenuFile } from '../../lib/paths.js';
 import { Agent, type AgentDeps } from '../../agent/agent.js';
 import { loadAgentConfig, type AgentConfig } from '../../agent/config.js';
 import type { OrderRecord } from '../../sync/schemas.js';
+import { agentMqtt, type BrokerTarget } from '../helpers/logins.js';
 
 export const ARTIFACTS = join(packageRoot(), 'test-artifacts', 'page');
 
@@ -42,7 +43,7 @@ export function capturedLogger(): { log: Logger; lines: Record<string, unknown>[
 export async function startPageAgent(
   dataDir: string,
   pointId: string,
-  mqttUrl: string,
+  broker: string | BrokerTarget,
   extra: Record<string, unknown> = {},
   deps: (config: AgentConfig) => Partial<AgentDeps> | Promise<Partial<AgentDeps>> = () => ({}),
 ): Promise<Agent> {
@@ -52,7 +53,7 @@ export async function startPageAgent(
     dataDir: join(dataDir, pointId),
     menuFile: sampleMenuFile(),
     http: { port: 0, ...http },
-    mqtt: { url: mqttUrl, keepalive: 5, ackTimeoutMs: 3000 },
+    mqtt: { keepalive: 5, ackTimeoutMs: 3000, ...agentMqtt(broker, pointId) },
     ...rest,
   });
   const agent = new Agent(config, { log: silentLogger(), ...(await deps(config)) });

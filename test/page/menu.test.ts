@@ -10,6 +10,7 @@ import { startCentral } from '../helpers/inproc.js';
 import { httpJson, tempDir } from '../helpers/hotpot.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { launchChromium, openStaffPage, ordersOnDisk, startPageAgent } from './harness.js';
+import { brokerOf } from '../helpers/logins.js';
 
 interface Issue {
   path: string;
@@ -44,7 +45,7 @@ describeWithPeers('menu published by central', [peers.chromium()], () => {
     dir = tempDir('menu');
     brokerPort = await freePort();
     central = await startCentral(dir, { brokerPort });
-    agent = await startPageAgent(dir, 'tbilisi-05', central.brokerUrl);
+    agent = await startPageAgent(dir, 'tbilisi-05', brokerOf(central));
     browser = await launchChromium();
   });
 
@@ -96,7 +97,7 @@ describeWithPeers('menu published by central', [peers.chromium()], () => {
     // The embedded broker keeps retained messages in memory only: central re-publishes on start.
     await central.stop();
     central = await startCentral(dir, { brokerPort });
-    const newcomer = await startPageAgent(dir, 'poti-01', central.brokerUrl);
+    const newcomer = await startPageAgent(dir, 'poti-01', brokerOf(central));
     try {
       await waitFor(async () => (await agentMenu(newcomer)).items.some((item) => item.sku === 'churchkhela'), 'a new point to get the menu', 15_000);
     } finally {

@@ -7,6 +7,7 @@ import { startCentral } from '../helpers/inproc.js';
 import { tempDir } from '../helpers/hotpot.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { launchChromium, openStaffPage, ordersOnDisk, screenshot, startPageAgent } from './harness.js';
+import { brokerOf } from '../helpers/logins.js';
 
 describeWithPeers('staff page in a real Chromium', [peers.chromium()], () => {
   let dir: string;
@@ -21,7 +22,7 @@ describeWithPeers('staff page in a real Chromium', [peers.chromium()], () => {
     dir = tempDir('page');
     brokerPort = await freePort();
     central = await startCentral(dir, { brokerPort });
-    agent = await startPageAgent(dir, 'tbilisi-01', central.brokerUrl);
+    agent = await startPageAgent(dir, 'tbilisi-01', brokerOf(central));
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();

@@ -15,6 +15,7 @@ import type { DaySummary, OrderRecord } from '../../sync/schemas.js';
 import { startAgent, startCentral, sampleOrder } from '../helpers/inproc.js';
 import { httpJson, tempDir } from '../helpers/hotpot.js';
 import { waitFor } from '../peers/net.js';
+import { brokerOf, centralUserLogin } from '../helpers/logins.js';
 
 interface CentralDay {
   status: string;
@@ -34,7 +35,7 @@ describe('end-of-day reconciliation, box and central', () => {
   beforeAll(async () => {
     dir = tempDir('reconciliation');
     central = await startCentral(dir);
-    agent = await startAgent(dir, POINT, central.brokerUrl);
+    agent = await startAgent(dir, POINT, brokerOf(central));
   });
   afterAll(async () => {
     await agent?.stop();
@@ -90,7 +91,7 @@ describe('end-of-day reconciliation, box and central', () => {
   });
 
   it('ignores bad or foreign day summaries, counting them, without changing its verdict', async () => {
-    const client = await withTimeout(mqtt.connectAsync(central.brokerUrl, { clientId: 'test-hostile-day', reconnectPeriod: 0 }), 10_000, 'MQTT connect');
+    const client = await withTimeout(mqtt.connectAsync(central.brokerUrl, { clientId: 'test-hostile-day', reconnectPeriod: 0, ...centralUserLogin(brokerOf(central)) }), 10_000, 'MQTT connect');
     try {
       const foreign = { ...summarizeDay({ pointId: 'batumi-01', date: localDate(Date.now(), 'Asia/Tbilisi'), timeZone: 'Asia/Tbilisi' }, []), unsynced: 0 };
       await client.publishAsync(topicOf('pointDay', { pointId: POINT }), 'not json', { qos: 1 });

@@ -9,6 +9,7 @@ import { httpJson, tempDir } from '../helpers/hotpot.js';
 import { sampleOrder, startAgent } from '../helpers/inproc.js';
 import { ManualGate, startForwardingCentral } from './central.js';
 import { makeOrders, publishOrders } from './orders.js';
+import { brokerOf } from '../helpers/logins.js';
 
 interface OrderStatsBody {
   total: number;
@@ -47,7 +48,7 @@ describe('forwarding committed orders to the main server', () => {
     const dir = tempDir('fwd-normal');
     const sales = await salesServer({ token: 'main-server-secret' });
     const c = await central(dir, { url: sales.url, token: 'main-server-secret' });
-    const agents = await Promise.all(['tbilisi-01', 'batumi-01'].map((pointId) => startAgent(dir, pointId, c.brokerUrl)));
+    const agents = await Promise.all(['tbilisi-01', 'batumi-01'].map((pointId) => startAgent(dir, pointId, brokerOf(c))));
     running.push(...agents);
     await Promise.all(
       agents.map(async (agent) => {
@@ -90,7 +91,7 @@ describe('forwarding committed orders to the main server', () => {
     // The default test timeout (3 s), not 500 ms: exact post counts below must not move because a
     // loaded machine answered an ordinary POST late and the forwarder retried it.
     const c = await central(dir, { url: sales.url, pauseAfterFailures: 100 });
-    await publishOrders(c.brokerUrl, orders);
+    await publishOrders(brokerOf(c), orders);
 
     await waitFor(() => sales.stats().recorded === 12, 'all 12 orders recorded despite the failures', 60_000);
     const stats = sales.stats();
@@ -116,7 +117,7 @@ describe('forwarding committed orders to the main server', () => {
       ],
     });
     const c = await central(dir, { url: sales.url });
-    await publishOrders(c.brokerUrl, orders);
+    await publishOrders(brokerOf(c), orders);
 
     await waitFor(() => sales.stats().recorded === 8, 'the 8 accepted orders recorded', 30_000);
     const parkedIncident = () => c.incidents.openFor('forward:parked:kutaisi-01');
@@ -153,7 +154,7 @@ describe('forwarding committed orders to the main server', () => {
     const gate = new ManualGate(false);
     const c = await central(dir, { url: sales.url, alertAfterMs: 300 }, { gate });
     const backlogIncident = () => c.incidents.openFor('forward:backlog');
-    await publishOrders(c.brokerUrl, [...makeOrders('rustavi-01', 5), ...makeOrders('zugdidi-01', 5)]);
+    await publishOrders(brokerOf(c), [...makeOrders('rustavi-01', 5), ...makeOrders('zugdidi-01', 5)]);
 
     await waitFor(() => backlogIncident() !== null, 'the backlog alert', 20_000);
     expect(sales.stats().posts).toBe(0);

@@ -3,6 +3,7 @@ import { uuidv7 } from '../../lib/uuidv7.js';
 import { withTimeout } from '../../lib/timeout.js';
 import { OrderRecord, orderNumber } from '../../sync/schemas.js';
 import { topicOf } from '../../sync/protocol.js';
+import { centralUserLogin, type BrokerTarget } from '../helpers/logins.js';
 
 /** Valid order records of one point, seq `firstSeq`.. (a sku line and a free-text line each). */
 export function makeOrders(pointId: string, count: number, firstSeq = 1): OrderRecord[] {
@@ -30,8 +31,12 @@ export function makeOrders(pointId: string, count: number, firstSeq = 1): OrderR
 }
 
 /** Publishes orders on their point's orders topic, as the boxes would (QoS 1, batches of 50 per point). */
-export async function publishOrders(brokerUrl: string, orders: readonly OrderRecord[]): Promise<void> {
-  const client = await withTimeout(mqtt.connectAsync(brokerUrl, { clientId: `test-publisher-${uuidv7()}`, reconnectPeriod: 0 }), 10_000, `MQTT connect to ${brokerUrl}`);
+export async function publishOrders(broker: BrokerTarget, orders: readonly OrderRecord[]): Promise<void> {
+  const client = await withTimeout(
+    mqtt.connectAsync(broker.url, { clientId: `test-publisher-${uuidv7()}`, reconnectPeriod: 0, ...centralUserLogin(broker) }),
+    10_000,
+    `MQTT connect to ${broker.url}`,
+  );
   try {
     const byPoint = new Map<string, OrderRecord[]>();
     for (const order of orders) byPoint.set(order.pointId, [...(byPoint.get(order.pointId) ?? []), order]);

@@ -11,6 +11,7 @@ import { SalesServer, SalesServerChild, type SalesStats } from '../peers/sales-s
 import { suiteToken, HOTPOT_BIN, httpJson, startHotpot, tempDir, type HotpotProcess } from '../helpers/hotpot.js';
 import { startForwardingCentral } from './central.js';
 import { makeOrders, publishOrders } from './orders.js';
+import { brokerOf, embeddedBrokerAt } from '../helpers/logins.js';
 
 const run = promisify(execFile);
 
@@ -40,13 +41,13 @@ describe('forwarding through outages (real child processes, kill -9)', () => {
     const first = points.flatMap((pointId) => makeOrders(pointId, 30));
     const second = points.flatMap((pointId) => makeOrders(pointId, 20, 31));
 
-    await publishOrders(central.brokerUrl, first);
+    await publishOrders(brokerOf(central), first);
     await waitFor(async () => (await sales.stats()).recorded >= 10, 'the first sales recorded', 30_000);
     const beforeKill = await sales.stats();
     await sales.kill();
     expect(beforeKill.recorded).toBeLessThan(first.length);
 
-    await publishOrders(central.brokerUrl, second);
+    await publishOrders(brokerOf(central), second);
     await waitFor(async () => (await view()).paused?.reasons.includes('failures') ?? false, 'forwarding to pause itself', 30_000);
     const paused = await view();
     expect(paused.state).toBe('paused');
@@ -85,7 +86,7 @@ describe('forwarding through outages (real child processes, kill -9)', () => {
     cleanup.push(() => central.kill());
     const orders = ['gori-02', 'telavi-02', 'poti-02', 'mtskheta-02'].flatMap((pointId) => makeOrders(pointId, 50));
 
-    await publishOrders(`mqtt://127.0.0.1:${brokerPort}`, orders);
+    await publishOrders(embeddedBrokerAt(env.HOTPOT_DATA_DIR, brokerPort), orders);
     await waitFor(
       async () => (await httpJson<{ total: number }>(central.httpPort, 'GET', '/api/orders/stats')).body.total === orders.length,
       'central to commit all 200 orders',

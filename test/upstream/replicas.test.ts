@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/log.js';
-import { startEmbeddedBroker } from '../../central/broker.js';
+import { startEmbeddedBroker } from '../../central/broker/index.js';
 import type { Central } from '../../central/central.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { throwawayDatabase } from '../peers/postgres.js';
@@ -10,6 +10,7 @@ import { describeWithPeers, peers } from '../helpers/peers.js';
 import { httpJson, tempDir } from '../helpers/hotpot.js';
 import { startForwardingCentral } from './central.js';
 import { makeOrders, publishOrders } from './orders.js';
+import { centralUserLogin, embeddedBrokerAt } from '../helpers/logins.js';
 
 describeWithPeers('forwarding with central replicas on PostgreSQL', [peers.postgres()], () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -24,13 +25,15 @@ describeWithPeers('forwarding with central replicas on PostgreSQL', [peers.postg
     const dir = tempDir('fwd-replicas');
     const database = await throwawayDatabase('hotpot_test_forward');
     cleanup.push(() => database.drop());
-    const broker = await startEmbeddedBroker('127.0.0.1', await freePort(), silentLogger());
+    const brokerPort = await freePort();
+    const broker = await startEmbeddedBroker({ dataDir: join(dir, 'broker'), broker: { host: '127.0.0.1', port: brokerPort } }, silentLogger());
     cleanup.push(() => broker.close());
+    const target = embeddedBrokerAt(join(dir, 'broker'), brokerPort);
     const sales = await new SalesServer().start();
     cleanup.push(() => sales.close());
     const replica = async (name: string) => {
       const central = await startForwardingCentral(join(dir, name), { url: sales.url }, {}, {
-        mqtt: { url: broker.url, clientId: `hotpot-${name}`, keepalive: 5 },
+        mqtt: { url: broker.url, clientId: `hotpot-${name}`, keepalive: 5, ...centralUserLogin(target) },
         database: { url: database.url, leaderPollMs: 200 },
       });
       running.add(central);
@@ -41,7 +44,7 @@ describeWithPeers('forwarding with central replicas on PostgreSQL', [peers.postg
     const leader = replicas.find((r) => r.leader.isLeader())!;
     const follower = replicas.find((r) => r !== leader)!;
     const viaMqtt = [...makeOrders('tbilisi-03', 15), ...makeOrders('batumi-03', 15)];
-    await publishOrders(broker.url, viaMqtt);
+    await publishOrders(target, viaMqtt);
     // Committed by the follower alone: the leader hears no event and finds them by its periodic pull.
     const onFollower = makeOrders('gori-03', 10);
     await follower.orders.commitOrders(onFollower, Date.now());
@@ -54,7 +57,7 @@ describeWithPeers('forwarding with central replicas on PostgreSQL', [peers.postg
     await leader.stop();
     await waitFor(() => follower.leader.isLeader(), 'the follower to take the lead', 20_000);
     const second = [...makeOrders('tbilisi-03', 15, 16), ...makeOrders('batumi-03', 15, 16)];
-    await publishOrders(broker.url, second);
+    await publishOrders(target, second);
     const all = [...first, ...second];
     await waitFor(() => sales.stats().recorded === all.length, 'every order recorded after the failover', 30_000);
     const stats = sales.stats();

@@ -74,8 +74,10 @@ export const provisionPointCommand: Command = {
     "  mosquitto.passwd  the password-file line for central's Mosquitto",
     '  ca.crt            the franchise CA certificate (from --ca-dir, default /etc/hotpot/ca)',
     '  client.crt/.key   with --cert: a client certificate signed by the franchise CA',
-    '--passwd-file FILE also puts the line into that Mosquitto password file, replacing the',
-    "point's old one; then reload Mosquitto. --rotate allows replacing an earlier provisioning.",
+    '--passwd-file FILE also puts the line into that password file, replacing the point\'s old one:',
+    "Mosquitto's (then reload Mosquitto) or central's embedded broker's broker.passwordFile (default",
+    '<dataDir>/broker.passwd; central reads it again by itself). --rotate allows replacing an earlier',
+    'provisioning.',
   ].join('\n'),
   options: {
     out: { type: 'string' },
@@ -102,8 +104,8 @@ export const provisionPointCommand: Command = {
         `provisioned ${args.pointId} in ${point.outDir}:`,
         ...Object.values(point.files).map((file) => `  ${file}`),
         point.passwordFileUpdated
-          ? `updated ${point.passwordFileUpdated}: reload Mosquitto (systemctl reload mosquitto)`
-          : `add ${point.files.passwordLine}'s line to the broker's password file, then reload Mosquitto`,
+          ? `updated ${point.passwordFileUpdated}: reload Mosquitto (systemctl reload mosquitto); central's embedded broker reads it by itself`
+          : `add ${point.files.passwordLine}'s line to the broker's password file (then reload Mosquitto)`,
         `on the box: sudo install/agent.sh --point-dir <copy of ${point.outDir}>`,
         '',
       ].join('\n'),

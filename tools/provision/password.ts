@@ -1,35 +1,54 @@
-import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { mosquittoPasswordLine } from '../../central/broker/password-file.js';
 
-/** Mosquitto 2's password hash: `$7$` = PBKDF2-SHA512, 101 iterations, 12-byte salt, 64-byte key. */
-const MOSQUITTO_HASH_ID = 7;
-const MOSQUITTO_ITERATIONS = 101;
-const MOSQUITTO_SALT_BYTES = 12;
-const MOSQUITTO_KEY_BYTES = 64;
+export { mosquittoPasswordLine };
 
 /** 256 random bits, URL-safe so it survives JSON, env vars and shells unquoted. */
 export function generatePassword(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** One `password_file` line, byte-compatible with `mosquitto_passwd` from Mosquitto 2. */
-export function mosquittoPasswordLine(username: string, password: string, salt: Buffer = randomBytes(MOSQUITTO_SALT_BYTES)): string {
-  if (username.includes(':') || /\s/.test(username)) throw new Error(`username "${username}" cannot hold ":" or spaces in a Mosquitto password file`);
-  const hash = pbkdf2Sync(password, salt, MOSQUITTO_ITERATIONS, MOSQUITTO_KEY_BYTES, 'sha512');
-  return `${username}:$${MOSQUITTO_HASH_ID}$${MOSQUITTO_ITERATIONS}$${salt.toString('base64')}$${hash.toString('base64')}`;
+export interface BrokerLogin {
+  username: string;
+  password: string;
 }
 
+const userOf = (line: string) => line.split(':', 1)[0];
+
 /**
- * Puts `line` into a Mosquitto password file, replacing the user's old line (credential rotation).
- * Writes in place so the file keeps the owner and mode the installer gave it (root:mosquitto 0640);
- * a new file gets 0640.
+ * Puts `lines` into a Mosquitto password file, replacing those users' old lines (credential
+ * rotation). The new content replaces the file in one rename, so a broker reading it (central's
+ * embedded one watches it) never sees half of it; the file keeps the owner and mode the installer
+ * gave it (root:mosquitto 0640). A new file gets 0640.
  */
-export function upsertPasswordFile(file: string, line: string): void {
-  const username = line.slice(0, line.indexOf(':'));
-  const kept = existsSync(file)
+export function upsertPasswordFile(file: string, ...lines: string[]): void {
+  const replaced = new Set(lines.map(userOf));
+  const before = existsSync(file) ? statSync(file) : undefined;
+  const kept = before
     ? readFileSync(file, 'utf8')
         .split('\n')
-        .filter((existing) => existing.trim() !== '' && !existing.startsWith(`${username}:`))
+        .filter((existing) => existing.trim() !== '' && !replaced.has(userOf(existing)))
     : [];
-  writeFileSync(file, `${[...kept, line].join('\n')}\n`, { mode: 0o640 });
+  const content = `${[...kept, ...lines].join('\n')}\n`;
+  const mode = before ? before.mode & 0o777 : 0o640;
+  mkdirSync(dirname(file), { recursive: true });
+  const staged = `${file}.${process.pid}.new`;
+  writeFileSync(staged, content, { mode });
+  try {
+    chmodSync(staged, mode);
+    if (before) chownSync(staged, before.uid, before.gid);
+  } catch {
+    // Not allowed to give the new file the old owner: write in place, which keeps it.
+    rmSync(staged, { force: true });
+    writeFileSync(file, content);
+    return;
+  }
+  renameSync(staged, file);
+}
+
+/** Puts these logins into a Mosquitto password file, hashed as Mosquitto 2 does (see upsertPasswordFile). */
+export function writeLogins(file: string, logins: readonly BrokerLogin[]): void {
+  upsertPasswordFile(file, ...logins.map((login) => mosquittoPasswordLine(login.username, login.password)));
 }

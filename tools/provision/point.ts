@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentConfigSchema } from '../../agent/config.js';
 import { ConfigError, formatIssues } from '../../lib/config.js';
+import { isReservedForCentral } from '../../central/broker/acl.js';
 import { caFiles, issueClientCert } from './ca.js';
 import { generatePassword, mosquittoPasswordLine, upsertPasswordFile } from './password.js';
 
@@ -13,9 +14,6 @@ export const BOX_PATHS = {
   clientKey: '/etc/hotpot/client.key',
   dataDir: '/var/lib/hotpot',
 } as const;
-
-/** Central's own broker user (install/central.sh, install/mosquitto/hotpot.acl): never a point. */
-export const CENTRAL_MQTT_USER = 'hotpot-central';
 
 export interface ProvisionPointOptions {
   pointId: string;
@@ -52,7 +50,7 @@ function internetTarget(brokerUrl: string): string {
  */
 export async function provisionPoint(options: ProvisionPointOptions): Promise<ProvisionedPoint> {
   const { pointId, outDir, brokerUrl } = options;
-  if (pointId === CENTRAL_MQTT_USER) throw new ConfigError([`pointId: "${CENTRAL_MQTT_USER}" is central's own broker user`]);
+  if (isReservedForCentral(pointId)) throw new ConfigError([`pointId: "${pointId}" is central's own broker user (hotpot-central… names are central's replicas)`]);
   const tls = /^(mqtts|ssl|wss):/.test(brokerUrl);
   const ca = options.caDir ? caFiles(options.caDir) : undefined;
   if ((tls || options.clientCert) && !(ca && existsSync(ca.caCert))) {
