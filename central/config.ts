@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { loadConfig } from '../lib/config.js';
 import { DEFAULT_TIME_ZONE, isTimeZone } from '../sync/day-summary.js';
 import { addressList } from './access/gate.js';
+import { GroupName } from './fleet.js';
 import { ROLES } from './plugin.js';
 import { duration } from '../lib/duration.js';
 import { mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
@@ -68,7 +69,7 @@ export const centralConfigSchema = z.strictObject({
       /** A point silent this long is stale even if its retained status says online. */
       staleAfterMs: z.number().int().min(1000).default(90_000),
       /** Group (city) → point ids or `prefix*` patterns; unlisted points go by their id's first dash-separated part. */
-      groups: z.record(z.string().regex(/^[a-z0-9-]{1,64}$/), z.array(z.string().regex(/^[a-z0-9-]{1,64}\*?$/)).max(10_000)).default({}),
+      groups: z.record(GroupName, z.array(z.string().regex(/^[a-z0-9-]{1,64}\*?$/)).max(10_000)).default({}),
     })
     .prefault({}),
   /** IANA time zone every page and message shows times in (and backup schedules run in). */

@@ -1,6 +1,10 @@
+import { z } from 'zod';
 import type { Logger } from '../lib/log.js';
 import type { Clock } from '../lib/clock.js';
 import type { CheckName, CheckState, HealthMessage, Mode, RejectReason, StatusMessage } from '../sync/schemas.js';
+
+/** A group (city) of points: `tbilisi`, `batumi`. */
+export const GroupName = z.string().regex(/^[a-z0-9-]{1,64}$/, 'a group is 1-64 of a-z, 0-9 and -');
 
 /** One word per point for counts, filters and colours: the worst thing about it. */
 export type PointCondition = 'offline' | 'manual' | 'down' | 'degraded' | 'ok';

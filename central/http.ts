@@ -5,7 +5,7 @@ import type { Central } from './central.js';
 import { CentralErrors } from './errors.js';
 import { sameSecret } from './access/secrets.js';
 import { registerIncidentRoutes } from './incidents/routes.js';
-import { POINT_CONDITIONS } from './fleet.js';
+import { GroupName, POINT_CONDITIONS } from './fleet.js';
 
 const OrdersQuery = z.object({
   pointId: PointId.optional(),
@@ -16,7 +16,7 @@ const OrdersQuery = z.object({
 const MAX_PAGE = 1000;
 const PointsQuery = z.strictObject({
   condition: z.enum(POINT_CONDITIONS).optional(),
-  group: z.string().regex(/^[a-z0-9-]{1,64}$/).optional(),
+  group: GroupName.optional(),
   q: z.string().trim().toLowerCase().min(1).max(64).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional(),
   cursor: PointId.optional(),

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { PointId } from '../../sync/schemas.js';
+import { GroupName } from '../fleet.js';
 
 /** What a silence covers: every field given must match (a point, a group of points, an alert rule). */
 export interface SilenceMatch {
@@ -22,7 +23,6 @@ export interface Silence {
   endedBy: string | null;
 }
 
-const NAME = /^[a-z0-9-]{1,64}$/;
 const MAX_SILENCE_MS = 30 * 86_400_000;
 
 /** `POST /api/silences`: `until` is epoch milliseconds or an ISO 8601 time with its offset. */
@@ -30,9 +30,9 @@ export const SilenceRequest = z.strictObject({
   match: z
     .strictObject({
       pointId: PointId.optional(),
-      group: z.string().regex(NAME, 'a group is 1-64 of a-z, 0-9 and -').optional(),
+      group: GroupName.optional(),
       /** An alert rule (`printer`, `disconnected`, …) or the first part of another incident key (`runbook`, `forward`). */
-      rule: z.string().regex(NAME, 'a rule is 1-64 of a-z, 0-9 and -').optional(),
+      rule: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'a rule is a-z, 0-9 and -, e.g. printer').optional(),
     })
     .refine((match) => match.pointId !== undefined || match.group !== undefined || match.rule !== undefined, 'name a pointId, a group or a rule'),
   until: z.union([z.number().int().positive(), z.iso.datetime({ offset: true }).transform((text) => Date.parse(text))]),
