@@ -13,6 +13,10 @@ import { MenuSource } from './menu.js';
 import { LinkHealth, type HealthProvider } from './health.js';
 import { agentRouter } from './http.js';
 import { DayReporter } from './reconciliation.js';
+import type { CashDrawer } from './drawer.js';
+
+/** The mode and since when, kept so a restart does not reset "offline since". */
+const MODE_KEY = 'mode.since';
 
 /** Receipt printing, as the agent sees it (implemented over drivers/ by the print queue). */
 export interface Receipts {
@@ -22,6 +26,8 @@ export interface Receipts {
   enqueue(order: OrderRecord): void;
   reprint(orderId: string): boolean;
   printed(orderId: string): boolean;
+  /** Why its paper waits and since when; null while it prints. */
+  waiting(): { reason: string; since: number; queued: number } | null;
 }
 
 export interface AgentDeps {
@@ -29,6 +35,10 @@ export interface AgentDeps {
   clock?: Clock;
   health?: (store: OrderStore) => HealthProvider;
   receipts?: (store: OrderStore) => Receipts;
+  /** Kitchen tickets (`kitchenPrinter`), queued like receipts. */
+  kitchen?: (store: OrderStore) => Receipts;
+  /** The cash drawer on the receipt printer (absent without one). */
+  drawer?: CashDrawer;
   /** Health is published at least this often (ms). */
   healthEveryMs?: number;
 }
@@ -41,10 +51,13 @@ export class Agent {
   readonly outbox: Outbox;
   readonly health: HealthProvider;
   readonly receipts: Receipts | undefined;
+  readonly kitchen: Receipts | undefined;
+  readonly drawer: CashDrawer | undefined;
   readonly dayReporter: DayReporter;
   private readonly linkHealth: LinkHealth | undefined;
   private http: StartedServer | undefined;
   private session = 0;
+  private modeNow: { mode: string; since: number } | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -87,6 +100,8 @@ export class Agent {
       this.health = this.linkHealth;
     }
     this.receipts = deps.receipts?.(this.store);
+    this.kitchen = deps.kitchen?.(this.store);
+    this.drawer = deps.drawer;
     this.dayReporter = new DayReporter({ store: this.store, link: this.link, pointId: config.pointId, timeZone: config.timeZone, clock: this.clock, log: this.log });
   }
 
@@ -105,11 +120,16 @@ export class Agent {
       this.linkHealth?.setLink(false, this.clock.now());
       this.outbox.setCentralOnline(false);
     });
-    this.health.on('change', () => void this.publishHealth());
+    this.health.on('change', () => {
+      this.noteMode();
+      void this.publishHealth();
+    });
+    this.noteMode();
     await link.subscribe(agentFilters(config.pointId));
     this.http = await listen(agentRouter(this, { log: this.log, clock: this.clock }), config.http.host, config.http.port, this.log);
     this.health.start();
     this.receipts?.start();
+    this.kitchen?.start();
     this.outbox.start();
     this.dayReporter.start();
     link.start();
@@ -118,12 +138,34 @@ export class Agent {
     this.log.info({ pointId: config.pointId, http: { host: this.http.host, port: this.http.port }, mqtt: config.mqtt.url, version: VERSION }, 'ready');
   }
 
-  /** Commits an order, then queues its receipt and wakes the outbox. */
+  /** Commits an order, then queues its receipt (and kitchen ticket), opens the drawer for cash and wakes the outbox. */
   commitOrder(input: Parameters<OrderStore['addOrder']>[0]): { order: OrderRecord; created: boolean } {
-    // The print job joins the order's transaction: one fsync per order, and no order without its job.
-    const result = this.store.addOrder(input, this.clock.now(), this.receipts ? (order) => this.receipts!.enqueue(order) : undefined);
-    if (result.created) this.outbox.kick();
+    // The print jobs join the order's transaction: one fsync per order, and no order without its paper.
+    const result = this.store.addOrder(input, this.clock.now(), this.paperJobs);
+    if (result.created) {
+      this.outbox.kick();
+      if (this.drawer && this.config.drawer.kickOnCash && result.order.payment === 'cash') void this.drawer.open({ reason: 'cash order', order: result.order.number });
+    }
     return result;
+  }
+
+  private readonly paperJobs = (order: OrderRecord): void => {
+    this.receipts?.enqueue(order);
+    this.kitchen?.enqueue(order);
+  };
+
+  /** Since when the point has been in its current mode (this run of the agent, or the last one if the mode is the same). */
+  get modeSince(): number {
+    return this.modeNow?.since ?? this.clock.now();
+  }
+
+  private noteMode(): void {
+    const mode = this.health.snapshot().mode;
+    if (this.modeNow?.mode === mode) return;
+    const stored = this.modeNow ? null : this.store.getMeta(MODE_KEY);
+    const previous = stored ? (JSON.parse(stored) as { mode: string; since: number }) : null;
+    this.modeNow = previous?.mode === mode ? previous : { mode, since: this.clock.now() };
+    this.store.setMeta(MODE_KEY, JSON.stringify(this.modeNow));
   }
 
   healthBody(): HealthBody {
@@ -234,6 +276,7 @@ export class Agent {
     }
     await this.link.stop(graceful);
     await this.receipts?.stop();
+    await this.kitchen?.stop();
     await this.health.stop();
     await this.http?.close();
     this.store.close();

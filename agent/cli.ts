@@ -22,7 +22,7 @@ export const agentCommand: Command = {
     // The internet check asks the agent's own MQTT link whether central is reachable.
     let agent: Agent | undefined;
     const devices = await deviceDeps(config, log, () => agent?.link.connected ?? false);
-    agent = new Agent(config, { log, health: devices.health, receipts: devices.receipts });
+    agent = new Agent(config, { log, health: devices.health, receipts: devices.receipts, kitchen: devices.kitchen, drawer: devices.drawer });
     await agent.start();
     // systemd (Type=notify, WatchdogSec): READY once orders can be taken, then watchdog pings.
     const notify = startSdNotify(log);

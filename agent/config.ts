@@ -17,6 +17,34 @@ const InternetTarget = z
 
 const Percent = z.number().min(1).max(100);
 
+export const Language = z.enum(['ru', 'en', 'ka']);
+export type Language = z.infer<typeof Language>;
+
+const PrinterInterface = z
+  .string()
+  .regex(/^(none|tcp:\/\/[^/:]+:\d{1,5}|\/.+)$/, 'must be tcp://host:port, a serial path such as /dev/ttyUSB0, or none');
+
+/** What a printer's paper holds: characters per line of font A, and dots for drawn text. */
+const paperFields = {
+  /** Characters per line: 48 on 80 mm paper, 32 on 58 mm. */
+  width: z.number().int().min(24).max(64).default(48),
+  /** 58 or 80 mm paper: drawn (raster) text is 384 or 576 dots wide. */
+  paperWidthMm: z.union([z.literal(58), z.literal(80)]).default(80),
+  /** Printable dots per line when the printer's differ from 384 / 576 (e.g. 512 on some 80 mm models). */
+  dots: z.number().int().min(128).max(1024).optional(),
+  /** Serial line speed; ignored for tcp://. */
+  baudRate: z.number().int().min(1200).max(921_600).default(9600),
+  /** Sending one receipt and reading the status after it. */
+  printTimeoutMs: z.number().int().min(100).default(10_000),
+  /** How often waiting receipts ask the printer whether it is back. */
+  retryMs: z.number().int().min(100).default(3000),
+};
+
+/** Printable dots per line of a printer's paper. */
+export function paperDots(paper: { paperWidthMm: 58 | 80; dots?: number | undefined }): number {
+  return paper.dots ?? (paper.paperWidthMm === 58 ? 384 : 576);
+}
+
 /** Per-check schedule and hysteresis: a status changes after that many consecutive results. */
 function checkSchedule(defaults: { intervalMs: number; timeoutMs: number; failAfter: number; recoverAfter: number }) {
   return {
@@ -64,19 +92,9 @@ export const agentConfigSchema = z.strictObject({
         .prefault({}),
       printer: z
         .strictObject({
-          interface: z
-            .string()
-            .regex(/^(none|tcp:\/\/[^/:]+:\d{1,5}|\/.+)$/, 'must be tcp://host:port, a serial path such as /dev/ttyUSB0, or none')
-            .default('none'),
+          interface: PrinterInterface.default('none'),
           ...checkSchedule({ intervalMs: 10_000, timeoutMs: 2000, failAfter: 1, recoverAfter: 1 }),
-          /** Serial line speed; ignored for tcp://. */
-          baudRate: z.number().int().min(1200).max(921_600).default(9600),
-          /** Characters per line: 48 on 80 mm paper, 32 on 58 mm. */
-          width: z.number().int().min(24).max(64).default(48),
-          /** Sending one receipt and reading the status after it. */
-          printTimeoutMs: z.number().int().min(100).default(10_000),
-          /** How often waiting receipts ask the printer whether it is back. */
-          retryMs: z.number().int().min(100).default(3000),
+          ...paperFields,
         })
         .prefault({}),
       camera: z
@@ -109,7 +127,43 @@ export const agentConfigSchema = z.strictObject({
     })
     .prefault({}),
   menuFile: z.string().min(1).optional(),
-  language: z.enum(['ru', 'en', 'ka']).default('en'),
+  language: Language.default('en'),
+  /** What receipts and kitchen tickets print in, and how. */
+  receipt: z
+    .strictObject({
+      /** Default: `language`. */
+      language: Language.optional(),
+      /** Cyrillic through a code page the printer has (ESC t), or drawn as an image like Georgian. */
+      codePage: z.enum(['cp866', 'cp1251', 'raster']).default('cp866'),
+      /** The printer's ESC t number for that code page, when it is not Epson's (17 for PC866, 46 for WPC1251). */
+      codePageTable: z.number().int().min(0).max(255).optional(),
+    })
+    .prefault({}),
+  /** A second printer in the kitchen: each order's ticket, printed once. A string is the interface alone. */
+  kitchenPrinter: z.preprocess(
+    (value) => (typeof value === 'string' ? { interface: value } : value),
+    z
+      .strictObject({
+        interface: PrinterInterface.default('none'),
+        ...paperFields,
+        /** Default: the receipt language. */
+        language: Language.optional(),
+        /** Its status query (DLE EOT). */
+        timeoutMs: z.number().int().min(50).max(120_000).default(2000),
+      })
+      .prefault({}),
+  ),
+  /** The cash drawer on the receipt printer's drawer port. */
+  drawer: z
+    .strictObject({
+      /** Open it (ESC p) when a cash order is saved. */
+      kickOnCash: z.boolean().default(false),
+      /** The connector pin the drawer's solenoid is on. */
+      pin: z.union([z.literal(2), z.literal(5)]).default(2),
+      /** Length of the pulse. */
+      pulseMs: z.number().int().min(10).max(500).default(100),
+    })
+    .prefault({}),
   /** The box's local time zone (IANA): "today" on the staff page and end-of-day days. */
   timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Tbilisi').default(DEFAULT_TIME_ZONE),
   /** Offline limits (minor units). Over one, an order taken while offline needs the manager PIN. */
@@ -130,12 +184,20 @@ export const agentConfigSchema = z.strictObject({
     })
     .prefault({}),
 }).superRefine((config, ctx) => {
+  if (config.drawer.kickOnCash && config.checks.printer.interface === 'none') {
+    ctx.addIssue({ code: 'custom', path: ['drawer', 'kickOnCash'], message: 'needs checks.printer.interface: the drawer opens through the receipt printer' });
+  }
   if (!isLoopbackHost(config.http.host) && !config.pins.staff) {
     ctx.addIssue({ code: 'custom', path: ['pins', 'staff'], message: `is required when http.host (${config.http.host}) is not loopback: the staff page would be open to the whole LAN` });
   }
 });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
+
+/** The language receipts print in: `receipt.language`, else the page's `language`. */
+export function receiptLanguage(config: Pick<AgentConfig, 'language' | 'receipt'>): Language {
+  return config.receipt.language ?? config.language;
+}
 
 export function loadAgentConfig(file?: string, env: NodeJS.ProcessEnv = process.env, base?: Record<string, unknown>): AgentConfig {
   return loadConfig(agentConfigSchema, { file, env, ...(base ? { base } : {}) });

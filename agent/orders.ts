@@ -43,7 +43,7 @@ export function priceItems(request: OrderRequest, menu: Menu): { items: OrderIte
         issues.push({ path: `items.${i}.sku`, message: `unknown sku "${line.sku}": not on this point's menu` });
         return;
       }
-      items.push({ sku: line.sku, name: entry.name.en, unitPrice: entry.price, qty: line.qty, lineTotal: entry.price * line.qty });
+      items.push({ sku: line.sku, name: entry.name.en, names: entry.name, unitPrice: entry.price, qty: line.qty, lineTotal: entry.price * line.qty });
     } else {
       items.push({ sku: null, name: line.name, unitPrice: line.unitPrice, qty: line.qty, lineTotal: line.unitPrice * line.qty });
     }

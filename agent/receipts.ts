@@ -1,14 +1,21 @@
 import type { Logger } from '../lib/log.js';
 import { systemClock, type Clock } from '../lib/clock.js';
-import type { OrderRecord } from '../sync/schemas.js';
+import type { OrderItem, OrderRecord } from '../sync/schemas.js';
 import { formatMinor } from '../sync/day-summary.js';
 import { assessPrinter, type Printer, type ReceiptBlock } from '../drivers/index.js';
 import type { Receipts } from './agent.js';
 import type { OrderStore } from './store.js';
+import type { Language } from './config.js';
 
-/** 1250 tetri → "12.50 GEL". Money stays an integer until this point. */
-export function formatMoney(minor: number, currency: string): string {
-  return `${formatMinor(minor)} ${currency}`;
+/** 1250 tetri → "12.50" (en) or "12,50" (ru, ka): money stays an integer until this point. */
+export function formatAmount(minor: number, language: Language): string {
+  const text = formatMinor(minor);
+  return language === 'en' ? text : text.replace('.', ',');
+}
+
+/** The amount with its currency as paper shows it: ₾ where the line is drawn anyway (Georgian), else the code. */
+export function formatMoney(minor: number, currency: string, language: Language = 'en'): string {
+  return `${formatAmount(minor, language)} ${currency === 'GEL' && language === 'ka' ? '₾' : currency}`;
 }
 
 /** Local wall-clock time where the point is (config.timeZone), as staff read it: 2025-03-01 14:05. */
@@ -16,29 +23,66 @@ function formatTime(ms: number, timeZone: string): string {
   return new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(ms);
 }
 
-export const OFFLINE_LINE = 'OFFLINE ORDER — will sync';
+/** What paper says, in the point's language (`receipt.language`). */
+const PAPER = {
+  en: { point: 'Point', order: 'Order', reprint: 'REPRINT', each: 'each', total: 'TOTAL', payment: 'Payment', cash: 'cash', card: 'card', note: 'Note', offline: 'OFFLINE ORDER — will sync', kitchen: 'KITCHEN' },
+  ru: { point: 'Точка', order: 'Заказ', reprint: 'ПОВТОРНАЯ ПЕЧАТЬ', each: 'за шт.', total: 'ИТОГО', payment: 'Оплата', cash: 'наличные', card: 'карта', note: 'Комментарий', offline: 'ОФЛАЙН-ЗАКАЗ — будет синхронизирован', kitchen: 'КУХНЯ' },
+  ka: { point: 'ფილიალი', order: 'შეკვეთა', reprint: 'ხელახლა ბეჭდვა', each: '/ ცალი', total: 'სულ', payment: 'გადახდა', cash: 'ნაღდი', card: 'ბარათი', note: 'შენიშვნა', offline: 'ოფლაინ შეკვეთა — სინქრონიზდება', kitchen: 'სამზარეულო' },
+} as const satisfies Record<Language, Record<string, string>>;
+
+export const OFFLINE_LINE = PAPER.en.offline;
+
+/** A line's name in `language`: from the names the order kept, else the name it was sold under. */
+export function itemName(item: OrderItem, language: Language): string {
+  return item.names?.[language] ?? item.name;
+}
+
+export interface PaperOptions {
+  reprint: boolean;
+  timeZone: string;
+  language: Language;
+}
 
 /** What a receipt says. Pure. */
-export function receiptBlocks(order: OrderRecord, options: { reprint: boolean; timeZone: string }): ReceiptBlock[] {
-  const money = (minor: number) => formatMoney(minor, order.currency);
+export function receiptBlocks(order: OrderRecord, options: PaperOptions): ReceiptBlock[] {
+  const words = PAPER[options.language];
+  const money = (minor: number) => formatMoney(minor, order.currency, options.language);
   const blocks: ReceiptBlock[] = [
     { kind: 'text', text: 'The Hot Pot Spot', align: 'center', bold: true },
-    { kind: 'text', text: `Point ${order.pointId}`, align: 'center' },
-    { kind: 'text', text: `Order ${order.number}`, align: 'center', bold: true, large: true },
+    { kind: 'text', text: `${words.point} ${order.pointId}`, align: 'center' },
+    { kind: 'text', text: `${words.order} ${order.number}`, align: 'center', bold: true, large: true },
     { kind: 'text', text: formatTime(order.createdAt, options.timeZone), align: 'center' },
   ];
-  if (options.reprint) blocks.push({ kind: 'text', text: 'REPRINT', align: 'center', bold: true });
+  if (options.reprint) blocks.push({ kind: 'text', text: words.reprint, align: 'center', bold: true });
   blocks.push({ kind: 'rule' });
   for (const item of order.items) {
-    blocks.push({ kind: 'pair', left: `${item.qty} x ${item.name}`, right: money(item.lineTotal) });
-    if (item.qty > 1) blocks.push({ kind: 'text', text: `    ${money(item.unitPrice)} each` });
+    blocks.push({ kind: 'pair', left: `${item.qty} x ${itemName(item, options.language)}`, right: money(item.lineTotal) });
+    if (item.qty > 1) blocks.push({ kind: 'text', text: `    ${money(item.unitPrice)} ${words.each}` });
   }
-  blocks.push({ kind: 'rule' }, { kind: 'pair', left: 'TOTAL', right: money(order.total), bold: true }, { kind: 'text', text: `Payment: ${order.payment}` });
-  if (order.note) blocks.push({ kind: 'text', text: `Note: ${order.note}` });
-  if (order.mode === 'offline') blocks.push({ kind: 'text', text: OFFLINE_LINE, align: 'center', bold: true });
+  blocks.push({ kind: 'rule' }, { kind: 'pair', left: words.total, right: money(order.total), bold: true }, { kind: 'text', text: `${words.payment}: ${words[order.payment]}` });
+  if (order.note) blocks.push({ kind: 'text', text: `${words.note}: ${order.note}` });
+  if (order.mode === 'offline') blocks.push({ kind: 'text', text: words.offline, align: 'center', bold: true });
   blocks.push({ kind: 'qr', data: order.id }, { kind: 'text', text: order.id, align: 'center' });
   return blocks;
 }
+
+/** What a kitchen ticket says: the number, the time, and each line large, with no prices. Pure. */
+export function kitchenTicketBlocks(order: OrderRecord, options: PaperOptions): ReceiptBlock[] {
+  const words = PAPER[options.language];
+  const blocks: ReceiptBlock[] = [
+    { kind: 'text', text: words.kitchen, align: 'center', bold: true },
+    { kind: 'text', text: `${words.order} ${order.number}`, align: 'center', bold: true, large: true },
+    { kind: 'text', text: formatTime(order.createdAt, options.timeZone), align: 'center' },
+  ];
+  if (options.reprint) blocks.push({ kind: 'text', text: words.reprint, align: 'center', bold: true });
+  blocks.push({ kind: 'rule' });
+  for (const item of order.items) blocks.push({ kind: 'text', text: `${item.qty} x ${itemName(item, options.language)}`, bold: true, large: true });
+  if (order.note) blocks.push({ kind: 'rule' }, { kind: 'text', text: `${words.note}: ${order.note}`, bold: true });
+  return blocks;
+}
+
+/** Which paper a queue prints: the customer's receipt, or the kitchen's ticket. */
+export type PaperKind = 'receipt' | 'kitchen';
 
 interface JobRow {
   id: number;
@@ -47,6 +91,10 @@ interface JobRow {
 }
 
 export interface PrintQueueOptions {
+  /** Receipts for the customer (the default) or tickets for the kitchen printer. */
+  kind?: PaperKind;
+  /** The language the paper is printed in. */
+  language: Language;
   log: Logger;
   clock?: Clock;
   /** While the printer cannot print, it is asked again this often. */
@@ -55,7 +103,8 @@ export interface PrintQueueOptions {
   timeZone: string;
 }
 
-const FROM_SEQ_KEY = 'receipts.fromSeq';
+/** Orders from this seq on get paper; older ones (before the queue existed) get none. */
+const FROM_SEQ_KEY: Record<PaperKind, string> = { receipt: 'receipts.fromSeq', kitchen: 'kitchen.fromSeq' };
 
 /**
  * The durable receipt queue. Every receipt is a row in `print_jobs`; printing never blocks or
@@ -78,27 +127,31 @@ export class PrintQueue implements Receipts {
   private wanted = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private waitingSince: number | null = null;
+  private waitingReason: string | null = null;
   private stopped = true;
+  readonly kind: PaperKind;
 
   constructor(private readonly store: OrderStore, private readonly printer: Printer, private readonly options: PrintQueueOptions) {
     this.clock = options.clock ?? systemClock;
-    this.log = options.log;
+    this.kind = options.kind ?? 'receipt';
+    this.log = options.log.child({ paper: this.kind });
     const db = store.db;
+    const kind = this.kind;
     this.stmts = {
-      insert: db.prepare<[string, string, number]>("INSERT INTO print_jobs (order_id, reason, state, created_at) VALUES (?, ?, 'queued', ?)"),
-      nextQueued: db.prepare<[], JobRow>("SELECT id, order_id, reason FROM print_jobs WHERE state = 'queued' ORDER BY id LIMIT 1"),
+      insert: db.prepare<[string, string, number]>(`INSERT INTO print_jobs (order_id, reason, state, created_at, target) VALUES (?, ?, 'queued', ?, '${kind}')`),
+      nextQueued: db.prepare<[], JobRow>(`SELECT id, order_id, reason FROM print_jobs WHERE state = 'queued' AND target = '${kind}' ORDER BY id LIMIT 1`),
       markPrinting: db.prepare<[number, number]>("UPDATE print_jobs SET state = 'printing', attempts = attempts + 1, started_at = ? WHERE id = ?"),
       markPrinted: db.prepare<[number, number]>("UPDATE print_jobs SET state = 'printed', printed_at = ?, last_error = NULL WHERE id = ?"),
       markQueued: db.prepare<[string, number]>("UPDATE print_jobs SET state = 'queued', last_error = ? WHERE id = ?"),
       markUncertain: db.prepare<[string, number]>("UPDATE print_jobs SET state = 'uncertain', last_error = ? WHERE id = ?"),
-      interrupted: db.prepare<[], JobRow>("SELECT id, order_id, reason FROM print_jobs WHERE state = 'printing' ORDER BY id"),
-      printed: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM print_jobs WHERE order_id = ? AND state = 'printed' LIMIT 1"),
-      counts: db.prepare<[], { state: string; n: number }>('SELECT state, COUNT(*) AS n FROM print_jobs GROUP BY state'),
+      interrupted: db.prepare<[], JobRow>(`SELECT id, order_id, reason FROM print_jobs WHERE state = 'printing' AND target = '${kind}' ORDER BY id`),
+      printed: db.prepare<[string], { one: number }>(`SELECT 1 AS one FROM print_jobs WHERE order_id = ? AND state = 'printed' AND target = '${kind}' LIMIT 1`),
+      counts: db.prepare<[], { state: string; n: number }>(`SELECT state, COUNT(*) AS n FROM print_jobs WHERE target = '${kind}' GROUP BY state`),
       maxSeq: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM orders'),
       missing: db.prepare<[number, number]>(
-        `INSERT INTO print_jobs (order_id, reason, state, created_at)
-         SELECT o.id, 'order', 'queued', ? FROM orders o
-         WHERE o.seq >= ? AND NOT EXISTS (SELECT 1 FROM print_jobs j WHERE j.order_id = o.id) ORDER BY o.seq`,
+        `INSERT INTO print_jobs (order_id, reason, state, created_at, target)
+         SELECT o.id, 'order', 'queued', ?, '${kind}' FROM orders o
+         WHERE o.seq >= ? AND NOT EXISTS (SELECT 1 FROM print_jobs j WHERE j.order_id = o.id AND j.target = '${kind}') ORDER BY o.seq`,
       ),
     };
   }
@@ -138,6 +191,12 @@ export class PrintQueue implements Receipts {
     return this.stmts.printed.get(orderId) !== undefined;
   }
 
+  /** Why paper waits (the printer's last answer), since when, and how much waits; null while it prints. */
+  waiting(): { reason: string; since: number; queued: number } | null {
+    if (this.waitingSince === null || this.waitingReason === null) return null;
+    return { reason: this.waitingReason, since: this.waitingSince, queued: this.counts().queued };
+  }
+
   /** Jobs per state: queued, printing, printed, uncertain. */
   counts(): Record<'queued' | 'printing' | 'printed' | 'uncertain', number> {
     const out = { queued: 0, printing: 0, printed: 0, uncertain: 0 };
@@ -153,13 +212,13 @@ export class PrintQueue implements Receipts {
         this.log.warn({ job: job.id, orderId: job.order_id }, 'a receipt may or may not have printed before the agent stopped; not printing it again (reprint it if it is missing)');
       }
       const maxSeq = this.stmts.maxSeq.get()?.seq ?? 0;
-      const fromSeq = this.store.getMeta(FROM_SEQ_KEY);
+      const fromSeq = this.store.getMeta(FROM_SEQ_KEY[this.kind]);
       // Orders from before this queue existed get no receipt on upgrade.
       if (fromSeq !== null) {
         const added = this.stmts.missing.run(this.clock.now(), Number(fromSeq)).changes;
         if (added) this.log.warn({ added }, 'queued receipts for orders committed just before a crash');
       }
-      this.store.setMeta(FROM_SEQ_KEY, String(maxSeq + 1));
+      this.store.setMeta(FROM_SEQ_KEY[this.kind], String(maxSeq + 1));
     })();
   }
 
@@ -214,7 +273,8 @@ export class PrintQueue implements Receipts {
     this.stmts.markPrinting.run(this.clock.now(), job.id);
     let failure: string | null;
     try {
-      const after = assessPrinter(await this.printer.print(receiptBlocks(stored.order, { reprint: job.reason === 'reprint', timeZone: this.options.timeZone })));
+      const paper = { reprint: job.reason === 'reprint', timeZone: this.options.timeZone, language: this.options.language };
+      const after = assessPrinter(await this.printer.print(this.kind === 'kitchen' ? kitchenTicketBlocks(stored.order, paper) : receiptBlocks(stored.order, paper)));
       failure = after.status === 'down' ? `the printer reported ${after.reasons.join('; ')} right after the receipt` : null;
     } catch (error) {
       failure = (error as Error).message;
@@ -227,11 +287,13 @@ export class PrintQueue implements Receipts {
     if (this.waitingSince !== null) {
       this.log.info({ waitedMs: this.clock.now() - this.waitingSince, queued: this.counts().queued }, 'printer is back; printing waiting receipts');
       this.waitingSince = null;
+      this.waitingReason = null;
     }
     return null;
   }
 
   private waitForPrinter(reason: string): void {
+    this.waitingReason = reason;
     if (this.waitingSince === null) {
       this.waitingSince = this.clock.now();
       this.log.warn({ reason, queued: this.counts().queued }, 'receipts wait for the printer');

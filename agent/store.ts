@@ -37,6 +37,10 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX print_jobs_order ON print_jobs(order_id);`,
   // Staff sessions (agent/page/access.ts), by a keyed hash of the cookie's token.
   `CREATE TABLE staff_sessions (token_hash TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;`,
+  // Kitchen tickets (kitchenPrinter) share the print queue's table: a job is for one printer.
+  `ALTER TABLE print_jobs ADD COLUMN target TEXT NOT NULL DEFAULT 'receipt' CHECK (target IN ('receipt', 'kitchen'));
+   DROP INDEX print_jobs_queued;
+   CREATE INDEX print_jobs_queued ON print_jobs(target, id) WHERE state = 'queued';`,
 ];
 
 export interface NewOrder {

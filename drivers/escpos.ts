@@ -1,4 +1,5 @@
 import type { PrinterFlags, ReceiptBlock } from './types.js';
+import { bytesPerRow, drawLines, type Bitmap, type FontStack, type PlacedText } from './raster.js';
 
 const DLE = 0x10;
 const EOT = 0x04;
@@ -62,60 +63,193 @@ export function assessPrinter(flags: PrinterFlags): PrinterAssessment {
   return { status: 'up', reasons: [] };
 }
 
-type ThermalModule = typeof import('node-thermal-printer');
-let thermal: Promise<ThermalModule> | undefined;
-
-/** node-thermal-printer is loaded on the first receipt, so the agent starts without it. */
-function loadThermal(): Promise<ThermalModule> {
-  thermal ??= import('node-thermal-printer');
-  return thermal;
-}
-
-const INIT = Buffer.from([0x1b, 0x40]);
+const ESC = 0x1b;
+const GS = 0x1d;
+const LF = 0x0a;
+const INIT = Buffer.from([ESC, 0x40]);
 
 /**
- * Builds the ESC/POS bytes of one receipt (ending with a cut) with node-thermal-printer's
- * buffer; the bytes are sent by our own transport, which also reads the real status back.
+ * Code pages a receipt's text may use, by ESC t number (Epson's table; most receipt printers
+ * follow it). The Cyrillic one is configurable (`receipt.codePage`): PC866 or WPC1251 are the two
+ * most printers have. WPC1252 covers the Latin punctuation (—, «», №-less) the English strings use.
  */
-export async function encodeReceipt(blocks: readonly ReceiptBlock[], width: number): Promise<Buffer> {
-  const { ThermalPrinter, PrinterTypes, CharacterSet, BreakLine } = await loadThermal();
-  // No interface: the library only builds the buffer. PC437 is the printers' power-on code page;
-  // the library switches code pages itself for characters outside it.
-  const doc = new ThermalPrinter({ type: PrinterTypes.EPSON, interface: '', width, characterSet: CharacterSet.PC437_USA, breakLine: BreakLine.WORD });
+export const CODE_PAGES = {
+  cp866: { table: 17, label: 'ibm866' },
+  cp1251: { table: 46, label: 'windows-1251' },
+  wpc1252: { table: 16, label: 'windows-1252' },
+} as const;
+export type CodePageName = keyof typeof CODE_PAGES;
+
+interface CodePage {
+  table: number;
+  bytes: Map<string, number>;
+}
+
+const pageCache = new Map<string, CodePage>();
+
+/** The code page's upper half as character → byte (built from the platform's decoder). */
+function codePage(name: CodePageName, table: number = CODE_PAGES[name].table): CodePage {
+  const key = `${name}:${table}`;
+  let page = pageCache.get(key);
+  if (!page) {
+    const decoder = new TextDecoder(CODE_PAGES[name].label);
+    const bytes = new Map<string, number>();
+    for (let byte = 0x80; byte <= 0xff; byte++) {
+      const char = decoder.decode(Uint8Array.of(byte));
+      // C1 controls and the replacement character are not printable text.
+      if (char !== '\ufffd' && char.codePointAt(0)! >= 0xa0 && !bytes.has(char)) bytes.set(char, byte);
+    }
+    page = { table, bytes };
+    pageCache.set(key, page);
+  }
+  return page;
+}
+
+/** Printable ASCII; a tab or a control character would be a command, so they are spaces. */
+function asciiByte(char: string): number | null {
+  const cp = char.codePointAt(0)!;
+  if (cp >= 0x20 && cp < 0x7f) return cp;
+  return /\s/.test(char) ? 0x20 : null;
+}
+
+/** Typographic characters most code pages lack, and the plain ones paper can carry instead. */
+const PLAIN: Record<string, string> = { '—': '-', '–': '-', '−': '-', '“': '"', '”': '"', '„': '"', '«': '"', '»': '"', '‘': "'", '’': "'", '…': '...' };
+
+/**
+ * `text` in one code page (its typographic dashes and quotes made plain if that is what it takes),
+ * or null when no page the printer is set up for has every character.
+ */
+export function encodeText(text: string, pages: readonly CodePage[]): { table: number | null; bytes: Buffer } | null {
+  const exact = encodeExactly(text, pages);
+  if (exact) return exact;
+  const plain = text.replace(/[—–−“”„«»‘’…]/g, (char) => PLAIN[char]!);
+  return plain === text ? null : encodeExactly(plain, pages);
+}
+
+function encodeExactly(text: string, pages: readonly CodePage[]): { table: number | null; bytes: Buffer } | null {
+  const ascii = [...text].map(asciiByte);
+  if (ascii.every((b) => b !== null)) return { table: null, bytes: Buffer.from(ascii as number[]) };
+  for (const page of pages) {
+    const out: number[] = [];
+    for (const char of text) {
+      const byte = asciiByte(char) ?? page.bytes.get(char);
+      if (byte === undefined || byte === null) break;
+      out.push(byte);
+    }
+    if (out.length === [...text].length) return { table: page.table, bytes: Buffer.from(out) };
+  }
+  return null;
+}
+
+/** GS v 0: one raster image, normal density. */
+export function rasterCommand(bitmap: Bitmap): Buffer {
+  const row = bytesPerRow(bitmap.width);
+  const header = Buffer.from([GS, 0x76, 0x30, 0, row & 0xff, row >> 8, bitmap.height & 0xff, bitmap.height >> 8]);
+  return Buffer.concat([header, Buffer.from(bitmap.data.buffer, bitmap.data.byteOffset, row * bitmap.height)]);
+}
+
+/** GS ( k: QR model 2, cell size, error correction M, store, print. */
+function qrCommand(data: string, cellSize: number): Buffer {
+  const payload = Buffer.from(data, 'utf8');
+  const store = payload.length + 3;
+  return Buffer.concat([
+    Buffer.from([GS, 0x28, 0x6b, 4, 0, 0x31, 0x41, 0x32, 0]),
+    Buffer.from([GS, 0x28, 0x6b, 3, 0, 0x31, 0x43, cellSize]),
+    Buffer.from([GS, 0x28, 0x6b, 3, 0, 0x31, 0x45, 0x31]),
+    Buffer.from([GS, 0x28, 0x6b, store & 0xff, store >> 8, 0x31, 0x50, 0x30]),
+    payload,
+    Buffer.from([GS, 0x28, 0x6b, 3, 0, 0x31, 0x51, 0x30]),
+  ]);
+}
+
+/** ESC p: a pulse on the drawer connector's pin 2 or 5 (units of 2 ms). */
+export function drawerKickCommand(pin: 2 | 5, pulseMs: number): Buffer {
+  const on = Math.max(1, Math.min(255, Math.round(pulseMs / 2)));
+  return Buffer.from([ESC, 0x70, pin === 2 ? 0 : 1, on, Math.min(255, on * 2)]);
+}
+
+export interface ReceiptFonts {
+  regular: FontStack;
+  bold: FontStack;
+}
+
+export interface ReceiptEncoding {
+  /** Characters per line in the printer's font A (48 on 80 mm, 32 on 58 mm). */
+  width: number;
+  /** Dots per line (576 on 80 mm, 384 on 58 mm). */
+  dots: number;
+  /** How Cyrillic goes to paper: a code page the printer has, or drawn as an image. */
+  codePage: CodePageName | 'raster';
+  /** ESC t number of that code page, when the printer's differs from Epson's. */
+  codePageTable?: number | undefined;
+  /** The fonts text is drawn with when no code page has it (Georgian); loaded on first use. */
+  fonts: () => Promise<ReceiptFonts>;
+}
+
+/** Dots per em of drawn text: about the height of font A (24 dots), and twice that for large. */
+const RASTER_SIZE = 24;
+const RASTER_LARGE_SIZE = 40;
+const ALIGN: Record<'left' | 'center' | 'right', number> = { left: 0, center: 1, right: 2 };
+
+/**
+ * Builds the ESC/POS bytes of one receipt, ending with a cut. Text that one of the printer's
+ * code pages holds goes as text (crisp, small); a line no code page holds (Georgian, or Cyrillic
+ * with `codePage: raster`) is drawn on the box as a GS v 0 image at the printer's width. Nothing
+ * is ever sent as '?'.
+ */
+export async function encodeReceipt(blocks: readonly ReceiptBlock[], options: ReceiptEncoding): Promise<Buffer> {
+  const pages = [...(options.codePage === 'raster' ? [] : [codePage(options.codePage, options.codePageTable)]), codePage('wpc1252')];
+  const out: Buffer[] = [INIT];
+  let table: number | null = null;
+  let fonts: ReceiptFonts | undefined;
+  /** The encoded text's bytes, after an ESC t when it needs another code page than the last. */
+  const emit = (encoded: { table: number | null; bytes: Buffer }): Buffer => {
+    if (encoded.table === null || encoded.table === table) return encoded.bytes;
+    table = encoded.table;
+    return Buffer.concat([Buffer.from([ESC, 0x74, table]), encoded.bytes]);
+  };
+  const draw = async (lines: (stack: FontStack) => PlacedText[][], bold: boolean, size: number) => {
+    fonts ??= await options.fonts();
+    const stack = bold ? fonts.bold : fonts.regular;
+    out.push(Buffer.from([ESC, 0x61, 0]), rasterCommand(drawLines(stack, lines(stack), options.dots, size)));
+  };
   for (const block of blocks) {
     switch (block.kind) {
-      case 'text':
-        if (block.align === 'center') doc.alignCenter();
-        else if (block.align === 'right') doc.alignRight();
-        if (block.bold) doc.bold(true);
-        if (block.large) doc.setTextDoubleHeight();
-        doc.println(block.text);
-        if (block.large) doc.setTextNormal();
-        if (block.bold) doc.bold(false);
-        if (block.align && block.align !== 'left') doc.alignLeft();
-        break;
-      case 'pair': {
-        if (block.bold) doc.bold(true);
-        if (block.left.length + block.right.length + 1 > width) {
-          doc.println(block.left);
-          doc.leftRight('', block.right);
+      case 'text': {
+        const encoded = encodeText(block.text, pages);
+        const align = block.align ?? 'left';
+        if (encoded) {
+          out.push(Buffer.from([ESC, 0x61, ALIGN[align], ESC, 0x45, block.bold ? 1 : 0, GS, 0x21, block.large ? 0x01 : 0]), emit(encoded), Buffer.from([LF, GS, 0x21, 0, ESC, 0x45, 0, ESC, 0x61, 0]));
         } else {
-          doc.leftRight(block.left, block.right);
+          const size = block.large ? RASTER_LARGE_SIZE : RASTER_SIZE;
+          await draw((stack) => stack.wrap(block.text, size, options.dots).map((line) => [{ text: line, align }]), Boolean(block.bold), size);
         }
-        if (block.bold) doc.bold(false);
+        break;
+      }
+      case 'pair': {
+        const left = encodeText(block.left, pages);
+        const right = encodeText(block.right, pages);
+        if (left && right) {
+          const gap = options.width - [...block.left].length - [...block.right].length;
+          const line = gap >= 1 ? [emit(left), Buffer.alloc(gap, 0x20), emit(right)] : [emit(left), Buffer.from([LF]), Buffer.alloc(Math.max(0, options.width - [...block.right].length), 0x20), emit(right)];
+          out.push(Buffer.from([ESC, 0x45, block.bold ? 1 : 0]), ...line, Buffer.from([LF, ESC, 0x45, 0]));
+        } else {
+          await draw((stack) => {
+            const rightWidth = stack.measure(block.right, RASTER_SIZE);
+            const lines = stack.wrap(block.left, RASTER_SIZE, options.dots - rightWidth - RASTER_SIZE);
+            return lines.map((line, i) => [{ text: line, align: 'left' as const }, ...(i === 0 ? [{ text: block.right, align: 'right' as const }] : [])]);
+          }, Boolean(block.bold), RASTER_SIZE);
+        }
         break;
       }
       case 'rule':
-        doc.drawLine();
+        out.push(Buffer.alloc(options.width, 0x2d), Buffer.from([LF]));
         break;
       case 'qr':
-        doc.alignCenter();
-        doc.printQR(block.data, { cellSize: 6, correction: 'M', model: 2 });
-        doc.newLine();
-        doc.alignLeft();
+        out.push(Buffer.from([ESC, 0x61, 1]), qrCommand(block.data, 6), Buffer.from([LF, ESC, 0x61, 0]));
         break;
     }
   }
-  doc.cut();
-  return Buffer.concat([INIT, doc.getBuffer()]);
+  out.push(Buffer.from([LF, LF, LF, GS, 0x56, 66, 0]));
+  return Buffer.concat(out);
 }

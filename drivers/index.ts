@@ -4,7 +4,7 @@ import type { PrinterOptions } from './printer.js';
 export type { Camera, Printer, PrinterFlags, Probe, ProbeResult, ReceiptBlock, SystemStats } from './types.js';
 export type { PrinterOptions } from './printer.js';
 export type { FrameInfo } from './frame.js';
-export { assessPrinter, decodeStatus, STATUS_QUERY, type PrinterAssessment } from './escpos.js';
+export { assessPrinter, decodeStatus, STATUS_QUERY, CODE_PAGES, type CodePageName, type PrinterAssessment } from './escpos.js';
 export { DeviceUnreachableError } from './channel.js';
 
 /**
@@ -25,7 +25,7 @@ export async function loadPrinter(options: PrinterOptions): Promise<Printer | nu
   const made = await load('printer', async () => new (await import('./printer.js')).EscPosPrinter(options));
   if (!(made instanceof Error)) return made;
   const fail = () => Promise.reject(made);
-  return { address: options.address, status: fail, print: fail as () => Promise<PrinterFlags>, close: async () => undefined };
+  return { address: options.address, status: fail, print: fail as () => Promise<PrinterFlags>, kickDrawer: fail as () => Promise<PrinterFlags>, close: async () => undefined };
 }
 
 export async function loadCamera(device: string, options: { resolution: string; skipFrames: number }): Promise<Camera | null> {

@@ -1,7 +1,8 @@
 import type { ByteChannel } from './channel.js';
 import { TcpChannel } from './channel.js';
 import { SerialLine } from './serial.js';
-import { STATUS_QUERY, STATUS_REPLY_BYTES, decodeStatus, encodeReceipt } from './escpos.js';
+import { STATUS_QUERY, STATUS_REPLY_BYTES, decodeStatus, drawerKickCommand, encodeReceipt, type CodePageName, type ReceiptFonts } from './escpos.js';
+import { loadFontStack } from './raster.js';
 import type { Printer, PrinterFlags, ReceiptBlock } from './types.js';
 
 export interface PrinterOptions {
@@ -10,6 +11,13 @@ export interface PrinterOptions {
   baudRate: number;
   /** Characters per line. */
   width: number;
+  /** Dots per line, for text drawn as an image. */
+  dots: number;
+  /** Cyrillic through this code page, or drawn. */
+  codePage: CodePageName | 'raster';
+  codePageTable?: number | undefined;
+  /** TrueType files text is drawn with when no code page has it, in fallback order. */
+  fontFiles: { regular: string[]; bold: string[] };
   statusTimeoutMs: number;
   printTimeoutMs: number;
 }
@@ -23,6 +31,7 @@ export class EscPosPrinter implements Printer {
   readonly address: string;
   private readonly channel: ByteChannel;
   private queue: Promise<unknown> = Promise.resolve();
+  private fonts: Promise<ReceiptFonts> | undefined;
 
   constructor(private readonly options: PrinterOptions) {
     this.address = options.address;
@@ -36,14 +45,29 @@ export class EscPosPrinter implements Printer {
   }
 
   async print(receipt: ReceiptBlock[]): Promise<PrinterFlags> {
-    const bytes = await encodeReceipt(receipt, this.options.width);
+    const { width, dots, codePage, codePageTable } = this.options;
+    const bytes = await encodeReceipt(receipt, { width, dots, codePage, codePageTable, fonts: () => this.loadFonts() });
     // The status query goes after the receipt on the same stream: its answer means the printer
     // has read every byte before it.
-    return this.serialized(async () =>
-      decodeStatus(
-        await this.channel.exchange(Buffer.concat([bytes, STATUS_QUERY]), STATUS_REPLY_BYTES, this.options.printTimeoutMs, "the printer's status after the receipt"),
-      ),
-    );
+    return this.send(bytes, "the printer's status after the receipt");
+  }
+
+  kickDrawer(pin: 2 | 5, pulseMs: number): Promise<PrinterFlags> {
+    return this.send(drawerKickCommand(pin, pulseMs), "the printer's status after the drawer kick");
+  }
+
+  private send(bytes: Buffer, what: string): Promise<PrinterFlags> {
+    return this.serialized(async () => decodeStatus(await this.channel.exchange(Buffer.concat([bytes, STATUS_QUERY]), STATUS_REPLY_BYTES, this.options.printTimeoutMs, what)));
+  }
+
+  /** Parsed once, on the first receipt that needs drawn text; a failure is retried on the next. */
+  private loadFonts(): Promise<ReceiptFonts> {
+    this.fonts ??= (async () => {
+      const [regular, bold] = await Promise.all([loadFontStack(this.options.fontFiles.regular), loadFontStack(this.options.fontFiles.bold)]);
+      return { regular, bold };
+    })();
+    this.fonts.catch(() => (this.fonts = undefined));
+    return this.fonts;
   }
 
   close(): Promise<void> {

@@ -30,6 +30,8 @@ export interface Printer {
    * reading it: that answer is the confirmation that the bytes reached the printer.
    */
   print(receipt: ReceiptBlock[]): Promise<PrinterFlags>;
+  /** Pulses the cash drawer wired to the printer (ESC p on pin 2 or 5); resolves with the status after it. */
+  kickDrawer(pin: 2 | 5, pulseMs: number): Promise<PrinterFlags>;
   close(): Promise<void>;
 }
 

@@ -58,9 +58,13 @@ export type StatusMessage = z.infer<typeof StatusMessage>;
 export const CentralStatusMessage = z.object({ online: z.boolean(), ts: Timestamp });
 export type CentralStatusMessage = z.infer<typeof CentralStatusMessage>;
 
+const Names = z.object({ ru: z.string().min(1).max(120), en: z.string().min(1).max(120), ka: z.string().min(1).max(120) });
+
 export const OrderItem = z.object({
   sku: z.string().min(1).max(64).nullable(),
   name: z.string().min(1).max(120),
+  /** A menu item's name in every menu language, as the menu had it when the order was taken (absent on open items and older records). */
+  names: Names.optional(),
   unitPrice: Money,
   qty: z.number().int().min(1).max(999),
   lineTotal: Money,
@@ -120,8 +124,6 @@ export const CommandResultMessage = z.object({
   detail: z.string().max(2000),
 });
 export type CommandResultMessage = z.infer<typeof CommandResultMessage>;
-
-const Names = z.object({ ru: z.string().min(1).max(120), en: z.string().min(1).max(120), ka: z.string().min(1).max(120) });
 
 /** One menu format everywhere: `menuFile`, `PUT /api/menu` and the retained `menu` topic. */
 export const Menu = z

@@ -1,7 +1,9 @@
 import type { Logger } from '../../lib/log.js';
 import type { Clock } from '../../lib/clock.js';
 import { hasDefaultRoute, loadCamera, loadPrinter, loadProbes, loadSystemStats, type Camera, type Printer, type Probe, type SystemStats } from '../../drivers/index.js';
-import type { AgentConfig } from '../config.js';
+import { paperDots, receiptLanguage, type AgentConfig } from '../config.js';
+import { receiptFontFiles } from '../page/fonts.js';
+import { CashDrawer } from '../drawer.js';
 import type { OrderStore } from '../store.js';
 import { PrintQueue } from '../receipts.js';
 import { CameraCheck } from './camera.js';
@@ -13,27 +15,51 @@ import { SystemCheck } from './system.js';
 /** The configured devices, each driver loaded only when its device is configured. */
 export interface Devices {
   printer: Printer | null;
+  /** The kitchen's ticket printer (`kitchenPrinter`). */
+  kitchenPrinter: Printer | null;
   camera: Camera | null;
   probes: Probe[];
   systemStats: () => Promise<SystemStats>;
   close(): Promise<void>;
 }
 
+type PaperConfig = AgentConfig['checks']['printer'] | AgentConfig['kitchenPrinter'];
+
+/** A printer's driver options: its port, its paper, and how text no code page holds is drawn. */
+function printerOptions(config: AgentConfig, printer: PaperConfig) {
+  return {
+    address: printer.interface,
+    baudRate: printer.baudRate,
+    width: printer.width,
+    dots: paperDots(printer),
+    codePage: config.receipt.codePage,
+    codePageTable: config.receipt.codePageTable,
+    fontFiles: receiptFontFiles(),
+    statusTimeoutMs: printer.timeoutMs,
+    printTimeoutMs: printer.printTimeoutMs,
+  };
+}
+
 export async function loadDevices(config: AgentConfig): Promise<Devices> {
   const { checks } = config;
-  const [printer, camera, probes, systemStats] = await Promise.all([
-    loadPrinter({
-      address: checks.printer.interface,
-      baudRate: checks.printer.baudRate,
-      width: checks.printer.width,
-      statusTimeoutMs: checks.printer.timeoutMs,
-      printTimeoutMs: checks.printer.printTimeoutMs,
-    }),
+  const [printer, kitchenPrinter, camera, probes, systemStats] = await Promise.all([
+    loadPrinter(printerOptions(config, checks.printer)),
+    loadPrinter(printerOptions(config, config.kitchenPrinter)),
     loadCamera(checks.camera.device, { resolution: checks.camera.resolution, skipFrames: checks.camera.skipFrames }),
     loadProbes(checks.internet.targets),
     loadSystemStats(config.dataDir),
   ]);
-  return { printer, camera, probes, systemStats, close: async () => printer?.close() };
+  return {
+    printer,
+    kitchenPrinter,
+    camera,
+    probes,
+    systemStats,
+    close: async () => {
+      await printer?.close();
+      await kitchenPrinter?.close();
+    },
+  };
 }
 
 type Schedule = Pick<AgentConfig['checks']['internet'], 'intervalMs' | 'timeoutMs' | 'failAfter' | 'recoverAfter'>;
@@ -59,6 +85,10 @@ export interface DeviceDeps {
   health: (store: OrderStore) => DeviceHealth;
   /** For AgentDeps.receipts; undefined with no printer configured. */
   receipts: ((store: OrderStore) => PrintQueue) | undefined;
+  /** For AgentDeps.kitchen; undefined with no kitchen printer. */
+  kitchen: ((store: OrderStore) => PrintQueue) | undefined;
+  /** For AgentDeps.drawer: the drawer on the receipt printer. */
+  drawer: CashDrawer | undefined;
   /** Releases the devices (the serial port); after agent.stop(). */
   close(): Promise<void>;
 }
@@ -69,10 +99,15 @@ export interface DeviceDeps {
  */
 export async function deviceDeps(config: AgentConfig, log: Logger, centralConnected: () => boolean, clock?: Clock): Promise<DeviceDeps> {
   const devices = await loadDevices(config);
-  const printer = devices.printer;
+  const { printer, kitchenPrinter } = devices;
+  const language = receiptLanguage(config);
+  const queue = (target: Printer, options: { kind: 'receipt' | 'kitchen'; retryMs: number; language: typeof language }) => (store: OrderStore) =>
+    new PrintQueue(store, target, { log, timeZone: config.timeZone, ...options, ...(clock ? { clock } : {}) });
   return {
     close: () => devices.close(),
     health: (store) => new DeviceHealth({ checks: buildChecks(config, devices, centralConnected), log, overrides: store, ...(clock ? { clock } : {}) }),
-    receipts: printer ? (store) => new PrintQueue(store, printer, { log, retryMs: config.checks.printer.retryMs, timeZone: config.timeZone, ...(clock ? { clock } : {}) }) : undefined,
+    receipts: printer ? queue(printer, { kind: 'receipt', retryMs: config.checks.printer.retryMs, language }) : undefined,
+    kitchen: kitchenPrinter ? queue(kitchenPrinter, { kind: 'kitchen', retryMs: config.kitchenPrinter.retryMs, language: config.kitchenPrinter.language ?? language }) : undefined,
+    drawer: printer ? new CashDrawer(printer, { pin: config.drawer.pin, pulseMs: config.drawer.pulseMs, log }) : undefined,
   };
 }

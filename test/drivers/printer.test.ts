@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assessPrinter, decodeStatus, loadPrinter, type Printer, type ReceiptBlock } from '../../drivers/index.js';
 import { PrinterCheck } from '../../agent/checks/index.js';
+import { receiptFontFiles } from '../../agent/page/fonts.js';
 import { PrinterEmulator } from '../peers/printer-emulator.js';
 import { waitFor } from '../peers/net.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
@@ -14,7 +15,7 @@ const RECEIPT: ReceiptBlock[] = [
 ];
 
 function open(address: string, statusTimeoutMs = 2000): Promise<Printer> {
-  return loadPrinter({ address, baudRate: 9600, width: 42, statusTimeoutMs, printTimeoutMs: 5000 }) as Promise<Printer>;
+  return loadPrinter({ address, baudRate: 9600, width: 42, dots: 576, codePage: 'cp866', fontFiles: receiptFontFiles(), statusTimeoutMs, printTimeoutMs: 5000 }) as Promise<Printer>;
 }
 
 describe('DLE EOT status bytes', () => {

@@ -1,8 +1,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { crc32, deflateSync } from 'node:zlib';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SerialPort } from 'serialport';
+import QRCode from 'qrcode';
+import type { Bitmap } from '../../drivers/raster.js';
 import { withTimeout } from '../../lib/timeout.js';
 import { waitFor } from './net.js';
 import { startChild, type Child } from './process.js';
@@ -22,19 +25,34 @@ export interface EmulatedStatus {
   mute?: boolean;
 }
 
+/** A picture on the paper: a raster image (GS v 0), or a QR code the printer drew itself (GS ( k). */
+export type Graphic = { kind: 'raster'; bitmap: Bitmap } | { kind: 'qr'; data: string; cellSize: number; correction: 'L' | 'M' | 'Q' | 'H' };
+
 export interface PrintedReceipt {
   lines: string[];
   text: string;
   qr: string[];
+  /** The pictures, in paper order. */
+  graphics: Graphic[];
+  /** Every byte of print data the receipt was made of (commands included). */
+  bytes: Buffer;
+}
+
+/** A cash drawer pulse (ESC p): which connector pin and for how long. */
+export interface DrawerKick {
+  pin: 2 | 5;
+  onMs: number;
 }
 
 /** Windows-1252 0x80-0x9F (Node's TextDecoder reads windows-1252 as Latin-1 there); Latin-1 above. */
 const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ';
 const IBM866 = new TextDecoder('ibm866');
-/** Code pages the emulator decodes (ESC t n: 16 = WPC1252, 17 = PC866); others print high bytes as '?'. */
+const WINDOWS1251 = new TextDecoder('windows-1251');
+/** Code pages the emulator decodes (ESC t n: 16 = WPC1252, 17 = PC866, 46 = WPC1251); others print high bytes as '?'. */
 const CODE_PAGES: Record<number, (byte: number) => string> = {
   16: (byte) => (byte < 0xa0 ? CP1252_HIGH[byte - 0x80]! : String.fromCharCode(byte)),
   17: (byte) => IBM866.decode(Uint8Array.of(byte)),
+  46: (byte) => WINDOWS1251.decode(Uint8Array.of(byte)),
 };
 /** ESC and GS commands with a fixed number of parameter bytes, per the Epson ESC/POS reference. */
 const ESC_PARAMS: Record<number, number> = { 0x40: 0, 0x32: 0, 0x74: 1, 0x61: 1, 0x45: 1, 0x21: 1, 0x4d: 1, 0x2d: 1, 0x7b: 1, 0x33: 1, 0x64: 1, 0x4a: 1, 0x47: 1, 0x56: 1, 0x42: 2, 0x70: 3 };
@@ -51,6 +69,10 @@ class EscPosDecoder {
   private lines: string[] = [];
   private qr: string[] = [];
   private storedQr = '';
+  private qrCellSize = 3;
+  private qrCorrection: 'L' | 'M' | 'Q' | 'H' = 'L';
+  private graphics: Graphic[] = [];
+  private bytes: Buffer[] = [];
 
   constructor(private readonly printer: PrinterEmulator, private readonly reply: (bytes: Buffer) => void) {}
 
@@ -59,6 +81,8 @@ class EscPosDecoder {
     for (;;) {
       const used = this.step(this.pending);
       if (used === 0) return;
+      // Real-time status requests are not print data.
+      if (this.pending[0] !== 0x10) this.bytes.push(this.pending.subarray(0, used));
       this.pending = this.pending.subarray(used);
     }
   }
@@ -78,6 +102,7 @@ class EscPosDecoder {
       if (b.length < 2 + params) return 0;
       if (b[1] === 0x40) this.codePage = 0;
       if (b[1] === 0x74) this.codePage = b[2]!;
+      if (b[1] === 0x70) this.printing(() => this.printer.drawerKicks.push({ pin: b[2]! & 1 ? 5 : 2, onMs: b[3]! * 2 }));
       return 2 + params;
     }
     if (first === 0x1d) return this.gs(b);
@@ -97,6 +122,20 @@ class EscPosDecoder {
       this.printing(() => this.cut());
       return size;
     }
+    if (command === 0x76) {
+      // GS v 0 m xL xH yL yH: a raster image, (xL + 256 xH) bytes by (yL + 256 yH) rows.
+      if (b.length < 8) return 0;
+      const row = b[4]! + 256 * b[5]!;
+      const height = b[6]! + 256 * b[7]!;
+      const size = 8 + row * height;
+      if (b.length < size) return 0;
+      const bitmap = { width: row * 8, height, data: Uint8Array.from(b.subarray(8, size)) };
+      this.printing(() => {
+        if (this.line.length) this.endLine();
+        this.graphics.push({ kind: 'raster', bitmap });
+      });
+      return size;
+    }
     if (command === 0x28) {
       // GS ( fn pL pH data: pL + 256 pH bytes follow.
       if (b.length < 5) return 0;
@@ -112,8 +151,15 @@ class EscPosDecoder {
   /** GS ( k: cn 49 is QR; fn 80 stores the data, fn 81 prints it. */
   private symbol(body: Buffer): void {
     if (body[0] !== 0x31) return;
-    if (body[1] === 0x50) this.storedQr = body.subarray(3).toString('latin1');
-    if (body[1] === 0x51) this.printing(() => this.qr.push(this.storedQr));
+    if (body[1] === 0x43) this.qrCellSize = body[2]!;
+    if (body[1] === 0x45) this.qrCorrection = (['L', 'M', 'Q', 'H'] as const)[body[2]! - 48] ?? 'L';
+    if (body[1] === 0x50) this.storedQr = body.subarray(3).toString('utf8');
+    if (body[1] === 0x51) {
+      this.printing(() => {
+        this.qr.push(this.storedQr);
+        this.graphics.push({ kind: 'qr', data: this.storedQr, cellSize: this.qrCellSize, correction: this.qrCorrection });
+      });
+    }
   }
 
   private statusRequest(n: number): void {
@@ -147,9 +193,11 @@ class EscPosDecoder {
   private cut(): void {
     if (this.line.length) this.endLine();
     const lines = this.lines.filter((line) => line.trim() !== '');
-    this.printer.receipts.push({ lines, text: lines.join('\n'), qr: this.qr });
+    this.printer.receipts.push({ lines, text: lines.join('\n'), qr: this.qr, graphics: this.graphics, bytes: Buffer.concat(this.bytes) });
     this.lines = [];
     this.qr = [];
+    this.graphics = [];
+    this.bytes = [];
   }
 }
 
@@ -161,6 +209,7 @@ class EscPosDecoder {
 export class PrinterEmulator {
   status: EmulatedStatus = {};
   readonly receipts: PrintedReceipt[] = [];
+  readonly drawerKicks: DrawerKick[] = [];
   statusQueries = 0;
   /** Bytes of print data that arrived while the printer could not print. */
   refusedBytes = 0;
@@ -248,4 +297,64 @@ export class PrinterEmulator {
     await this.closeTcp();
     await this.unplugSerial();
   }
+}
+
+/**
+ * The paper's pictures as one image, `width` dots wide, as the printer would put them on paper:
+ * raster images as sent, and each QR code drawn from its data at the cell size and error
+ * correction the receipt asked for (with the quiet zone a scanner needs), centred.
+ */
+export function paperImage(receipt: PrintedReceipt, width: number): Bitmap {
+  const rows: boolean[][] = [];
+  for (const graphic of receipt.graphics) {
+    if (graphic.kind === 'raster') {
+      const { bitmap } = graphic;
+      const row = (bitmap.width + 7) >> 3;
+      for (let y = 0; y < bitmap.height; y++) {
+        rows.push(Array.from({ length: width }, (_, x) => x < bitmap.width && (bitmap.data[y * row + (x >> 3)]! & (0x80 >> (x & 7))) !== 0));
+      }
+      continue;
+    }
+    const { modules } = QRCode.create(graphic.data, { errorCorrectionLevel: graphic.correction });
+    const side = (modules.size + 8) * graphic.cellSize;
+    const left = Math.max(0, Math.floor((width - side) / 2));
+    for (let y = 0; y < side; y++) {
+      const my = Math.floor(y / graphic.cellSize) - 4;
+      rows.push(
+        Array.from({ length: width }, (_, x) => {
+          const mx = Math.floor((x - left) / graphic.cellSize) - 4;
+          return mx >= 0 && my >= 0 && mx < modules.size && my < modules.size && Boolean(modules.get(my, mx));
+        }),
+      );
+    }
+  }
+  const row = (width + 7) >> 3;
+  const data = new Uint8Array(row * rows.length);
+  rows.forEach((dots, y) => dots.forEach((black, x) => black && (data[y * row + (x >> 3)]! |= 0x80 >> (x & 7))));
+  return { width, height: rows.length, data };
+}
+
+/** A 1-bit image as a PNG file's bytes (black ink on white), for a person to look at. */
+export function bitmapPng(bitmap: Bitmap): Buffer {
+  const row = (bitmap.width + 7) >> 3;
+  const raw = Buffer.alloc((row + 1) * bitmap.height);
+  for (let y = 0; y < bitmap.height; y++) {
+    raw[y * (row + 1)] = 0;
+    // PNG's 1-bit greyscale has 1 = white: invert the printer's 1 = black.
+    for (let i = 0; i < row; i++) raw[y * (row + 1) + 1 + i] = ~bitmap.data[y * row + i]! & 0xff;
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(bitmap.width, 0);
+  header.writeUInt32BE(bitmap.height, 4);
+  header[8] = 1; // bit depth
+  header[9] = 0; // greyscale
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
