@@ -20,8 +20,14 @@ const OrdersQuery = z.object({
 
 const DayQuery = z.object({ date: DateString.optional() });
 
-/** `POST /api/mode`: staff force manual-order mode (`"offline"`) or hand it back to the checks (`null`). */
-const ModeRequest = z.strictObject({ force: z.enum(['offline']).nullable() });
+/**
+ * `POST /api/mode`: force manual-order mode (`"offline"`) or hand it back to the checks (`null`).
+ * With `pins.manager` set, only a manager can (`managerPin`).
+ */
+const ModeRequest = z.strictObject({ force: z.enum(['offline']).nullable(), managerPin: z.string().max(64).optional() });
+
+/** `POST /api/drawer/open`: a manager opens the cash drawer by hand. */
+const DrawerRequest = z.strictObject({ managerPin: z.string().max(64) });
 
 export interface AgentRouterDeps {
   log: Logger;
@@ -40,8 +46,20 @@ function approveOverLimit(breach: LimitBreach, currency: string, managerPin: str
   if (!manager) throw new HttpError(403, { error: `${over}; no manager PIN is set on this box (pins.manager), so it cannot be approved`, code: 'over_limit', ...facts });
   if (managerPin === undefined) throw new HttpError(403, { error: `${over}: a manager PIN is needed`, code: 'manager_pin_required', ...facts });
   const result = manager.check(clientOf(req), managerPin);
-  if (!result.ok) throw pinRefused(result, 'manager');
+  // A wrong PIN keeps the facts, so the page can ask again saying the same amounts.
+  if (!result.ok) {
+    const refusal = pinRefused(result, 'manager');
+    throw new HttpError(refusal.status, { ...refusal.body, ...facts });
+  }
   log.info(facts, 'order over an offline limit approved with the manager PIN');
+}
+
+/** A manager-only action: 409 without pins.manager, 403 without or with a wrong PIN. */
+function requireManager(manager: PinGate | undefined, managerPin: string | undefined, req: Request, what: string): void {
+  if (!manager) throw new HttpError(409, { error: `no manager PIN is set on this box (pins.manager), so nobody can ${what}`, code: 'no_manager_pin' });
+  if (managerPin === undefined) throw new HttpError(403, { error: `a manager PIN is needed to ${what}`, code: 'manager_pin_required' });
+  const result = manager.check(clientOf(req), managerPin);
+  if (!result.ok) throw pinRefused(result, 'manager');
 }
 
 /** The `201 {id, number, total, currency, status, printed}` body of a committed order. */
@@ -69,13 +87,17 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
   const assets = new PageAssets();
   if (assets.problem) log.error({ dir: assets.dir }, `${assets.problem}; orders can still be taken through the API`);
   registerPageRoutes(router, { agent, assets, sessions, clock });
-  router.get('/api/health', () => ({ status: 200, body: agent.healthBody() }));
+  // The contract's health, plus what the staff page shows: since when the mode holds, and why paper waits.
+  router.get('/api/health', () => ({
+    status: 200,
+    body: { ...agent.healthBody(), modeSince: agent.modeSince, paper: { receipt: agent.receipts?.waiting() ?? null, kitchen: agent.kitchen?.waiting() ?? null } },
+  }));
   router.get('/api/menu', () => ({ status: 200, body: agent.menu.menu }));
   router.post('/api/orders', (req) => {
     const request = parseWith(OrderRequest, req.body);
     const priced = priceItems(request, agent.menu.menu);
     if ('issues' in priced) {
-      throw new HttpError(400, { error: `invalid order: ${priced.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues: priced.issues });
+      throw new HttpError(400, { error: `invalid order: ${priced.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, code: 'invalid_order', issues: priced.issues });
     }
     // A retried POST with a known clientRef answers 200 with the order it already saved.
     const prior = request.clientRef ? agent.store.getByClientRef(request.clientRef) : null;
@@ -108,8 +130,8 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
   });
   router.post('/api/orders/:id/reprint', (req) => {
     const stored = agent.store.get(req.params.id!);
-    if (!stored) throw new HttpError(404, { error: `no order ${req.params.id} on this box` });
-    if (!agent.receipts) throw new HttpError(409, { error: 'no receipt printer is configured (checks.printer.interface is none)' });
+    if (!stored) throw new HttpError(404, { error: `no order ${req.params.id} on this box`, code: 'order_not_found' });
+    if (!agent.receipts) throw new HttpError(409, { error: 'no receipt printer is configured (checks.printer.interface is none)', code: 'no_printer' });
     agent.receipts.reprint(stored.order.id);
     return { status: 202, body: { id: stored.order.id, number: stored.order.number, queued: true } };
   });
@@ -118,10 +140,20 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
     return { status: 200, body: boxDaySummary(agent.store, config.pointId, query.date ?? today(), config.timeZone) };
   });
   router.post('/api/mode', (req) => {
-    const { force } = parseWith(ModeRequest, req.body);
-    if (!agent.health.force) throw new HttpError(409, { error: 'this agent runs without device checks, so its mode cannot be forced' });
+    const { force, managerPin } = parseWith(ModeRequest, req.body);
+    if (!agent.health.force) throw new HttpError(409, { error: 'this agent runs without device checks, so its mode cannot be forced', code: 'mode_fixed' });
+    if (manager) requireManager(manager, managerPin, req, 'change the mode');
     agent.health.force('staff', force);
+    log.info({ force, client: clientOf(req), byManager: manager !== undefined }, force ? 'point taken offline by hand' : 'mode handed back to the checks');
     return { status: 200, body: { mode: agent.health.snapshot().mode, force } };
+  });
+  router.post('/api/drawer/open', async (req) => {
+    const { managerPin } = parseWith(DrawerRequest, req.body);
+    if (!agent.drawer) throw new HttpError(409, { error: 'no receipt printer is configured, so there is no cash drawer to open', code: 'no_drawer' });
+    requireManager(manager, managerPin, req, 'open the cash drawer');
+    const result = await agent.drawer.open({ reason: 'by hand', client: clientOf(req) });
+    if (!result.opened) throw new HttpError(502, { error: `the drawer did not open: ${result.problem}`, code: 'drawer_failed' });
+    return { status: 200, body: { opened: true } };
   });
   return router;
 }

@@ -29,6 +29,8 @@ export type OrderRequest = z.infer<typeof OrderRequest>;
 export interface PricingIssue {
   path: string;
   message: string;
+  /** What the page words in its own language. */
+  code: 'unknown_sku' | 'total_too_large';
 }
 
 /** Turns request lines into priced items (integer minor units), or the issues that stop it. */
@@ -40,7 +42,7 @@ export function priceItems(request: OrderRequest, menu: Menu): { items: OrderIte
     if ('sku' in line) {
       const entry = bySku.get(line.sku);
       if (!entry) {
-        issues.push({ path: `items.${i}.sku`, message: `unknown sku "${line.sku}": not on this point's menu` });
+        issues.push({ path: `items.${i}.sku`, message: `unknown sku "${line.sku}": not on this point's menu`, code: 'unknown_sku' });
         return;
       }
       items.push({ sku: line.sku, name: entry.name.en, names: entry.name, unitPrice: entry.price, qty: line.qty, lineTotal: entry.price * line.qty });
@@ -49,6 +51,6 @@ export function priceItems(request: OrderRequest, menu: Menu): { items: OrderIte
     }
   });
   const total = items.reduce((sum, item) => sum + item.lineTotal, 0);
-  if (!Number.isSafeInteger(total) || total > 1_000_000_000) issues.push({ path: 'items', message: 'order total is too large' });
+  if (!Number.isSafeInteger(total) || total > 1_000_000_000) issues.push({ path: 'items', message: 'order total is too large', code: 'total_too_large' });
   return issues.length ? { issues } : { items };
 }

@@ -4,7 +4,12 @@ import { packageRoot } from '../../lib/paths.js';
 import { HttpError, type Reply } from '../../lib/http.js';
 import { StaticFiles, selfOnlyPageHeaders } from '../../lib/static.js';
 
-const REQUIRED = ['index.html', 'login.html', 'app.js', 'app.css', 'i18n.js', 'login.js'];
+/** fonts.css and the font files are made by the build (agent/page/build-fonts.ts). */
+const REQUIRED = ['index.html', 'login.html', 'app.js', 'app.css', 'i18n.js', 'login.js', 'fonts.css'];
+
+/** Everything the page loads comes from the box itself: no CDN, no inline script; its fonts too. */
+const PAGE_HEADERS = selfOnlyPageHeaders({ formAction: true });
+const SECURITY_HEADERS = { ...PAGE_HEADERS, 'content-security-policy': `${PAGE_HEADERS['content-security-policy']}; font-src 'self'` };
 
 /**
  * The staff page's static files (agent/page/static, next to the sources: tsc does not copy them to
@@ -17,7 +22,7 @@ export class PageAssets {
   readonly problem: string | null;
 
   constructor(readonly dir = join(packageRoot(), 'agent', 'page', 'static')) {
-    this.files = new StaticFiles(dir, { headers: selfOnlyPageHeaders({ formAction: true }) });
+    this.files = new StaticFiles(dir, { headers: SECURITY_HEADERS });
     const missing = REQUIRED.filter((name) => !this.files.has(name));
     this.problem = missing.length ? `the staff page is incomplete: ${missing.join(', ')} missing from ${dir} (the install must include agent/page/static)` : null;
   }
@@ -26,5 +31,13 @@ export class PageAssets {
   reply(name: string, request: Pick<IncomingHttpHeaders, 'if-none-match'> = {}): Reply {
     if (this.problem && REQUIRED.includes(name) && !this.files.has(name)) throw new HttpError(503, { error: this.problem });
     return this.files.reply(name, request);
+  }
+
+  /** An HTML file with its `<html lang>` set to `language` (the page's scripts start from it). */
+  inLanguage(name: string, language: string, request: Pick<IncomingHttpHeaders, 'if-none-match'> = {}): Reply {
+    const reply = this.reply(name, request);
+    if (reply.status !== 200) return reply;
+    // The ETag stays the file's: the language is the box's, fixed while the agent runs.
+    return { ...reply, text: String(reply.text).replace(/<html lang="[a-z]+">/, `<html lang="${language}">`) };
   }
 }

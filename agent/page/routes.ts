@@ -3,6 +3,7 @@ import { parseWith, type Reply, type Router } from '../../lib/http.js';
 import type { Clock } from '../../lib/clock.js';
 import { localDate } from '../../sync/day-summary.js';
 import type { Agent } from '../agent.js';
+import { receiptLanguage } from '../config.js';
 import { clientOf, type StaffSessions } from './access.js';
 import type { PageAssets } from './assets.js';
 import { pinRefused } from './pin-gate.js';
@@ -24,7 +25,8 @@ function redirect(location: string): Reply {
 /** The staff page, its files, its login, and the settings it starts from. */
 export function registerPageRoutes(router: Router, { agent, assets, sessions, clock }: PageRouteDeps): void {
   router.get('/', (req) => assets.reply('index.html', req.headers));
-  router.get('/login', (req) => (sessions ? assets.reply('login.html', req.headers) : redirect('/')));
+  // The login page speaks the box's language before anyone has chosen one.
+  router.get('/login', (req) => (sessions ? assets.inLanguage('login.html', agent.config.language, req.headers) : redirect('/')));
   router.get('/assets/:file', (req) => assets.reply(req.params.file!, req.headers));
   router.post('/api/login', (req) => {
     if (!sessions) return { status: 204 };
@@ -45,6 +47,9 @@ export function registerPageRoutes(router: Router, { agent, assets, sessions, cl
         timeZone: config.timeZone,
         today: localDate(clock.now(), config.timeZone),
         printer: agent.receipts !== undefined,
+        kitchen: agent.kitchen !== undefined,
+        drawer: agent.drawer !== undefined,
+        receiptLanguage: receiptLanguage(config),
         limits: { maxOrderTotal: config.limits.maxOrderTotal ?? null, maxOfflineTotal: config.limits.maxOfflineTotal ?? null },
         managerPin: config.pins.manager !== undefined,
         login: sessions !== undefined,

@@ -1,12 +1,13 @@
 // The staff page: manual orders on the point's own box. Everything is served by the box, so it
 // works with no internet. Text from the menu or orders is only ever set as textContent.
-import { LANGUAGES, rememberLanguage, storedLanguage, translatePage, translator } from './i18n.js';
+import { LANGUAGES, errorText, formatAmount, parseAmount, rememberLanguage, storedLanguage, translatePage, translator } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const DRAFT_KEY = 'hotpot.draft';
 const HEALTH_EVERY_MS = 1500;
 const ORDERS_EVERY_MS = 4000;
 const PAGE_EVERY_MS = 60_000;
+const UNDO_MS = 10_000;
 const MAX_QTY = 999;
 /** The API's Money maximum (minor units). */
 const MAX_PRICE = 1_000_000_000;
@@ -21,14 +22,14 @@ const state = {
   health: null,
   boxAnswering: true,
   orders: [],
+  view: 'order',
+  /** The last saved order, while its message stands beside Save: {id, number, total}. */
+  lastSaved: null,
+  /** A cleared draft that Undo brings back, and when that offer ends. */
+  cleared: null,
 };
 
 // ---------- money ----------
-
-function formatMinor(minor) {
-  const abs = Math.abs(minor);
-  return `${minor < 0 ? '-' : ''}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
-}
 
 function currencySign() {
   const currency = state.page?.currency ?? state.menu.currency;
@@ -36,15 +37,7 @@ function currencySign() {
 }
 
 function money(minor) {
-  return `${formatMinor(minor)} ${currencySign()}`;
-}
-
-/** "12.50" or "12,5" → 1250; null when it is not a positive amount with at most 2 decimals. */
-function parseMoney(text) {
-  const match = /^(\d{1,9})(?:[.,](\d{1,2}))?$/.exec(text.trim());
-  if (!match) return null;
-  const minor = Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0'));
-  return minor > 0 && minor <= MAX_PRICE ? minor : null;
+  return `${formatAmount(minor, state.lang)} ${currencySign()}`;
 }
 
 // ---------- HTTP ----------
@@ -84,7 +77,7 @@ function newRef() {
 }
 
 function newDraft() {
-  return { lines: [], payment: null, note: '', clientRef: newRef() };
+  return { lines: [], payment: null, note: '', tendered: '', clientRef: newRef() };
 }
 
 function isLine(line) {
@@ -103,6 +96,7 @@ function loadDraft() {
         lines: draft.lines,
         payment: draft.payment === 'cash' || draft.payment === 'card' ? draft.payment : null,
         note: typeof draft.note === 'string' ? draft.note : '',
+        tendered: typeof draft.tendered === 'string' ? draft.tendered : '',
         clientRef: draft.clientRef,
       };
     }
@@ -151,19 +145,33 @@ function changed() {
   renderTotal();
 }
 
+/** The first item of a new order: the last order's "Saved" and any Undo offer are over. */
+function startingNewOrder() {
+  if (state.draft.lines.length === 0 && (state.lastSaved || state.cleared)) {
+    state.lastSaved = null;
+    state.cleared = null;
+    showMessage('', '');
+  }
+}
+
 function addMenuItem(sku) {
+  startingNewOrder();
   const line = state.draft.lines.find((l) => l.sku === sku);
   if (line) line.qty = Math.min(MAX_QTY, (validQty(line.qty) ?? 0) + 1);
   else state.draft.lines.push({ sku, qty: 1 });
   renderLines();
   changed();
+  // The line just touched comes into view in the order pane.
+  const index = state.draft.lines.findIndex((l) => l.sku === sku);
+  document.querySelector(`#lines li:nth-child(${index + 1})`)?.scrollIntoView({ block: 'nearest' });
 }
 
 function addOpenItem() {
   const name = $('open-name').value.trim();
-  const unitPrice = parseMoney($('open-price').value);
+  const unitPrice = parseAmount($('open-price').value, MAX_PRICE);
   if (!name) return showMessage('error', state.t('err.openName'), $('open-name'));
-  if (unitPrice === null) return showMessage('error', state.t('err.openPrice', { max: money(MAX_PRICE) }), $('open-price'));
+  if (unitPrice === null) return showMessage('error', state.t('err.openPrice', { example: formatAmount(1250, state.lang), max: money(MAX_PRICE) }), $('open-price'));
+  startingNewOrder();
   state.draft.lines.push({ name, unitPrice, qty: 1 });
   $('open-name').value = '';
   $('open-price').value = '';
@@ -182,6 +190,32 @@ function stepLine(index, delta) {
   changed();
 }
 
+function clearOrder() {
+  if (state.draft.lines.length === 0 && !state.draft.note) return;
+  state.cleared = { draft: state.draft, until: Date.now() + UNDO_MS };
+  state.draft = newDraft();
+  storeDraft();
+  renderDraftFields();
+  const undo = el('button', { type: 'button', class: 'undo secondary', text: state.t('clear.undo'), onclick: undoClear });
+  showMessage('warn', state.t('clear.done'), undefined, undo);
+  const offer = state.cleared;
+  setTimeout(() => {
+    if (state.cleared === offer) {
+      state.cleared = null;
+      showMessage('', '');
+    }
+  }, UNDO_MS);
+}
+
+function undoClear() {
+  if (!state.cleared) return;
+  state.draft = state.cleared.draft;
+  state.cleared = null;
+  storeDraft();
+  renderDraftFields();
+  showMessage('', '');
+}
+
 // ---------- rendering ----------
 
 function el(tag, props = {}, ...children) {
@@ -198,8 +232,14 @@ function el(tag, props = {}, ...children) {
 
 function renderMenu() {
   const root = $('menu');
+  const cats = $('cats');
   root.replaceChildren();
+  cats.replaceChildren();
   $('menu-empty').hidden = state.menu.items.length > 0;
+  const jump = (target, button) => {
+    target.scrollIntoView({ block: 'start' });
+    for (const other of cats.querySelectorAll('button')) other.setAttribute('aria-current', String(other === button));
+  };
   for (const category of state.menu.categories) {
     const items = state.menu.items.filter((item) => item.category === category.id);
     if (!items.length) continue;
@@ -216,8 +256,16 @@ function renderMenu() {
         ),
       );
     }
-    root.append(el('section', { class: 'category', 'aria-labelledby': headingId }, el('h3', { id: headingId, text: category.name[state.lang] ?? category.name.en }), grid));
+    const label = category.name[state.lang] ?? category.name.en;
+    const section = el('section', { class: 'category', 'aria-labelledby': headingId }, el('h3', { id: headingId, text: label }), grid);
+    root.append(section);
+    const tab = el('button', { type: 'button', 'data-category': category.id, text: label, 'aria-current': 'false' });
+    tab.addEventListener('click', () => jump(section, tab));
+    cats.append(tab);
   }
+  const openTab = el('button', { type: 'button', 'data-category': 'open', text: state.t('open.legend'), 'aria-current': 'false' });
+  openTab.addEventListener('click', () => jump($('open-item'), openTab));
+  cats.append(openTab);
 }
 
 function renderLines() {
@@ -250,6 +298,7 @@ function renderLines() {
         'li',
         { class: 'line' },
         el('span', { class: 'line-name' }, el('span', { text: name }), el('small', { text: state.t('line.each', { price: money(linePrice(line)) }) })),
+        lineTotal,
         el(
           'span',
           { class: 'stepper' },
@@ -257,7 +306,6 @@ function renderLines() {
           qty,
           el('button', { type: 'button', class: 'step', text: '+', 'aria-label': state.t('line.more', { name }), 'data-focus-key': `more-${index}`, onclick: () => stepLine(index, +1) }),
         ),
-        lineTotal,
         el('button', {
           type: 'button',
           class: 'remove',
@@ -277,29 +325,41 @@ function renderLines() {
 }
 
 function renderTotal() {
-  $('total').textContent = money(draftTotal());
+  const total = draftTotal();
+  $('total').textContent = money(total);
+  const cash = state.draft.payment === 'cash';
+  $('tender').dataset.off = String(!cash);
+  $('tendered').disabled = !cash;
+  const tendered = cash ? parseAmount(state.draft.tendered, MAX_PRICE) : null;
+  const enough = tendered !== null && tendered >= total && total > 0;
+  $('tendered').setAttribute('aria-invalid', String(cash && state.draft.tendered.trim() !== '' && !enough));
+  $('change-row').dataset.off = String(!enough);
+  $('change').textContent = enough ? money(tendered - total) : '';
 }
 
 function renderDraftFields() {
   for (const radio of document.querySelectorAll('input[name="payment"]')) radio.checked = radio.value === state.draft.payment;
   $('note').value = state.draft.note;
+  $('tendered').value = state.draft.tendered;
   renderLines();
   renderTotal();
 }
 
-function showMessage(kind, text, focus) {
+/** The message beside Save: kind ok / warn / error / '' (none); `extra` is a node after the text. */
+function showMessage(kind, text, focus, extra) {
+  // An error replaces the last "Saved": the health poll must not bring that back over it.
+  if (kind === 'error') state.lastSaved = null;
   const message = $('message');
   message.className = `message ${kind}`;
-  message.textContent = text;
+  message.replaceChildren(...(text ? [el('span', { text })] : []), ...(extra ? [extra] : []));
   if (focus) focus.focus();
 }
 
-function printerText(check) {
+/** Why the receipt printer cannot print, in the page's language, or null when it can. */
+function printerProblem(check) {
   const t = state.t;
-  if (!state.page?.printer || !check || check.detail === 'not configured') return t('printer.none');
-  if (check.status === 'up') return t('printer.ok');
+  if (!state.page?.printer || !check || check.detail === 'not configured' || check.status !== 'down') return null;
   const flags = check.data ?? {};
-  if (check.status === 'degraded' && flags.paperNearEnd) return t('printer.low');
   const reason = flags.paperEnd
     ? 'paperEnd'
     : flags.coverOpen
@@ -311,7 +371,15 @@ function printerText(check) {
           : flags.offline
             ? 'offline'
             : 'unreachable';
-  return t('printer.down', { reason: t(`printer.reason.${reason}`) });
+  return t(`printer.reason.${reason}`);
+}
+
+function printerText(check) {
+  const t = state.t;
+  if (!state.page?.printer || !check || check.detail === 'not configured') return t('printer.none');
+  if (check.status === 'up') return t('printer.ok');
+  if (check.status === 'degraded' && check.data?.paperNearEnd) return t('printer.low');
+  return t('printer.down', { reason: printerProblem(check) ?? t('printer.reason.unreachable') });
 }
 
 function cameraText(check) {
@@ -319,6 +387,11 @@ function cameraText(check) {
   if (!check || check.detail === 'not configured') return t('camera.none');
   if (check.status === 'up') return t('camera.ok');
   return check.status === 'down' ? t('camera.down') : t('camera.degraded');
+}
+
+function timeOf(ms) {
+  const tz = state.page?.timeZone;
+  return new Intl.DateTimeFormat(state.lang, { hour: '2-digit', minute: '2-digit', hour12: false, ...(tz ? { timeZone: tz } : {}) }).format(new Date(ms));
 }
 
 function renderBanner() {
@@ -329,14 +402,17 @@ function renderBanner() {
   let text = t('banner.checking');
   if (!state.boxAnswering) {
     kind = 'nobox';
-    text = t('banner.noBox');
+    text = t('banner.noBoxShort');
   } else if (health) {
     kind = health.mode;
-    text = health.mode === 'offline' ? t('banner.offline') : t('banner.online');
+    text = health.mode === 'offline' ? t('banner.offline', { time: timeOf(health.modeSince ?? Date.now()) }) : t('banner.online');
   }
   mode.className = `mode mode-${kind}`;
   mode.textContent = text;
+  mode.title = text;
   document.body.dataset.mode = kind;
+  $('nobox').hidden = state.boxAnswering;
+  $('nobox').textContent = state.boxAnswering ? '' : t('banner.noBox');
   const printer = health ? printerText(health.checks.printer) : '';
   $('printer-state').textContent = printer;
   $('printer-state').className = health && health.checks.printer.status !== 'up' && state.page?.printer ? 'warn' : '';
@@ -344,13 +420,22 @@ function renderBanner() {
   $('camera-state').className = health && health.checks.camera.status !== 'up' ? 'warn' : '';
   const unsynced = health?.unsynced ?? 0;
   $('unsynced-state').textContent = health ? (unsynced ? t('unsynced.some', { n: unsynced }) : t('unsynced.none')) : '';
-  $('unsynced-count').textContent = health ? String(unsynced) : '';
-  $('unsynced-count').setAttribute('aria-label', health ? t('unsynced.some', { n: unsynced }) : '');
+  $('unsynced-state').className = unsynced ? 'warn' : '';
+  renderSavedMessage();
 }
 
-function timeOf(ms) {
-  const tz = state.page?.timeZone;
-  return new Intl.DateTimeFormat(state.lang, { hour: '2-digit', minute: '2-digit', hour12: false, ...(tz ? { timeZone: tz } : {}) }).format(new Date(ms));
+/** "Saved № …", and what became of its receipt, while the cashier has not started the next order. */
+function renderSavedMessage() {
+  const saved = state.lastSaved;
+  if (!saved) return;
+  const t = state.t;
+  const order = state.orders.find((o) => o.id === saved.id);
+  const printed = order?.printed ?? saved.printed;
+  const head = saved.before ? t('savedBefore', { number: saved.number, total: money(saved.total) }) : t('saved', { number: saved.number });
+  if (!state.page?.printer || printed) return showMessage('ok', printed ? `${head} · ${t('receipt.printedNow')}` : head);
+  const problem = printerProblem(state.health?.checks.printer) ?? (state.health?.paper?.receipt ? t('printer.reason.unreachable') : null);
+  if (problem) return showMessage('warn', `${head} · ${t('receipt.waits', { reason: problem })}`);
+  showMessage('ok', `${head} · ${t('receipt.printing')}`);
 }
 
 function renderOrders() {
@@ -359,22 +444,25 @@ function renderOrders() {
   body.replaceChildren();
   $('today-empty').hidden = state.orders.length > 0;
   $('orders-table').hidden = state.orders.length === 0;
+  $('today-count').textContent = String(state.orders.length);
+  $('today-count').setAttribute('aria-label', t('today.count', { n: state.orders.length }));
+  const cell = (key, props, ...children) => el('td', { 'data-label': t(key), ...props }, ...children);
   for (const order of state.orders) {
     const receipt = !state.page?.printer ? t('receipt.none') : order.printed ? t('receipt.printed') : t('receipt.queued');
     body.append(
       el(
         'tr',
         { 'data-order-id': order.id, 'data-sync': order.syncedAt === null ? 'pending' : 'synced' },
-        el('td', { class: 'number', text: order.number }),
-        el('td', { text: timeOf(order.createdAt) }),
-        el('td', { class: 'money', text: money(order.total) }),
-        el('td', { text: t(`payment.${order.payment}`) }),
-        el('td', { class: order.syncedAt === null ? 'pending' : 'synced', text: order.syncedAt === null ? t('sync.pending') : t('sync.synced') }),
-        el('td', { text: receipt }),
-        el('td', { class: 'note', text: order.note ?? '' }),
-        el(
-          'td',
-          {},
+        cell('col.number', { class: 'number', text: order.number }),
+        cell('col.time', { text: timeOf(order.createdAt) }),
+        cell('col.total', { class: 'money', text: money(order.total) }),
+        cell('col.payment', { text: t(`payment.${order.payment}`) }),
+        cell('col.sync', { class: order.syncedAt === null ? 'pending' : 'synced', text: order.syncedAt === null ? t('sync.pending') : t('sync.synced') }),
+        cell('col.receipt', { class: 'receipt', text: receipt }),
+        cell('col.note', { class: 'note', text: order.note ?? '' }),
+        cell(
+          'col.actions',
+          { class: 'actions' },
           el('button', {
             type: 'button',
             class: 'secondary',
@@ -389,15 +477,30 @@ function renderOrders() {
   }
 }
 
+function renderView() {
+  for (const panel of document.querySelectorAll('[data-view-panel]')) panel.hidden = panel.dataset.viewPanel !== state.view;
+  for (const button of document.querySelectorAll('[data-view]')) button.setAttribute('aria-pressed', String(button.dataset.view === state.view));
+}
+
+function showView(view) {
+  state.view = view;
+  renderView();
+  if (view === 'today') void refreshOrders().catch(() => undefined);
+  if (view === 'till') renderManager();
+}
+
 function renderAll() {
   translatePage(document, state.t, state.lang);
   $('open-price-label').textContent = state.t('open.price', { currency: currencySign() });
   $('logout').hidden = !state.page?.login;
+  $('manager').hidden = !state.page?.managerPin;
+  $('lang').value = state.lang;
+  renderView();
   renderMenu();
   renderLines();
   renderTotal();
-  renderBanner();
   renderOrders();
+  renderBanner();
 }
 
 function setLanguage(lang) {
@@ -486,34 +589,38 @@ async function submitDraft() {
   const t = state.t;
   const total = draftTotal();
   let managerPin;
+  // The reason the manager is asked keeps the amounts of the first refusal, whatever a wrong PIN answers.
+  let reason;
   for (;;) {
     let result;
     try {
       result = await api('/api/orders', { method: 'POST', body: requestBody(managerPin), timeoutMs: 15_000 });
     } catch {
       // Unknown outcome: the same clientRef goes with the retry, so the box cannot save it twice.
+      state.boxAnswering = false;
+      renderBanner();
       return showMessage('error', t('err.network'));
     }
     const { status, data } = result;
     if (status === 201 || status === 200) {
-      const sameOrder = status === 201 || data.total === total;
-      showMessage('ok', sameOrder ? t('saved', { number: data.number }) : t('savedBefore', { number: data.number, total: money(data.total) }));
+      const before = status === 200 && data.total !== total;
+      state.lastSaved = { id: data.id, number: data.number, total: data.total, printed: data.printed, before };
+      state.cleared = null;
       state.draft = newDraft();
       storeDraft();
       renderDraftFields();
+      renderSavedMessage();
       void refreshOrders().catch(() => undefined);
       void readHealth();
       return;
     }
     if (status === 403 && (data?.code === 'manager_pin_required' || data?.code === 'manager_pin_wrong')) {
-      managerPin = await askManagerPin(limitReason(data), data.code === 'manager_pin_wrong');
+      reason ??= limitReason(data);
+      managerPin = await askManagerPin(reason, data.code === 'manager_pin_wrong');
       if (managerPin === null) return showMessage('error', t('err.pinCancelled'));
       continue;
     }
-    if (status === 403 && data?.code === 'over_limit') return showMessage('error', t('err.overLimit'));
-    if (status === 429) return showMessage('error', t('err.locked', { minutes: Math.max(1, Math.ceil((data?.retryAfterSec ?? 60) / 60)) }));
-    if (status === 400) return showMessage('error', t('err.invalid', { detail: String(data?.error ?? '').replace(/^invalid (order|request body): /, '') }));
-    return showMessage('error', t('err.server'));
+    return showMessage('error', errorText(t, status, data, state.lang));
   }
 }
 
@@ -522,11 +629,44 @@ async function reprint(order) {
   const message = $('reprint-message');
   try {
     const { status, data } = await api(`/api/orders/${encodeURIComponent(order.id)}/reprint`, { method: 'POST' });
-    message.textContent = status === 202 ? t('reprint.queued', { number: order.number }) : t('reprint.failed', { detail: data?.error ?? status });
+    message.textContent = status === 202 ? t('reprint.queued', { number: order.number }) : t('reprint.failed', { detail: errorText(t, status, data, state.lang) });
   } catch {
-    message.textContent = t('reprint.failed', { detail: t('banner.noBox') });
+    message.textContent = t('reprint.failed', { detail: t('banner.noBoxShort') });
   }
   await refreshOrders().catch(() => undefined);
+}
+
+// ---------- the manager's actions (behind the manager PIN) ----------
+
+function renderManager() {
+  const t = state.t;
+  const offline = state.health?.mode === 'offline';
+  $('manager-mode').textContent = state.health ? (offline ? t('banner.offline', { time: timeOf(state.health.modeSince ?? Date.now()) }) : t('banner.online')) : '';
+  $('mode-toggle').textContent = offline ? t('manager.online') : t('manager.offline');
+  $('drawer-open').hidden = !state.page?.drawer;
+}
+
+async function managerAction(path, body, done) {
+  const t = state.t;
+  const message = $('manager-message');
+  const pin = $('manager-pin').value;
+  if (!pin) {
+    message.className = 'message error';
+    message.textContent = t('pin.enter');
+    $('manager-pin').focus();
+    return;
+  }
+  try {
+    const { status, data } = await api(path, { method: 'POST', body: { ...body, managerPin: pin } });
+    message.className = status === 200 ? 'message ok' : 'message error';
+    message.textContent = status === 200 ? done : errorText(t, status, data, state.lang);
+    if (status === 200) $('manager-pin').value = '';
+  } catch {
+    message.className = 'message error';
+    message.textContent = t('banner.noBoxShort');
+  }
+  await readHealth();
+  renderManager();
 }
 
 // ---------- polling the box ----------
@@ -552,6 +692,7 @@ async function refreshOrders() {
   const focusedOrder = document.activeElement?.closest?.('tr[data-order-id]')?.dataset.orderId;
   state.orders = data;
   renderOrders();
+  renderSavedMessage();
   if (focusedOrder) document.querySelector(`tr[data-order-id="${focusedOrder}"] button`)?.focus();
 }
 
@@ -585,7 +726,7 @@ async function showDay(date) {
   try {
     const { status, data } = await api(`/api/reconciliation?date=${encodeURIComponent(date)}`);
     if (status !== 200) {
-      $('eod-note').textContent = t('eod.failed', { detail: data?.error ?? status });
+      $('eod-note').textContent = t('eod.failed', { detail: errorText(t, status, data, state.lang) });
       return;
     }
     const gaps = data.gaps.map((gap) => (gap.from === gap.to ? `${gap.from}` : `${gap.from}–${gap.to}`)).join(', ');
@@ -602,14 +743,15 @@ async function showDay(date) {
     for (const [key, value] of rows) list.append(el('div', { 'data-field': key }, el('dt', { text: t(key) }), el('dd', { text: value })));
     $('eod-note').textContent = data.unsynced ? t('eod.waiting', { n: data.unsynced }) : t('eod.allSynced');
   } catch {
-    $('eod-note').textContent = t('eod.failed', { detail: t('banner.noBox') });
+    $('eod-note').textContent = t('eod.failed', { detail: t('banner.noBoxShort') });
   }
 }
 
 // ---------- start ----------
 
 function wire() {
-  for (const button of document.querySelectorAll('[data-lang]')) button.addEventListener('click', () => setLanguage(button.dataset.lang));
+  $('lang').addEventListener('change', () => setLanguage($('lang').value));
+  for (const button of document.querySelectorAll('[data-view]')) button.addEventListener('click', () => showView(button.dataset.view));
   $('order-form').addEventListener('submit', (event) => {
     event.preventDefault();
     void save();
@@ -632,12 +774,11 @@ function wire() {
     state.draft.note = $('note').value;
     changed();
   });
-  $('clear').addEventListener('click', () => {
-    state.draft = newDraft();
-    storeDraft();
-    showMessage('', '');
-    renderDraftFields();
+  $('tendered').addEventListener('input', () => {
+    state.draft.tendered = $('tendered').value;
+    changed();
   });
+  $('clear').addEventListener('click', clearOrder);
   $('logout').addEventListener('click', () => {
     void api('/api/logout', { method: 'POST' })
       .catch(() => undefined)
@@ -646,6 +787,12 @@ function wire() {
   $('eod-form').addEventListener('submit', (event) => {
     event.preventDefault();
     void showDay($('eod-date').value);
+  });
+  $('manager-form').addEventListener('submit', (event) => event.preventDefault());
+  $('drawer-open').addEventListener('click', () => void managerAction('/api/drawer/open', {}, state.t('manager.drawerOpened')));
+  $('mode-toggle').addEventListener('click', () => {
+    const offline = state.health?.mode === 'offline';
+    void managerAction('/api/mode', { force: offline ? null : 'offline' }, offline ? state.t('manager.onlineDone') : state.t('manager.offlineDone'));
   });
 }
 
@@ -672,6 +819,7 @@ async function start() {
       renderTotal();
     }
   });
+  await document.fonts.ready;
   document.body.dataset.ready = 'true';
 }
 

@@ -5,11 +5,12 @@ export const LANGUAGES = ['ru', 'en', 'ka'];
 
 export const STRINGS = {
   en: {
+    'views.today': 'Today',
+    'views.till': 'Till',
     'page.title': 'Hot Pot — orders',
     'lang.label': 'Language',
     'banner.checking': 'Checking the connection…',
     'banner.online': 'Online — orders go to central',
-    'banner.offline': 'OFFLINE — orders are saved on this box and will sync',
     'banner.noBox': 'The box is not answering — check the tablet’s Wi-Fi. Saved orders are safe.',
     'printer.ok': 'Printer ready',
     'printer.none': 'No receipt printer set up',
@@ -55,12 +56,10 @@ export const STRINGS = {
     'err.payment': 'Choose cash or card.',
     'err.qty': 'Quantity of “{name}” must be a whole number from 1 to 999.',
     'err.openName': 'Type the item’s name.',
-    'err.openPrice': 'Price must be an amount like 12.50, more than 0 and at most {max}.',
     'err.network': 'Not saved: the box did not answer. Check the tablet’s Wi-Fi and press Save again — the order will not be doubled.',
     'err.invalid': 'Not saved: {detail}. Fix the order and press Save again.',
     'err.server': 'Not saved: the box had a problem. Press Save again; if it repeats, write the order on paper.',
     'err.locked': 'Too many wrong PINs. Wait {minutes} min.',
-    'err.overLimit': 'Not saved: the order is over the offline limit and no manager PIN is set on this box. Split the order or wait until the box is online.',
     'err.pinCancelled': 'Not saved: the manager did not approve the order.',
     'err.loadMenu': 'Could not load the menu from the box. Reload the page.',
     'pin.title': 'Manager PIN needed',
@@ -108,13 +107,52 @@ export const STRINGS = {
     'login.pin': 'Staff PIN',
     'login.submit': 'Log in',
     'login.wrong': 'Wrong PIN. Try again.',
+    'views.label': 'Screens',
+    'views.order': 'Order',
+    'menu.categories': 'Categories',
+    'manager.title': 'Manager',
+    'manager.drawer': 'Open the cash drawer',
+    'manager.offline': 'Take the point offline',
+    'manager.online': 'Back online (automatic)',
+    'manager.drawerOpened': 'The cash drawer is open.',
+    'manager.offlineDone': 'The point is offline: orders are kept on this box.',
+    'manager.onlineDone': 'The point follows its connection again.',
+    'tender.label': 'Tendered',
+    'tender.change': 'Change',
+    'clear.undo': 'Undo',
+    'clear.done': 'Order cleared.',
+    'banner.offline': 'OFFLINE since {time} — orders are saved on this box and will sync',
+    'banner.noBoxShort': 'The box is not answering',
+    'receipt.printedNow': 'receipt printed',
+    'receipt.printing': 'printing the receipt…',
+    'receipt.waits': 'the receipt waits: printer {reason}',
+    'today.count': 'Orders today: {n}',
+    'pin.enter': 'Enter the manager PIN.',
+    'err.openPrice': 'Price must be an amount like {example}, more than 0 and at most {max}.',
+    'code.over_limit': 'Not saved: the order is over the offline limit and no manager PIN is set on this box. Split the order or wait until the box is online.',
+    'code.manager_pin_required': 'The manager PIN is needed.',
+    'code.manager_pin_wrong': 'Wrong PIN. Try again.',
+    'code.pin_wrong': 'Wrong PIN. Try again.',
+    'code.no_manager_pin': 'No manager PIN is set on this box.',
+    'code.no_drawer': 'No receipt printer, so no cash drawer, is set up on this box.',
+    'code.drawer_failed': 'The cash drawer did not open: check the receipt printer.',
+    'code.no_printer': 'No receipt printer is set up on this box.',
+    'code.order_not_found': 'This order is not on this box.',
+    'code.mode_fixed': 'This box’s mode cannot be changed by hand.',
+    'code.cross_site': 'Refused: open the page from the box’s own address.',
+    'code.login_required': 'Log in with the staff PIN first.',
+    'issue.unknown_sku': 'an item is no longer on the menu — remove it and add it again',
+    'issue.total_too_large': 'the total is too large',
+    'issue.field': 'the field “{field}” is not valid',
+    'issue.unknown': 'the box refused the order',
   },
   ru: {
+    'views.today': 'Сегодня',
+    'views.till': 'Касса',
     'page.title': 'Hot Pot — заказы',
     'lang.label': 'Язык',
     'banner.checking': 'Проверка связи…',
     'banner.online': 'Онлайн — заказы уходят в центр',
-    'banner.offline': 'ОФЛАЙН — заказы сохраняются на этом устройстве и будут синхронизированы',
     'banner.noBox': 'Устройство не отвечает — проверьте Wi-Fi планшета. Сохранённые заказы в безопасности.',
     'printer.ok': 'Принтер готов',
     'printer.none': 'Принтер чеков не настроен',
@@ -160,12 +198,10 @@ export const STRINGS = {
     'err.payment': 'Выберите: наличные или карта.',
     'err.qty': 'Количество «{name}» должно быть целым числом от 1 до 999.',
     'err.openName': 'Введите название позиции.',
-    'err.openPrice': 'Цена — сумма вида 12.50, больше 0 и не больше {max}.',
     'err.network': 'Не сохранено: устройство не ответило. Проверьте Wi-Fi планшета и нажмите «Сохранить» ещё раз — заказ не задвоится.',
     'err.invalid': 'Не сохранено: {detail}. Исправьте заказ и нажмите «Сохранить» ещё раз.',
     'err.server': 'Не сохранено: ошибка на устройстве. Нажмите «Сохранить» ещё раз; если повторится — запишите заказ на бумаге.',
     'err.locked': 'Слишком много неверных PIN-кодов. Подождите {minutes} мин.',
-    'err.overLimit': 'Не сохранено: заказ превышает офлайн-лимит, а PIN-код менеджера на устройстве не задан. Разделите заказ или дождитесь связи.',
     'err.pinCancelled': 'Не сохранено: менеджер не подтвердил заказ.',
     'err.loadMenu': 'Не удалось загрузить меню с устройства. Перезагрузите страницу.',
     'pin.title': 'Нужен PIN-код менеджера',
@@ -213,13 +249,52 @@ export const STRINGS = {
     'login.pin': 'PIN-код персонала',
     'login.submit': 'Войти',
     'login.wrong': 'Неверный PIN-код. Попробуйте ещё раз.',
+    'views.label': 'Экраны',
+    'views.order': 'Заказ',
+    'menu.categories': 'Категории',
+    'manager.title': 'Менеджер',
+    'manager.drawer': 'Открыть денежный ящик',
+    'manager.offline': 'Перевести точку в офлайн',
+    'manager.online': 'Вернуть онлайн (автоматически)',
+    'manager.drawerOpened': 'Денежный ящик открыт.',
+    'manager.offlineDone': 'Точка в офлайне: заказы хранятся на этом устройстве.',
+    'manager.onlineDone': 'Точка снова следует за связью.',
+    'tender.label': 'Получено',
+    'tender.change': 'Сдача',
+    'clear.undo': 'Вернуть',
+    'clear.done': 'Заказ очищен.',
+    'banner.offline': 'ОФЛАЙН с {time} — заказы сохраняются на этом устройстве и будут синхронизированы',
+    'banner.noBoxShort': 'Устройство не отвечает',
+    'receipt.printedNow': 'чек напечатан',
+    'receipt.printing': 'чек печатается…',
+    'receipt.waits': 'чек ждёт: принтер — {reason}',
+    'today.count': 'Заказов сегодня: {n}',
+    'pin.enter': 'Введите PIN-код менеджера.',
+    'err.openPrice': 'Цена — сумма вида {example}, больше 0 и не больше {max}.',
+    'code.over_limit': 'Не сохранено: заказ превышает офлайн-лимит, а PIN-код менеджера на устройстве не задан. Разделите заказ или дождитесь связи.',
+    'code.manager_pin_required': 'Нужен PIN-код менеджера.',
+    'code.manager_pin_wrong': 'Неверный PIN-код. Попробуйте ещё раз.',
+    'code.pin_wrong': 'Неверный PIN-код. Попробуйте ещё раз.',
+    'code.no_manager_pin': 'PIN-код менеджера на этом устройстве не задан.',
+    'code.no_drawer': 'Принтер чеков не настроен, поэтому денежного ящика нет.',
+    'code.drawer_failed': 'Денежный ящик не открылся: проверьте принтер чеков.',
+    'code.no_printer': 'Принтер чеков на этом устройстве не настроен.',
+    'code.order_not_found': 'Этого заказа нет на устройстве.',
+    'code.mode_fixed': 'Режим этого устройства нельзя менять вручную.',
+    'code.cross_site': 'Отказано: откройте страницу по адресу самого устройства.',
+    'code.login_required': 'Сначала войдите с PIN-кодом персонала.',
+    'issue.unknown_sku': 'позиции больше нет в меню — уберите её и добавьте заново',
+    'issue.total_too_large': 'сумма слишком велика',
+    'issue.field': 'поле «{field}» заполнено неверно',
+    'issue.unknown': 'устройство отклонило заказ',
   },
   ka: {
+    'views.today': 'დღეს',
+    'views.till': 'სალარო',
     'page.title': 'Hot Pot — შეკვეთები',
     'lang.label': 'ენა',
     'banner.checking': 'კავშირის შემოწმება…',
     'banner.online': 'ონლაინ — შეკვეთები იგზავნება ცენტრში',
-    'banner.offline': 'ოფლაინ — შეკვეთები ინახება ამ მოწყობილობაზე და მოგვიანებით სინქრონიზდება',
     'banner.noBox': 'მოწყობილობა არ პასუხობს — შეამოწმეთ პლანშეტის Wi-Fi. შენახული შეკვეთები დაცულია.',
     'printer.ok': 'პრინტერი მზადაა',
     'printer.none': 'ჩეკის პრინტერი არ არის დაყენებული',
@@ -265,12 +340,10 @@ export const STRINGS = {
     'err.payment': 'აირჩიეთ ნაღდი ან ბარათი.',
     'err.qty': '„{name}“ — რაოდენობა უნდა იყოს მთელი რიცხვი 1-დან 999-მდე.',
     'err.openName': 'შეიყვანეთ პოზიციის სახელი.',
-    'err.openPrice': 'ფასი უნდა იყოს თანხა, მაგ. 12.50, 0-ზე მეტი და არაუმეტეს {max}.',
     'err.network': 'არ შეინახა: მოწყობილობამ არ უპასუხა. შეამოწმეთ პლანშეტის Wi-Fi და კვლავ დააჭირეთ „შენახვას“ — შეკვეთა არ გაორმაგდება.',
     'err.invalid': 'არ შეინახა: {detail}. გაასწორეთ შეკვეთა და კვლავ დააჭირეთ „შენახვას“.',
     'err.server': 'არ შეინახა: მოწყობილობაზე მოხდა შეცდომა. კვლავ დააჭირეთ „შენახვას“; თუ განმეორდება, ჩაწერეთ შეკვეთა ქაღალდზე.',
     'err.locked': 'ძალიან ბევრი არასწორი PIN. დაელოდეთ {minutes} წთ.',
-    'err.overLimit': 'არ შეინახა: შეკვეთა აღემატება ოფლაინ ლიმიტს, მენეჯერის PIN კი ამ მოწყობილობაზე არ არის დაყენებული. გაყავით შეკვეთა ან დაელოდეთ კავშირს.',
     'err.pinCancelled': 'არ შეინახა: მენეჯერმა შეკვეთა არ დაადასტურა.',
     'err.loadMenu': 'მენიუს ჩატვირთვა ვერ მოხერხდა. გადატვირთეთ გვერდი.',
     'pin.title': 'საჭიროა მენეჯერის PIN',
@@ -318,6 +391,44 @@ export const STRINGS = {
     'login.pin': 'პერსონალის PIN',
     'login.submit': 'შესვლა',
     'login.wrong': 'არასწორი PIN. სცადეთ თავიდან.',
+    'views.label': 'ეკრანები',
+    'views.order': 'შეკვეთა',
+    'menu.categories': 'კატეგორიები',
+    'manager.title': 'მენეჯერი',
+    'manager.drawer': 'ფულის უჯრის გახსნა',
+    'manager.offline': 'წერტილის ოფლაინ რეჟიმში გადაყვანა',
+    'manager.online': 'ონლაინ დაბრუნება (ავტომატურად)',
+    'manager.drawerOpened': 'ფულის უჯრა ღიაა.',
+    'manager.offlineDone': 'წერტილი ოფლაინშია: შეკვეთები ინახება ამ მოწყობილობაზე.',
+    'manager.onlineDone': 'წერტილი კვლავ კავშირს მიჰყვება.',
+    'tender.label': 'მიღებული',
+    'tender.change': 'ხურდა',
+    'clear.undo': 'დაბრუნება',
+    'clear.done': 'შეკვეთა გასუფთავდა.',
+    'banner.offline': 'ოფლაინ {time}-დან — შეკვეთები ინახება ამ მოწყობილობაზე და მოგვიანებით სინქრონიზდება',
+    'banner.noBoxShort': 'მოწყობილობა არ პასუხობს',
+    'receipt.printedNow': 'ჩეკი დაიბეჭდა',
+    'receipt.printing': 'ჩეკი იბეჭდება…',
+    'receipt.waits': 'ჩეკი ელოდება: პრინტერი — {reason}',
+    'today.count': 'დღევანდელი შეკვეთები: {n}',
+    'pin.enter': 'შეიყვანეთ მენეჯერის PIN.',
+    'err.openPrice': 'ფასი უნდა იყოს თანხა, მაგ. {example}, 0-ზე მეტი და არაუმეტეს {max}.',
+    'code.over_limit': 'არ შეინახა: შეკვეთა აღემატება ოფლაინ ლიმიტს, მენეჯერის PIN კი ამ მოწყობილობაზე არ არის დაყენებული. გაყავით შეკვეთა ან დაელოდეთ კავშირს.',
+    'code.manager_pin_required': 'საჭიროა მენეჯერის PIN.',
+    'code.manager_pin_wrong': 'არასწორი PIN. სცადეთ თავიდან.',
+    'code.pin_wrong': 'არასწორი PIN. სცადეთ თავიდან.',
+    'code.no_manager_pin': 'მენეჯერის PIN ამ მოწყობილობაზე არ არის დაყენებული.',
+    'code.no_drawer': 'ჩეკის პრინტერი არ არის დაყენებული, ამიტომ ფულის უჯრა არ არის.',
+    'code.drawer_failed': 'ფულის უჯრა არ გაიხსნა: შეამოწმეთ ჩეკის პრინტერი.',
+    'code.no_printer': 'ჩეკის პრინტერი ამ მოწყობილობაზე არ არის დაყენებული.',
+    'code.order_not_found': 'ეს შეკვეთა ამ მოწყობილობაზე არ არის.',
+    'code.mode_fixed': 'ამ მოწყობილობის რეჟიმის ხელით შეცვლა შეუძლებელია.',
+    'code.cross_site': 'უარყოფილია: გახსენით გვერდი მოწყობილობის მისამართიდან.',
+    'code.login_required': 'ჯერ შედით პერსონალის PIN-ით.',
+    'issue.unknown_sku': 'პოზიცია აღარ არის მენიუში — წაშალეთ და თავიდან დაამატეთ',
+    'issue.total_too_large': 'თანხა ძალიან დიდია',
+    'issue.field': 'ველი „{field}“ არასწორია',
+    'issue.unknown': 'მოწყობილობამ შეკვეთა უარყო',
   },
 };
 
@@ -354,4 +465,32 @@ export function translatePage(root, t, lang) {
   for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
   for (const button of root.querySelectorAll('[data-lang]')) button.setAttribute('aria-pressed', String(button.dataset.lang === lang));
+}
+
+/** 1250 minor units → "12.50" in English, "12,50" in Russian and Georgian (as their cashiers write it). */
+export function formatAmount(minor, lang) {
+  const abs = Math.abs(minor);
+  const separator = lang === 'en' ? '.' : ',';
+  return `${minor < 0 ? '-' : ''}${Math.floor(abs / 100)}${separator}${String(abs % 100).padStart(2, '0')}`;
+}
+
+/** "12.50", "12,5" or "12" → minor units; null when it is not a positive amount of at most `max` with at most 2 decimals. */
+export function parseAmount(text, max) {
+  const match = /^(\d{1,9})(?:[.,](\d{1,2}))?$/.exec(String(text).trim());
+  if (!match) return null;
+  const minor = Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0'));
+  return minor > 0 && minor <= max ? minor : null;
+}
+
+/** A refusal from the box in the page's language: by its `code`, else by its status. */
+export function errorText(t, status, data, lang) {
+  const code = data?.code;
+  if (code === 'pin_locked' || status === 429) return t('err.locked', { minutes: Math.max(1, Math.ceil((data?.retryAfterSec ?? 60) / 60)) });
+  if (status === 400) {
+    const issues = Array.isArray(data?.issues) ? data.issues : [];
+    const words = issues.map((issue) => (issue.code === 'unknown_sku' || issue.code === 'total_too_large' ? t(`issue.${issue.code}`) : t('issue.field', { field: String(issue.path ?? '') })));
+    return t('err.invalid', { detail: [...new Set(words)].join('; ') || t('issue.unknown') });
+  }
+  if (typeof code === 'string' && `code.${code}` in (STRINGS[lang] ?? STRINGS.en)) return t(`code.${code}`);
+  return t('err.server');
 }

@@ -2,7 +2,8 @@
 import { LANGUAGES, rememberLanguage, storedLanguage, translatePage, translator } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
-let lang = storedLanguage(navigator.language?.slice(0, 2));
+// The box serves this page with <html lang> set to its configured language: the default until someone picks one.
+let lang = storedLanguage(document.documentElement.lang);
 let t = translator(lang);
 
 function setLanguage(next) {
