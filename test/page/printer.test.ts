@@ -51,7 +51,8 @@ describeWithPeers('staff page with a real (emulated ESC/POS) receipt printer', [
     await page.locator('button.item[data-sku="khachapuri-adjaruli"]').click();
     await page.getByLabel('Cash').check();
     await page.getByRole('button', { name: 'Save & print' }).click();
-    await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toBe('Saved № tbilisi-04-000001');
+    // Beside Save: saved, and why the receipt waits.
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toBe('Saved № tbilisi-04-000001 · the receipt waits: printer out of paper');
     const receiptCell = page.locator('#orders tr', { hasText: 'tbilisi-04-000001' }).locator('td').nth(5);
     await expect.poll(() => receiptCell.textContent(), { timeout: 10_000 }).toBe('queued');
     await screenshot(page, 'printer-out-of-paper');
@@ -62,9 +63,14 @@ describeWithPeers('staff page with a real (emulated ESC/POS) receipt printer', [
     expect(printer.receipts[0]!.text).toContain('tbilisi-04-000001');
     await expect.poll(() => receiptCell.textContent(), { timeout: 15_000 }).toBe('printed');
     await expect.poll(() => printerState.textContent(), { timeout: 15_000 }).toBe('Printer ready');
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 15_000 }).toBe('Saved № tbilisi-04-000001 · receipt printed');
+    // The next order's first item ends the last one's message.
+    await page.locator('button.item[data-sku="tofu"]').click();
+    expect(await page.locator('#message').textContent()).toBe('');
   });
 
   it('reprints from the list', async () => {
+    await page.locator('[data-view="today"]').click();
     await page.getByRole('button', { name: 'Reprint receipt № tbilisi-04-000001' }).click();
     await expect.poll(() => page.locator('#reprint-message').textContent(), { timeout: 10_000 }).toBe('Reprint of № tbilisi-04-000001 queued.');
     await waitFor(() => printer.receipts.length === 2, 'the reprint', 20_000);

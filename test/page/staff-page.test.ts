@@ -93,7 +93,7 @@ describeWithPeers('staff page in a real Chromium', [peers.chromium()], () => {
     await central!.stop(false);
     central = undefined;
     await page.locator('#mode.mode-offline').waitFor({ timeout: 5000 });
-    expect(await page.locator('#mode').textContent()).toBe('OFFLINE — orders are saved on this box and will sync');
+    expect(await page.locator('#mode').textContent()).toMatch(/^OFFLINE since \d\d:\d\d — orders are saved on this box and will sync$/);
     await screenshot(page, 'offline-banner');
 
     await page.locator('button.item[data-sku="borjomi"]').click();
@@ -112,7 +112,7 @@ describeWithPeers('staff page in a real Chromium', [peers.chromium()], () => {
     const row = page.locator('#orders tr', { hasText: 'tbilisi-01-000004' });
     await expect.poll(() => row.getAttribute('data-sync'), { timeout: 10_000 }).toBe('pending');
     expect(ordersOnDisk(agent.store.file).at(-1)).toMatchObject({ number: 'tbilisi-01-000004', mode: 'offline', note: 'table 4' });
-    await expect.poll(() => page.locator('#unsynced-count').textContent(), { timeout: 10_000 }).toBe('1');
+    await expect.poll(() => page.locator('#unsynced-state').textContent(), { timeout: 10_000 }).toBe('Waiting to sync: 1');
     await screenshot(page, 'offline-order');
 
     // Central comes back on the same broker port: the order syncs and the page says so.
@@ -123,6 +123,7 @@ describeWithPeers('staff page in a real Chromium', [peers.chromium()], () => {
   });
 
   it('shows the end of day: count, sum, cash and card, first and last number, gaps', async () => {
+    await page.locator('[data-view="till"]').click();
     await page.getByRole('button', { name: 'Show' }).click();
     const field = (key: string) => page.locator(`#eod-summary [data-field="${key}"] dd`).textContent();
     await expect.poll(() => field('eod.count'), { timeout: 10_000 }).toBe('4');

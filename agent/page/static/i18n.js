@@ -5,6 +5,7 @@ export const LANGUAGES = ['ru', 'en', 'ka'];
 
 export const STRINGS = {
   en: {
+    'manager.pin': 'Manager PIN for these actions',
     'views.today': 'Today',
     'views.till': 'Till',
     'page.title': 'Hot Pot — orders',
@@ -147,6 +148,7 @@ export const STRINGS = {
     'issue.unknown': 'the box refused the order',
   },
   ru: {
+    'manager.pin': 'PIN-код менеджера для этих действий',
     'views.today': 'Сегодня',
     'views.till': 'Касса',
     'page.title': 'Hot Pot — заказы',
@@ -289,6 +291,7 @@ export const STRINGS = {
     'issue.unknown': 'устройство отклонило заказ',
   },
   ka: {
+    'manager.pin': 'მენეჯერის PIN ამ მოქმედებებისთვის',
     'views.today': 'დღეს',
     'views.till': 'სალარო',
     'page.title': 'Hot Pot — შეკვეთები',
