@@ -131,7 +131,7 @@ describeWithPeers('staff page layout at the points’ screens, in ru, en and ka'
             localStorage.setItem('hotpot.lang', lang);
             localStorage.setItem('hotpot.draft', JSON.stringify(draft));
           },
-          { lang, draft: { lines: TWELVE_LINES, payment: 'cash', note: '', tendered: '200', clientRef: `layout-${lang}-${screen.name}` } },
+          { lang, draft: { lines: TWELVE_LINES, payment: 'cash', note: '', tendered: '300', clientRef: `layout-${lang}-${screen.name}` } },
         );
         const page = await context.newPage();
         try {
