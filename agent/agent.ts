@@ -17,6 +17,10 @@ import type { CashDrawer } from './drawer.js';
 
 /** The mode and since when, kept so a restart does not reset "offline since". */
 const MODE_KEY = 'mode.since';
+/** A checkpoint runs once no order has been committed for this long... */
+const CHECKPOINT_IDLE_MS = 250;
+/** ...or, in a rush that never pauses, inside the commit that grows the WAL past this (16 MiB). */
+const CHECKPOINT_BACKSTOP_PAGES = 4000;
 
 /** Receipt printing, as the agent sees it (implemented over drivers/ by the print queue). */
 export interface Receipts {
@@ -59,6 +63,7 @@ export class Agent {
   private session = 0;
   private modeNow: { mode: string; since: number } | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
   private readonly clock: Clock;
   private readonly log: Logger;
 
@@ -133,6 +138,7 @@ export class Agent {
     this.outbox.start();
     this.dayReporter.start();
     link.start();
+    this.store.deferCheckpoints(CHECKPOINT_BACKSTOP_PAGES);
     this.healthTimer = setInterval(() => void this.publishHealth(), this.deps.healthEveryMs ?? 30_000);
     this.healthTimer.unref();
     this.log.info({ pointId: config.pointId, http: { host: this.http.host, port: this.http.port }, mqtt: config.mqtt.url, version: VERSION }, 'ready');
@@ -143,10 +149,29 @@ export class Agent {
     // The print jobs join the order's transaction: one fsync per order, and no order without its paper.
     const result = this.store.addOrder(input, this.clock.now(), this.paperJobs);
     if (result.created) {
+      this.checkpointWhenIdle();
       this.outbox.kick();
       if (this.drawer && this.config.drawer.kickOnCash && result.order.payment === 'cash') void this.drawer.open({ reason: 'cash order', order: result.order.number });
     }
     return result;
+  }
+
+  /** The WAL is copied into the database between orders, not during one (the commit's p99). */
+  private checkpointWhenIdle(): void {
+    // refresh() restarts the one timer: no new timer per order.
+    if (this.checkpointTimer) {
+      this.checkpointTimer.refresh();
+      return;
+    }
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = undefined;
+      try {
+        this.store.checkpoint();
+      } catch (error) {
+        this.log.warn({ err: (error as Error).message }, 'WAL checkpoint failed; SQLite checkpoints by itself past the backstop');
+      }
+    }, CHECKPOINT_IDLE_MS);
+    this.checkpointTimer.unref();
   }
 
   private readonly paperJobs = (order: OrderRecord): void => {
@@ -269,6 +294,7 @@ export class Agent {
   /** `graceful: false` drops the MQTT socket so the broker publishes the will, as in a crash. */
   async stop(graceful = true): Promise<void> {
     clearInterval(this.healthTimer);
+    clearTimeout(this.checkpointTimer);
     this.outbox.stop();
     this.dayReporter.stop();
     if (graceful && this.link.connected) {

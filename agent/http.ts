@@ -63,14 +63,15 @@ function requireManager(manager: PinGate | undefined, managerPin: string | undef
 }
 
 /** The `201 {id, number, total, currency, status, printed}` body of a committed order. */
-function receipt(agent: Agent, order: OrderRecord, syncedAt: number | null) {
+function receipt(agent: Agent, order: OrderRecord, syncedAt: number | null, justCommitted: boolean) {
   return {
     id: order.id,
     number: order.number,
     total: order.total,
     currency: order.currency,
     status: syncedAt === null ? 'unsynced' : 'synced',
-    printed: agent.receipts?.printed(order.id) ?? false,
+    // An order committed a moment ago has not reached the printer yet: no query on the commit path.
+    printed: !justCommitted && (agent.receipts?.printed(order.id) ?? false),
   };
 }
 
@@ -101,7 +102,7 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
     }
     // A retried POST with a known clientRef answers 200 with the order it already saved.
     const prior = request.clientRef ? agent.store.getByClientRef(request.clientRef) : null;
-    if (prior) return { status: 200, body: receipt(agent, prior.order, prior.syncedAt) };
+    if (prior) return { status: 200, body: receipt(agent, prior.order, prior.syncedAt, false) };
     const mode = agent.health.snapshot().mode;
     const total = priced.items.reduce((sum, item) => sum + item.lineTotal, 0);
     // Summing the offline backlog scans it: only when a limit on it is configured.
@@ -117,7 +118,7 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
       mode,
     });
     const stored = created ? null : agent.store.get(order.id)?.syncedAt ?? null;
-    return { status: created ? 201 : 200, body: receipt(agent, order, stored) };
+    return { status: created ? 201 : 200, body: receipt(agent, order, stored, created) };
   });
   router.get('/api/orders', (req) => {
     const query = parseWith(OrdersQuery, Object.fromEntries(req.query), 'query');

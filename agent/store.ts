@@ -217,6 +217,20 @@ export class OrderStore implements SessionStore {
     }).immediate();
   }
 
+  /**
+   * WAL checkpoints leave the commit path: SQLite's own (every 1,000 pages, inside whichever commit
+   * crosses it, with an fsync of the database file) only past `backstopPages`; the owner calls
+   * checkpoint() when the box is idle.
+   */
+  deferCheckpoints(backstopPages: number): void {
+    this.db.pragma(`wal_autocheckpoint = ${backstopPages}`);
+  }
+
+  /** Copies committed WAL pages into the database file, without waiting for readers or writers. */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(PASSIVE)');
+  }
+
   close(): void {
     this.db.close();
   }

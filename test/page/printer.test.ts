@@ -23,11 +23,11 @@ describeWithPeers('staff page with a real (emulated ESC/POS) receipt printer', [
       tempDir('page-printer'),
       'tbilisi-04',
       `mqtt://127.0.0.1:${await freePort()}`,
-      { checks: { printer: { interface: address, intervalMs: 300, retryMs: 300 } } },
+      { checks: { printer: { interface: address, intervalMs: 300, retryMs: 300 } }, pins: { manager: '2468' } },
       async (config) => {
         const deps = await deviceDeps(config, silentLogger(), () => agent?.link.connected ?? false);
         devices = deps;
-        return { health: deps.health, ...(deps.receipts ? { receipts: deps.receipts } : {}) };
+        return { health: deps.health, ...(deps.receipts ? { receipts: deps.receipts } : {}), ...(deps.drawer ? { drawer: deps.drawer } : {}) };
       },
     );
     browser = await launchChromium();
@@ -75,5 +75,23 @@ describeWithPeers('staff page with a real (emulated ESC/POS) receipt printer', [
     await expect.poll(() => page.locator('#reprint-message').textContent(), { timeout: 10_000 }).toBe('Reprint of № tbilisi-04-000001 queued.');
     await waitFor(() => printer.receipts.length === 2, 'the reprint', 20_000);
     expect(printer.receipts[1]!.text).toContain('REPRINT');
+  });
+
+  it('lets a manager open the cash drawer and take the point offline from the Till screen, with the PIN', async () => {
+    await page.locator('[data-view="till"]').click();
+    const message = page.locator('#manager-message');
+    await page.getByLabel('Manager PIN for these actions').fill('1111');
+    await page.getByRole('button', { name: 'Open the cash drawer' }).click();
+    await expect.poll(() => message.textContent(), { timeout: 10_000 }).toBe('Wrong PIN. Try again.');
+    expect(printer.drawerKicks).toHaveLength(0);
+    await page.getByLabel('Manager PIN for these actions').fill('2468');
+    await page.getByRole('button', { name: 'Open the cash drawer' }).click();
+    await expect.poll(() => message.textContent(), { timeout: 10_000 }).toBe('The cash drawer is open.');
+    expect(printer.drawerKicks).toEqual([{ pin: 2, onMs: 100 }]);
+    await page.getByLabel('Manager PIN for these actions').fill('2468');
+    await page.getByRole('button', { name: 'Take the point offline' }).click();
+    await expect.poll(() => message.textContent(), { timeout: 10_000 }).toBe('The point is offline: orders are kept on this box.');
+    expect(agent!.store.getMeta('mode.force.staff')).toBe('offline');
+    await screenshot(page, 'till-manager');
   });
 });

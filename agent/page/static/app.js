@@ -350,6 +350,8 @@ function showMessage(kind, text, focus, extra) {
   // An error replaces the last "Saved": the health poll must not bring that back over it.
   if (kind === 'error') state.lastSaved = null;
   const message = $('message');
+  // The same words again (the health poll re-renders) are not announced again.
+  if (!extra && !focus && message.className === `message ${kind}` && message.textContent === text) return;
   message.className = `message ${kind}`;
   message.replaceChildren(...(text ? [el('span', { text })] : []), ...(extra ? [extra] : []));
   if (focus) focus.focus();
@@ -493,7 +495,6 @@ function renderAll() {
   translatePage(document, state.t, state.lang);
   $('open-price-label').textContent = state.t('open.price', { currency: currencySign() });
   $('logout').hidden = !state.page?.login;
-  $('manager').hidden = !state.page?.managerPin;
   $('lang').value = state.lang;
   renderView();
   renderMenu();
@@ -643,21 +644,26 @@ function renderManager() {
   const offline = state.health?.mode === 'offline';
   $('manager-mode').textContent = state.health ? (offline ? t('banner.offline', { time: timeOf(state.health.modeSince ?? Date.now()) }) : t('banner.online')) : '';
   $('mode-toggle').textContent = offline ? t('manager.online') : t('manager.offline');
-  $('drawer-open').hidden = !state.page?.drawer;
+  // Without pins.manager the box lets staff switch the mode, and nobody open the drawer by hand.
+  const pin = Boolean(state.page?.managerPin);
+  $('manager-pin').hidden = !pin;
+  document.querySelector('label[for="manager-pin"]').hidden = !pin;
+  $('drawer-open').hidden = !state.page?.drawer || !pin;
 }
 
 async function managerAction(path, body, done) {
   const t = state.t;
   const message = $('manager-message');
+  const needsPin = Boolean(state.page?.managerPin);
   const pin = $('manager-pin').value;
-  if (!pin) {
+  if (needsPin && !pin) {
     message.className = 'message error';
     message.textContent = t('pin.enter');
     $('manager-pin').focus();
     return;
   }
   try {
-    const { status, data } = await api(path, { method: 'POST', body: { ...body, managerPin: pin } });
+    const { status, data } = await api(path, { method: 'POST', body: needsPin ? { ...body, managerPin: pin } : body });
     message.className = status === 200 ? 'message ok' : 'message error';
     message.textContent = status === 200 ? done : errorText(t, status, data, state.lang);
     if (status === 200) $('manager-pin').value = '';
