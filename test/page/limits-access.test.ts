@@ -50,7 +50,8 @@ describeWithPeers('offline limits and the manager PIN', [peers.chromium()], () =
     expect(missing.body.error).toBe('22.00 GEL is over the offline limit per order of 20.00 GEL: a manager PIN is needed');
     const wrong = await httpJson<Refusal>(port, 'POST', '/api/orders', { ...beef(), managerPin: '1111' });
     expect(wrong.status).toBe(403);
-    expect(wrong.body.code).toBe('manager_pin_wrong');
+    // A wrong PIN keeps the facts, so the page can ask again with the same amounts.
+    expect(wrong.body).toMatchObject({ code: 'manager_pin_wrong', limit: 'maxOrderTotal', max: 2000, amount: 2200 });
     expect(ordersOnDisk(agent.store.file)).toHaveLength(1);
     const approved = await httpJson<{ number: string }>(port, 'POST', '/api/orders', { ...beef(), managerPin: '4321', clientRef: 'over-1' });
     expect(approved.status).toBe(201);
@@ -83,6 +84,7 @@ describeWithPeers('offline limits and the manager PIN', [peers.chromium()], () =
     await page.getByLabel('Manager PIN', { exact: true }).fill('0000');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('#pin-error').textContent(), { timeout: 10_000 }).toBe('Wrong PIN. Try again.');
+    expect(await page.locator('#pin-reason').textContent()).toBe('This order (24.00 ₾) is over the offline limit per order (20.00 ₾).');
     expect(ordersOnDisk(agent.store.file)).toHaveLength(3);
     await page.getByLabel('Manager PIN', { exact: true }).fill('4321');
     await page.getByRole('button', { name: 'Approve and save' }).click();

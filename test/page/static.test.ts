@@ -36,7 +36,7 @@ describe('staff page strings', () => {
   });
 
   it('load nothing from outside the box', () => {
-    for (const name of ['index.html', 'login.html', 'app.css', 'app.js', 'login.js', 'i18n.js']) expect(read(name), name).not.toMatch(/(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}\//i);
+    for (const name of ['index.html', 'login.html', 'app.css', 'app.js', 'login.js', 'i18n.js', 'fonts.css']) expect(read(name), name).not.toMatch(/(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}\//i);
   });
 });
 
@@ -45,6 +45,15 @@ describe('PageAssets', () => {
     const reply = new PageAssets().reply('index.html');
     expect(reply.headers?.['content-security-policy']).toContain("script-src 'self'");
     expect(reply.headers?.['content-type']).toBe('text/html; charset=utf-8');
+  });
+
+  it('serves the login page in the box’s language, and the fonts the build made, as fonts', () => {
+    const assets = new PageAssets();
+    expect(String(assets.inLanguage('login.html', 'ka').text)).toContain('<html lang="ka">');
+    expect(assets.reply('font-georgian-400.woff2').headers).toMatchObject({ 'content-type': 'font/woff2' });
+    expect(assets.reply('index.html').headers?.['content-security-policy']).toContain("font-src 'self'");
+    // The TrueType copies are for the receipt printer, not the page.
+    expect(() => assets.reply('font-georgian-400.ttf')).toThrow(/no such file/);
   });
 
   it('keeps the agent up without its files, answering 503 with what is missing', () => {
