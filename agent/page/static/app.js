@@ -27,6 +27,8 @@ const state = {
   lastSaved: null,
   /** A cleared draft that Undo brings back, and when that offer ends. */
   cleared: null,
+  /** The message beside Save is the printer's standing problem (replaced by anything else). */
+  printerNotice: false,
 };
 
 // ---------- money ----------
@@ -349,6 +351,7 @@ function renderDraftFields() {
 function showMessage(kind, text, focus, extra) {
   // An error replaces the last "Saved": the health poll must not bring that back over it.
   if (kind === 'error') state.lastSaved = null;
+  state.printerNotice = false;
   const message = $('message');
   // The same words again (the health poll re-renders) are not announced again.
   if (!extra && !focus && message.className === `message ${kind}` && message.textContent === text) return;
@@ -424,6 +427,20 @@ function renderBanner() {
   $('unsynced-state').textContent = health ? (unsynced ? t('unsynced.some', { n: unsynced }) : t('unsynced.none')) : '';
   $('unsynced-state').className = unsynced ? 'warn' : '';
   renderSavedMessage();
+  renderPrinterNotice(health ? printerProblem(health.checks.printer) : null);
+}
+
+/** While nothing else is said beside Save, a printer that cannot print is (the banner hides it on phones). */
+function renderPrinterNotice(problem) {
+  if (state.lastSaved || state.cleared) return;
+  const free = state.printerNotice || $('message').textContent === '';
+  if (!free) return;
+  if (problem) {
+    showMessage('warn', state.t('printer.problem', { reason: problem }));
+    state.printerNotice = true;
+  } else if (state.printerNotice) {
+    showMessage('', '');
+  }
 }
 
 /** "Saved № …", and what became of its receipt, while the cashier has not started the next order. */

@@ -5,6 +5,7 @@ export const LANGUAGES = ['ru', 'en', 'ka'];
 
 export const STRINGS = {
   en: {
+    'printer.problem': 'Printer {reason}: receipts will wait',
     'manager.pin': 'Manager PIN for these actions',
     'views.today': 'Today',
     'views.till': 'Till',
@@ -148,6 +149,7 @@ export const STRINGS = {
     'issue.unknown': 'the box refused the order',
   },
   ru: {
+    'printer.problem': 'Принтер — {reason}: чеки подождут',
     'manager.pin': 'PIN-код менеджера для этих действий',
     'views.today': 'Сегодня',
     'views.till': 'Касса',
@@ -291,6 +293,7 @@ export const STRINGS = {
     'issue.unknown': 'устройство отклонило заказ',
   },
   ka: {
+    'printer.problem': 'პრინტერი — {reason}: ჩეკები დაელოდება',
     'manager.pin': 'მენეჯერის PIN ამ მოქმედებებისთვის',
     'views.today': 'დღეს',
     'views.till': 'სალარო',
