@@ -13,6 +13,8 @@ export interface HealthProvider extends EventEmitter {
   snapshot(): HealthSnapshot;
   /** Staff or central forces manual-order mode (`'offline'`) or lifts its override (`null`); absent when the provider cannot. */
   force?(source: 'staff' | 'central', mode: 'offline' | null): void;
+  /** Who holds the point offline by hand now (none: its checks decide). */
+  forcedOffline?(): ('staff' | 'central')[];
 }
 
 /**

@@ -49,7 +49,7 @@ function approveOverLimit(breach: LimitBreach, currency: string, managerPin: str
   // A wrong PIN keeps the facts, so the page can ask again saying the same amounts.
   if (!result.ok) {
     const refusal = pinRefused(result, 'manager');
-    throw new HttpError(refusal.status, { ...refusal.body, ...facts });
+    throw new HttpError(refusal.status, { ...refusal.body(), ...facts });
   }
   log.info(facts, 'order over an offline limit approved with the manager PIN');
 }
@@ -91,7 +91,12 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
   // The contract's health, plus what the staff page shows: since when the mode holds, and why paper waits.
   router.get('/api/health', () => ({
     status: 200,
-    body: { ...agent.healthBody(), modeSince: agent.modeSince, paper: { receipt: agent.receipts?.waiting() ?? null, kitchen: agent.kitchen?.waiting() ?? null } },
+    body: {
+      ...agent.healthBody(),
+      modeSince: agent.modeSince,
+      forcedOffline: agent.health.forcedOffline?.() ?? [],
+      paper: { receipt: agent.receipts?.waiting() ?? null, kitchen: agent.kitchen?.waiting() ?? null },
+    },
   }));
   router.get('/api/menu', () => ({ status: 200, body: agent.menu.menu }));
   router.post('/api/orders', (req) => {

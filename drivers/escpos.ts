@@ -87,6 +87,9 @@ interface CodePage {
 
 const pageCache = new Map<string, CodePage>();
 
+/** Windows-1252's 0x80-0x9F (Node's decoder reads them as Latin-1's C1 controls). */
+const CP1252_80_9F = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ';
+
 /** The code page's upper half as character → byte (built from the platform's decoder). */
 function codePage(name: CodePageName, table: number = CODE_PAGES[name].table): CodePage {
   const key = `${name}:${table}`;
@@ -95,7 +98,7 @@ function codePage(name: CodePageName, table: number = CODE_PAGES[name].table): C
     const decoder = new TextDecoder(CODE_PAGES[name].label);
     const bytes = new Map<string, number>();
     for (let byte = 0x80; byte <= 0xff; byte++) {
-      const char = decoder.decode(Uint8Array.of(byte));
+      const char = name === 'wpc1252' && byte < 0xa0 ? CP1252_80_9F[byte - 0x80]! : decoder.decode(Uint8Array.of(byte));
       // C1 controls and the replacement character are not printable text.
       if (char !== '\ufffd' && char.codePointAt(0)! >= 0xa0 && !bytes.has(char)) bytes.set(char, byte);
     }

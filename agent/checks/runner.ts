@@ -127,6 +127,10 @@ export class DeviceHealth extends EventEmitter implements HealthProvider {
     if (this.updateMode()) this.emit('change');
   }
 
+  forcedOffline(): OverrideSource[] {
+    return (['staff', 'central'] as const).filter((source) => this.overrides[source] === 'offline');
+  }
+
   /** Runs every check once, now, without hysteresis (for `hotpot doctor`). */
   async runOnce(): Promise<Record<CheckName, CheckState>> {
     const now = this.clock.now();

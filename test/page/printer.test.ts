@@ -92,6 +92,11 @@ describeWithPeers('staff page with a real (emulated ESC/POS) receipt printer', [
     await page.getByRole('button', { name: 'Take the point offline' }).click();
     await expect.poll(() => message.textContent(), { timeout: 10_000 }).toBe('The point is offline: orders are kept on this box.');
     expect(agent!.store.getMeta('mode.force.staff')).toBe('offline');
+    // Held offline by hand, the same button hands the mode back to the checks.
+    await page.getByLabel('Manager PIN for these actions').fill('2468');
+    await page.getByRole('button', { name: 'Back online (automatic)' }).click();
+    await expect.poll(() => message.textContent(), { timeout: 10_000 }).toBe('The point follows its connection again.');
+    expect(agent!.store.getMeta('mode.force.staff')).toBe('none');
     await screenshot(page, 'till-manager');
   });
 });

@@ -656,11 +656,16 @@ async function reprint(order) {
 
 // ---------- the manager's actions (behind the manager PIN) ----------
 
+/** Whether staff hold the point offline by hand (a lost link alone does not count). */
+function heldOffline() {
+  return Boolean(state.health?.forcedOffline?.includes('staff'));
+}
+
 function renderManager() {
   const t = state.t;
   const offline = state.health?.mode === 'offline';
   $('manager-mode').textContent = state.health ? (offline ? t('banner.offline', { time: timeOf(state.health.modeSince ?? Date.now()) }) : t('banner.online')) : '';
-  $('mode-toggle').textContent = offline ? t('manager.online') : t('manager.offline');
+  $('mode-toggle').textContent = heldOffline() ? t('manager.online') : t('manager.offline');
   // Without pins.manager the box lets staff switch the mode, and nobody open the drawer by hand.
   const pin = Boolean(state.page?.managerPin);
   $('manager-pin').hidden = !pin;
@@ -814,8 +819,8 @@ function wire() {
   $('manager-form').addEventListener('submit', (event) => event.preventDefault());
   $('drawer-open').addEventListener('click', () => void managerAction('/api/drawer/open', {}, state.t('manager.drawerOpened')));
   $('mode-toggle').addEventListener('click', () => {
-    const offline = state.health?.mode === 'offline';
-    void managerAction('/api/mode', { force: offline ? null : 'offline' }, offline ? state.t('manager.onlineDone') : state.t('manager.offlineDone'));
+    const held = heldOffline();
+    void managerAction('/api/mode', { force: held ? null : 'offline' }, held ? state.t('manager.onlineDone') : state.t('manager.offlineDone'));
   });
 }
 
