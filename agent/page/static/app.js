@@ -473,10 +473,10 @@ function renderOrders() {
         'tr',
         { 'data-order-id': order.id, 'data-sync': order.syncedAt === null ? 'pending' : 'synced' },
         cell('col.number', { class: 'number', text: order.number }),
-        cell('col.time', { text: timeOf(order.createdAt) }),
+        cell('col.time', { class: 'time', text: timeOf(order.createdAt) }),
         cell('col.total', { class: 'money', text: money(order.total) }),
-        cell('col.payment', { text: t(`payment.${order.payment}`) }),
-        cell('col.sync', { class: order.syncedAt === null ? 'pending' : 'synced', text: order.syncedAt === null ? t('sync.pending') : t('sync.synced') }),
+        cell('col.payment', { class: 'payment-cell', text: t(`payment.${order.payment}`) }),
+        cell('col.sync', { class: order.syncedAt === null ? 'sync pending' : 'sync synced', text: order.syncedAt === null ? t('sync.pending') : t('sync.synced') }),
         cell('col.receipt', { class: 'receipt', text: receipt }),
         cell('col.note', { class: 'note', text: order.note ?? '' }),
         cell(

@@ -1,3 +1,0 @@
-import { commitBench } from './dist/bench/backbone.js';
-import { printTable } from './dist/bench/report.js';
-console.log(printTable(await commitBench()));
