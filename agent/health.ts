@@ -11,6 +11,8 @@ export interface HealthProvider extends EventEmitter {
   start(): void;
   stop(): Promise<void>;
   snapshot(): HealthSnapshot;
+  /** The mode alone (the order path asks it on every order; no snapshot to build). */
+  mode(): Mode;
   /** Staff or central forces manual-order mode (`'offline'`) or lifts its override (`null`); absent when the provider cannot. */
   force?(source: 'staff' | 'central', mode: 'offline' | null): void;
   /** Who holds the point offline by hand now (none: its checks decide). */
@@ -42,9 +44,13 @@ export class LinkHealth extends EventEmitter implements HealthProvider {
     this.emit('change');
   }
 
+  mode(): Mode {
+    return this.internet.status === 'down' ? 'offline' : 'online';
+  }
+
   snapshot(): HealthSnapshot {
     return {
-      mode: this.internet.status === 'down' ? 'offline' : 'online',
+      mode: this.mode(),
       checks: { internet: this.internet, printer: this.fixed, camera: this.fixed, system: this.fixed },
     };
   }

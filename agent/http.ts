@@ -108,7 +108,7 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
     // A retried POST with a known clientRef answers 200 with the order it already saved.
     const prior = request.clientRef ? agent.store.getByClientRef(request.clientRef) : null;
     if (prior) return { status: 200, body: receipt(agent, prior.order, prior.syncedAt, false) };
-    const mode = agent.health.snapshot().mode;
+    const mode = agent.health.mode();
     const total = priced.items.reduce((sum, item) => sum + item.lineTotal, 0);
     // Summing the offline backlog scans it: only when a limit on it is configured.
     const offlineBacklog = mode === 'offline' && config.limits.maxOfflineTotal !== undefined ? agent.store.unsyncedOfflineTotal() : 0;

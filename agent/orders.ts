@@ -33,9 +33,21 @@ export interface PricingIssue {
   code: 'unknown_sku' | 'total_too_large';
 }
 
+/** Each menu's items by sku, made once per menu (a menu object is replaced, never changed). */
+const skuIndexes = new WeakMap<Menu, Map<string, Menu['items'][number]>>();
+
+function skuIndex(menu: Menu): Map<string, Menu['items'][number]> {
+  let index = skuIndexes.get(menu);
+  if (!index) {
+    index = new Map(menu.items.map((item) => [item.sku, item]));
+    skuIndexes.set(menu, index);
+  }
+  return index;
+}
+
 /** Turns request lines into priced items (integer minor units), or the issues that stop it. */
 export function priceItems(request: OrderRequest, menu: Menu): { items: OrderItem[] } | { issues: PricingIssue[] } {
-  const bySku = new Map(menu.items.map((item) => [item.sku, item]));
+  const bySku = skuIndex(menu);
   const issues: PricingIssue[] = [];
   const items: OrderItem[] = [];
   request.items.forEach((line, i) => {

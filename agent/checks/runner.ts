@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../lib/log.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { withTimeout } from '../../lib/timeout.js';
-import { CHECK_NAMES, type CheckName, type CheckState } from '../../sync/schemas.js';
+import { CHECK_NAMES, type CheckName, type CheckState, type Mode } from '../../sync/schemas.js';
 import type { HealthProvider, HealthSnapshot } from '../health.js';
 import { EMPTY_TRACK, applyResult, decideMode, type CheckResult, type CheckTrack, type Hysteresis, type ModeDecision, type OverrideSource, type Overrides } from './machine.js';
 
@@ -112,6 +112,10 @@ export class DeviceHealth extends EventEmitter implements HealthProvider {
         : (slot.track.state ?? { status: 'degraded', detail: 'not checked yet', since: this.createdAt });
     }
     return { mode: this.decision.mode, checks };
+  }
+
+  mode(): Mode {
+    return this.decision.mode;
   }
 
   get modeReason(): string {
