@@ -84,6 +84,10 @@ async function measure(page: Page) {
       covered,
       // A readable name is at least a third of the order pane wide and never cut sideways.
       narrowNames: names.filter((n) => n.getBoundingClientRect().width < ticket.width / 3 || n.scrollWidth > n.clientWidth + 1).map((n) => n.textContent),
+      // Words that do not fit their control (a payment choice, Save, a screen's tab).
+      cutWords: [...document.querySelectorAll('.choice, .checkout button, .views button, .tender label')]
+        .filter((c) => c.scrollWidth > c.clientWidth + 1)
+        .map((c) => c.textContent!.trim()),
       total: document.getElementById('total')!.textContent,
     };
   });
@@ -146,6 +150,7 @@ describeWithPeers('staff page layout at the points’ screens, in ru, en and ka'
           expect(order, 'total, Save and the message beside it on screen').toMatchObject({ totalInView: true, saveInView: true, messageInView: true });
           expect(order.covered, 'no order line name under a control').toEqual([]);
           expect(order.narrowNames, 'every order line name has room').toEqual([]);
+          expect(order.cutWords, 'no control cuts its words').toEqual([]);
           expect(order.total).toMatch(lang === 'en' ? /^\d+\.\d\d ₾$/ : /^\d+,\d\d ₾$/);
 
           // Tapping items from the end of the menu scrolls the menu pane, never the page.
