@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assessPrinter, decodeStatus, loadPrinter, type Printer, type ReceiptBlock } from '../../drivers/index.js';
+import { encodeReceipt } from '../../drivers/escpos.js';
+import { loadFontStack } from '../../drivers/raster.js';
 import { PrinterCheck } from '../../agent/checks/index.js';
 import { receiptFontFiles } from '../../agent/page/fonts.js';
 import { PrinterEmulator } from '../peers/printer-emulator.js';
@@ -39,6 +41,48 @@ describe('DLE EOT status bytes', () => {
   it('refuses bytes that are not status answers', () => {
     expect(() => decodeStatus(Buffer.from([0x00, 0x12, 0x12, 0x12]))).toThrow(/not 4 ESC\/POS status bytes/);
     expect(() => decodeStatus(Buffer.from([0x12]))).toThrow(/not 4/);
+  });
+});
+
+describe('receipt encoding', () => {
+  const fonts = async () => {
+    const files = receiptFontFiles();
+    return { regular: await loadFontStack(files.regular), bold: await loadFontStack(files.bold) };
+  };
+  /** The width (bytes per row × 8) and height of every GS v 0 image in `bytes`. */
+  const rasters = (bytes: Buffer) => {
+    const found: { width: number; height: number }[] = [];
+    for (let i = bytes.indexOf(Buffer.from([0x1d, 0x76, 0x30])); i >= 0; i = bytes.indexOf(Buffer.from([0x1d, 0x76, 0x30]), i + 8)) {
+      found.push({ width: (bytes[i + 4]! + 256 * bytes[i + 5]!) * 8, height: bytes[i + 6]! + 256 * bytes[i + 7]! });
+    }
+    return found;
+  };
+
+  it('draws Georgian at the paper’s width: 384 dots on 58 mm, 576 on 80 mm, wrapping what does not fit', async () => {
+    const line: ReceiptBlock[] = [{ kind: 'pair', left: '1 x ცხარე სიჩუანური ბულიონი დიდი ქვაბით და ბოსტნეულით', right: '25,50 ₾' }];
+    const narrow = rasters(await encodeReceipt(line, { width: 32, dots: 384, codePage: 'cp866', fonts }));
+    const wide = rasters(await encodeReceipt(line, { width: 48, dots: 576, codePage: 'cp866', fonts }));
+    expect(narrow).toHaveLength(1);
+    expect(wide).toHaveLength(1);
+    expect(narrow[0]!.width).toBe(384);
+    expect(wide[0]!.width).toBe(576);
+    // More lines on the narrower paper.
+    expect(narrow[0]!.height).toBeGreaterThan(wide[0]!.height);
+  });
+
+  it('sends text a code page holds as text, switching pages with ESC t, and never a question mark', async () => {
+    const bytes = await encodeReceipt(
+      [
+        { kind: 'text', text: 'Заказ № 7' },
+        { kind: 'text', text: 'OFFLINE ORDER — will sync' },
+        { kind: 'text', text: 'ОФЛАЙН-ЗАКАЗ — будет синхронизирован' },
+      ],
+      { width: 48, dots: 576, codePage: 'cp866', fonts },
+    );
+    expect(rasters(bytes)).toEqual([]);
+    expect(bytes.includes(Buffer.from([0x1b, 0x74, 17]))).toBe(true);
+    expect(bytes.includes(Buffer.from([0x1b, 0x74, 16, 0x4f]))).toBe(true);
+    expect(bytes.includes(0x3f)).toBe(false);
   });
 });
 
