@@ -35,9 +35,10 @@ export class PageAssets {
 
   /** An HTML file with its `<html lang>` set to `language` (the page's scripts start from it). */
   inLanguage(name: string, language: string, request: Pick<IncomingHttpHeaders, 'if-none-match'> = {}): Reply {
-    const reply = this.reply(name, request);
-    if (reply.status !== 200) return reply;
-    // The ETag stays the file's: the language is the box's, fixed while the agent runs.
-    return { ...reply, text: String(reply.text).replace(/<html lang="[a-z]+">/, `<html lang="${language}">`) };
+    // This copy's ETag names the language too: a box whose language changed never answers 304 for the old one.
+    const reply = this.reply(name);
+    const etag = reply.headers?.etag?.replace(/"$/, `-${language}"`);
+    if (etag && request['if-none-match'] === etag) return { status: 304, headers: { ...reply.headers, etag }, text: '' };
+    return { ...reply, headers: { ...reply.headers, ...(etag ? { etag } : {}) }, text: String(reply.text).replace(/<html lang="[a-z]+">/, `<html lang="${language}">`) };
   }
 }

@@ -16,6 +16,8 @@ export interface TransportUnderTest {
 }
 
 const STATUS_TIMEOUT_MS = 1000;
+/** Plain ASCII receipts: no code page, no drawn text, so no fonts are needed. */
+const ENCODING = { width: 42, dots: 576, codePage: 'cp866', fonts: () => Promise.reject(new Error('these receipts draw nothing')) } as const;
 const WHAT = "the printer's answer to DLE EOT";
 
 const askStatus = (channel: ByteChannel, timeoutMs = STATUS_TIMEOUT_MS) => channel.exchange(STATUS_QUERY, STATUS_REPLY_BYTES, timeoutMs, WHAT);
@@ -42,7 +44,7 @@ export function transportContract(open: () => Promise<TransportUnderTest>): void
 
   it('writes what it is given: a receipt sent with no answer expected reaches the printer whole', async () => {
     const { channel, emulator } = await fresh();
-    const receipt = await encodeReceipt([{ kind: 'text', text: 'Order tbilisi-01-000007' }, { kind: 'qr', data: 'order-7' }], 42);
+    const receipt = await encodeReceipt([{ kind: 'text', text: 'Order tbilisi-01-000007' }, { kind: 'qr', data: 'order-7' }], ENCODING);
     expect(await channel.exchange(receipt, 0, 5000, 'the receipt to be taken')).toEqual(Buffer.alloc(0));
     await waitFor(() => emulator.receipts.length === 1, 'the emulator to print the receipt');
     expect(emulator.receipts[0]).toMatchObject({ lines: ['Order tbilisi-01-000007'], qr: ['order-7'] });
@@ -60,7 +62,7 @@ export function transportContract(open: () => Promise<TransportUnderTest>): void
 
   it('answers a receipt followed by a status query in one exchange only once the receipt is read', async () => {
     const { channel, emulator } = await fresh();
-    const receipt = await encodeReceipt([{ kind: 'text', text: 'Order batumi-02-000001' }], 42);
+    const receipt = await encodeReceipt([{ kind: 'text', text: 'Order batumi-02-000001' }], ENCODING);
     const answer = await channel.exchange(Buffer.concat([receipt, STATUS_QUERY]), STATUS_REPLY_BYTES, 5000, "the printer's status after the receipt");
     expect(decodeStatus(answer).offline).toBe(false);
     // The answer comes after the receipt on the same stream: it is already printed.
