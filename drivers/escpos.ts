@@ -151,20 +151,6 @@ export function rasterCommand(bitmap: Bitmap): Buffer {
   return Buffer.concat([header, Buffer.from(bitmap.data.buffer, bitmap.data.byteOffset, row * bitmap.height)]);
 }
 
-/** GS ( k: QR model 2, cell size, error correction M, store, print. */
-function qrCommand(data: string, cellSize: number): Buffer {
-  const payload = Buffer.from(data, 'utf8');
-  const store = payload.length + 3;
-  return Buffer.concat([
-    Buffer.from([GS, 0x28, 0x6b, 4, 0, 0x31, 0x41, 0x32, 0]),
-    Buffer.from([GS, 0x28, 0x6b, 3, 0, 0x31, 0x43, cellSize]),
-    Buffer.from([GS, 0x28, 0x6b, 3, 0, 0x31, 0x45, 0x31]),
-    Buffer.from([GS, 0x28, 0x6b, store & 0xff, store >> 8, 0x31, 0x50, 0x30]),
-    payload,
-    Buffer.from([GS, 0x28, 0x6b, 3, 0, 0x31, 0x51, 0x30]),
-  ]);
-}
-
 /** ESC p: a pulse on the drawer connector's pin 2 or 5 (units of 2 ms). */
 export function drawerKickCommand(pin: 2 | 5, pulseMs: number): Buffer {
   const on = Math.max(1, Math.min(255, Math.round(pulseMs / 2)));
@@ -192,17 +178,29 @@ export interface ReceiptEncoding {
 /** Dots per em of drawn text: about the height of font A (24 dots), and twice that for large. */
 const RASTER_SIZE = 24;
 const RASTER_LARGE_SIZE = 40;
-const ALIGN: Record<'left' | 'center' | 'right', number> = { left: 0, center: 1, right: 2 };
+
+type ThermalModule = typeof import('node-thermal-printer');
+let thermal: Promise<ThermalModule> | undefined;
+
+/** node-thermal-printer is loaded on the first receipt, so the agent starts without it. */
+function loadThermal(): Promise<ThermalModule> {
+  thermal ??= import('node-thermal-printer');
+  return thermal;
+}
 
 /**
- * Builds the ESC/POS bytes of one receipt, ending with a cut. Text that one of the printer's
- * code pages holds goes as text (crisp, small); a line no code page holds (Georgian, or Cyrillic
- * with `codePage: raster`) is drawn on the box as a GS v 0 image at the printer's width. Nothing
- * is ever sent as '?'.
+ * Builds the ESC/POS bytes of one receipt, ending with a cut, with node-thermal-printer's document
+ * (alignment, emphasis, size, rules, the QR code, the cut). Text goes in bytes we encode ourselves:
+ * the code page is chosen per line among those the printer has (with the printer's own ESC t
+ * number), which the library cannot know. A line no code page holds (Georgian, or Cyrillic with
+ * `codePage: raster`) is drawn on the box as a GS v 0 image at the printer's width. Nothing is
+ * ever sent as '?'. Our own transport sends the bytes and reads the real status back.
  */
 export async function encodeReceipt(blocks: readonly ReceiptBlock[], options: ReceiptEncoding): Promise<Buffer> {
+  const { ThermalPrinter, PrinterTypes, CharacterSet, BreakLine } = await loadThermal();
+  // No interface: the library only builds the buffer. PC437 is the printers' power-on code page.
+  const doc = new ThermalPrinter({ type: PrinterTypes.EPSON, interface: '', width: options.width, characterSet: CharacterSet.PC437_USA, breakLine: BreakLine.WORD });
   const pages = [...(options.codePage === 'raster' ? [] : [codePage(options.codePage, options.codePageTable)]), codePage('wpc1252')];
-  const out: Buffer[] = [INIT];
   let table: number | null = null;
   let fonts: ReceiptFonts | undefined;
   /** The encoded text's bytes, after an ESC t when it needs another code page than the last. */
@@ -211,21 +209,30 @@ export async function encodeReceipt(blocks: readonly ReceiptBlock[], options: Re
     table = encoded.table;
     return Buffer.concat([Buffer.from([ESC, 0x74, table]), encoded.bytes]);
   };
+  const align = (to: 'left' | 'center' | 'right') => (to === 'center' ? doc.alignCenter() : to === 'right' ? doc.alignRight() : doc.alignLeft());
   const draw = async (lines: (stack: FontStack) => PlacedText[][], bold: boolean, size: number) => {
     fonts ??= await options.fonts();
     const stack = bold ? fonts.bold : fonts.regular;
-    out.push(Buffer.from([ESC, 0x61, 0]), rasterCommand(drawLines(stack, lines(stack), options.dots, size)));
+    doc.alignLeft();
+    doc.append(rasterCommand(drawLines(stack, lines(stack), options.dots, size)));
   };
   for (const block of blocks) {
     switch (block.kind) {
       case 'text': {
         const encoded = encodeText(block.text, pages);
-        const align = block.align ?? 'left';
+        const to = block.align ?? 'left';
         if (encoded) {
-          out.push(Buffer.from([ESC, 0x61, ALIGN[align], ESC, 0x45, block.bold ? 1 : 0, GS, 0x21, block.large ? 0x01 : 0]), emit(encoded), Buffer.from([LF, GS, 0x21, 0, ESC, 0x45, 0, ESC, 0x61, 0]));
+          align(to);
+          doc.bold(Boolean(block.bold));
+          if (block.large) doc.setTextDoubleHeight();
+          doc.append(emit(encoded));
+          doc.newLine();
+          doc.setTextNormal();
+          doc.bold(false);
+          doc.alignLeft();
         } else {
           const size = block.large ? RASTER_LARGE_SIZE : RASTER_SIZE;
-          await draw((stack) => stack.wrap(block.text, size, options.dots).map((line) => [{ text: line, align }]), Boolean(block.bold), size);
+          await draw((stack) => stack.wrap(block.text, size, options.dots).map((line) => [{ text: line, align: to }]), Boolean(block.bold), size);
         }
         break;
       }
@@ -234,8 +241,11 @@ export async function encodeReceipt(blocks: readonly ReceiptBlock[], options: Re
         const right = encodeText(block.right, pages);
         if (left && right) {
           const gap = options.width - [...block.left].length - [...block.right].length;
-          const line = gap >= 1 ? [emit(left), Buffer.alloc(gap, 0x20), emit(right)] : [emit(left), Buffer.from([LF]), Buffer.alloc(Math.max(0, options.width - [...block.right].length), 0x20), emit(right)];
-          out.push(Buffer.from([ESC, 0x45, block.bold ? 1 : 0]), ...line, Buffer.from([LF, ESC, 0x45, 0]));
+          doc.bold(Boolean(block.bold));
+          if (gap >= 1) doc.append(Buffer.concat([emit(left), Buffer.alloc(gap, 0x20), emit(right)]));
+          else doc.append(Buffer.concat([emit(left), Buffer.from([LF]), Buffer.alloc(Math.max(0, options.width - [...block.right].length), 0x20), emit(right)]));
+          doc.newLine();
+          doc.bold(false);
         } else {
           await draw((stack) => {
             const rightWidth = stack.measure(block.right, RASTER_SIZE);
@@ -246,13 +256,16 @@ export async function encodeReceipt(blocks: readonly ReceiptBlock[], options: Re
         break;
       }
       case 'rule':
-        out.push(Buffer.alloc(options.width, 0x2d), Buffer.from([LF]));
+        doc.drawLine();
         break;
       case 'qr':
-        out.push(Buffer.from([ESC, 0x61, 1]), qrCommand(block.data, 6), Buffer.from([LF, ESC, 0x61, 0]));
+        doc.alignCenter();
+        doc.printQR(block.data, { cellSize: 6, correction: 'M', model: 2 });
+        doc.newLine();
+        doc.alignLeft();
         break;
     }
   }
-  out.push(Buffer.from([LF, LF, LF, GS, 0x56, 66, 0]));
-  return Buffer.concat(out);
+  doc.cut();
+  return Buffer.concat([INIT, doc.getBuffer()]);
 }
