@@ -14,6 +14,7 @@ import { LinkHealth, type HealthProvider } from './health.js';
 import { agentRouter } from './http.js';
 import { DayReporter } from './reconciliation.js';
 import type { CashDrawer } from './drawer.js';
+import { stopSteps } from '../lib/shutdown.js';
 
 /** The mode and since when, kept so a restart does not reset "offline since". */
 const MODE_KEY = 'mode.since';
@@ -21,6 +22,12 @@ const MODE_KEY = 'mode.since';
 const CHECKPOINT_IDLE_MS = 250;
 /** ...or, in a rush that never pauses, inside the commit that grows the WAL past this (16 MiB). */
 const CHECKPOINT_BACKSTOP_PAGES = 4000;
+
+/**
+ * How long each part of the agent may take to stop, in order: together under the unit's
+ * TimeoutStopSec (20 s, checked by a test).
+ */
+export const AGENT_STOP_BUDGET_MS = { announceOffline: 2000, mqtt: 3000, receipts: 4000, kitchen: 4000, checks: 3000, http: 2000 } as const;
 
 /** Receipt printing, as the agent sees it (implemented over drivers/ by the print queue). */
 export interface Receipts {
@@ -293,18 +300,20 @@ export class Agent {
 
   /** `graceful: false` drops the MQTT socket so the broker publishes the will, as in a crash. */
   async stop(graceful = true): Promise<void> {
+    const step = stopSteps(AGENT_STOP_BUDGET_MS, this.log);
     clearInterval(this.healthTimer);
     clearTimeout(this.checkpointTimer);
     this.outbox.stop();
     this.dayReporter.stop();
     if (graceful && this.link.connected) {
-      await this.link.publish('pointStatus', { pointId: this.config.pointId }, this.statusPayload(false), { timeoutMs: 2000 }).catch(() => undefined);
+      await step('announceOffline', this.link.publish('pointStatus', { pointId: this.config.pointId }, this.statusPayload(false)));
     }
-    await this.link.stop(graceful);
-    await this.receipts?.stop();
-    await this.kitchen?.stop();
-    await this.health.stop();
-    await this.http?.close();
+    await step('mqtt', this.link.stop(graceful));
+    // A receipt being printed finishes (or times out) before the store closes under it.
+    await step('receipts', this.receipts?.stop());
+    await step('kitchen', this.kitchen?.stop());
+    await step('checks', this.health.stop());
+    await step('http', this.http?.close());
     this.store.close();
   }
 }

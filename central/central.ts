@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { VERSION } from '../lib/version.js';
-import { withTimeout } from '../lib/timeout.js';
+import { stopSteps } from '../lib/shutdown.js';
 import { listen, Router, type StartedServer } from '../lib/http.js';
 import { MqttLink } from '../sync/mqtt.js';
 import { Ingest } from '../sync/ingest.js';
@@ -274,16 +274,15 @@ export class Central {
 
   async stop(graceful = true): Promise<void> {
     this.stopping = true;
-    const step = (what: keyof typeof STOP_BUDGET_MS, work: Promise<unknown>) =>
-      withTimeout(work, STOP_BUDGET_MS[what], `${what} to stop`).catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'a part did not stop cleanly in time'));
+    const step = stopSteps(STOP_BUDGET_MS, this.log);
     await step('plugins', this.plugins.stop());
     if (graceful && this.link?.connected) {
       await step('announceOffline', this.link.publish('centralStatus', {}, { online: false, ts: this.clock.now() }));
     }
     this.fleet.stop();
-    await step('mqtt', this.link?.stop(graceful) ?? Promise.resolve());
-    await step('http', this.http?.close() ?? Promise.resolve());
-    await step('broker', this.broker?.close() ?? Promise.resolve());
+    await step('mqtt', this.link?.stop(graceful));
+    await step('http', this.http?.close());
+    await step('broker', this.broker?.close());
     await step('database', Promise.all([this.leader.stop(), this.postgres?.close(), this.accessStore.close()]));
     this.store.close();
   }
