@@ -30,7 +30,10 @@ const clientOf = (req: Request) => req.raw.socket.remoteAddress ?? 'unknown';
 export function registerAccessRoutes(router: Router<RouteMeta>, o: AccessRouteOptions): void {
   const meta = (access: RouteMeta['access']) => ({ meta: { access, owner: 'core' } });
   router.add('GET', '/login', meta('public'), (req) => pages.reply('login.html', req.headers));
-  router.add('GET', '/setup', meta('public'), (req) => pages.reply('setup.html', req.headers));
+  // Once central has users there is nothing to set up: the page sends people to log in.
+  router.add('GET', '/setup', meta('public'), async (req) =>
+    (await o.access.store.countUsers()) > 0 ? { status: 303, headers: { location: '/login' }, text: '' } : pages.reply('setup.html', req.headers),
+  );
   router.add('GET', '/access/:file', meta('public'), (req) => pages.reply(req.params.file!, req.headers));
 
   router.add('POST', '/api/login', meta('public'), async (req) => {

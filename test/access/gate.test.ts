@@ -199,6 +199,7 @@ describe('access control at central', () => {
     expect(wrong.body.code).toBe('SETUP_REFUSED');
     expect((await httpJson(port, 'POST', '/api/setup', { token, username: 'ada', password: PASSWORD }, { authorization: '' })).status).toBe(201);
     expect(existsSync(file)).toBe(false);
+    expect((await httpJson(port, 'GET', '/setup', undefined, { authorization: '' })).headers.location).toBe('/login');
     const cookie = await cookieFor(port, 'ada');
     expect((await httpJson(port, 'GET', '/api/me', undefined, { cookie })).body).toEqual({ username: 'ada', role: 'admin' });
     expect((await httpJson<{ code: string }>(port, 'POST', '/api/setup', { token, username: 'eve', password: PASSWORD }, { authorization: '' })).body.code).toBe('SETUP_DONE');
