@@ -30,9 +30,15 @@ function problems(value: unknown): string[] {
 }
 
 describe('notify config', () => {
-  it('defaults to the runbook ladder with nothing configured to send', () => {
+  it('defaults to ladders by severity (only a critical incident calls) with nothing configured to send', () => {
     const { notify } = central.parse({});
-    expect(notify.ladders.major.steps.map((s) => `${s.afterMinutes} ${s.channel}`)).toEqual(['0 chat', '5 email', '15 sms', '30 call']);
+    const steps = (severity: 'critical' | 'major' | 'minor' | 'info') => notify.ladders[severity].steps.map((s) => `${s.afterMinutes} ${s.channel}`);
+    expect(steps('critical')).toEqual(['0 chat', '5 email', '15 sms', '30 call']);
+    expect(steps('major')).toEqual(['0 chat', '5 email', '15 sms']);
+    expect(steps('minor')).toEqual(['0 chat', '5 email']);
+    expect(notify.ladders.minor).toMatchObject({ maxLoops: 1, repeatMinutes: 240 });
+    expect(notify).toMatchObject({ language: 'en', grace: {} });
+    expect(notify.publicUrl).toBeUndefined();
     expect(notify.ladders.major).toMatchObject({ ackTimeoutMinutes: 10, maxLoops: 3, repeatMinutes: 60 });
     expect(notify.ladders.info).toEqual({ steps: [{ afterMinutes: 0, channel: 'chat', to: [] }], maxLoops: 1, repeatMinutes: 0, ackTimeoutMinutes: 0 });
     expect(notify.channels).toEqual({});

@@ -12,6 +12,7 @@ import { pluginRoutes } from '../../central/plugin-host.js';
 import type { RouteMeta } from '../../central/plugin.js';
 import { Incidents } from '../../central/incidents/index.js';
 import { Notifier, notifyConfigSchema, registerNotifyRoutes } from '../../central/notify/index.js';
+import { gsmLength } from '../../central/notify/messages.js';
 import { describeWithPeers, type Peer } from '../helpers/peers.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { makeCertificate, startHttpReceiver, startSmtpReceiver, type HttpReceiver, type ReceivedRequest } from './receivers.js';
@@ -142,9 +143,9 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     return arrivals;
   }
 
-  it('climbs the ladder: chat at 0, e-mail at 5, SMS at 15, call at 30, each through its real peer', async () => {
+  it('climbs the critical ladder: chat at 0, e-mail at 5, SMS at 15, call at 30, each through its real peer', async () => {
     const { incidents, at, registry } = await rig();
-    const incident = incidents.raise(PRINTER_DOWN);
+    const incident = incidents.raise({ ...PRINTER_DOWN, severity: 'critical' });
     expect(await walk(at, 0, 31)).toEqual(['0 chat', '5 email', '15 sms', '30 call']);
 
     const [chatPost] = chat.requests as [ReceivedRequest];
@@ -152,12 +153,14 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     expect(chatPost.path).toBe('/hooks/team');
     expect(chatPost.headers['content-type']).toBe('application/json');
     const chatText = chatTexts()[0]!;
-    expect(chatText).toContain('[MAJOR] Printer down (point tbilisi-01)');
+    expect(chatText).toContain('[CRITICAL] Printer down (point tbilisi-01)');
+    // Times in the franchise's zone: T0 is 13:00 in Tbilisi.
+    expect(chatText).toContain('Open since 13:00 (<1 s).');
     expect(chatText).toMatch(new RegExp(`Acknowledge: http://central\\.test:8080/api/ack/${incident.id}\\?by=team\\+chat&token=[\\w-]{43}`));
 
     const [mail] = smtp.mails;
     expect(mail).toMatchObject({ user: SMTP_USER, secure: true, to: ['admin@hotpot.example'], from: 'alerts@hotpot.example' });
-    expect(mail!.text).toContain('Subject: [MAJOR] Printer down (point tbilisi-01)');
+    expect(mail!.text).toContain('Subject: [CRITICAL] Printer down (point tbilisi-01)');
     expect(mail!.text).toContain(`/api/ack/${incident.id}?by=administrator&token=`);
 
     const auth = `Basic ${Buffer.from(`${SID}:${TWILIO_TOKEN}`).toString('base64')}`;
@@ -168,18 +171,23 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     const smsForm = new URLSearchParams(sms!.body);
     expect(smsForm.get('To')).toBe('+995555000111');
     expect(smsForm.get('From')).toBe('+995322000000');
-    expect(smsForm.get('Body')).toContain('Printer down');
-    expect(smsForm.get('Body')).toContain(`/api/ack/${incident.id}?by=on-duty&token=`);
+    const smsBody = smsForm.get('Body')!;
+    // One SMS: a short ack link, GSM characters only, at most 160 of them.
+    expect(smsBody).toMatch(/^\[CRITICAL\] Printer down \(point tbilisi-01\) since 13:00 Acknowledge: http:\/\/central\.test:8080\/api\/a\/[2-9a-zA-Z]{12}$/);
+    expect(gsmLength(smsBody)).not.toBeNull();
+    expect(gsmLength(smsBody)!).toBeLessThanOrEqual(160);
 
     const [call] = twilioCalls('Calls');
     expect(call!.path).toBe(`/2010-04-01/Accounts/${SID}/Calls.json`);
     expect(call!.headers.authorization).toBe(auth);
     const callForm = new URLSearchParams(call!.body);
     expect(callForm.get('To')).toBe('+995555000111');
-    expect(callForm.get('Twiml')).toMatch(/^<Response><Say>Hot Pot Spot major alert\. Printer down \(point tbilisi-01\)\..*<\/Say><\/Response>$/);
+    expect(callForm.get('Twiml')).toBe(
+      '<Response><Say language="en-US">Hot Pot Spot, critical alert. Printer down (point tbilisi-01). no answer on tcp://10.0.0.5:9100. Acknowledge with the link in your SMS or e-mail.</Say></Response>',
+    );
 
     const timeline = notes(incidents, incident.id);
-    expect(timeline[0]).toBe('escalation ladder (major): 0 min chat to team chat; 5 min e-mail to administrator; 15 min SMS to on-duty; 30 min call to on-duty');
+    expect(timeline[0]).toBe('escalation ladder (critical): 0 min chat to team chat; 5 min e-mail to administrator; 15 min SMS to on-duty; 30 min call to on-duty');
     expect(timeline).toEqual(
       expect.arrayContaining([
         'chat page to team chat: sent (attempt 1)',
@@ -208,7 +216,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     incidents.clear(PRINTER_DOWN.key, 'printer answers again');
     expect(await walk(at, 24, 60)).toEqual(['24 chat', '24 email']);
     expect(sentCount()).toEqual({ chat: 3, email: 3, sms: 0, call: 0 });
-    expect(chatTexts()[2]).toMatch(/^\[RESOLVED\] Printer down \(point tbilisi-01\)\nResolved after 24 min\.$/);
+    expect(chatTexts()[2]).toMatch(/^\[RESOLVED\] Printer down \(point tbilisi-01\)\nResolved at 13:24, after 24 min\.$/);
     expect(smtp.mails[2]!.text).toContain('Subject: [RESOLVED] Printer down');
     // Another resolution event changes nothing.
     incidents.clear(PRINTER_DOWN.key, 'printer answers again');
@@ -216,9 +224,9 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
   });
 
   it('the signed link in a message acks through the feed after a confirmation page; a forged one does not', async () => {
-    const { incidents, at, notifier, db, clock } = await rig();
+    const { incidents, at, notifier, db, clock, cfg } = await rig();
     const router = new Router<RouteMeta>();
-    registerNotifyRoutes(pluginRoutes(router, 'notify', '/api'), notifier, { db, clock });
+    registerNotifyRoutes(pluginRoutes(router, 'notify', '/api'), notifier, { db, clock, config: cfg, log: silentLogger() });
     const http: StartedServer = await listen(router, '127.0.0.1', 0, silentLogger());
     cleanups.push(() => http.close());
     const incident = incidents.raise(PRINTER_DOWN);
@@ -258,7 +266,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     // No signing secret in the config: the generated one must survive the restart, or old links break.
     const cfg = config({ signingSecret: null });
     const before = await startNotifier({ config: cfg, db: first.db, clock, incidents });
-    const incident = incidents.raise(PRINTER_DOWN);
+    const incident = incidents.raise({ ...PRINTER_DOWN, severity: 'critical' });
     const tickBefore = async (minute: number) => {
       clock.set(T0 + minute * MIN);
       await before.notifier.tick();
@@ -308,7 +316,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
       await notifier.tick();
     }
     const notice = chatTexts()[1];
-    expect(notice).toMatch(/^\[NOTIFICATIONS FAILING\] e-mail to administrator <admin@hotpot\.example> for: Printer down\n3 attempts failed, last: .*ECONNREFUSED/);
+    expect(notice).toMatch(/^\[NOTIFICATIONS FAILING\] e-mail to administrator <admin@hotpot\.example> for Printer down \(point tbilisi-01\)\n3 attempts failed, last: .*ECONNREFUSED/);
     const timeline = notes(incidents, incident.id);
     expect(timeline.filter((t) => t.startsWith('e-mail page to administrator') && t.includes('failed (attempt'))).toHaveLength(3);
     expect(timeline).toContain('e-mail page to administrator <admin@hotpot.example> failed 3 times: raising a notice on chat');
@@ -331,10 +339,12 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     expect(notes(incidents, second.id)[0]).toBe(
       `notifications continue the ladder of incident ${first.id} (same key ${PRINTER_DOWN.key}, re-opened 2 min after it resolved); steps already sent are not repeated`,
     );
-    expect(await walk(at, 3, 6)).toEqual(['5 email']);
+    // Whoever got the all-clear hears it is back; the ladder goes on where it was (e-mail at 5).
+    expect(await walk(at, 3, 6)).toEqual(['3 chat', '5 email']);
+    expect(chatTexts()[2]).toMatch(/^\[MAJOR · AGAIN\] Printer down \(point tbilisi-01\)\nno answer on tcp:\/\/10\.0\.0\.5:9100\nBack 1 min after the all-clear\.\nAcknowledge: /);
     // The e-mail's ack link names the incident that is open now.
     expect(smtp.mails[0]!.text).toContain(`/api/ack/${second.id}?by=administrator`);
-    expect(chat.requests).toHaveLength(2);
+    expect(chat.requests).toHaveLength(3);
   });
 
   it('quiet hours defer a major SMS to the morning but let a critical one through; the rate limit holds, not drops', async () => {
@@ -353,7 +363,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     const critical = incidents.raise({ key: 'runbook:main-server', title: 'Main server down', severity: 'critical', detail: 'GET /api/status timed out' });
     await notifier.tick();
     expect(twilioCalls('Messages').map((r) => new URLSearchParams(r.body).get('Body'))).toEqual([expect.stringContaining('[CRITICAL] Main server down')]);
-    expect(notes(incidents, major.id)).toContain("SMS page to on-duty <+995555000111>: deferred to the end of on-duty's quiet hours (2025-01-15T04:00:00.000Z)");
+    expect(notes(incidents, major.id)).toContain("SMS page to on-duty <+995555000111>: deferred to the end of on-duty's quiet hours (2025-01-15 08:00)");
     expect(notes(incidents, critical.id)).toContain('SMS page to on-duty <+995555000111>: sent (attempt 1)');
     clock.set(Date.parse('2025-01-15T03:59:00Z'));
     await notifier.tick();
