@@ -266,12 +266,15 @@ export class Notifier {
       return { delivered: false, reason: `the first channel of the ${request.severity} ladder (${channelName(first.channel)}) is not configured` };
     }
     const slot = `step:${request.key}`;
+    // What the ladder has due goes first (the incident's own first report), then the step's words.
+    this.plan(escalation, now);
     for (const contact of first.to.length ? first.to : ['']) this.queue(escalation, slot, 'step', first.channel, contact, now, { stepText: request.text });
     const ids = this.store.notifications(escalation.id).filter((n) => n.slot === slot).map((n) => n.id);
     await this.tick();
-    const deadline = this.clock.now() + timeoutMs;
+    // A real wait on I/O (retries on the scheduler's ticks), not a span of the notifier's clock.
+    const deadline = performance.now() + timeoutMs;
     let rows = ids.map((id) => this.store.notification(id)!);
-    while (rows.some((n) => n.status === 'pending') && this.clock.now() < deadline && this.secret !== undefined) {
+    while (rows.some((n) => n.status === 'pending') && performance.now() < deadline && this.secret !== undefined) {
       await sleep(ANNOUNCE_POLL_MS);
       rows = ids.map((id) => this.store.notification(id)!);
     }
@@ -365,7 +368,6 @@ export class Notifier {
     const grace = this.graceFor(escalation);
     const after = grace > 0 ? ` after a grace of ${formatAge(grace)} (notify.grace.${ruleOf(incident.key)}): cleared sooner, it is not reported` : '';
     this.note(incident.id, steps.length ? `escalation ladder (${incident.severity}): ${steps.join('; ')}${after}` : 'no notification channel is configured for this severity');
-    this.kick();
   }
 
   /** One dedup key, one escalation: a flapping condition continues its ladder instead of paging from the start. */
@@ -449,7 +451,11 @@ export class Notifier {
     return this.config.grace[ruleOf(escalation.incident.key)] ?? 0;
   }
 
-  /** Runs a tick soon, so a new incident's first report, or an all-clear, does not wait for the next one. */
+  /**
+   * Runs a tick soon, so an all-clear (or the one message of an incident that healed within a tick)
+   * does not wait for the next one. Openings wait for the tick: a crash that heals before it gets
+   * one message saying both, not a page and an all-clear.
+   */
   private kick(): void {
     if (!this.timer || this.kicked) return;
     this.kicked = true;
@@ -580,13 +586,23 @@ export class Notifier {
     return queued;
   }
 
+  /**
+   * Sends what is due: recipients in parallel, each recipient's messages one after another in the
+   * order they were queued, so a chat reads the incident, then the runbook's step, then the all-clear.
+   */
   private async deliver(now: number): Promise<void> {
-    const sends: Promise<void>[] = [];
+    const byRecipient = new Map<string, (() => Promise<void>)[]>();
     for (const notification of this.store.dueNotifications(now, BATCH)) {
       const send = this.prepare(notification, now);
-      if (send) sends.push(send());
+      if (!send) continue;
+      const key = `${notification.channel}|${notification.contact}`;
+      byRecipient.set(key, [...(byRecipient.get(key) ?? []), send]);
     }
-    await Promise.all(sends);
+    await Promise.all(
+      [...byRecipient.values()].map(async (sends) => {
+        for (const send of sends) await send();
+      }),
+    );
   }
 
   /** Decides synchronously whether a queued notification goes now; returns the send, or null if it waits or is dropped. */
