@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Clock } from '../../lib/clock.js';
 import type { Reply, Request } from '../../lib/http.js';
 import { matchesEtag, selfOnlyPageHeaders } from '../../lib/static.js';
 import type { CentralPlugin, PluginContext } from '../plugin.js';
@@ -8,11 +9,50 @@ import { statusSnapshot, type StatusSnapshot } from './snapshot.js';
 /** However many ask, the status is built at most once a second. */
 const REBUILD_MS = 1000;
 
-interface Built {
-  at: number;
-  snapshot: StatusSnapshot;
-  /** Bodies rendered from this snapshot, each with its ETag: JSON, and the page per language. */
-  bodies: Map<string, { text: string; etag: string }>;
+interface Rendered {
+  text: string;
+  etag: string;
+}
+
+/**
+ * The status as last built, and its bodies rendered once each (JSON, the page per language) with
+ * their ETags. A rebuild that finds nothing changed keeps them, so an ETag stays valid (and
+ * browsers get 304s) for as long as the status does not change.
+ */
+export class StatusBoard {
+  private built: { at: number; key: string; snapshot: StatusSnapshot; bodies: Map<string, Rendered> } | undefined;
+
+  constructor(
+    private readonly build: (now: number) => StatusSnapshot,
+    private readonly clock: Clock,
+  ) {}
+
+  get snapshot(): StatusSnapshot {
+    return this.current().snapshot;
+  }
+
+  /** One rendering of the current status (`render` runs once per status and key). */
+  body(key: string, render: (snapshot: StatusSnapshot) => string): Rendered {
+    const built = this.current();
+    let rendered = built.bodies.get(key);
+    if (!rendered) {
+      const text = render(built.snapshot);
+      rendered = { text, etag: `"${createHash('sha256').update(text).digest('base64url').slice(0, 27)}"` };
+      built.bodies.set(key, rendered);
+    }
+    return rendered;
+  }
+
+  private current() {
+    const now = this.clock.now();
+    if (this.built && now - this.built.at < REBUILD_MS) return this.built;
+    const snapshot = this.build(now);
+    // `updatedAt` says when the status last changed: a rebuild with the same content is the same status.
+    const key = JSON.stringify({ ...snapshot, updatedAt: 0 });
+    if (this.built?.key === key) this.built.at = now;
+    else this.built = { at: now, key, snapshot, bodies: new Map() };
+    return this.built;
+  }
 }
 
 /**
@@ -30,45 +70,29 @@ export class StatusPlugin implements CentralPlugin<'status'> {
     const config = ctx.config;
     const recovery = ctx.dependency('recovery');
     const notices = ctx.dependency('notices');
-    let built: Built | undefined;
-    const current = (): Built => {
-      const now = ctx.clock.now();
-      if (built && now - built.at < REBUILD_MS) return built;
-      const snapshot = statusSnapshot(config, {
-        now,
-        timeZone: ctx.central.timeZone,
-        health: (target) => recovery.targetHealth(target),
-        incident: (target) => ctx.incidents.openFor(`runbook:${target}`),
-        notices: notices.current(),
-        points: ctx.fleet.list(now),
-      });
-      built = { at: now, snapshot, bodies: new Map() };
-      return built;
-    };
-    const body = (state: Built, key: string, render: () => string) => {
-      let rendered = state.bodies.get(key);
-      if (!rendered) {
-        const text = render();
-        rendered = { text, etag: `"${createHash('sha256').update(text).digest('base64url').slice(0, 27)}"` };
-        state.bodies.set(key, rendered);
-      }
-      return rendered;
-    };
-    const cacheable = (req: Request, rendered: { text: string; etag: string }, headers: Record<string, string>): Reply => {
+    const board = new StatusBoard(
+      (now) =>
+        statusSnapshot(config, {
+          now,
+          timeZone: ctx.central.timeZone,
+          health: (target) => recovery.targetHealth(target),
+          incident: (target) => ctx.incidents.openFor(`runbook:${target}`),
+          notices: notices.current(),
+          points: ctx.fleet.list(now),
+        }),
+      ctx.clock,
+    );
+    const cacheable = (req: Request, rendered: Rendered, headers: Record<string, string>): Reply => {
       const all = { ...headers, etag: rendered.etag, 'cache-control': `public, max-age=${config.cacheSeconds}` };
       if (matchesEtag(req.headers['if-none-match'], rendered.etag)) return { status: 304, headers: all, text: '' };
       return { status: 200, headers: all, text: rendered.text };
     };
     const pageHeaders = { ...selfOnlyPageHeaders({ styleSrc: STATUS_STYLE_HASH }), 'content-type': 'text/html; charset=utf-8', vary: 'Accept-Language' };
 
-    ctx.routes.get('/status.json', 'public', (req) => {
-      const state = current();
-      return cacheable(req, body(state, 'json', () => JSON.stringify(state.snapshot)), { 'content-type': 'application/json; charset=utf-8' });
-    });
+    ctx.routes.get('/status.json', 'public', (req) => cacheable(req, board.body('json', (snapshot) => JSON.stringify(snapshot)), { 'content-type': 'application/json; charset=utf-8' }));
     ctx.routes.get('/status', 'public', (req) => {
-      const state = current();
       const language: PageLanguage = pageLanguage(req.query.get('lang'), req.headers['accept-language'], config.language);
-      return cacheable(req, body(state, `page:${language}`, () => renderStatusPage(state.snapshot, language, config.title)), pageHeaders);
+      return cacheable(req, board.body(`page:${language}`, (snapshot) => renderStatusPage(snapshot, language, config.title)), pageHeaders);
     });
   }
 

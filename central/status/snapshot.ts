@@ -11,6 +11,7 @@ export type ComponentState = 'up' | 'down' | 'unknown' | 'not-monitored';
 
 /** What `GET /status.json` answers (and the page shows): nothing internal unless `showPoints`. */
 export interface StatusSnapshot {
+  /** When the status last changed (what it says, not when it was asked). */
   updatedAt: number;
   timeZone: string;
   /** `outage`: a component is down; `degraded`: a notice or an open incident of a component; else `operational`. */
