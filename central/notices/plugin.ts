@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseWith } from '../../lib/http.js';
 import { MAX_NOTICES, NoticeSeverity, NoticeTexts, type Notice } from '../../sync/schemas.js';
 import { CentralErrors } from '../errors.js';
+import { whileLeader } from '../leader.js';
 import type { CentralPlugin, PluginContext } from '../plugin.js';
 import { NOTICES_MIGRATIONS, NoticeStore, type StoredNotice } from './store.js';
 
@@ -31,12 +32,14 @@ const published = ({ id, severity, text, since }: StoredNotice): Notice => ({ id
  * Notices for the staff at every point: stored in central's SQLite and published retained on
  * `notices` (the whole current list, `[]` when none) after every change and again on every
  * connection to the broker, so a point that connects, or a broker that lost its retained
- * messages, gets the list as it is.
+ * messages, gets the list as it is. One writer: the leader (its runbooks post notices too), so
+ * replicas never publish lists that overwrite each other.
  */
 export class NoticesPlugin implements CentralPlugin<'notices'> {
   readonly name = 'notices';
   readonly migrations = NOTICES_MIGRATIONS;
   readonly prefix = '/api/notices';
+  private detach: (() => Promise<void>) | undefined;
 
   start(ctx: PluginContext<'notices'>): NoticesApi {
     const store = new NoticeStore(ctx.db);
@@ -53,6 +56,7 @@ export class NoticesPlugin implements CentralPlugin<'notices'> {
     };
     const api: NoticesApi = {
       post: async (notice, source, by) => {
+        if (!ctx.leader.isLeader()) throw CentralErrors.notLeader('notices');
         if (store.current().length >= MAX_NOTICES) throw CentralErrors.tooManyNotices(MAX_NOTICES);
         const stored = store.add(notice, source, by, ctx.clock.now());
         await publish(`posted ${stored.id} by ${by}`);
@@ -72,6 +76,7 @@ export class NoticesPlugin implements CentralPlugin<'notices'> {
       return { status: 201, body: await api.post(parseWith(NoticeRequest, req.body, 'notice'), `user:${by}`, by) };
     });
     ctx.routes.delete('/:id', 'operator', async (req) => {
+      if (!ctx.leader.isLeader()) throw CentralErrors.notLeader('notices');
       const id = req.params.id!;
       const before = store.get(id);
       if (!before) throw CentralErrors.noNotice(id);
@@ -79,10 +84,13 @@ export class NoticesPlugin implements CentralPlugin<'notices'> {
       if (before.clearedAt === null) await publish(`${id} cleared by ${req.principal!.name}`);
       return { status: 200, body: cleared };
     });
-    ctx.bus.onBrokerConnected(this, () => publish('broker connection'));
-    if (ctx.mqtt.connected) void publish('start');
+    ctx.bus.onBrokerConnected(this, () => (ctx.leader.isLeader() ? publish('broker connection') : undefined));
+    // Taking the lead (a single central: at start) publishes the list this replica holds.
+    this.detach = whileLeader(ctx.leader, ctx.log, () => (ctx.mqtt.connected ? publish('leadership') : undefined), () => undefined);
     return api;
   }
 
-  stop(): void {}
+  async stop(): Promise<void> {
+    await this.detach?.();
+  }
 }

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../../lib/config.js';
 import { createLogger } from '../../lib/log.js';
+import { centralConfigSchema } from '../../central/config.js';
 import { notifyConfigSchema } from '../../central/notify/config.js';
 
 /** How central embeds the key. */
@@ -44,6 +46,17 @@ describe('notify config', () => {
     expect(notify.channels).toEqual({});
     expect(notify.rateLimits.sms).toEqual({ max: 10, perSeconds: 60 });
     expect(notify.failover).toEqual({ afterFailures: 3, next: { chat: 'email', email: 'chat', sms: 'chat', call: 'chat', webhook: 'chat' } });
+  });
+
+  it("accepts the README's complete example", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Notifications (`notify`)'));
+    const example = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(section)![1]!) as Record<string, unknown>;
+    const config = centralConfigSchema.parse(example);
+    expect(config.notify).toMatchObject({ publicUrl: 'https://central.hotpot.ge', grace: { disconnected: 180_000 } });
+    expect(config.notify.channels.twilio).toMatchObject({ ackByKeypress: true, ackBySmsReply: true });
+    expect(config.notify.contacts.map((c) => c.language)).toEqual(['ru', 'ka']);
+    expect(config.status).toMatchObject({ language: 'ka', showPoints: false });
   });
 
   it('takes a full config, with channel defaults applied', () => {
