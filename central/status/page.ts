@@ -120,6 +120,7 @@ li{background:#fff;border:1px solid #dde1e6;border-radius:.5rem;padding:.7rem .9
 .row{display:flex;flex-wrap:wrap;justify-content:space-between;gap:.25rem 1rem}
 .state-up{color:var(--ok);font-weight:600}.state-down{color:var(--bad);font-weight:600}
 .state-unknown,.state-not-monitored,.muted{color:var(--muted)}
+.muted{font-weight:400}
 .notice-critical{border-left:.35rem solid var(--bad)}.notice-warning{border-left:.35rem solid var(--warn)}.notice-info{border-left:.35rem solid #0b57d0}
 footer{margin:1.5rem 0 1rem;color:var(--muted);font-size:.9rem}
 `;
@@ -157,7 +158,7 @@ export function renderStatusPage(snapshot: StatusSnapshot, language: PageLanguag
     : '';
   return `<!doctype html>
 <html lang="${language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta http-equiv="refresh" content="60"><title>${escapeHtml(`${w.heading} · ${title}`)}</title><style>${STYLE}</style></head>
+<meta http-equiv="refresh" content="60"><link rel="icon" href="data:,"><title>${escapeHtml(`${w.heading} · ${title}`)}</title><style>${STYLE}</style></head>
 <body><main>
 <header><h1>${escapeHtml(title)} · ${escapeHtml(w.heading)}</h1><nav>${nav}</nav></header>
 <div class="banner ${snapshot.overall}" role="status">${escapeHtml(w.overall[snapshot.overall])}</div>

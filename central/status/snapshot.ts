@@ -38,7 +38,10 @@ export interface StatusSources {
 export function statusSnapshot(config: StatusConfig, sources: StatusSources): StatusSnapshot {
   const components = COMPONENTS.map((id) => {
     const health = sources.health(config.components[id]);
-    return { id, state: (health?.health ?? 'not-monitored') as ComponentState, since: health?.since ?? null };
+    const state: ComponentState = health?.health ?? 'not-monitored';
+    // Down since its outage began: the open incident says when, even across a restart of central.
+    const outageSince = state === 'down' ? sources.incident(config.components[id])?.openedAt : undefined;
+    return { id, state, since: outageSince ?? health?.since ?? null };
   });
   const incidents = COMPONENTS.flatMap((component) => {
     const incident = sources.incident(config.components[component]);
