@@ -74,13 +74,19 @@ interface Words {
   failingFor: (channel: string, recipient: string) => string;
   since: (time: string) => string;
   acknowledge: string;
-  speechAlert: (severity: string) => string;
-  speechResolved: string;
-  speechAckByKey: string;
-  speechAckByLink: string;
-  speechNoKey: string;
-  speechAcked: string;
-  speechNothingToAck: string;
+}
+
+/** What calls say: Twilio speaks Russian and English (no Georgian voice). */
+interface SpeechWords {
+  tag: string;
+  severity: Record<Severity, string>;
+  alert: (severity: string) => string;
+  resolved: string;
+  ackByKey: string;
+  ackByLink: string;
+  noKey: string;
+  acked: string;
+  nothingToAck: string;
 }
 
 const WORDS: Record<Language, Words> = {
@@ -101,13 +107,6 @@ const WORDS: Record<Language, Words> = {
     failingFor: (channel, recipient) => `${channel} to ${recipient} for`,
     since: (time) => `since ${time}`,
     acknowledge: 'Acknowledge',
-    speechAlert: (severity) => `Hot Pot Spot, ${severity} alert.`,
-    speechResolved: 'Hot Pot Spot: resolved.',
-    speechAckByKey: 'Press 1 to acknowledge.',
-    speechAckByLink: 'Acknowledge with the link in your SMS or e-mail.',
-    speechNoKey: 'No key was pressed. Acknowledge with the link in your SMS or e-mail.',
-    speechAcked: 'Acknowledged. The escalation is stopped. Goodbye.',
-    speechNothingToAck: 'Nothing to acknowledge: it is resolved or acknowledged already. Goodbye.',
   },
   ru: {
     severity: { critical: 'КРИТИЧНО', major: 'ВАЖНО', minor: 'НЕСРОЧНО', info: 'ИНФО' },
@@ -126,13 +125,6 @@ const WORDS: Record<Language, Words> = {
     failingFor: (channel, recipient) => `${channel} для ${recipient} по`,
     since: (time) => `с ${time}`,
     acknowledge: 'Подтвердить',
-    speechAlert: (severity) => `Хот Пот Спот, тревога: ${severity}.`,
-    speechResolved: 'Хот Пот Спот: решено.',
-    speechAckByKey: 'Нажмите 1, чтобы подтвердить.',
-    speechAckByLink: 'Подтвердите по ссылке в SMS или письме.',
-    speechNoKey: 'Клавиша не нажата. Подтвердите по ссылке в SMS или письме.',
-    speechAcked: 'Подтверждено. Эскалация остановлена. До свидания.',
-    speechNothingToAck: 'Подтверждать нечего: уже решено или подтверждено. До свидания.',
   },
   ka: {
     severity: { critical: 'კრიტიკული', major: 'მნიშვნელოვანი', minor: 'მცირე', info: 'ინფო' },
@@ -151,21 +143,36 @@ const WORDS: Record<Language, Words> = {
     failingFor: (channel, recipient) => `${channel} ${recipient}-სთვის:`,
     since: (time) => `${time}-დან`,
     acknowledge: 'დადასტურება',
-    // Twilio speaks no Georgian: calls to Georgian contacts speak English (`speechLanguage`).
-    speechAlert: (severity) => `Hot Pot Spot, ${severity} alert.`,
-    speechResolved: 'Hot Pot Spot: resolved.',
-    speechAckByKey: 'Press 1 to acknowledge.',
-    speechAckByLink: 'Acknowledge with the link in your SMS or e-mail.',
-    speechNoKey: 'No key was pressed. Acknowledge with the link in your SMS or e-mail.',
-    speechAcked: 'Acknowledged. The escalation is stopped. Goodbye.',
-    speechNothingToAck: 'Nothing to acknowledge: it is resolved or acknowledged already. Goodbye.',
   },
 };
 
-const SPEECH_LANGUAGE: Record<Language, { words: Language; tag: string }> = {
-  en: { words: 'en', tag: 'en-US' },
-  ru: { words: 'ru', tag: 'ru-RU' },
-  ka: { words: 'en', tag: 'en-US' },
+const ENGLISH_SPEECH: SpeechWords = {
+  tag: 'en-US',
+  severity: { critical: 'critical', major: 'major', minor: 'minor', info: 'info' },
+  alert: (severity) => `Hot Pot Spot, ${severity} alert.`,
+  resolved: 'Hot Pot Spot: resolved.',
+  ackByKey: 'Press 1 to acknowledge.',
+  ackByLink: 'Acknowledge with the link in your SMS or e-mail.',
+  noKey: 'No key was pressed. Acknowledge with the link in your SMS or e-mail.',
+  acked: 'Acknowledged. The escalation is stopped. Goodbye.',
+  nothingToAck: 'Nothing to acknowledge: it is resolved or acknowledged already. Goodbye.',
+};
+
+const SPEECH: Record<Language, SpeechWords> = {
+  en: ENGLISH_SPEECH,
+  ru: {
+    tag: 'ru-RU',
+    severity: { critical: 'критично', major: 'важно', minor: 'несрочно', info: 'инфо' },
+    alert: (severity) => `Хот Пот Спот, тревога: ${severity}.`,
+    resolved: 'Хот Пот Спот: решено.',
+    ackByKey: 'Нажмите 1, чтобы подтвердить.',
+    ackByLink: 'Подтвердите по ссылке в SMS или письме.',
+    noKey: 'Клавиша не нажата. Подтвердите по ссылке в SMS или письме.',
+    acked: 'Подтверждено. Эскалация остановлена. До свидания.',
+    nothingToAck: 'Подтверждать нечего: уже решено или подтверждено. До свидания.',
+  },
+  // Twilio has no Georgian voice: Georgian contacts hear English.
+  ka: ENGLISH_SPEECH,
 };
 
 /** A span of time in the reader's words: "<1 s", "40 s", "24 min", "2 h 5 min". */
@@ -252,7 +259,7 @@ function fitSms(head: string, tail: string): string {
 /** Renders one notification in the reader's language, with times in the franchise's zone. */
 export function renderMessage(kind: NoticeKind, incident: IncidentSnapshot, o: RenderOptions): Message {
   const w = WORDS[o.language];
-  const speechWords = WORDS[SPEECH_LANGUAGE[o.language].words];
+  const voice = SPEECH[o.language];
   const level = w.severity[incident.severity];
   const where = incident.pointId && !incident.title.includes(incident.pointId) ? ` (${w.point} ${incident.pointId})` : '';
   const subjectOf = `${incident.title}${where}`;
@@ -294,16 +301,15 @@ export function renderMessage(kind: NoticeKind, incident: IncidentSnapshot, o: R
   if (ackUrl) lines.push(`${w.acknowledge}: ${ackUrl}`);
   const shortAck = kind === 'resolved' ? null : (o.shortAckUrl ?? null);
   const smsHead = kind === 'resolved' ? `${heading}: ${age}` : kind === 'step' ? heading : `${heading} ${w.since(opened)}`;
-  const speechLevel = speechWords.severity[incident.severity].toLowerCase();
   const speech =
     kind === 'resolved'
-      ? `${speechWords.speechResolved} ${subjectOf}.`
+      ? `${voice.resolved} ${subjectOf}.`
       : [
-          speechWords.speechAlert(speechLevel),
+          voice.alert(voice.severity[incident.severity]),
           kind === 'step' && o.stepText ? `${o.stepText}.` : '',
           `${subjectOf}.`,
           detail ? `${clip(detail, 200)}.` : '',
-          o.callbackUrl ? speechWords.speechAckByKey : speechWords.speechAckByLink,
+          o.callbackUrl ? voice.ackByKey : voice.ackByLink,
         ]
           .filter(Boolean)
           .join(' ');
@@ -312,14 +318,13 @@ export function renderMessage(kind: NoticeKind, incident: IncidentSnapshot, o: R
     text: [heading, ...lines].filter(Boolean).join('\n'),
     sms: fitSms(smsHead, shortAck ? ` ${w.acknowledge}: ${shortAck}` : ''),
     speech,
-    speechLanguage: SPEECH_LANGUAGE[o.language].tag,
+    speechLanguage: voice.tag,
     ackUrl,
     ...(o.callbackUrl && kind !== 'resolved' ? { callbackUrl: o.callbackUrl } : {}),
   };
 }
 
 /** What a call says around its message, in the words and voice its reader hears. */
-export function callWords(language: Language): { tag: string; noKey: string; acked: string; nothingToAck: string } {
-  const words = WORDS[SPEECH_LANGUAGE[language].words];
-  return { tag: SPEECH_LANGUAGE[language].tag, noKey: words.speechNoKey, acked: words.speechAcked, nothingToAck: words.speechNothingToAck };
+export function callWords(language: Language): Pick<SpeechWords, 'tag' | 'noKey' | 'acked' | 'nothingToAck'> {
+  return SPEECH[language];
 }
