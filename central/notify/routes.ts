@@ -99,7 +99,10 @@ function registerTwilioRoutes(routes: PluginRoutes, notifier: Notifier, config: 
         if (form.get('Digits') !== '1') return say(words.noKey);
         const status = notifier.acknowledgeByLink(incidentId, by, token, 'call');
         if (status.state === 'invalid') return { status: 403, text: 'invalid ack token' };
-        return say(status.state === 'acked' ? words.acked : words.nothingToAck);
+        if (status.state === 'acked') return say(words.acked);
+        if (status.state === 'already-acked' || status.state === 'resolved') return say(words.nothingToAck);
+        // Not leading (or unknown here): the person is told how else to acknowledge.
+        return say(words.noKey);
       },
       { body: 'form' },
     );
