@@ -436,12 +436,16 @@ export class Notifier {
     if (grace > 0 && now - escalation.openedAt < grace) return `resolved within its grace of ${formatAge(grace)}: not reported`;
     const notifications = this.store.notifications(escalation.id);
     const unsent = notifications.filter((n) => n.slot === FIRST_REPORT_SLOT && n.kind === 'page' && n.status === 'pending' && !this.sending.has(n.id));
-    for (const n of unsent) this.store.rewrite(n.id, 'resolved', this.render(escalation, 'resolved', n.channel, n.contact, now, { unannounced: true }).message);
-    if (unsent.length) return `its first report, not sent yet, now says it was down and is over`;
+    const neverByPhone = 'not reported: its first step is a call, and an incident already over is never phoned in';
+    // An unsent call is cancelled with the other pages below.
+    const rewritable = unsent.filter((n) => n.channel !== 'call');
+    for (const n of rewritable) this.store.rewrite(n.id, 'resolved', this.render(escalation, 'resolved', n.channel, n.contact, now, { unannounced: true }).message);
+    if (rewritable.length) return `its first report, not sent yet, now says it was down and is over`;
+    if (unsent.length && !notifications.some((n) => n.status === 'sent')) return neverByPhone;
     if (notifications.length) return null;
     const first = this.ladderFor(escalation).steps[0]!;
     if (!channelConfigured(this.config.channels, first.channel)) return null;
-    if (first.channel === 'call') return 'not reported: its first step is a call, and an incident already over is never phoned in';
+    if (first.channel === 'call') return neverByPhone;
     for (const contact of first.to.length ? first.to : ['']) this.queue(escalation, FIRST_REPORT_SLOT, 'resolved', first.channel, contact, now, { unannounced: true });
     return `reported once on ${channelName(first.channel)}: it was down and is over`;
   }
