@@ -10,6 +10,7 @@ import type { HealthBody, OrderRecord, StatusMessage } from '../sync/schemas.js'
 import type { AgentConfig } from './config.js';
 import { OrderStore } from './store.js';
 import { MenuSource } from './menu.js';
+import { NoticeBoard } from './notices.js';
 import { LinkHealth, type HealthProvider } from './health.js';
 import { agentRouter } from './http.js';
 import { DayReporter } from './reconciliation.js';
@@ -58,6 +59,8 @@ export interface AgentDeps {
 export class Agent {
   readonly store: OrderStore;
   readonly menu: MenuSource;
+  /** Central's current notices for the staff. */
+  readonly notices: NoticeBoard;
   readonly link: MqttLink;
   readonly outbox: Outbox;
   readonly health: HealthProvider;
@@ -79,6 +82,7 @@ export class Agent {
     this.log = deps.log;
     this.store = new OrderStore(join(config.dataDir, 'agent.db'), config.pointId);
     this.menu = new MenuSource(this.store, this.log, config.menuFile, config.currency);
+    this.notices = new NoticeBoard(this.store, this.log);
     this.link = new MqttLink({
       url: config.mqtt.url,
       clientId: agentClientId(config.pointId),
@@ -256,6 +260,9 @@ export class Agent {
         return;
       case 'menu':
         this.menu.acceptFromCentral(inbound.message);
+        return;
+      case 'notices':
+        this.notices.accept(inbound.message, this.clock.now());
         return;
       case 'pointCommand':
         if (inbound.params.pointId === this.config.pointId) void this.runCommand(inbound.params.command, inbound.message);

@@ -99,6 +99,7 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
     },
   }));
   router.get('/api/menu', () => ({ status: 200, body: agent.menu.menu }));
+  router.get('/api/notices', () => ({ status: 200, body: agent.notices.body }));
   router.post('/api/orders', (req) => {
     const request = parseWith(OrderRequest, req.body);
     const priced = priceItems(request, agent.menu.menu);

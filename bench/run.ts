@@ -9,6 +9,7 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<BenchResult[]> }
   fleet: () => import('./fleet.js'),
   sizing: () => import('./sizing.js'),
   access: () => import('./access.js'),
+  status: () => import('./status.js'),
 };
 
 async function main(): Promise<void> {

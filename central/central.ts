@@ -197,7 +197,7 @@ export class Central {
   private guardRoutes(): void {
     const { http, notify } = this.config;
     const bound = http.host === '0.0.0.0' || http.host === '::' ? [] : [http.host];
-    const allowedHosts = [...http.allowedHosts, ...bound, new URL(notify.publicUrl).hostname];
+    const allowedHosts = [...http.allowedHosts, ...bound, ...(notify.publicUrl ? [new URL(notify.publicUrl).hostname] : [])];
     this.router.addHook(accessGate({ access: this.access, allowedHosts, authProxy: http.authProxy }));
     const trusted = http.authProxy ? addressList(http.authProxy.trustedProxies) : undefined;
     registerAccessRoutes(this.router, { access: this.access, overTls: (req) => viaTls(req, trusted) });

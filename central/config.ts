@@ -13,6 +13,7 @@ import { recoveryConfigSchema } from './recovery/config.js';
 import { backupsConfigSchema } from './backups/config.js';
 import { historyConfigSchema } from './history/config.js';
 import { notifyConfigSchema } from './notify/config.js';
+import { statusConfigSchema } from './status/config.js';
 
 export const centralConfigSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data/central'),
@@ -82,6 +83,8 @@ export const centralConfigSchema = z.strictObject({
   notify: notifyConfigSchema,
   /** Forwarding committed orders to the main server (off while `upstream.url` is absent). */
   upstream: upstreamConfigSchema,
+  /** The public status page (`/status`, `/status.json`). */
+  status: statusConfigSchema.prefault({}),
 });
 
 export type CentralConfig = z.output<typeof centralConfigSchema>;

@@ -4,10 +4,12 @@ import { CommandsPlugin } from './commands/index.js';
 import { DashboardPlugin } from './dashboard/index.js';
 import { HistoryPlugin } from './history/index.js';
 import { MenuPlugin } from './menu/index.js';
+import { NoticesPlugin } from './notices/index.js';
 import { NotifyPlugin } from './notify/index.js';
 import type { CentralPlugin } from './plugin.js';
 import { ReconciliationPlugin } from './reconciliation/index.js';
 import { RecoveryPlugin } from './recovery/index.js';
+import { StatusPlugin } from './status/index.js';
 import { UpstreamPlugin } from './upstream/index.js';
 
 /**
@@ -17,6 +19,7 @@ import { UpstreamPlugin } from './upstream/index.js';
 export function centralPlugins(): CentralPlugin[] {
   return [
     new NotifyPlugin(),
+    new NoticesPlugin(),
     new HistoryPlugin(),
     new AlertsPlugin(),
     new CommandsPlugin(),
@@ -26,5 +29,6 @@ export function centralPlugins(): CentralPlugin[] {
     new BackupsPlugin(),
     new RecoveryPlugin(),
     new UpstreamPlugin(),
+    new StatusPlugin(),
   ] as CentralPlugin[];
 }

@@ -108,7 +108,7 @@ export class StaticFiles {
 }
 
 /** If-None-Match: a list of entity tags, compared weakly (a W/ prefix does not matter), or `*`. */
-function matchesEtag(header: string | undefined, etag: string): boolean {
+export function matchesEtag(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   return header.split(',').some((tag) => {
     const trimmed = tag.trim();

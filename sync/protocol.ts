@@ -7,6 +7,7 @@ import {
   HealthMessage,
   MAX_PAYLOAD_BYTES,
   Menu,
+  NoticesMessage,
   OrdersMessage,
   POINT_ID,
   StatusMessage,
@@ -83,6 +84,8 @@ export const PROTOCOL = {
   centralStatus: { template: 'central/status', schema: CentralStatusMessage, qos: 1, retain: true },
   /** central → agents: the menu every point sells from. */
   menu: { template: 'menu', schema: Menu, qos: 1, retain: true },
+  /** central → agents: the current notices for the staff (`[]` when none). */
+  notices: { template: 'notices', schema: NoticesMessage, qos: 1, retain: true },
 } as const satisfies Record<string, KindSpec>;
 
 export type MessageKind = keyof typeof PROTOCOL;
@@ -121,9 +124,16 @@ export function sharedFilter(group: string, filter: string): string {
   return `$share/${group}/${filter}`;
 }
 
-/** Filters one agent subscribes to: its own acks, commands and status, and central's status and menu. */
+/** Filters one agent subscribes to: its own acks, commands and status, and central's status, menu and notices. */
 export function agentFilters(pointId: string): string[] {
-  return [filterOf('pointAcks', { pointId }), filterOf('pointCommand', { pointId }), filterOf('pointStatus', { pointId }), filterOf('centralStatus'), filterOf('menu')];
+  return [
+    filterOf('pointAcks', { pointId }),
+    filterOf('pointCommand', { pointId }),
+    filterOf('pointStatus', { pointId }),
+    filterOf('centralStatus'),
+    filterOf('menu'),
+    filterOf('notices'),
+  ];
 }
 
 /** What central takes from every point. */

@@ -200,3 +200,29 @@ export type DaySummary = z.infer<typeof DaySummary>;
 /** `points/{id}/day`, retained: the box's summaries of the days central should check. */
 export const DaySummaryMessage = z.object({ ts: Timestamp, pointId: PointId, days: z.array(DaySummary).min(1).max(MAX_DAYS_PER_MESSAGE) });
 export type DaySummaryMessage = z.infer<typeof DaySummaryMessage>;
+
+/** How a notice reads on the staff page: `critical` is an outage the staff must act on. */
+export const NOTICE_SEVERITIES = ['info', 'warning', 'critical'] as const;
+export const NoticeSeverity = z.enum(NOTICE_SEVERITIES);
+export type NoticeSeverity = z.infer<typeof NoticeSeverity>;
+export const MAX_NOTICE_CHARS = 500;
+export const MAX_NOTICES = 50;
+
+const NoticeText = z.string().trim().min(1).max(MAX_NOTICE_CHARS);
+/** A notice's text in every language a staff page speaks. */
+export const NoticeTexts = z.object({ ru: NoticeText, en: NoticeText, ka: NoticeText });
+export type NoticeTexts = z.infer<typeof NoticeTexts>;
+
+/** One notice for the staff at every point (and the public status page). */
+export const Notice = z.object({
+  id: z.string().min(1).max(64),
+  severity: NoticeSeverity,
+  text: NoticeTexts,
+  /** When it was posted, ms since the epoch. */
+  since: Timestamp,
+});
+export type Notice = z.infer<typeof Notice>;
+
+/** `notices`, retained: every current notice, `[]` when there are none. */
+export const NoticesMessage = z.array(Notice).max(MAX_NOTICES);
+export type NoticesMessage = z.infer<typeof NoticesMessage>;

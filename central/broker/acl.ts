@@ -33,7 +33,7 @@ export function isReservedForCentral(username: string): boolean {
 const AGENT_CLIENT_PREFIX = agentClientId('');
 
 /** Central's retained notices for the staff pages (DESIGN, "Notices"); points may read them. */
-export const NOTICES_TOPIC = `${ROOT}/notices`;
+export const NOTICES_TOPIC = topicOf('notices', {});
 
 /**
  * A point connects only as `hotpot-agent-<its id>`; central's users may use any id but a point's.

@@ -4,7 +4,7 @@ import { httpRequest } from '../../lib/http-client.js';
 import { withTimeout } from '../../lib/timeout.js';
 import { CONTACT_ADDRESS, type Channel, type ChannelsConfig, type Contact } from './config.js';
 import type { NoticeKind } from './ladder.js';
-import type { IncidentSnapshot, Message } from './messages.js';
+import { callWords, type IncidentSnapshot, type Message } from './messages.js';
 
 /** Who a notification goes to: `label` is safe for timelines and logs; `address` may be a secret (a webhook URL). */
 export interface Recipient {
@@ -63,8 +63,23 @@ export class SendError extends Error {}
 /** A reply's body is read only as far as an error quotes it. */
 const REPLY_QUOTE_BYTES = 4096;
 
-const escapeXml = (text: string) =>
+export const escapeXml = (text: string) =>
   text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+
+/** Seconds a call waits for the key after its message. */
+const GATHER_SECONDS = 10;
+
+/**
+ * A call's TwiML: the message, and with a callback a `<Gather>` around it so one key press
+ * acknowledges (Twilio posts the digits to the callback); without a key the call says how else to ack.
+ */
+export function callTwiml(message: Message): string {
+  const words = callWords(message.speechLanguage?.startsWith('ru') ? 'ru' : 'en');
+  const voice = ` language="${escapeXml(message.speechLanguage ?? words.tag)}"`;
+  const say = `<Say${voice}>${escapeXml(message.speech)}</Say>`;
+  if (!message.callbackUrl) return `<Response>${say}</Response>`;
+  return `<Response><Gather input="dtmf" numDigits="1" timeout="${GATHER_SECONDS}" method="POST" action="${escapeXml(message.callbackUrl)}">${say}</Gather><Say${voice}>${escapeXml(words.noKey)}</Say></Response>`;
+}
 
 /** One sender per channel; every request bounded by the channel's timeout, errors never carry secrets. */
 export class ChannelSenders {
@@ -133,8 +148,8 @@ export class ChannelSenders {
       case 'call': {
         const twilio = this.channels.twilio!;
         const form = new URLSearchParams({ To: recipient.address, From: twilio.from });
-        if (channel === 'sms') form.set('Body', message.text);
-        else form.set('Twiml', `<Response><Say>${escapeXml(message.speech)}</Say></Response>`);
+        if (channel === 'sms') form.set('Body', message.sms ?? message.text);
+        else form.set('Twiml', callTwiml(message));
         const resource = channel === 'sms' ? 'Messages' : 'Calls';
         const base = twilio.baseUrl.replace(/\/+$/, '');
         const url = `${base}/2010-04-01/Accounts/${encodeURIComponent(twilio.accountSid)}/${resource}.json`;

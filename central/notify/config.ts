@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { duration } from '../../lib/duration.js';
 import type { Severity } from '../incidents/types.js';
 
 export const CHANNELS = ['chat', 'email', 'sms', 'call', 'webhook'] as const;
@@ -6,6 +7,10 @@ export type Channel = (typeof CHANNELS)[number];
 const channelSchema = z.enum(CHANNELS);
 
 export const SEVERITIES = ['critical', 'major', 'minor', 'info'] as const satisfies readonly Severity[];
+
+/** The languages messages are written in (a contact's, or `notify.language` for the team's own targets). */
+export const LANGUAGES = ['ru', 'en', 'ka'] as const;
+export type Language = (typeof LANGUAGES)[number];
 
 const CONTACT_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const OFFSET_ZONE = /^[+-]([01]\d|2[0-3]):[0-5]\d$/;
@@ -44,6 +49,8 @@ export const contactSchema = z.strictObject({
   /** This contact's own Slack-compatible webhook; otherwise chat goes to `channels.chat.webhookUrl`. */
   chatWebhook: httpUrl.optional(),
   quietHours: quietHoursSchema.optional(),
+  /** The language of this contact's messages; default `notify.language`. */
+  language: z.enum(LANGUAGES).optional(),
 });
 export type Contact = z.output<typeof contactSchema>;
 
@@ -87,6 +94,19 @@ export const RUNBOOK_LADDER_STEPS = [
   { afterMinutes: 30, channel: 'call', to: ['on-duty'] },
 ] satisfies z.input<typeof ladderStepSchema>[];
 
+/**
+ * Default ladders by severity: only a critical incident (the main server, the database, the chain,
+ * an area outage) may wake someone with a call; a major one climbs to an SMS; a minor one stays on
+ * chat and e-mail; info is one chat line.
+ */
+export const DEFAULT_LADDERS = {
+  critical: { steps: RUNBOOK_LADDER_STEPS },
+  major: { steps: RUNBOOK_LADDER_STEPS.slice(0, 3) },
+  minor: { steps: RUNBOOK_LADDER_STEPS.slice(0, 2), maxLoops: 1, repeatMinutes: 240 },
+  // Informational: one chat post, no loops, no reminders, no restarts.
+  info: { steps: [{ afterMinutes: 0, channel: 'chat' }], maxLoops: 1, repeatMinutes: 0, ackTimeoutMinutes: 0 },
+} satisfies Record<Severity, z.input<typeof ladderSchema>>;
+
 const channelsSchema = z
   .strictObject({
     /** Slack-compatible incoming webhook: POST `{text}`. */
@@ -115,6 +135,16 @@ const channelsSchema = z
         authToken: z.string().min(1),
         from: phone,
         timeoutMs: timeoutMs(15_000),
+        /**
+         * Calls ask the person to press 1 (TwiML `<Gather>`); Twilio posts the key to
+         * `<publicUrl>/api/twilio/call/<incident>`, checked by its X-Twilio-Signature.
+         */
+        ackByKeypress: z.boolean().default(false),
+        /**
+         * A reply to an SMS acknowledges the newest open incident paged to that phone. Set the `from`
+         * number's messaging webhook in Twilio to `<publicUrl>/api/twilio/sms` (HTTP POST).
+         */
+        ackBySmsReply: z.boolean().default(false),
       })
       .optional(),
     /** Generic JSON webhook (another paging system, a bot). */
@@ -135,9 +165,23 @@ const rateLimitsSchema = z
   })
   .prefault({});
 
+const RULE = /^[a-z0-9-]{1,64}$/;
+
 const baseSchema = z.strictObject({
-  /** Base of the ack links in messages: how people reach central's HTTP (e.g. "https://central.example.ge"). */
-  publicUrl: httpUrl.default('http://127.0.0.1:8080'),
+  /**
+   * Base of the links in messages (ack links, Twilio callbacks): how people and Twilio reach
+   * central's HTTP (e.g. "https://central.example.ge"). Default: the address central listens on.
+   */
+  publicUrl: httpUrl.optional(),
+  /** The language of messages to the channels' own targets (team chat, webhook) and to contacts without one. */
+  language: z.enum(LANGUAGES).default('en'),
+  /**
+   * Rule → how long an incident of that rule may last before anyone is told (e.g. `{"disconnected": "3m"}`);
+   * one that clears sooner is never reported. The rule is an alert rule (`printer`, `disconnected`,
+   * `unsynced`, …) or an incident key's first part (`runbook`, `area`, `backups`, `forward`). Without a
+   * grace every incident is reported on its ladder's first channel, even one that heals in a second.
+   */
+  grace: z.record(z.string().regex(RULE, 'a rule is 1-64 of a-z, 0-9 and -'), duration('0s')).default({}),
   /** HMAC key of the ack links; when absent one is generated once and kept in central's database. */
   signingSecret: z.string().min(16, 'use at least 16 characters').optional(),
   /** An incident re-opened with the same key this soon after resolving continues its ladder instead of paging anew. */
@@ -146,11 +190,10 @@ const baseSchema = z.strictObject({
   channels: channelsSchema,
   ladders: z
     .strictObject({
-      critical: ladderSchema.prefault({ steps: RUNBOOK_LADDER_STEPS }),
-      major: ladderSchema.prefault({ steps: RUNBOOK_LADDER_STEPS }),
-      minor: ladderSchema.prefault({ steps: RUNBOOK_LADDER_STEPS }),
-      // Informational: one chat post, no loops, no reminders, no restarts.
-      info: ladderSchema.prefault({ steps: [{ afterMinutes: 0, channel: 'chat' }], maxLoops: 1, repeatMinutes: 0, ackTimeoutMinutes: 0 }),
+      critical: ladderSchema.prefault(DEFAULT_LADDERS.critical),
+      major: ladderSchema.prefault(DEFAULT_LADDERS.major),
+      minor: ladderSchema.prefault(DEFAULT_LADDERS.minor),
+      info: ladderSchema.prefault(DEFAULT_LADDERS.info),
     })
     .prefault({}),
   rateLimits: rateLimitsSchema,

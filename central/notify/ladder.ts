@@ -2,8 +2,12 @@ import type { Channel, LadderConfig } from './config.js';
 
 const MINUTE = 60_000;
 
-/** page: a ladder step; reminder: a long incident's repeat; resolved: the all-clear; failover: "a channel is failing". */
-export type NoticeKind = 'page' | 'reminder' | 'resolved' | 'failover';
+/**
+ * page: a ladder step; reminder: a long incident's repeat; resolved: the all-clear; failover: "a
+ * channel is failing"; relapse: back after its all-clear; step: a runbook's notify step's own words.
+ */
+export type NoticeKind = 'page' | 'reminder' | 'resolved' | 'failover' | 'relapse' | 'step';
+export const NOTICE_KINDS = ['page', 'reminder', 'resolved', 'failover', 'relapse', 'step'] as const satisfies readonly NoticeKind[];
 export type NotificationStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'cancelled';
 
 /**
@@ -36,10 +40,15 @@ export interface SendRecord {
 export interface DueNotice {
   /** Stable name of the moment this notice belongs to; with channel and contact it makes the dedup key. */
   slot: string;
-  kind: 'page' | 'reminder' | 'resolved';
+  kind: 'page' | 'reminder' | 'resolved' | 'relapse';
   channel: Channel;
   contact: string;
+  /** A relapse: when the all-clear it follows was sent. */
+  clearedAt?: number;
 }
+
+/** The slot of an incident's first report: the first step of the first loop of the first round. */
+export const FIRST_REPORT_SLOT = 'r0.l0.s0';
 
 export interface EscalationPhase {
   /** Ladder passes begun: the first at opening, another after each ack timeout. */
@@ -121,6 +130,8 @@ export function dueNotices(state: EscalationState, ladder: LadderConfig, sends: 
   // Silenced for maintenance: nothing pages, nothing reminds (the incident still shows).
   if (phase.silencedSince !== null) return due;
 
+  for (const notice of relapseNotices(state, sends, now)) add(notice);
+
   const loopMs = loopLength(ladder);
   const lastStep = Math.max(...ladder.steps.map((s) => s.afterMinutes)) * MINUTE;
   const elapsed = now - phase.roundStartedAt;
@@ -143,13 +154,30 @@ export function dueNotices(state: EscalationState, ladder: LadderConfig, sends: 
 }
 
 /**
+ * Back after an all-clear: everyone who got that all-clear hears it, on the channel they got it on,
+ * once per re-opening.
+ */
+function relapseNotices(state: EscalationState, sends: readonly SendRecord[], now: number): DueNotice[] {
+  const reopen = [...state.events].reverse().find((event) => event.type === 'reopen' && event.at <= now);
+  if (!reopen) return [];
+  const cleared = new Map<string, SendRecord>();
+  for (const send of sends) {
+    if (send.kind !== 'resolved' || send.status !== 'sent' || send.sentAt === null || send.sentAt > reopen.at) continue;
+    const key = `${send.channel}|${send.contact}`;
+    if (!cleared.has(key) || send.sentAt >= cleared.get(key)!.sentAt!) cleared.set(key, send);
+  }
+  return [...cleared.values()].map((send) => ({ slot: `relapse@${reopen.at}`, kind: 'relapse', channel: send.channel, contact: send.contact, clearedAt: send.sentAt! }));
+}
+
+/**
  * One all-clear per (channel, contact) reached since it last had one: its slot names the latest message the
  * contact got, so a flapping incident re-resolved with nothing new sent does not say "resolved" twice.
+ * Never by phone: someone reached only by a call hears no all-clear in the night.
  */
 function resolvedNotices(sends: readonly SendRecord[]): DueNotice[] {
   const latest = new Map<string, SendRecord>();
   for (const send of sends) {
-    if (send.kind === 'resolved' || send.status !== 'sent' || send.sentAt === null) continue;
+    if (send.kind === 'resolved' || send.channel === 'call' || send.status !== 'sent' || send.sentAt === null) continue;
     const key = `${send.channel}|${send.contact}`;
     const prior = latest.get(key);
     if (!prior || send.sentAt >= prior.sentAt!) latest.set(key, send);

@@ -3,21 +3,27 @@ import type Database from 'better-sqlite3';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
-import type { Incident, IncidentEvent, IncidentFeed, IncidentSink } from '../incidents/types.js';
-import { ackUrl, verifyAckToken } from './ack-link.js';
+import { sleep } from '../../lib/timeout.js';
+import { DEFAULT_TIME_ZONE } from '../../sync/day-summary.js';
+import type { Incident, IncidentEvent, IncidentFeed, IncidentSink, Severity } from '../incidents/types.js';
+import { ackUrl, callbackUrl, shortAckUrl, verifyAckToken } from './ack-link.js';
 import { ChannelSenders, ownTargetName, resolveRecipient } from './channels.js';
 import { channelConfigured, CHANNELS, SEVERITIES, type Channel, type LadderConfig, type NotifyConfig } from './config.js';
-import { dueNotices, escalationPhase, type NoticeKind } from './ladder.js';
-import { channelName, formatAge, formatDelay, renderMessage, type FailingSend, type IncidentSnapshot } from './messages.js';
+import { dueNotices, escalationPhase, FIRST_REPORT_SLOT, type EscalationPhase, type NoticeKind } from './ladder.js';
+import { channelName, formatAge, formatDelay, localDateTime, renderMessage, type IncidentSnapshot, type RenderOptions } from './messages.js';
 import { quietHoursDecision } from './quiet-hours.js';
 import { NotifyStore, type Escalation, type Notification } from './store.js';
-import { silenceFor, SilenceStore } from './silences.js';
+import { ruleOf, silenceFor, SilenceStore } from './silences.js';
 
 const MINUTE = 60_000;
 /** Notifications attempted per tick at most; the rest wait for the next tick. */
 const BATCH = 100;
-/** What an ack or a resolution cancels if still queued. */
-const PAGING_KINDS: NoticeKind[] = ['page', 'reminder', 'failover'];
+/** What an ack or a resolution cancels if still queued (a runbook step's message and all-clears still go). */
+const PAGING_KINDS: NoticeKind[] = ['page', 'reminder', 'failover', 'relapse'];
+/** How often `announce` looks whether its message was accepted. */
+const ANNOUNCE_POLL_MS = 250;
+/** Where links point when nothing better is known (central's default HTTP address). */
+const FALLBACK_PUBLIC_URL = 'http://127.0.0.1:8080';
 
 export interface NotifierOptions {
   config: NotifyConfig;
@@ -32,6 +38,23 @@ export interface NotifierOptions {
   tickEveryMs?: number;
   /** The group (city) of a point, for silences by group; none: group silences match only area incidents. */
   groupOf?: (pointId: string) => string | null;
+  /** IANA zone of the times in messages and timelines (central's `timeZone`). */
+  timeZone?: string;
+  /** Central's public URL when `notify.publicUrl` is not set: what it actually serves, once it listens. */
+  servedUrl?: () => string | undefined;
+}
+
+/** What became of a runbook's notify step: accepted by a channel (and which), or why not. */
+export type AnnounceOutcome =
+  | { delivered: true; channel: Channel; accepted: string[]; failed: string[] }
+  | { delivered: false; reason: string };
+
+export interface AnnounceRequest {
+  incidentId: string;
+  severity: Severity;
+  text: string;
+  /** Names this announcement (a run's step): announcing the same key twice sends once. */
+  key: string;
 }
 
 export type AckLinkStatus =
@@ -39,6 +62,9 @@ export type AckLinkStatus =
   | { state: 'invalid' }
   | { state: 'unknown' }
   | { state: 'open' | 'acked' | 'already-acked' | 'resolved'; title: string };
+
+/** An SMS reply's ack: which incident it acked (and how many more paged to that phone are open), or why none. */
+export type SmsReplyAck = { state: 'not-leader' | 'unknown-phone' | 'nothing-open' } | { state: 'acked'; title: string; stillOpen: number; contact: string };
 
 const METRIC_NAMES = {
   pending: 'hotpot_notify_pending',
@@ -100,6 +126,10 @@ export class Notifier {
   private timer: NodeJS.Timeout | undefined;
   private tail: Promise<void> = Promise.resolve();
   private ticking = false;
+  private kicked = false;
+  private urlChecked = false;
+  /** Notifications whose send is under way: their message is what goes out, whatever happens meanwhile. */
+  private readonly sending = new Set<string>();
 
   constructor(private readonly options: NotifierOptions) {
     this.store = new NotifyStore(options.db);
@@ -111,6 +141,15 @@ export class Notifier {
 
   private get config(): NotifyConfig {
     return this.options.config;
+  }
+
+  private get timeZone(): string {
+    return this.options.timeZone ?? DEFAULT_TIME_ZONE;
+  }
+
+  /** The base of every link in messages: `notify.publicUrl`, else what central serves. */
+  publicUrl(): string {
+    return this.config.publicUrl ?? this.options.servedUrl?.() ?? FALLBACK_PUBLIC_URL;
   }
 
   async start(): Promise<void> {
@@ -140,6 +179,7 @@ export class Notifier {
     this.secret = undefined;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.urlChecked = false;
     await this.tail;
     this.senders.close();
     if (this.metrics) {
@@ -164,18 +204,96 @@ export class Notifier {
   /** What a signed ack link would do, without doing it (the confirmation page). */
   ackLinkStatus(incidentId: string, by: string, token: string): AckLinkStatus {
     const found = this.checkLink(incidentId, by, token);
-    if ('state' in found) return found;
-    const phase = escalationPhase(found, this.ladderFor(found), this.clock.now());
-    const state = phase.resolvedAt !== null ? 'resolved' : phase.ackedAt !== null ? 'already-acked' : 'open';
-    return { state, title: found.incident.title };
+    return 'state' in found ? found : this.linkState(found);
   }
 
   /** Acks through the incident feed; the ladder stops even if the feed does not report the ack back. */
-  acknowledgeByLink(incidentId: string, by: string, token: string): AckLinkStatus {
-    const status = this.ackLinkStatus(incidentId, by, token);
+  acknowledgeByLink(incidentId: string, by: string, token: string, via = 'ack link'): AckLinkStatus {
+    const found = this.checkLink(incidentId, by, token);
+    return 'state' in found ? found : this.ackThrough(found, `${by} (${via})`);
+  }
+
+  /** What a short ack link (`/api/a/<code>`, in SMS) would do. */
+  ackCodeStatus(code: string): AckLinkStatus {
+    const found = this.checkCode(code);
+    return 'state' in found ? found : this.linkState(found);
+  }
+
+  acknowledgeByCode(code: string): AckLinkStatus {
+    const found = this.checkCode(code);
+    return 'state' in found ? found : this.ackThrough(found, `${this.store.ackCodeTarget(code)!.recipient} (SMS link)`);
+  }
+
+  /**
+   * A reply to an SMS from `phone`: acks the newest open, unacked incident paged by SMS to the
+   * contact with that number (another reply acks the next one).
+   */
+  acknowledgeBySmsReply(phone: string): SmsReplyAck {
+    if (!this.secret) return { state: 'not-leader' };
+    const contacts = this.config.contacts.filter((contact) => contact.phone === phone);
+    if (!contacts.length) return { state: 'unknown-phone' };
+    const now = this.clock.now();
+    const open = contacts.flatMap((contact) =>
+      this.store
+        .escalationsToldTo('sms', contact.name)
+        .filter((escalation) => {
+          const phase = escalationPhase(escalation, this.ladderFor(escalation), now);
+          return phase.resolvedAt === null && phase.ackedAt === null;
+        })
+        .map((escalation) => ({ escalation, contact: contact.name })),
+    );
+    const [newest] = open;
+    if (!newest) return { state: 'nothing-open' };
+    this.ackThrough(newest.escalation, `${newest.contact} (SMS reply)`);
+    return { state: 'acked', title: newest.escalation.incident.title, stillOpen: open.length - 1, contact: newest.contact };
+  }
+
+  /** Sends a runbook step's own words on the first channel of `severity`'s ladder, now, and waits (up to `timeoutMs`) until a channel accepts or fails for good. */
+  async announce(request: AnnounceRequest, timeoutMs: number): Promise<AnnounceOutcome> {
+    if (this.secret === undefined) return { delivered: false, reason: 'notifications run on the leading replica, and this one does not lead now' };
+    let escalation = this.store.forIncident(request.incidentId);
+    if (!escalation) {
+      const incident = this.options.feed.get(request.incidentId);
+      if (incident) this.onEvent({ type: 'opened', incident });
+      escalation = this.store.forIncident(request.incidentId);
+    }
+    if (!escalation) return { delivered: false, reason: `incident ${request.incidentId} has no escalation (it is unknown, or hangs under another incident)` };
+    const now = this.clock.now();
+    const phase = escalationPhase(escalation, this.ladderFor(escalation), now);
+    if (phase.silencedSince !== null) return { delivered: false, reason: 'a maintenance silence covers this incident: no messages while it lasts' };
+    const first = this.config.ladders[request.severity].steps[0]!;
+    if (!channelConfigured(this.config.channels, first.channel)) {
+      return { delivered: false, reason: `the first channel of the ${request.severity} ladder (${channelName(first.channel)}) is not configured` };
+    }
+    const slot = `step:${request.key}`;
+    // What the ladder has due goes first (the incident's own first report), then the step's words.
+    this.plan(escalation, now);
+    for (const contact of first.to.length ? first.to : ['']) this.queue(escalation, slot, 'step', first.channel, contact, now, { stepText: request.text });
+    const ids = this.store.notifications(escalation.id).filter((n) => n.slot === slot).map((n) => n.id);
+    await this.tick();
+    // A real wait on I/O (retries on the scheduler's ticks), not a span of the notifier's clock.
+    const deadline = performance.now() + timeoutMs;
+    let rows = ids.map((id) => this.store.notification(id)!);
+    while (rows.some((n) => n.status === 'pending') && performance.now() < deadline && this.secret !== undefined) {
+      await sleep(ANNOUNCE_POLL_MS);
+      rows = ids.map((id) => this.store.notification(id)!);
+    }
+    const label = (n: Notification) => this.recipientLabel(n);
+    const accepted = rows.filter((n) => n.status === 'sent').map(label);
+    const failed = rows.filter((n) => n.status !== 'sent').map((n) => `${label(n)}: ${n.status === 'pending' ? 'not accepted yet, still retrying' : n.status}${n.lastError ? ` (${n.lastError})` : ''}`);
+    if (accepted.length) return { delivered: true, channel: first.channel, accepted, failed };
+    return { delivered: false, reason: `${channelName(first.channel)}: ${failed.join('; ')}` };
+  }
+
+  private linkState(escalation: Escalation): AckLinkStatus {
+    const phase = escalationPhase(escalation, this.ladderFor(escalation), this.clock.now());
+    const state = phase.resolvedAt !== null ? 'resolved' : phase.ackedAt !== null ? 'already-acked' : 'open';
+    return { state, title: escalation.incident.title };
+  }
+
+  private ackThrough(escalation: Escalation, who: string): AckLinkStatus {
+    const status = this.linkState(escalation);
     if (status.state !== 'open') return status;
-    const escalation = this.store.forIncident(incidentId)!;
-    const who = `${by} (ack link)`;
     const incident = this.options.feed.ack(escalation.incident.id, who);
     const now = this.clock.now();
     const after = this.store.escalation(escalation.id)!;
@@ -188,6 +306,18 @@ export class Notifier {
     if (!this.secret) return { state: 'not-leader' };
     if (!verifyAckToken(this.secret, incidentId, by, token)) return { state: 'invalid' };
     return this.store.forIncident(incidentId) ?? { state: 'unknown' };
+  }
+
+  private checkCode(code: string): Escalation | { state: 'not-leader' | 'invalid' | 'unknown' } {
+    if (!this.secret) return { state: 'not-leader' };
+    const target = this.store.ackCodeTarget(code);
+    if (!target) return { state: 'invalid' };
+    return this.store.forIncident(target.incidentId) ?? { state: 'unknown' };
+  }
+
+  private recipientLabel(n: Notification): string {
+    const lookup = resolveRecipient(this.config.channels, this.config.contacts, n.channel, n.contact);
+    return lookup.ok ? lookup.recipient.label : n.contact || ownTargetName(n.channel);
   }
 
   // ---- incident events --------------------------------------------------------------------
@@ -231,11 +361,13 @@ export class Notifier {
       }
     }
     const escalation = this.store.createEscalation({ ...snapshot(incident), openedAt: now });
-    const ladder = this.ladderFor(escalation);
+    const ladder = this.config.ladders[incident.severity];
     const steps = ladder.steps
       .filter((step) => channelConfigured(this.config.channels, step.channel))
       .map((step) => `${step.afterMinutes} min ${channelName(step.channel)} to ${step.to.length ? step.to.join(', ') : ownTargetName(step.channel)}`);
-    this.note(incident.id, steps.length ? `escalation ladder (${incident.severity}): ${steps.join('; ')}` : 'no notification channel is configured for this severity');
+    const grace = this.graceFor(escalation);
+    const after = grace > 0 ? ` after a grace of ${formatAge(grace)} (notify.grace.${ruleOf(incident.key)}): cleared sooner, it is not reported` : '';
+    this.note(incident.id, steps.length ? `escalation ladder (${incident.severity}): ${steps.join('; ')}${after}` : 'no notification channel is configured for this severity');
   }
 
   /** One dedup key, one escalation: a flapping condition continues its ladder instead of paging from the start. */
@@ -285,9 +417,57 @@ export class Notifier {
   }
 
   private resolve(escalation: Escalation, now: number): void {
+    const before = escalationPhase(escalation, this.ladderFor(escalation), now);
     this.store.addEvent(escalation, { type: 'resolve', at: now });
+    const reported = this.reportFirst(escalation, before, now);
     const cancelled = this.cancel(escalation, 'resolved');
-    this.note(escalation.incident.id, `ladder stopped: resolved${cancelled}; everyone already reached gets one all-clear`);
+    this.note(escalation.incident.id, `ladder stopped: resolved${cancelled}; ${reported ?? 'everyone already reached gets one all-clear'}`);
+    this.kick();
+  }
+
+  /**
+   * Every incident is reported at least on its ladder's first channel, unless its rule's grace says
+   * otherwise: one that resolves before its first report went out gets one message saying it was
+   * down and is over (never by phone). Returns what it did, for the timeline.
+   */
+  private reportFirst(escalation: Escalation, before: EscalationPhase, now: number): string | null {
+    if (escalation.parentId !== null || before.silencedSince !== null || before.resolvedAt !== null) return null;
+    const grace = this.graceFor(escalation);
+    if (grace > 0 && now - escalation.openedAt < grace) return `resolved within its grace of ${formatAge(grace)}: not reported`;
+    const notifications = this.store.notifications(escalation.id);
+    const unsent = notifications.filter((n) => n.slot === FIRST_REPORT_SLOT && n.kind === 'page' && n.status === 'pending' && !this.sending.has(n.id));
+    const neverByPhone = 'not reported: its first step is a call, and an incident already over is never phoned in';
+    // An unsent call is cancelled with the other pages below.
+    const rewritable = unsent.filter((n) => n.channel !== 'call');
+    for (const n of rewritable) this.store.rewrite(n.id, 'resolved', this.render(escalation, 'resolved', n.channel, n.contact, now, { unannounced: true }).message);
+    if (rewritable.length) return `its first report, not sent yet, now says it was down and is over`;
+    if (unsent.length && !notifications.some((n) => n.status === 'sent')) return neverByPhone;
+    if (notifications.length) return null;
+    const first = this.ladderFor(escalation).steps[0]!;
+    if (!channelConfigured(this.config.channels, first.channel)) return null;
+    if (first.channel === 'call') return neverByPhone;
+    for (const contact of first.to.length ? first.to : ['']) this.queue(escalation, FIRST_REPORT_SLOT, 'resolved', first.channel, contact, now, { unannounced: true });
+    return `reported once on ${channelName(first.channel)}: it was down and is over`;
+  }
+
+  /** How long an incident of this rule waits before anyone is told (`notify.grace`). */
+  private graceFor(escalation: Escalation): number {
+    return this.config.grace[ruleOf(escalation.incident.key)] ?? 0;
+  }
+
+  /**
+   * Runs a tick soon, so an all-clear (or the one message of an incident that healed within a tick)
+   * does not wait for the next one. Openings wait for the tick: a crash that heals before it gets
+   * one message saying both, not a page and an all-clear.
+   */
+  private kick(): void {
+    if (!this.timer || this.kicked) return;
+    this.kicked = true;
+    setImmediate(() => {
+      this.kicked = false;
+      if (this.ticking || !this.timer) return;
+      this.tick().catch((error: unknown) => this.log.error({ err: error }, 'notifier tick failed'));
+    });
   }
 
   private cancel(escalation: Escalation, reason: string): string {
@@ -302,6 +482,7 @@ export class Notifier {
     if (this.secret === undefined) throw new Error('Notifier.tick() called before start()');
     this.ticking = true;
     try {
+      if (!this.urlChecked) this.checkPublicUrl();
       const now = this.clock.now();
       for (const escalation of this.store.openEscalations()) this.plan(escalation, now);
       await this.deliver(now);
@@ -310,8 +491,30 @@ export class Notifier {
     }
   }
 
+  /** The escalation's ladder: its severity's, every step later by its rule's grace. */
   private ladderFor(escalation: Escalation): LadderConfig {
-    return this.config.ladders[escalation.incident.severity];
+    const ladder = this.config.ladders[escalation.incident.severity];
+    const grace = this.graceFor(escalation) / MINUTE;
+    if (grace <= 0) return ladder;
+    return {
+      ...ladder,
+      steps: ladder.steps.map((step) => ({ ...step, afterMinutes: step.afterMinutes + grace })),
+      ...(ladder.loopMinutes !== undefined ? { loopMinutes: ladder.loopMinutes + grace } : {}),
+    };
+  }
+
+  /** Links in messages must open on a phone: a loopback public URL reaches nobody. */
+  private checkPublicUrl(): void {
+    this.urlChecked = true;
+    const url = this.publicUrl();
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+    if (loopback && this.config.contacts.length > 0) {
+      this.log.warn(
+        { publicUrl: url, configured: this.config.publicUrl !== undefined },
+        'notify.publicUrl is a loopback address: ack links and Twilio callbacks in messages will not open from a phone; set notify.publicUrl to the address people reach central at',
+      );
+    }
   }
 
   /** Marks the escalation silenced while a silence covers it, and starts its ladder over when one ends with it still open. */
@@ -335,16 +538,37 @@ export class Notifier {
     for (const due of dueNotices(escalation, ladder, this.store.sends(escalation.id), now)) {
       // An incident correlated under another pages through its parent; it still gets its all-clear.
       const paused = escalation.parentId !== null && due.kind !== 'resolved';
-      if (!paused && channelConfigured(this.config.channels, due.channel)) this.queue(escalation, due.slot, due.kind, due.channel, due.contact, now);
+      if (!paused && channelConfigured(this.config.channels, due.channel)) {
+        this.queue(escalation, due.slot, due.kind, due.channel, due.contact, now, due.clearedAt !== undefined ? { clearedAt: due.clearedAt } : {});
+      }
     }
     const { resolvedAt } = escalationPhase(escalation, ladder, now);
     const settled = resolvedAt !== null && now - resolvedAt > this.config.reopenWindowMinutes * MINUTE;
     if (settled && this.store.pendingCount(escalation.id) === 0) this.store.close(escalation.id);
   }
 
-  private queue(escalation: Escalation, slot: string, kind: NoticeKind, channel: Channel, contact: string, now: number, failing?: FailingSend): void {
+  /** A message for one recipient: in their language, with the links their channel carries. */
+  private render(escalation: Escalation, kind: NoticeKind, channel: Channel, contact: string, now: number, extra: Partial<RenderOptions>) {
     const lookup = resolveRecipient(this.config.channels, this.config.contacts, channel, contact);
-    const link = kind === 'resolved' ? null : ackUrl(this.config.publicUrl, this.secret!, escalation.incident.id, contact || ownTargetName(channel));
+    const by = contact || ownTargetName(channel);
+    const base = this.publicUrl();
+    const incidentId = escalation.incident.id;
+    const twilio = this.config.channels.twilio;
+    const message = renderMessage(kind, escalation.incident, {
+      language: (lookup.ok ? lookup.recipient.contact?.language : undefined) ?? this.config.language,
+      timeZone: this.timeZone,
+      now,
+      ackUrl: kind === 'resolved' ? null : ackUrl(base, this.secret!, incidentId, by),
+      ...(channel === 'sms' && kind !== 'resolved' ? { shortAckUrl: shortAckUrl(base, this.store.ackCode(incidentId, by, now)) } : {}),
+      ...(channel === 'call' && twilio?.ackByKeypress ? { callbackUrl: callbackUrl(base, this.secret!, incidentId, by) } : {}),
+      ...extra,
+    });
+    return { lookup, message };
+  }
+
+  /** Queues a notification (once per slot, channel and contact); returns it, or null when it was queued before. */
+  private queue(escalation: Escalation, slot: string, kind: NoticeKind, channel: Channel, contact: string, now: number, extra: Partial<RenderOptions> = {}): Notification | null {
+    const { lookup, message } = this.render(escalation, kind, channel, contact, now, extra);
     const queued = this.store.enqueue(
       {
         escalationId: escalation.id,
@@ -355,7 +579,7 @@ export class Notifier {
         contact,
         status: lookup.ok ? 'pending' : 'skipped',
         ...(lookup.ok ? {} : { lastError: lookup.reason }),
-        message: renderMessage(kind, escalation.incident, now, link, failing),
+        message,
       },
       now,
     );
@@ -363,15 +587,26 @@ export class Notifier {
       this.metrics?.notifications.inc({ channel, kind, status: 'skipped' });
       this.note(escalation.incident.id, `${channelName(channel)} ${kind} to ${contact || ownTargetName(channel)}: skipped (${lookup.reason})`);
     }
+    return queued;
   }
 
+  /**
+   * Sends what is due: recipients in parallel, each recipient's messages one after another in the
+   * order they were queued, so a chat reads the incident, then the runbook's step, then the all-clear.
+   */
   private async deliver(now: number): Promise<void> {
-    const sends: Promise<void>[] = [];
+    const byRecipient = new Map<string, (() => Promise<void>)[]>();
     for (const notification of this.store.dueNotifications(now, BATCH)) {
       const send = this.prepare(notification, now);
-      if (send) sends.push(send());
+      if (!send) continue;
+      const key = `${notification.channel}|${notification.contact}`;
+      byRecipient.set(key, [...(byRecipient.get(key) ?? []), send]);
     }
-    await Promise.all(sends);
+    await Promise.all(
+      [...byRecipient.values()].map(async (sends) => {
+        for (const send of sends) await send();
+      }),
+    );
   }
 
   /** Decides synchronously whether a queued notification goes now; returns the send, or null if it waits or is dropped. */
@@ -389,7 +624,7 @@ export class Notifier {
       return null;
     }
     if (quiet.action === 'defer') {
-      this.hold(n, escalation, recipient.label, quiet.until, `deferred to the end of ${n.contact}'s quiet hours (${new Date(quiet.until).toISOString()})`);
+      this.hold(n, escalation, recipient.label, quiet.until, `deferred to the end of ${n.contact}'s quiet hours (${localDateTime(quiet.until, this.timeZone)})`);
       return null;
     }
     const limit = this.config.rateLimits[n.channel];
@@ -403,6 +638,7 @@ export class Notifier {
     const { retry } = this.config;
     const backoffMs = Math.min(retry.baseSeconds * 2 ** n.attempts, retry.maxSeconds) * 1000;
     const { attempts, attemptId } = this.store.beginAttempt(n, now, now + backoffMs);
+    this.sending.add(n.id);
     return async () => {
       const started = performance.now();
       let error: string | null = null;
@@ -410,6 +646,8 @@ export class Notifier {
         await this.senders.send({ channel: n.channel, kind: n.kind, recipient, message: n.message, incident: escalation.incident });
       } catch (failure) {
         error = (failure as Error).message;
+      } finally {
+        this.sending.delete(n.id);
       }
       this.metrics?.sendSeconds.observe({ channel: n.channel }, (performance.now() - started) / 1000);
       this.metrics?.attempts.inc({ channel: n.channel, outcome: error === null ? 'sent' : 'error' });
@@ -455,7 +693,7 @@ export class Notifier {
   }
 
   /** A notification failing N times tells someone on the next channel, once, so a dead channel is not silent. */
-  private raiseFailover(n: Notification, escalation: Escalation, failing: FailingSend, now: number): void {
+  private raiseFailover(n: Notification, escalation: Escalation, failing: NonNullable<RenderOptions['failing']>, now: number): void {
     const current = this.store.notification(n.id);
     if (!current || current.failoverRaised || (current.status !== 'pending' && current.status !== 'failed')) return;
     this.store.markFailoverRaised(n.id);
@@ -467,7 +705,7 @@ export class Notifier {
     // The same person on the next channel when they can be reached there; otherwise that channel's own target.
     const sameContact = n.contact !== '' && resolveRecipient(this.config.channels, this.config.contacts, next, n.contact).ok;
     this.note(escalation.incident.id, `${summary(n, failing.recipient)} failed ${failing.attempts} times: raising a notice on ${channelName(next)}`);
-    this.queue(escalation, `failover@${n.id}`, 'failover', next, sameContact ? n.contact : '', now, failing);
+    this.queue(escalation, `failover@${n.id}`, 'failover', next, sameContact ? n.contact : '', now, { failing });
   }
 
   private note(incidentId: string, text: string): void {

@@ -39,14 +39,17 @@ export function quietHoursEnd(quiet: QuietHours, now: number): number | null {
 export type QuietDecision = { action: 'send' } | { action: 'defer'; until: number } | { action: 'skip' };
 
 /**
- * Quiet hours hold back only what rings a phone (SMS, calls) and never for critical incidents.
- * A "resolved" notice is dropped rather than deferred: by morning it is stale.
+ * Quiet hours hold back only what rings a phone (SMS, calls), and pages for critical incidents go
+ * through them. An all-clear is dropped rather than deferred, whatever the severity: it is never
+ * worth waking someone for, and by morning it is stale.
  */
 export function quietHoursDecision(contact: Contact | undefined, channel: Channel, kind: NoticeKind, severity: Severity, now: number): QuietDecision {
   const quiet = contact?.quietHours;
-  if (!quiet || (channel !== 'sms' && channel !== 'call') || severity === 'critical') return { action: 'send' };
+  if (!quiet || (channel !== 'sms' && channel !== 'call')) return { action: 'send' };
   const until = quietHoursEnd(quiet, now);
   if (until === null) return { action: 'send' };
-  if (kind === 'resolved' || quiet.nonCritical === 'skip') return { action: 'skip' };
+  if (kind === 'resolved') return { action: 'skip' };
+  if (severity === 'critical') return { action: 'send' };
+  if (quiet.nonCritical === 'skip') return { action: 'skip' };
   return { action: 'defer', until };
 }

@@ -2,10 +2,17 @@ import { z } from 'zod';
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../lib/clock.js';
 import { parseWith, type Reply, type Request } from '../../lib/http.js';
+import type { Logger } from '../../lib/log.js';
 import { CentralErrors } from '../errors.js';
 import type { PluginRoutes } from '../plugin.js';
+import { publicLink } from './ack-link.js';
+import { escapeXml } from './channels.js';
+import type { NotifyConfig } from './config.js';
+import { callWords } from './messages.js';
 import { SilenceRequest, SilenceStore, untilProblem } from './silences.js';
 import type { AckLinkStatus, Notifier } from './notifier.js';
+import { ACK_CODE } from './store.js';
+import { readForm, verifyTwilioSignature } from './twilio.js';
 
 const ackLinkQuery = z.object({
   by: z.string().min(1).max(64),
@@ -51,11 +58,85 @@ function linkParts(req: Request) {
   return { incidentId: req.params.incidentId!, ...query };
 }
 
+function ackCode(req: Request): string {
+  const code = req.params.code!;
+  // Not a code at all: the same answer as a code that matches nothing.
+  return ACK_CODE.test(code) ? code : '';
+}
+
+const twiml = (status: number, body: string): Reply => ({ status, text: `<?xml version="1.0" encoding="UTF-8"?><Response>${body}</Response>`, headers: { 'content-type': 'text/xml; charset=utf-8' } });
+
+/**
+ * A webhook from Twilio: its form, once its X-Twilio-Signature is right for the URL Twilio was
+ * given (`notify.publicUrl` + this path and query); otherwise a 403 and nothing done.
+ */
+async function twilioForm(req: Request, notifier: Notifier, authToken: string, log: Logger): Promise<URLSearchParams | Reply> {
+  const form = await readForm(req.raw);
+  const url = publicLink(notifier.publicUrl(), `${req.path}${req.query.size ? `?${req.query.toString()}` : ''}`).toString();
+  const signature = req.headers['x-twilio-signature'];
+  if (!verifyTwilioSignature(authToken, url, form, typeof signature === 'string' ? signature : undefined)) {
+    log.warn({ path: req.path, from: req.raw.socket.remoteAddress }, 'refused a Twilio webhook: its X-Twilio-Signature does not match');
+    return { status: 403, text: 'invalid X-Twilio-Signature' };
+  }
+  return form;
+}
+
+/** Twilio's callbacks: a key pressed during a call, a reply to an SMS. Each optional, each verified by its signature. */
+function registerTwilioRoutes(routes: PluginRoutes, notifier: Notifier, config: NotifyConfig, log: Logger): void {
+  const twilio = config.channels.twilio;
+  if (!twilio) return;
+  const languageOf = (name: string) => config.contacts.find((contact) => contact.name === name)?.language ?? config.language;
+  if (twilio.ackByKeypress) {
+    routes.post(
+      '/twilio/call/:incidentId',
+      'public',
+      async (req) => {
+        const form = await twilioForm(req, notifier, twilio.authToken, log);
+        if (!(form instanceof URLSearchParams)) return form;
+        const { incidentId, by, token } = linkParts(req);
+        const words = callWords(languageOf(by));
+        const say = (text: string) => twiml(200, `<Say language="${words.tag}">${escapeXml(text)}</Say>`);
+        if (form.get('Digits') !== '1') return say(words.noKey);
+        const status = notifier.acknowledgeByLink(incidentId, by, token, 'call');
+        if (status.state === 'invalid') return { status: 403, text: 'invalid ack token' };
+        if (status.state === 'acked') return say(words.acked);
+        if (status.state === 'already-acked' || status.state === 'resolved') return say(words.nothingToAck);
+        // Not leading (or unknown here): the person is told how else to acknowledge.
+        return say(words.noKey);
+      },
+      { body: 'form' },
+    );
+  }
+  if (twilio.ackBySmsReply) {
+    routes.post(
+      '/twilio/sms',
+      'public',
+      async (req) => {
+        const form = await twilioForm(req, notifier, twilio.authToken, log);
+        if (!(form instanceof URLSearchParams)) return form;
+        const from = form.get('From') ?? '';
+        const result = notifier.acknowledgeBySmsReply(from);
+        log.info({ result: result.state }, 'SMS reply');
+        // Strangers get no answer: an SMS costs money and says whom we page.
+        if (result.state === 'unknown-phone') return twiml(200, '');
+        const text =
+          result.state === 'acked'
+            ? `Acknowledged: ${result.title}.${result.stillOpen ? ` ${result.stillOpen} more open: reply again to acknowledge the next.` : ''}`
+            : result.state === 'nothing-open'
+              ? 'Nothing open to acknowledge.'
+              : 'Not acknowledged: try again in a minute.';
+        return twiml(200, `<Message>${escapeXml(text)}</Message>`);
+      },
+      { body: 'form' },
+    );
+  }
+}
+
 /**
  * The signed ack link in every message. GET only shows a confirmation page: mail scanners and chat link
  * previews fetch links on their own, and must not ack for a human. The page's button POSTs the ack.
  */
-export function registerNotifyRoutes(routes: PluginRoutes, notifier: Notifier, o: { db: Database.Database; clock: Clock }): void {
+export function registerNotifyRoutes(routes: PluginRoutes, notifier: Notifier, o: { db: Database.Database; clock: Clock; config: NotifyConfig; log: Logger }): void {
   const silences = new SilenceStore(o.db);
   routes.get('/silences', 'viewer', () => ({ status: 200, body: silences.recent(o.clock.now()) }));
   routes.post('/silences', 'operator', (req) => {
@@ -87,4 +168,8 @@ export function registerNotifyRoutes(routes: PluginRoutes, notifier: Notifier, o
     },
     { body: 'form' },
   );
+  // The short link an SMS carries: the code is the authority, as the signature is for the long one.
+  routes.get('/a/:code', 'public', (req) => reply(notifier.ackCodeStatus(ackCode(req)), ''));
+  routes.post('/a/:code', 'public', (req) => reply(notifier.acknowledgeByCode(ackCode(req))), { body: 'form' });
+  registerTwilioRoutes(routes, notifier, o.config, o.log);
 }

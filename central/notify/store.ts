@@ -1,8 +1,9 @@
+import { randomInt } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { CHANNELS, SEVERITIES, type Channel } from './config.js';
-import type { EscalationEvent, EscalationState, NoticeKind, NotificationStatus, SendRecord } from './ladder.js';
+import { NOTICE_KINDS, type EscalationEvent, type EscalationState, type NoticeKind, type NotificationStatus, type SendRecord } from './ladder.js';
 import type { IncidentSnapshot, Message } from './messages.js';
 
 /** Append only (central/migrations.ts): entry N moves these tables from version N to N+1. */
@@ -75,13 +76,36 @@ CREATE TABLE IF NOT EXISTS notify_meta (
   ended_by TEXT
 );
 CREATE INDEX notify_silences_current ON notify_silences (ended_at, until);`,
+  // Short ack links (an SMS with its link fits one message): a random code per incident and recipient.
+  `CREATE TABLE notify_ack_codes (
+  code TEXT PRIMARY KEY,
+  incident_id TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (incident_id, recipient)
+);
+CREATE INDEX notify_notifications_by_contact ON notify_notifications (channel, contact, status, sent_at);`,
 ];
+
+/** Characters of a short ack code: no look-alikes (0/O, 1/l/I), so a code read aloud or retyped still works. */
+const CODE_ALPHABET = '23456789abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ';
+/** 12 of 56 characters: about 70 bits, as hard to guess as the signed link's purpose needs. */
+export const ACK_CODE_LENGTH = 12;
+export const ACK_CODE = new RegExp(`^[${CODE_ALPHABET}]{${ACK_CODE_LENGTH}}$`);
 
 // Rows are parsed like any other input: a hand-edited or older database gives a clear error, not a wrong page.
 const eventsSchema = z.array(
   z.object({ type: z.enum(['ack', 'resolve', 'reopen', 'silence', 'unsilence']), at: z.number() }),
 );
-const messageSchema = z.object({ subject: z.string(), text: z.string(), speech: z.string(), ackUrl: z.string().nullable() });
+const messageSchema = z.object({
+  subject: z.string(),
+  text: z.string(),
+  sms: z.string().optional(),
+  speech: z.string(),
+  speechLanguage: z.string().optional(),
+  ackUrl: z.string().nullable(),
+  callbackUrl: z.string().optional(),
+});
 
 const escalationRow = z
   .object({
@@ -126,7 +150,7 @@ const notificationRow = z
     escalation_id: z.string(),
     incident_id: z.string(),
     slot: z.string(),
-    kind: z.enum(['page', 'reminder', 'resolved', 'failover']) satisfies z.ZodType<NoticeKind>,
+    kind: z.enum(NOTICE_KINDS) satisfies z.ZodType<NoticeKind>,
     channel: z.enum(CHANNELS),
     contact: z.string(),
     status: z.enum(['pending', 'sent', 'failed', 'skipped', 'cancelled']) satisfies z.ZodType<NotificationStatus>,
@@ -314,6 +338,40 @@ export class NotifyStore {
     this.db
       .prepare('UPDATE notify_notifications SET status = ?, sent_at = CASE WHEN ? = \'sent\' THEN ? ELSE sent_at END, last_error = ? WHERE id = ?')
       .run(status, status, at, error, id);
+  }
+
+  /** Turns a queued notification into another message (a first report whose incident has resolved meanwhile). */
+  rewrite(id: string, kind: NoticeKind, message: Message): void {
+    this.db.prepare("UPDATE notify_notifications SET kind = ?, message = ? WHERE id = ? AND status = 'pending'").run(kind, JSON.stringify(message), id);
+  }
+
+  /** The short ack code of an incident for one recipient, made on first use. */
+  ackCode(incidentId: string, recipient: string, now: number): string {
+    const existing = this.db.prepare('SELECT code FROM notify_ack_codes WHERE incident_id = ? AND recipient = ?').get(incidentId, recipient) as { code: string } | undefined;
+    if (existing) return existing.code;
+    for (;;) {
+      const code = Array.from({ length: ACK_CODE_LENGTH }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join('');
+      const inserted = this.db.prepare('INSERT OR IGNORE INTO notify_ack_codes (code, incident_id, recipient, created_at) VALUES (?, ?, ?, ?)').run(code, incidentId, recipient, now);
+      if (inserted.changes === 1) return code;
+    }
+  }
+
+  /** What a short ack code stands for. */
+  ackCodeTarget(code: string): { incidentId: string; recipient: string } | null {
+    const row = this.db.prepare('SELECT incident_id, recipient FROM notify_ack_codes WHERE code = ?').get(code) as { incident_id: string; recipient: string } | undefined;
+    return row ? { incidentId: row.incident_id, recipient: row.recipient } : null;
+  }
+
+  /** Open escalations a contact was told about on `channel`, the latest first (an SMS reply acks the first still unacked). */
+  escalationsToldTo(channel: Channel, contact: string): Escalation[] {
+    return this.db
+      .prepare(
+        `SELECT e.*, max(n.sent_at) AS last_sent FROM notify_notifications n JOIN notify_escalations e ON e.id = n.escalation_id
+          WHERE n.channel = ? AND n.contact = ? AND n.status = 'sent' AND n.kind <> 'resolved' AND e.closed = 0
+          GROUP BY e.id ORDER BY last_sent DESC`,
+      )
+      .all(channel, contact)
+      .map(toEscalation);
   }
 
   markFailoverRaised(id: string): void {

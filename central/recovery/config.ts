@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { duration, optionalDuration } from '../../lib/duration.js';
 import { argvSchema } from '../../lib/command.js';
 import { pgUrlSchema } from '../../lib/postgres.js';
+import { NoticeSeverity, NoticeTexts } from '../../sync/schemas.js';
 
 const envSchema = z.record(z.string(), z.string()).default({});
 const timeout = (ms: number) => z.number().int().positive().default(ms);
@@ -162,13 +163,33 @@ export const manualStepSchema = z.strictObject({
   text: z.string().min(1),
 });
 
-/** Raises the target's incident again with this severity and text (the notification ladder fires). */
+/**
+ * Tells ops in these words: the target's incident takes this severity, and the text goes out on the
+ * first channel of that severity's ladder. The step waits (up to `timeoutMs`) until a channel
+ * accepts it, and its audit line names the channel, or says why none did.
+ */
 export const notifyStepSchema = z.strictObject({
   type: z.literal('notify'),
   id: stepId,
   title: z.string().optional(),
   severity: z.enum(['critical', 'major', 'minor', 'info']).default('critical'),
-  text: z.string().min(1),
+  text: z.string().min(1).max(1000),
+  timeoutMs: timeout(60_000),
+  /** Telling ops failed: the procedure goes on by default (the failover matters more than the message). */
+  onFailure: z.enum(['continue', 'next-stage']).default('continue'),
+});
+
+/**
+ * Posts a notice for the staff at every point (and the public status page), in ru, en and ka; it is
+ * cleared when the target is verified up again (or a run started by hand resolves).
+ */
+export const noticeStepSchema = z.strictObject({
+  type: z.literal('notice'),
+  id: stepId,
+  title: z.string().optional(),
+  severity: NoticeSeverity.default('warning'),
+  text: NoticeTexts,
+  onFailure: z.enum(['continue', 'next-stage']).default('continue'),
 });
 
 export const stepSchema = z.discriminatedUnion('type', [
@@ -178,6 +199,7 @@ export const stepSchema = z.discriminatedUnion('type', [
   waitStepSchema,
   manualStepSchema,
   notifyStepSchema,
+  noticeStepSchema,
   restoreBackupStepSchema,
   chainRestartStepSchema,
   chainRestoreStepSchema,
@@ -288,6 +310,8 @@ export type Procedure = z.output<typeof procedureSchema>;
 export type Stage = z.output<typeof stageSchema>;
 export type Step = z.output<typeof stepSchema>;
 export type ActionStep = Extract<Step, { type: 'command' | 'http' | 'restore-backup' | 'chain-restart' | 'chain-restore' }>;
+/** Steps that tell people: ops (`notify`), the staff and the public (`notice`). */
+export type AnnounceStep = Extract<Step, { type: 'notify' | 'notice' }>;
 export type ProbeSpec = z.output<typeof probeSchema>;
 export type ChainConfig = z.output<typeof chainConfigSchema>;
 export type HostWatchConfig = z.output<typeof hostWatchSchema>;

@@ -56,5 +56,7 @@ export function describeStep(step: Step): string {
       return `${step.id}${title}: manual — ${step.text}`;
     case 'notify':
       return `${step.id}${title}: notify (${step.severity}) — ${step.text}`;
+    case 'notice':
+      return `${step.id}${title}: notice to the staff (${step.severity}) — ${step.text.en}`;
   }
 }

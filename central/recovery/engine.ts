@@ -9,9 +9,11 @@ import type { BackupRecord } from '../backups/store.js';
 import type { TargetGate } from './gate.js';
 import { CentralErrors } from '../errors.js';
 import type { IncidentSink } from '../incidents/types.js';
+import type { NoticesApi } from '../notices/plugin.js';
+import type { NotifyApi } from '../notify/plugin.js';
 import { RunbookAudit, type RunRecord, type StepOutcome } from './audit.js';
 import { ChainMonitor } from './chain-monitor.js';
-import type { ActionStep, Procedure, ProbeSpec, RecoveryConfig } from './config.js';
+import type { ActionStep, AnnounceStep, Procedure, ProbeSpec, RecoveryConfig } from './config.js';
 import { describeProbes, describeStep } from './describe.js';
 import { renderPlan } from './dry-run.js';
 import { runProbes, type ProbeOutcome } from './executors.js';
@@ -31,8 +33,18 @@ export interface RecoveryEngineOptions {
   db: Database;
   incidents: IncidentSink;
   backups?: BackupRestorer;
+  /** Sends a notify step's words and says which channel accepted them (the notify plugin). */
+  notifier?: Pick<NotifyApi, 'announce'>;
+  /** Posts and clears a notice step's notice for the staff (the notices plugin). */
+  notices?: Pick<NoticesApi, 'post' | 'clearSource'>;
   clock?: Clock;
   log?: Logger;
+}
+
+/** A target's verified health and since when it has been so (null before the first verdict). */
+export interface TargetHealth {
+  health: Health;
+  since: number | null;
 }
 
 export type HealthListener = (target: string, health: Health, detail: string) => void;
@@ -78,6 +90,8 @@ interface Slot {
   probing: Promise<void> | null;
   probeTimer: NodeJS.Timeout | null;
   wakeTimer: NodeJS.Timeout | null;
+  /** When the target's health last changed. */
+  healthSince: number | null;
 }
 
 /**
@@ -114,6 +128,7 @@ export class RecoveryEngine {
       probing: null,
       probeTimer: null,
       wakeTimer: null,
+      healthSince: null,
     }));
   }
 
@@ -143,6 +158,7 @@ export class RecoveryEngine {
       slot.incidentId = null;
       slot.awaitingText = null;
       slot.auditedStatus = null;
+      slot.healthSince = null;
       if (wasKnown) this.apply(slot, { kind: 'health', health: 'unknown', detail: 'runbook engine stopped' });
     }
     // Let short work finish; long commands keep their own timeouts and their runs are marked interrupted on the next start.
@@ -155,6 +171,14 @@ export class RecoveryEngine {
     if (states.includes('down')) return 'down';
     if (states.length > 0 && states.every((h) => h === 'up')) return 'up';
     return 'unknown';
+  }
+
+  /** `target`'s health and since when, or null when no procedure watches it. */
+  targetHealth(target: string): TargetHealth | null {
+    const slots = this.slots.filter((s) => s.target === target);
+    if (!slots.length) return null;
+    const since = slots.map((s) => s.healthSince).filter((at): at is number => at !== null);
+    return { health: this.health(target), since: since.length ? Math.max(...since) : null };
   }
 
   /** Called with every change of a target's health; returns the unsubscribe function. */
@@ -340,8 +364,12 @@ export class RecoveryEngine {
       case 'run-finished':
         this.audit.runFinished(effect.runId, effect.status, this.redact(effect.reason), at);
         this.log.info({ procedure: slot.name, run: effect.runId, status: effect.status, reason: this.redact(effect.reason) }, 'runbook run finished');
+        // A run started by hand ends with a healthy target that never changed health: its notices go now.
+        if (effect.status === 'resolved') this.clearNotices(slot, effect.runId);
         return;
       case 'health':
+        slot.healthSince = at;
+        if (effect.health === 'up') this.clearNotices(slot, null);
         for (const listener of this.listeners) {
           try {
             listener(slot.target, this.health(slot.target), this.redact(effect.detail));
@@ -375,6 +403,24 @@ export class RecoveryEngine {
         this.log.warn({ procedure: slot.name, run: effect.runId, step: effect.stepId }, `runbook waits: ${slot.awaitingText}`);
         return;
     }
+  }
+
+  /** Notices a procedure posted for `slot`'s target stay until the target is verified up. */
+  private noticeSource(slot: Slot): string {
+    return `runbook:${slot.target}`;
+  }
+
+  private clearNotices(slot: Slot, runId: string | null): void {
+    const notices = this.options.notices;
+    if (!notices) return;
+    this.track(
+      notices.clearSource(this.noticeSource(slot), 'runbook').then((ids) => {
+        if (!ids.length) return;
+        const what = `notice(s) ${ids.join(', ')} cleared: ${slot.target} is verified up`;
+        this.log.info({ procedure: slot.name, notices: ids }, what);
+        if (runId) this.audit.note({ runId, procedure: slot.name, stepId: null, phase: 'note', what, by: 'runbook', at: this.clock.now() });
+      }),
+    );
   }
 
   private track(promise: Promise<void>): void {
@@ -421,6 +467,7 @@ export class RecoveryEngine {
       case 'prepare':
         return `prepare ${describeStep(work.step)}`;
       case 'act':
+      case 'announce':
         return describeStep(work.step);
     }
   }
@@ -433,7 +480,26 @@ export class RecoveryEngine {
         return this.prepare(slot, work.step);
       case 'act':
         return this.act(slot, work.step, work.params);
+      case 'announce':
+        return this.announce(slot, work.step, work.id);
     }
+  }
+
+  /** Tells ops (notify) or the staff (notice); ok only once a channel accepted it, or the notice is stored and published. */
+  private async announce(slot: Slot, step: AnnounceStep, key: string): Promise<StepOutcome> {
+    if (step.type === 'notice') {
+      const notices = this.options.notices;
+      if (!notices) return { ok: false, detail: 'notice not posted: notices do not run in this central' };
+      const notice = await notices.post({ severity: step.severity, text: step.text }, this.noticeSource(slot), 'runbook');
+      return { ok: true, detail: `notice ${notice.id} (${step.severity}) posted for the staff at every point: ${step.text.en}` };
+    }
+    const notifier = this.options.notifier;
+    if (!notifier) return { ok: false, detail: 'not notified: notifications do not run in this central' };
+    if (!slot.incidentId) return { ok: false, detail: `not notified: ${slot.target} has no open incident to notify about` };
+    const outcome = await notifier.announce({ incidentId: slot.incidentId, severity: step.severity, text: step.text, key }, step.timeoutMs);
+    if (!outcome.delivered) return { ok: false, detail: `not notified (${step.severity}): ${outcome.reason}` };
+    const refused = outcome.failed.length ? `; not by ${outcome.failed.join('; ')}` : '';
+    return { ok: true, detail: `notified (${step.severity}) on ${outcome.channel}: accepted by ${outcome.accepted.join(', ')}${refused}` };
   }
 
   private runChecks(slot: Slot, probes: readonly ProbeSpec[]): Promise<ProbeOutcome> {

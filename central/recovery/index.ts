@@ -1,5 +1,5 @@
 export { recoveryConfigSchema, type RecoveryConfig, type Procedure } from './config.js';
-export { RecoveryEngine, type RecoveryEngineOptions, type BackupRestorer, type HealthListener, type ProcedureSummary } from './engine.js';
+export { RecoveryEngine, type RecoveryEngineOptions, type BackupRestorer, type HealthListener, type ProcedureSummary, type TargetHealth } from './engine.js';
 export { createPlanner, initialState, type Health, type TargetState, type RunbookEvent, type Decision, type Work, type Effect } from './planner.js';
 export { renderPlan } from './dry-run.js';
 export { HostWatch, evaluateHost, type HostSample } from './host-watch.js';

@@ -5,7 +5,7 @@
  * `work` it returns and feeds the outcomes back as events.
  */
 import type { Severity } from '../incidents/types.js';
-import { isAction, needsApproval, type ActionStep, type Procedure, type ProbeSpec, type Step } from './config.js';
+import { isAction, needsApproval, type ActionStep, type AnnounceStep, type Procedure, type ProbeSpec, type Step } from './config.js';
 import { formatDuration } from '../../lib/duration.js';
 import { describeStep } from './describe.js';
 
@@ -66,7 +66,9 @@ export type CheckPhase = 'probe' | 'wait' | 'before' | 'after' | 'verify';
 export type Work =
   | { kind: 'check'; id: string; runId: string; stepId: string | null; phase: CheckPhase; probes: ProbeSpec[]; wait: { timeoutMs: number; intervalMs: number } | null }
   | { kind: 'prepare'; id: string; runId: string; stepId: string; step: ActionStep }
-  | { kind: 'act'; id: string; runId: string; stepId: string; step: ActionStep; params: Record<string, string>; approvedBy: string | null };
+  | { kind: 'act'; id: string; runId: string; stepId: string; step: ActionStep; params: Record<string, string>; approvedBy: string | null }
+  /** Tell people (a notify or notice step): done once a channel accepted it, or the notice is posted. */
+  | { kind: 'announce'; id: string; runId: string; stepId: string; step: AnnounceStep };
 
 export type Effect =
   | { kind: 'run-started'; runId: string; reason: string }
@@ -206,6 +208,7 @@ class Turn {
     if (!step) return;
     switch (run.phase) {
       case 'step':
+        if (ok && (step.type === 'notify' || step.type === 'notice')) this.note(`${step.id}: ${detail}`);
         if (ok) this.nextStep();
         else this.stepFailed(step, detail);
         return;
@@ -428,8 +431,10 @@ class Turn {
         return;
       case 'notify':
         this.raise(step.severity, step.text);
-        this.note(`${step.id}: notified (${step.severity}): ${step.text}`);
-        this.nextStep();
+        this.announce(step);
+        return;
+      case 'notice':
+        this.announce(step);
         return;
     }
   }
@@ -451,6 +456,14 @@ class Turn {
       return;
     }
     this.toApproval(step);
+  }
+
+  /** "Notified" only once a channel accepted it: the engine sends and reports back. */
+  private announce(step: AnnounceStep): void {
+    const run = this.state.run!;
+    run.phase = 'step';
+    run.workId = this.workId('announce');
+    this.work.push({ kind: 'announce', id: run.workId, runId: run.id, stepId: step.id, step });
   }
 
   private toApproval(step: ActionStep): void {

@@ -2,14 +2,16 @@ import { hostname } from 'node:os';
 import { whileLeader } from '../leader.js';
 import type { CentralPlugin, PluginContext } from '../plugin.js';
 import { RECOVERY_MIGRATIONS } from './audit.js';
-import { RecoveryEngine } from './engine.js';
+import { RecoveryEngine, type TargetHealth } from './engine.js';
 import type { TargetGate } from './gate.js';
 import { HostWatch, hostSampler } from './host-watch.js';
 import { registerRecoveryRoutes } from './http.js';
 
-/** What the recovery plugin offers: each target's verified health (upstream pauses forwarding on it). */
+/** What the recovery plugin offers: each target's verified health (upstream pauses forwarding on it; the status page shows it). */
 export interface RecoveryApi {
   gate(target: string): TargetGate;
+  /** The target's verified health and since when; null when no procedure watches it. */
+  targetHealth(target: string): TargetHealth | null;
 }
 
 declare module '../plugin.js' {
@@ -20,11 +22,12 @@ declare module '../plugin.js' {
 
 /**
  * The runbook engine (leader only: it acts on shared systems), the host self-watch (every replica
- * watches its own host) and the runbook routes. Restores come from the backups plugin.
+ * watches its own host) and the runbook routes. Restores come from the backups plugin, notify
+ * steps go out through the notify plugin, notice steps through the notices plugin.
  */
 export class RecoveryPlugin implements CentralPlugin<'recovery'> {
   readonly name = 'recovery';
-  readonly dependencies = ['backups'] as const;
+  readonly dependencies = ['backups', 'notify', 'notices'] as const;
   readonly migrations = RECOVERY_MIGRATIONS;
   readonly prefix = '/api/runbooks';
   private hostWatch: HostWatch | undefined;
@@ -32,12 +35,21 @@ export class RecoveryPlugin implements CentralPlugin<'recovery'> {
 
   start(ctx: PluginContext<'recovery'>): RecoveryApi {
     const backups = ctx.dependency('backups').service ?? undefined;
-    const engine = new RecoveryEngine({ config: ctx.config, db: ctx.db, incidents: ctx.incidents, backups, clock: ctx.clock, log: ctx.log });
+    const engine = new RecoveryEngine({
+      config: ctx.config,
+      db: ctx.db,
+      incidents: ctx.incidents,
+      backups,
+      notifier: ctx.dependency('notify'),
+      notices: ctx.dependency('notices'),
+      clock: ctx.clock,
+      log: ctx.log,
+    });
     registerRecoveryRoutes(ctx.routes, engine);
     this.hostWatch = new HostWatch({ config: ctx.config.host, incidents: ctx.incidents, log: ctx.log, keyPrefix: `central:${hostname()}`, sample: hostSampler(ctx.central.dataDir) });
     this.hostWatch.start();
     this.detach = whileLeader(ctx.leader, ctx.log, () => engine.start(), () => engine.stop());
-    return { gate: (target) => engine.gate(target) };
+    return { gate: (target) => engine.gate(target), targetHealth: (target) => engine.targetHealth(target) };
   }
 
   async stop(): Promise<void> {

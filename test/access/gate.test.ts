@@ -106,7 +106,7 @@ describe('access control at central', () => {
     expect(central.incidents.get(incident.id)).toMatchObject({ status: 'acked', ackedBy: 'operator-user' });
   });
 
-  it('opens only health, metrics, the login and setup pages, assets and signed ack links without login', async () => {
+  it('opens only health, metrics, the login and setup pages, assets, signed ack links and the public status page without login', async () => {
     const { central, port } = await start();
     const open = central.router
       .list()
@@ -116,6 +116,7 @@ describe('access control at central', () => {
     expect(open).toEqual(
       [
         'GET /access/:file',
+        'GET /api/a/:code',
         'GET /api/ack/:incidentId',
         'GET /api/health',
         'GET /login',
@@ -123,7 +124,10 @@ describe('access control at central', () => {
         'GET /setup',
         'GET /static/:file',
         'GET /static/panels/:file',
+        'GET /status',
+        'GET /status.json',
         'GET /vendor/uplot/:file',
+        'POST /api/a/:code',
         'POST /api/ack/:incidentId',
         'POST /api/login',
         'POST /api/logout',

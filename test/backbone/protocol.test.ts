@@ -67,7 +67,9 @@ describe('v1 topic map', () => {
 
   it('lets an agent subscribe only under its own point and the shared read-only topics', () => {
     for (const filter of agentFilters('kutaisi-01')) {
-      expect(filter.startsWith('hotpot/v1/points/kutaisi-01/') || filter === topicOf('menu', {}) || filter === topicOf('centralStatus', {})).toBe(true);
+      expect(
+        filter.startsWith('hotpot/v1/points/kutaisi-01/') || filter === topicOf('menu', {}) || filter === topicOf('centralStatus', {}) || filter === topicOf('notices', {}),
+      ).toBe(true);
     }
   });
 });
@@ -106,5 +108,23 @@ describe('uuidv7', () => {
     for (const id of ids) expect(id).toMatch(UUID_V7);
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('notices payload', () => {
+  const text = { ru: 'Сервер недоступен.', en: 'The server is down.', ka: 'სერვერი მიუწვდომელია.' };
+  const decode = (value: unknown) => decodeMessage(topicOf('notices', {}), Buffer.from(JSON.stringify(value)));
+
+  it('is the retained list of current notices, [] when there are none', () => {
+    expect(PROTOCOL.notices).toMatchObject({ template: 'notices', qos: 1, retain: true });
+    expect(decode([])).toMatchObject({ ok: true, value: { kind: 'notices', message: [] } });
+    expect(decode([{ id: 'n1', severity: 'warning', text, since: 1 }])).toMatchObject({ ok: true, value: { message: [{ id: 'n1', severity: 'warning', text }] } });
+  });
+
+  it('refuses an unknown severity, a missing language and a text over 500 characters', () => {
+    expect(decode([{ id: 'n1', severity: 'major', text, since: 1 }])).toMatchObject({ ok: false, reason: 'bad_schema', detail: expect.stringContaining('0.severity') });
+    expect(decode([{ id: 'n1', severity: 'info', text: { ru: 'a', en: 'b' }, since: 1 }])).toMatchObject({ ok: false, detail: expect.stringContaining('0.text.ka') });
+    expect(decode([{ id: 'n1', severity: 'info', text: { ...text, en: 'x'.repeat(501) }, since: 1 }])).toMatchObject({ ok: false, detail: expect.stringContaining('0.text.en') });
+    expect(decode({ notices: [] })).toMatchObject({ ok: false, reason: 'bad_schema' });
   });
 });

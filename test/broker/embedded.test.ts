@@ -99,7 +99,8 @@ describe('the embedded broker: logins, ACL, password file', () => {
     const seenByA = collect(a);
     const forbidden = [topicOf('pointAcks', { pointId: 'point-b' }), 'hotpot/v1/points/point-b/cmd/+', 'hotpot/v1/points/+/acks', 'hotpot/v1/points/#', 'hotpot/v1/#', '#', '$share/g/hotpot/v1/points/+/acks', '$share/g/#', '$SYS/#'];
     for (const filter of forbidden) await expect(a.subscribeAsync(filter, { qos: 1 }), filter).rejects.toMatchObject({ packet: { granted: [128] } });
-    const own = [...agentFilters('point-a'), NOTICES_TOPIC];
+    const own = agentFilters('point-a');
+    expect(own).toContain(NOTICES_TOPIC);
     const granted = await a.subscribeAsync(own, { qos: 1 });
     expect(granted.map((g) => g.qos)).toEqual(own.map(() => 1));
 

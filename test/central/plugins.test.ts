@@ -39,11 +39,11 @@ describe('central plugins', () => {
         throw new Error('disk on fire');
       },
     });
-    const c = make([alerts, backups, new RecoveryPlugin() as unknown as CentralPlugin], { alerts: { disconnected: { afterMs: 5000 } } });
+    const c = make([alerts, backups, plugin('notify'), plugin('notices'), new RecoveryPlugin() as unknown as CentralPlugin], { alerts: { disconnected: { afterMs: 5000 } } });
     await c.start();
     await signInSuite(c);
     expect(seen).toEqual([c.config.alerts]);
-    expect(c.runningPlugins).toEqual(['alerts']);
+    expect(c.runningPlugins).toEqual(['alerts', 'notify', 'notices']);
     expect((await httpJson(c.httpPort!, 'GET', '/api/health')).status).toBe(200);
     expect((await httpJson(c.httpPort!, 'GET', '/api/runbooks')).status).toBe(404);
   });

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../../lib/config.js';
 import { createLogger } from '../../lib/log.js';
+import { centralConfigSchema } from '../../central/config.js';
 import { notifyConfigSchema } from '../../central/notify/config.js';
 
 /** How central embeds the key. */
@@ -30,14 +32,31 @@ function problems(value: unknown): string[] {
 }
 
 describe('notify config', () => {
-  it('defaults to the runbook ladder with nothing configured to send', () => {
+  it('defaults to ladders by severity (only a critical incident calls) with nothing configured to send', () => {
     const { notify } = central.parse({});
-    expect(notify.ladders.major.steps.map((s) => `${s.afterMinutes} ${s.channel}`)).toEqual(['0 chat', '5 email', '15 sms', '30 call']);
+    const steps = (severity: 'critical' | 'major' | 'minor' | 'info') => notify.ladders[severity].steps.map((s) => `${s.afterMinutes} ${s.channel}`);
+    expect(steps('critical')).toEqual(['0 chat', '5 email', '15 sms', '30 call']);
+    expect(steps('major')).toEqual(['0 chat', '5 email', '15 sms']);
+    expect(steps('minor')).toEqual(['0 chat', '5 email']);
+    expect(notify.ladders.minor).toMatchObject({ maxLoops: 1, repeatMinutes: 240 });
+    expect(notify).toMatchObject({ language: 'en', grace: {} });
+    expect(notify.publicUrl).toBeUndefined();
     expect(notify.ladders.major).toMatchObject({ ackTimeoutMinutes: 10, maxLoops: 3, repeatMinutes: 60 });
     expect(notify.ladders.info).toEqual({ steps: [{ afterMinutes: 0, channel: 'chat', to: [] }], maxLoops: 1, repeatMinutes: 0, ackTimeoutMinutes: 0 });
     expect(notify.channels).toEqual({});
     expect(notify.rateLimits.sms).toEqual({ max: 10, perSeconds: 60 });
     expect(notify.failover).toEqual({ afterFailures: 3, next: { chat: 'email', email: 'chat', sms: 'chat', call: 'chat', webhook: 'chat' } });
+  });
+
+  it("accepts the README's complete example", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Notifications (`notify`)'));
+    const example = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(section)![1]!) as Record<string, unknown>;
+    const config = centralConfigSchema.parse(example);
+    expect(config.notify).toMatchObject({ publicUrl: 'https://central.hotpot.ge', grace: { disconnected: 180_000 } });
+    expect(config.notify.channels.twilio).toMatchObject({ ackByKeypress: true, ackBySmsReply: true });
+    expect(config.notify.contacts.map((c) => c.language)).toEqual(['ru', 'ka']);
+    expect(config.status).toMatchObject({ language: 'ka', showPoints: false });
   });
 
   it('takes a full config, with channel defaults applied', () => {

@@ -64,7 +64,7 @@ describe('escalation ladder (pure)', () => {
     expect(due).toEqual([{ slot: 'resolved@r0.l0.s0', kind: 'resolved', channel: 'chat', contact: '' }]);
   });
 
-  it('a flapping incident continues its ladder: no second page, no second all-clear for the same message', () => {
+  it('a flapping incident continues its ladder (no second page); whoever got the all-clear hears it is back', () => {
     const events: EscalationEvent[] = [
       { type: 'resolve', at: 2 * MIN },
       { type: 'reopen', at: 3 * MIN },
@@ -73,7 +73,16 @@ describe('escalation ladder (pure)', () => {
       { type: 'resolve', at: 7 * MIN },
     ];
     const { sent } = simulate(runbook, events, 40);
-    expect(sent).toEqual(['0 page chat', '2 resolved chat', '5 page email:administrator', '7 resolved email:administrator']);
+    expect(sent).toEqual([
+      '0 page chat',
+      '2 resolved chat',
+      '3 relapse chat',
+      '4 resolved chat',
+      '5 relapse chat',
+      '5 page email:administrator',
+      '7 resolved chat',
+      '7 resolved email:administrator',
+    ]);
   });
 
   it('an ack that timed out while the incident was resolved restarts the ladder at the reopen, not in the past', () => {
@@ -83,12 +92,30 @@ describe('escalation ladder (pure)', () => {
       { type: 'reopen', at: 20 * MIN },
     ];
     expect(escalationPhase({ openedAt: 0, events }, runbook, 20 * MIN)).toMatchObject({ round: 1, roundStartedAt: 20 * MIN, resolvedAt: null });
-    expect(simulate(runbook, events, 25).sent).toEqual(['0 page chat', '2 resolved chat', '20 page chat', '25 page email:administrator']);
+    expect(simulate(runbook, events, 25).sent).toEqual(['0 page chat', '2 resolved chat', '20 relapse chat', '20 page chat', '25 page email:administrator']);
   });
 
   it('after downtime only the current loop is due: missed steps of an earlier loop are not sent late', () => {
     const due = dueNotices({ openedAt: 0, events: [] }, runbook, [], 50 * MIN);
     expect(due.map((d) => d.slot)).toEqual(['r0.l1.s0', 'r0.l1.s1']);
+  });
+
+  it('an all-clear never rings a phone: who was reached by a call hears it on the other channels they were reached on', () => {
+    const events: EscalationEvent[] = [{ type: 'resolve', at: 31 * MIN }];
+    const { sent } = simulate(runbook, events, 40);
+    expect(sent.filter((s) => s.includes('resolved'))).toEqual(['31 resolved chat', '31 resolved email:administrator', '31 resolved sms:on-duty']);
+  });
+
+  it('a relapse tells only those who got the all-clear, on the channel they got it on, once per re-opening', () => {
+    const sends: SendRecord[] = [
+      { slot: 'r0.l0.s0', kind: 'page', channel: 'chat', contact: '', status: 'sent', sentAt: 0 },
+      { slot: 'r0.l0.s1', kind: 'page', channel: 'email', contact: 'administrator', status: 'failed', sentAt: null },
+      { slot: 'resolved@r0.l0.s0', kind: 'resolved', channel: 'chat', contact: '', status: 'sent', sentAt: 6 * MIN },
+    ];
+    const state = { openedAt: 0, events: [{ type: 'resolve', at: 6 * MIN }, { type: 'reopen', at: 8 * MIN }] satisfies EscalationEvent[] };
+    const due = dueNotices(state, runbook, sends, 8 * MIN);
+    expect(due).toEqual([{ slot: `relapse@${8 * MIN}`, kind: 'relapse', channel: 'chat', contact: '', clearedAt: 6 * MIN }]);
+    expect(dueNotices(state, runbook, [...sends, { ...due[0]!, status: 'sent', sentAt: 8 * MIN }], 9 * MIN)).toEqual([]);
   });
 
   it('a step naming several contacts pages each one', () => {

@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -6,12 +7,13 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { ManualClock, systemClock } from '../../lib/clock.js';
 import { listen, Router, type StartedServer } from '../../lib/http.js';
-import { silentLogger } from '../../lib/log.js';
+import { createLogger, silentLogger } from '../../lib/log.js';
 import { sleep } from '../../lib/timeout.js';
 import { pluginRoutes } from '../../central/plugin-host.js';
 import type { RouteMeta } from '../../central/plugin.js';
 import { Incidents } from '../../central/incidents/index.js';
-import { Notifier, notifyConfigSchema, registerNotifyRoutes } from '../../central/notify/index.js';
+import { Notifier, notifyConfigSchema, registerNotifyRoutes, type NotifierOptions } from '../../central/notify/index.js';
+import { gsmLength } from '../../central/notify/messages.js';
 import { describeWithPeers, type Peer } from '../helpers/peers.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { makeCertificate, startHttpReceiver, startSmtpReceiver, type HttpReceiver, type ReceivedRequest } from './receivers.js';
@@ -102,20 +104,20 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     return { db, file };
   }
 
-  async function startNotifier(options: { config: ReturnType<typeof config>; db: Database.Database; clock: ManualClock; incidents: Incidents }) {
+  async function startNotifier(options: { config: ReturnType<typeof config>; db: Database.Database; clock: ManualClock; incidents: Incidents; more?: Partial<NotifierOptions> }) {
     const registry = new Registry();
-    const notifier = new Notifier({ ...options, feed: options.incidents, sink: options.incidents, registry, log: silentLogger(), tickEveryMs: 0 });
+    const notifier = new Notifier({ ...options, feed: options.incidents, sink: options.incidents, registry, log: silentLogger(), tickEveryMs: 0, ...options.more });
     await notifier.start();
     cleanups.push(() => notifier.stop());
     return { notifier, registry };
   }
 
-  async function rig(overrides: Parameters<typeof config>[0] = {}) {
+  async function rig(overrides: Parameters<typeof config>[0] = {}, more: Partial<NotifierOptions> = {}) {
     const clock = new ManualClock(T0);
     const { db, file } = database();
     const incidents = new Incidents(db, clock, silentLogger());
     const cfg = config(overrides);
-    const { notifier, registry } = await startNotifier({ config: cfg, db, clock, incidents });
+    const { notifier, registry } = await startNotifier({ config: cfg, db, clock, incidents, more });
     /** Moves the clock to `minute` after T0 and runs one tick. */
     const at = async (minute: number) => {
       clock.set(T0 + minute * MIN);
@@ -142,9 +144,9 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     return arrivals;
   }
 
-  it('climbs the ladder: chat at 0, e-mail at 5, SMS at 15, call at 30, each through its real peer', async () => {
+  it('climbs the critical ladder: chat at 0, e-mail at 5, SMS at 15, call at 30, each through its real peer', async () => {
     const { incidents, at, registry } = await rig();
-    const incident = incidents.raise(PRINTER_DOWN);
+    const incident = incidents.raise({ ...PRINTER_DOWN, severity: 'critical' });
     expect(await walk(at, 0, 31)).toEqual(['0 chat', '5 email', '15 sms', '30 call']);
 
     const [chatPost] = chat.requests as [ReceivedRequest];
@@ -152,12 +154,14 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     expect(chatPost.path).toBe('/hooks/team');
     expect(chatPost.headers['content-type']).toBe('application/json');
     const chatText = chatTexts()[0]!;
-    expect(chatText).toContain('[MAJOR] Printer down (point tbilisi-01)');
+    expect(chatText).toContain('[CRITICAL] Printer down (point tbilisi-01)');
+    // Times in the franchise's zone: T0 is 13:00 in Tbilisi.
+    expect(chatText).toContain('Open since 13:00 (<1 s).');
     expect(chatText).toMatch(new RegExp(`Acknowledge: http://central\\.test:8080/api/ack/${incident.id}\\?by=team\\+chat&token=[\\w-]{43}`));
 
     const [mail] = smtp.mails;
     expect(mail).toMatchObject({ user: SMTP_USER, secure: true, to: ['admin@hotpot.example'], from: 'alerts@hotpot.example' });
-    expect(mail!.text).toContain('Subject: [MAJOR] Printer down (point tbilisi-01)');
+    expect(mail!.text).toContain('Subject: [CRITICAL] Printer down (point tbilisi-01)');
     expect(mail!.text).toContain(`/api/ack/${incident.id}?by=administrator&token=`);
 
     const auth = `Basic ${Buffer.from(`${SID}:${TWILIO_TOKEN}`).toString('base64')}`;
@@ -168,18 +172,23 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     const smsForm = new URLSearchParams(sms!.body);
     expect(smsForm.get('To')).toBe('+995555000111');
     expect(smsForm.get('From')).toBe('+995322000000');
-    expect(smsForm.get('Body')).toContain('Printer down');
-    expect(smsForm.get('Body')).toContain(`/api/ack/${incident.id}?by=on-duty&token=`);
+    const smsBody = smsForm.get('Body')!;
+    // One SMS: a short ack link, GSM characters only, at most 160 of them.
+    expect(smsBody).toMatch(/^\[CRITICAL\] Printer down \(point tbilisi-01\) since 13:00 Acknowledge: http:\/\/central\.test:8080\/api\/a\/[2-9a-zA-Z]{12}$/);
+    expect(gsmLength(smsBody)).not.toBeNull();
+    expect(gsmLength(smsBody)!).toBeLessThanOrEqual(160);
 
     const [call] = twilioCalls('Calls');
     expect(call!.path).toBe(`/2010-04-01/Accounts/${SID}/Calls.json`);
     expect(call!.headers.authorization).toBe(auth);
     const callForm = new URLSearchParams(call!.body);
     expect(callForm.get('To')).toBe('+995555000111');
-    expect(callForm.get('Twiml')).toMatch(/^<Response><Say>Hot Pot Spot major alert\. Printer down \(point tbilisi-01\)\..*<\/Say><\/Response>$/);
+    expect(callForm.get('Twiml')).toBe(
+      '<Response><Say language="en-US">Hot Pot Spot, critical alert. Printer down (point tbilisi-01). no answer on tcp://10.0.0.5:9100. Acknowledge with the link in your SMS or e-mail.</Say></Response>',
+    );
 
     const timeline = notes(incidents, incident.id);
-    expect(timeline[0]).toBe('escalation ladder (major): 0 min chat to team chat; 5 min e-mail to administrator; 15 min SMS to on-duty; 30 min call to on-duty');
+    expect(timeline[0]).toBe('escalation ladder (critical): 0 min chat to team chat; 5 min e-mail to administrator; 15 min SMS to on-duty; 30 min call to on-duty');
     expect(timeline).toEqual(
       expect.arrayContaining([
         'chat page to team chat: sent (attempt 1)',
@@ -208,7 +217,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     incidents.clear(PRINTER_DOWN.key, 'printer answers again');
     expect(await walk(at, 24, 60)).toEqual(['24 chat', '24 email']);
     expect(sentCount()).toEqual({ chat: 3, email: 3, sms: 0, call: 0 });
-    expect(chatTexts()[2]).toMatch(/^\[RESOLVED\] Printer down \(point tbilisi-01\)\nResolved after 24 min\.$/);
+    expect(chatTexts()[2]).toMatch(/^\[RESOLVED\] Printer down \(point tbilisi-01\)\nResolved at 13:24, after 24 min\.$/);
     expect(smtp.mails[2]!.text).toContain('Subject: [RESOLVED] Printer down');
     // Another resolution event changes nothing.
     incidents.clear(PRINTER_DOWN.key, 'printer answers again');
@@ -216,9 +225,9 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
   });
 
   it('the signed link in a message acks through the feed after a confirmation page; a forged one does not', async () => {
-    const { incidents, at, notifier, db, clock } = await rig();
+    const { incidents, at, notifier, db, clock, cfg } = await rig();
     const router = new Router<RouteMeta>();
-    registerNotifyRoutes(pluginRoutes(router, 'notify', '/api'), notifier, { db, clock });
+    registerNotifyRoutes(pluginRoutes(router, 'notify', '/api'), notifier, { db, clock, config: cfg, log: silentLogger() });
     const http: StartedServer = await listen(router, '127.0.0.1', 0, silentLogger());
     cleanups.push(() => http.close());
     const incident = incidents.raise(PRINTER_DOWN);
@@ -258,7 +267,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     // No signing secret in the config: the generated one must survive the restart, or old links break.
     const cfg = config({ signingSecret: null });
     const before = await startNotifier({ config: cfg, db: first.db, clock, incidents });
-    const incident = incidents.raise(PRINTER_DOWN);
+    const incident = incidents.raise({ ...PRINTER_DOWN, severity: 'critical' });
     const tickBefore = async (minute: number) => {
       clock.set(T0 + minute * MIN);
       await before.notifier.tick();
@@ -308,7 +317,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
       await notifier.tick();
     }
     const notice = chatTexts()[1];
-    expect(notice).toMatch(/^\[NOTIFICATIONS FAILING\] e-mail to administrator <admin@hotpot\.example> for: Printer down\n3 attempts failed, last: .*ECONNREFUSED/);
+    expect(notice).toMatch(/^\[NOTIFICATIONS FAILING\] e-mail to administrator <admin@hotpot\.example> for Printer down \(point tbilisi-01\)\n3 attempts failed, last: .*ECONNREFUSED/);
     const timeline = notes(incidents, incident.id);
     expect(timeline.filter((t) => t.startsWith('e-mail page to administrator') && t.includes('failed (attempt'))).toHaveLength(3);
     expect(timeline).toContain('e-mail page to administrator <admin@hotpot.example> failed 3 times: raising a notice on chat');
@@ -331,10 +340,12 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     expect(notes(incidents, second.id)[0]).toBe(
       `notifications continue the ladder of incident ${first.id} (same key ${PRINTER_DOWN.key}, re-opened 2 min after it resolved); steps already sent are not repeated`,
     );
-    expect(await walk(at, 3, 6)).toEqual(['5 email']);
+    // Whoever got the all-clear hears it is back; the ladder goes on where it was (e-mail at 5).
+    expect(await walk(at, 3, 6)).toEqual(['3 chat', '5 email']);
+    expect(chatTexts()[2]).toMatch(/^\[MAJOR · AGAIN\] Printer down \(point tbilisi-01\)\nno answer on tcp:\/\/10\.0\.0\.5:9100\nBack 1 min after the all-clear\.\nAcknowledge: /);
     // The e-mail's ack link names the incident that is open now.
     expect(smtp.mails[0]!.text).toContain(`/api/ack/${second.id}?by=administrator`);
-    expect(chat.requests).toHaveLength(2);
+    expect(chat.requests).toHaveLength(3);
   });
 
   it('quiet hours defer a major SMS to the morning but let a critical one through; the rate limit holds, not drops', async () => {
@@ -353,7 +364,7 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     const critical = incidents.raise({ key: 'runbook:main-server', title: 'Main server down', severity: 'critical', detail: 'GET /api/status timed out' });
     await notifier.tick();
     expect(twilioCalls('Messages').map((r) => new URLSearchParams(r.body).get('Body'))).toEqual([expect.stringContaining('[CRITICAL] Main server down')]);
-    expect(notes(incidents, major.id)).toContain("SMS page to on-duty <+995555000111>: deferred to the end of on-duty's quiet hours (2025-01-15T04:00:00.000Z)");
+    expect(notes(incidents, major.id)).toContain("SMS page to on-duty <+995555000111>: deferred to the end of on-duty's quiet hours (2025-01-15 08:00)");
     expect(notes(incidents, critical.id)).toContain('SMS page to on-duty <+995555000111>: sent (attempt 1)');
     clock.set(Date.parse('2025-01-15T03:59:00Z'));
     await notifier.tick();
@@ -469,5 +480,125 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
       expect.stringMatching(/^\[RESOLVED\] Printer down/),
       expect.stringMatching(/^\[MAJOR\] Receipts not printing/),
     ]);
+  });
+  it('a crash that heals before the next tick is still reported: one chat line saying it was down and is over', async () => {
+    const { incidents, at, clock, notifier } = await rig();
+    const incident = incidents.raise(PRINTER_DOWN);
+    clock.advance(500);
+    incidents.clear(PRINTER_DOWN.key, 'printer answers again');
+    await notifier.tick();
+    expect(chatTexts()).toEqual([
+      '[RESOLVED] Printer down (point tbilisi-01)\nDown from 13:00:00 to 13:00:00 (<1 s); it was over before anyone was paged.\nno answer on tcp://10.0.0.5:9100',
+    ]);
+    expect(notes(incidents, incident.id)).toContain('ladder stopped: resolved; reported once on chat: it was down and is over');
+    expect(notes(incidents, incident.id)).toContain('chat resolved to team chat: sent (attempt 1)');
+    // Nothing else: no e-mail at 5, no second all-clear.
+    expect(await walk(at, 1, 40)).toEqual([]);
+  });
+
+  it('on its own scheduler, a crash healed in a fraction of a second still gets its level-1 message', async () => {
+    const { db } = database();
+    const incidents = new Incidents(db, systemClock, silentLogger());
+    const notifier = new Notifier({ config: config(), db, feed: incidents, sink: incidents, registry: new Registry(), log: silentLogger() });
+    await notifier.start();
+    cleanups.push(() => notifier.stop());
+    const incident = incidents.raise({ key: 'runbook:main-server', title: 'main-server is down', severity: 'critical', detail: 'main-server is down: GET /api/status refused' });
+    incidents.clear('runbook:main-server', 'verified healthy');
+    await waitFor(() => chat.requests.length === 1, 'the one message of a healed crash', 5000);
+    expect(chatTexts()[0]).toMatch(/^\[RESOLVED\] main-server is down\nDown from \d\d:\d\d:\d\d to \d\d:\d\d:\d\d \(<1 s\); it was over before anyone was paged\.\nGET \/api\/status refused$/);
+    await waitFor(() => (notifier.notificationsFor(incident.id) ?? []).every((n) => n.status !== 'pending'), 'nothing left queued');
+    expect(notifier.notificationsFor(incident.id)!.map((n) => `${n.kind} ${n.channel} ${n.status}`)).toEqual(['resolved chat sent']);
+  });
+
+  it('a grace for a rule keeps an incident that clears within it unreported, and delays the ladder of one that outlasts it', async () => {
+    const { incidents, at } = await rig({ extra: { grace: { printer: '2m' } } });
+    const brief = incidents.raise(PRINTER_DOWN);
+    expect(notes(incidents, brief.id)[0]).toMatch(/after a grace of 2 min \(notify\.grace\.printer\): cleared sooner, it is not reported$/);
+    expect(await walk(at, 0, 1)).toEqual([]);
+    incidents.clear(PRINTER_DOWN.key, 'paper refilled');
+    expect(notes(incidents, brief.id)).toContain('ladder stopped: resolved; resolved within its grace of 2 min: not reported');
+    expect(await walk(at, 2, 40)).toEqual([]);
+    // Past the re-open window: a new escalation, which outlasts its grace.
+    await at(41);
+    incidents.raise(PRINTER_DOWN);
+    expect(await walk(at, 41, 48)).toEqual(['43 chat', '48 email']);
+  });
+
+  it('by default a minor alert stays on chat and e-mail however long it is open; a major one stops at SMS', async () => {
+    const { incidents, at } = await rig();
+    incidents.raise({ key: 'point:tbilisi-01:paper', title: 'Printer paper near end', severity: 'minor', detail: 'paper low', pointId: 'tbilisi-01' });
+    const minor = await walk(at, 0, 600);
+    expect(minor).toEqual(['0 chat', '5 email', '240 chat', '480 chat']);
+    expect(sentCount()).toMatchObject({ sms: 0, call: 0 });
+    const other = await rig();
+    other.incidents.raise(PRINTER_DOWN);
+    expect((await walk(other.at, 0, 240)).filter((arrival) => arrival.endsWith('sms') || arrival.endsWith('call'))).toEqual(['15 sms', '45 sms', '75 sms']);
+    expect(twilioCalls('Calls')).toHaveLength(0);
+  });
+
+  it('all-clears never ring a phone: they go to whoever was reached, on the channels they were reached on', async () => {
+    const { incidents, at } = await rig();
+    incidents.raise({ ...PRINTER_DOWN, severity: 'critical' });
+    expect(await walk(at, 0, 31)).toEqual(['0 chat', '5 email', '15 sms', '30 call']);
+    incidents.clear(PRINTER_DOWN.key, 'printer answers again');
+    expect(await walk(at, 32, 50)).toEqual(['32 chat', '32 email', '32 sms']);
+    expect(new URLSearchParams(twilioCalls('Messages')[1]!.body).get('Body')).toBe('[RESOLVED] Printer down (point tbilisi-01): 32 min');
+  });
+
+  it("writes each contact's messages in their language, times in the franchise's zone, and an SMS in one message", async () => {
+    const { incidents, at } = await rig(
+      {
+        extra: {
+          contacts: [
+            { name: 'administrator', email: 'admin@hotpot.example', language: 'ru' },
+            { name: 'on-duty', phone: '+995555000111', language: 'ka' },
+          ],
+        },
+      },
+      { timeZone: 'Europe/Moscow' },
+    );
+    incidents.raise({ ...PRINTER_DOWN, title: 'Printer down at tbilisi-01' });
+    await walk(at, 0, 15);
+    // The team chat speaks notify.language (en); 09:00 UTC is 12:00 in Moscow. The title names the point already.
+    expect(chatTexts()[0]).toMatch(/^\[MAJOR\] Printer down at tbilisi-01\nno answer on tcp:\/\/10\.0\.0\.5:9100\nOpen since 12:00 \(<1 s\)\.\nAcknowledge: /);
+    expect(smtp.mails[0]!.text).toContain('Открыто с 12:00 (5 мин).');
+    const sms = new URLSearchParams(twilioCalls('Messages')[0]!.body).get('Body')!;
+    expect(sms).toMatch(/^\[მნიშვნელოვანი\] Printer down at tbilisi-01 12:00-დან დადასტურება: http:\/\/central\.test:8080\/api\/a\/\w{12}$/);
+    // Georgian needs UCS-2: two concatenated segments at most.
+    expect(gsmLength(sms)).toBeNull();
+    expect([...sms].length).toBeLessThanOrEqual(134);
+  });
+
+  it("announces a runbook step on the first channel of its severity and says which channel accepted it, even if the incident resolves right after", async () => {
+    const { incidents, notifier, at } = await rig();
+    const incident = incidents.raise({ key: 'runbook:main-server', title: 'main-server is down', severity: 'critical', detail: 'GET /api/status refused' });
+    const outcome = await notifier.announce({ incidentId: incident.id, severity: 'critical', text: 'main server failed over to the backup server', key: 'run-1/tell-ops' }, 5000);
+    expect(outcome).toEqual({ delivered: true, channel: 'chat', accepted: ['team chat'], failed: [] });
+    incidents.clear('runbook:main-server', 'verified healthy after stage "failover"');
+    await at(1);
+    // In order: the incident, the step's words, the all-clear.
+    expect(chatTexts().map((text) => text.split('\n')[0])).toEqual(['[CRITICAL] main-server is down', '[CRITICAL] main server failed over to the backup server', '[RESOLVED] main-server is down']);
+    // The same step announced again (a repeated call) sends nothing new.
+    expect(await notifier.announce({ incidentId: incident.id, severity: 'critical', text: 'main server failed over to the backup server', key: 'run-1/tell-ops' }, 5000)).toMatchObject({ delivered: true });
+    expect(chat.requests).toHaveLength(3);
+  });
+
+  it('an announcement no channel accepts is reported as not delivered, with the reason', async () => {
+    const dead = await freePort();
+    const { incidents, notifier } = await rig({ extra: { channels: { chat: { webhookUrl: `http://127.0.0.1:${dead}/hook`, timeoutMs: 2000 } }, contacts: [] } });
+    const incident = incidents.raise({ key: 'runbook:main-server', title: 'main-server is down', severity: 'critical', detail: 'down' });
+    const outcome = await notifier.announce({ incidentId: incident.id, severity: 'critical', text: 'failed over', key: 'run-2/tell-ops' }, 300);
+    expect(outcome).toMatchObject({ delivered: false, reason: expect.stringMatching(/^chat: team chat: not accepted yet, still retrying \(.*ECONNREFUSED.*\)$/) });
+  });
+
+  it('links point at what central serves when notify.publicUrl is not set, and a loopback address with contacts is warned about', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>), done()) });
+    const { publicUrl: _set, ...base } = config();
+    const { incidents, at } = await rig({}, { config: notifyConfigSchema.parse({ ...base, channels: { chat: { webhookUrl: `${chat.url}/hooks/team` } } }), servedUrl: () => 'http://127.0.0.1:18080', log: createLogger({ name: 'central', level: 'warn', destination: sink }) });
+    incidents.raise(PRINTER_DOWN);
+    await at(0);
+    expect(chatTexts()[0]).toContain('Acknowledge: http://127.0.0.1:18080/api/ack/');
+    expect(lines).toContainEqual(expect.objectContaining({ level: 40, publicUrl: 'http://127.0.0.1:18080', configured: false, msg: expect.stringContaining('notify.publicUrl is a loopback address') }));
   });
 });

@@ -73,6 +73,12 @@ describe('recovery and backups config', () => {
     const recovery = recoveryConfigSchema.parse(example.recovery);
     expect(Object.keys(recovery.procedures)).toEqual(['main-server', 'database', 'chain']);
     expect(recovery.procedures.database!.stages[1]!.approval).toBe(true);
+    // The seed procedures tell the staff: each posts a notice in ru, en and ka.
+    for (const procedure of Object.values(recovery.procedures)) {
+      const notice = procedure.stages[0]!.steps.find((step) => step.type === 'notice');
+      expect(notice).toMatchObject({ type: 'notice', text: { ru: expect.any(String), en: expect.any(String), ka: expect.any(String) } });
+    }
+    expect(recovery.procedures['main-server']!.stages[0]!.steps[0]).toMatchObject({ text: { en: 'The main server is down. Orders are kept on this box and will be sent when it is back.' } });
     expect(backupsConfigSchema.parse(example.backups).postgres?.schedule).toBe('0 3 * * *');
   });
 

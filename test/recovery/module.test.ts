@@ -7,6 +7,8 @@ import { BackupsPlugin } from '../../central/backups/index.js';
 import { Central } from '../../central/central.js';
 import { loadCentralConfig } from '../../central/config.js';
 import { RecoveryPlugin } from '../../central/recovery/index.js';
+import { NoticesPlugin } from '../../central/notices/index.js';
+import { NotifyPlugin } from '../../central/notify/index.js';
 import { waitFor } from '../peers/net.js';
 import { signInSuite } from '../helpers/auth.js';
 import { mainServerPeer, type ManagedProcess } from '../peers/recovery-peers.js';
@@ -40,12 +42,12 @@ describe('recovery as a central plugin (forwarder gate, leadership, routes)', ()
         },
       },
     });
-    // Recovery depends on backups: central starts them in that order, whatever the list says.
-    central = new Central(config, { log: silentLogger(), plugins: [new RecoveryPlugin(), new BackupsPlugin()] });
+    // Recovery depends on backups, notify and notices: central starts them first, whatever the list says.
+    central = new Central(config, { log: silentLogger(), plugins: [new RecoveryPlugin(), new BackupsPlugin(), new NotifyPlugin(), new NoticesPlugin()] as never[] });
     await central.start();
     const token = await signInSuite(central);
     const auth = { headers: { authorization: `Bearer ${token}` } };
-    expect(central.runningPlugins).toEqual(['backups', 'recovery']);
+    expect(central.runningPlugins).toEqual(['backups', 'notify', 'notices', 'recovery']);
     const gate = central.api('recovery')!.gate('main-server'); // what upstream's forwarder gets
     expect(gate.isUp()).toBe(true);
     const changes: boolean[] = [];

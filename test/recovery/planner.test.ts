@@ -355,16 +355,43 @@ describe('runbook planner (pure)', () => {
     expect(d.state.run).not.toBeNull();
   });
 
-  it('waits for manual checklist items to be confirmed, and raises notify steps', () => {
+  it('waits for manual checklist items to be confirmed; a notify step is done only once the engine reports it delivered', () => {
     const proc = procedure({
       stages: [{ name: 'rebuild', window: { from: 0, to: '4h' }, steps: [{ type: 'notify', id: 'page', severity: 'major', text: 'rebuild needed' }, { type: 'manual', id: 'rack', text: 'replace the disk' }] }],
     });
     const d = new Driver(proc);
     d.send({ type: 'probe', ok: false, detail: 'down' }, 0);
     expect(d.effects('raise').at(-1)).toMatchObject({ severity: 'major', detail: 'rebuild needed' });
+    expect(d.work()).toMatchObject({ kind: 'announce', stepId: 'page' });
+    expect(d.effects('awaiting')).toEqual([]);
+    d.done(true, 5, 'notified (major) on chat: accepted by team chat');
+    expect(d.effects('note').map((e) => (e as { text: string }).text)).toContain('page: notified (major) on chat: accepted by team chat');
     expect(d.effects('awaiting')[0]).toMatchObject({ stepId: 'rack', manual: true });
     d.send({ type: 'approve', runId: d.state.run!.id, stepId: 'rack', by: 'giorgi' }, 10);
     expect(d.work()).toMatchObject({ phase: 'verify' });
+  });
+
+  it('a notify step that no channel accepted is recorded and the procedure goes on (onFailure continue); a notice step is work too', () => {
+    const proc = procedure({
+      stages: [
+        {
+          name: 'failover',
+          steps: [
+            { type: 'notice', id: 'tell-staff', text: { ru: 'сервер', en: 'server', ka: 'სერვერი' } },
+            { type: 'notify', id: 'tell-ops', text: 'failed over' },
+            restart,
+          ],
+        },
+      ],
+    });
+    const d = new Driver(proc);
+    d.send({ type: 'probe', ok: false, detail: 'down' }, 0);
+    expect(d.work()).toMatchObject({ kind: 'announce', stepId: 'tell-staff', step: { severity: 'warning' } });
+    d.done(true, 1, 'notice posted');
+    expect(d.work()).toMatchObject({ kind: 'announce', stepId: 'tell-ops' });
+    d.done(false, 2, 'not notified (critical): chat: failed (HTTP 500)');
+    expect(d.effects('note').map((e) => (e as { text: string }).text)).toContain('tell-ops failed: not notified (critical): chat: failed (HTTP 500)');
+    expect(d.work()).toMatchObject({ kind: 'check', phase: 'before', stepId: 'restart' });
   });
 
   it('never mutates the state it is given', () => {

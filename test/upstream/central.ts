@@ -5,6 +5,8 @@ import { Central } from '../../central/central.js';
 import { loadCentralConfig } from '../../central/config.js';
 import { UpstreamPlugin, type UpstreamDeps } from '../../central/upstream/index.js';
 import { RecoveryPlugin, type TargetGate } from '../../central/recovery/index.js';
+import { NoticesPlugin } from '../../central/notices/index.js';
+import { NotifyPlugin } from '../../central/notify/index.js';
 import { BackupsPlugin } from '../../central/backups/index.js';
 import { signInSuite } from '../helpers/auth.js';
 
@@ -54,7 +56,7 @@ export async function startForwardingCentral(
     ...extra,
   });
   // Without a hand-flipped gate, the main-server gate comes from the recovery plugin (no procedures: always up).
-  const plugins = deps.gate ? [new UpstreamPlugin(deps)] : [new BackupsPlugin(), new RecoveryPlugin(), new UpstreamPlugin()];
+  const plugins = deps.gate ? [new UpstreamPlugin(deps)] : [new BackupsPlugin(), new NotifyPlugin(), new NoticesPlugin(), new RecoveryPlugin(), new UpstreamPlugin()];
   const central = new Central(config, { log: silentLogger(), plugins });
   await central.start();
   await signInSuite(central);
