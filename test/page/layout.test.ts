@@ -22,6 +22,18 @@ const SCREENS = [
 ] as const;
 const LANGUAGES = ['ru', 'en', 'ka'] as const;
 
+/** What the runbook's notice step posts when the main server is down, in every language. */
+const NOTICE = {
+  id: 'main-server-down',
+  severity: 'critical' as const,
+  text: {
+    en: 'The main server is down. Orders are kept on this box and will be sent when it is back.',
+    ru: 'Основной сервер недоступен. Заказы сохраняются на этом устройстве и будут отправлены, когда он вернётся.',
+    ka: 'მთავარი სერვერი მიუწვდომელია. შეკვეთები ინახება ამ მოწყობილობაზე და გაიგზავნება, როცა ის დაბრუნდება.',
+  },
+  since: Date.now(),
+};
+
 /** A 12-line order with the longest names of the sample menu (the Sichuan broth among them) and an open item. */
 const TWELVE_LINES = [
   { sku: 'khinkali-meat', qty: 10 },
@@ -183,6 +195,14 @@ describeWithPeers('staff page layout at the points’ screens, in ru, en and ka'
           await shot('nobox');
           await page.unroute('**/api/health');
           await page.locator('#nobox[hidden]').waitFor({ state: 'attached', timeout: 10_000 });
+          // Central's notice arrives (and goes) in its reserved row: nothing moves.
+          agent.notices.accept([NOTICE], Date.now());
+          await page.locator('#notice[data-severity="critical"]').waitFor({ timeout: 10_000 });
+          expect(await page.locator('#notice-text').textContent()).toBe(NOTICE.text[lang]);
+          expect(await positions(page)).toEqual(before);
+          await shot('notice');
+          agent.notices.accept([], Date.now());
+          await page.locator('#notice[data-severity="none"]').waitFor({ timeout: 10_000 });
           expect(await page.evaluate(() => (window as unknown as { shift: number }).shift)).toBeLessThan(0.01);
 
           // Today's list: 20 orders, as cards on narrow screens, no overflow.

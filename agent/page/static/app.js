@@ -5,6 +5,9 @@ import { LANGUAGES, errorText, formatAmount, parseAmount, rememberLanguage, stor
 const $ = (id) => document.getElementById(id);
 const DRAFT_KEY = 'hotpot.draft';
 const HEALTH_EVERY_MS = 1500;
+/** Central's notices reach a box within a second or two; the page asks every 3 s (5 s end to end). */
+const NOTICES_EVERY_MS = 3000;
+const NOTICE_RANK = { critical: 0, warning: 1, info: 2 };
 const ORDERS_EVERY_MS = 4000;
 const PAGE_EVERY_MS = 60_000;
 const UNDO_MS = 10_000;
@@ -22,6 +25,8 @@ const state = {
   health: null,
   boxAnswering: true,
   orders: [],
+  /** Central's current notices (GET /api/notices). */
+  notices: [],
   view: 'order',
   /** The last saved order, while its message stands beside Save: {id, number, total}. */
   lastSaved: null,
@@ -399,6 +404,35 @@ function timeOf(ms) {
   return new Intl.DateTimeFormat(state.lang, { hour: '2-digit', minute: '2-digit', hour12: false, ...(tz ? { timeZone: tz } : {}) }).format(new Date(ms));
 }
 
+/** The most serious notice on the reserved line (the full list opens below it), in the page's language. */
+function renderNotices() {
+  const t = state.t;
+  const notices = [...state.notices].sort((a, b) => NOTICE_RANK[a.severity] - NOTICE_RANK[b.severity] || b.since - a.since);
+  const box = $('notice');
+  const top = notices[0];
+  box.dataset.severity = top ? top.severity : 'none';
+  if (!top) box.open = false;
+  $('notice-text').textContent = top ? top.text[state.lang] ?? top.text.en : t('notice.none');
+  $('notice-more').textContent = notices.length > 1 ? t('notice.more', { n: notices.length - 1 }) : '';
+  $('notice-list').replaceChildren(
+    ...notices.map((notice) => {
+      const item = document.createElement('li');
+      const when = document.createElement('time');
+      when.dateTime = new Date(notice.since).toISOString();
+      when.textContent = timeOf(notice.since);
+      item.append(when, notice.text[state.lang] ?? notice.text.en);
+      return item;
+    }),
+  );
+}
+
+async function refreshNotices() {
+  const { status, data } = await api('/api/notices', { timeoutMs: 2000 });
+  if (status !== 200 || JSON.stringify(data.notices) === JSON.stringify(state.notices)) return;
+  state.notices = data.notices;
+  renderNotices();
+}
+
 function renderBanner() {
   const t = state.t;
   const mode = $('mode');
@@ -519,6 +553,7 @@ function renderAll() {
   renderTotal();
   renderOrders();
   renderBanner();
+  renderNotices();
 }
 
 function setLanguage(lang) {
@@ -839,6 +874,8 @@ async function start() {
   void pollHealth();
   await refreshOrders().catch(() => undefined);
   every(ORDERS_EVERY_MS, refreshOrders);
+  await refreshNotices().catch(() => undefined);
+  every(NOTICES_EVERY_MS, refreshNotices);
   every(PAGE_EVERY_MS, async () => {
     await refreshPage();
     if (await refreshMenu()) {
