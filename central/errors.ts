@@ -22,6 +22,7 @@ export const CentralErrors = {
   backupRunning: defineError('BACKUP_RUNNING', 409, (kind: string, id: string) => `a ${kind} backup is already running (${id})`),
   badSilence: defineError('BAD_SILENCE', 400, (why: string) => `invalid silence: ${why}`),
   noSilence: defineError('NO_SILENCE', 404, (id: string) => `no silence ${id}`),
+  noStream: defineError('NO_STREAM', 404, (id: string) => `no open dashboard stream ${id} on this replica: reconnect to /api/events`),
   loginRequired: defineError('LOGIN_REQUIRED', 401, () => 'log in first: POST /api/login {username, password}, or send Authorization: Bearer <token>'),
   roleRequired: defineError('ROLE_REQUIRED', 403, (role: string) => `this needs the ${role} role`, (role) => ({ requiredRole: role })),
   crossSite: defineError('CROSS_SITE', 403, (origin: string) => `refused a request from another site (Origin ${origin.slice(0, 200)})`),

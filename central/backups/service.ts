@@ -61,6 +61,7 @@ export class BackupService {
   private readonly redact: Redact;
   private readonly running = new Map<BackupKind, { progress: BackupProgress; promise: Promise<BackupRecord> }>();
   private readonly nextDue = new Map<BackupKind, number>();
+  private readonly changeListeners = new Set<() => void>();
   private readonly binDir: string;
   private readonly dir: string;
   private timer: NodeJS.Timeout | null = null;
@@ -96,6 +97,12 @@ export class BackupService {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await Promise.allSettled([...this.running.values()].map((r) => r.promise));
+  }
+
+  /** Called after anything overview() shows may have changed (a backup starting, a phase, its end). */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /** Runs due schedules and the staleness check; the timer calls it, tests may too. */
@@ -174,8 +181,12 @@ export class BackupService {
     if (this.running.has(kind)) throw CentralErrors.backupRunning(kind, this.running.get(kind)!.progress.id);
     const id = uuidv7(this.clock.now());
     const progress: BackupProgress = { id, kind, phase: 'dump', startedAt: this.clock.now(), bytes: 0 };
-    const promise = this.execute(progress, by).finally(() => this.running.delete(kind));
+    const promise = this.execute(progress, by).finally(() => {
+      this.running.delete(kind);
+      this.changed();
+    });
     this.running.set(kind, { progress, promise });
+    this.changed();
     return id;
   }
 
@@ -190,7 +201,7 @@ export class BackupService {
       await mkdir(dirname(file), { recursive: true });
       await this.dump(kind, `${file}.partial`);
       await rename(`${file}.partial`, file);
-      progress.phase = 'checksum';
+      this.enter(progress, 'checksum');
       const sha256 = await sha256File(file);
       await writeFile(`${file}.sha256`, `${sha256}  ${basename(file)}\n`);
       const size = (await stat(file)).size;
@@ -199,15 +210,15 @@ export class BackupService {
       this.log.info({ id, kind, size, sha256 }, 'backup written');
       const problems: string[] = [];
       if (kind === 'postgres') {
-        progress.phase = 'verify';
+        this.enter(progress, 'verify');
         const verified = await this.verify(id, file);
         if (!verified) problems.push(`verification failed: ${this.store.get(id)!.verifyDetail}`);
       } else {
         this.store.verified(id, 'skipped', 'only postgres dumps are restored for verification', this.clock.now());
       }
-      progress.phase = 'offsite';
+      this.enter(progress, 'offsite');
       if (!(await this.copyOffsite(id, file))) problems.push(`offsite copy failed: ${this.store.get(id)!.offsiteDetail}`);
-      progress.phase = 'retention';
+      this.enter(progress, 'retention');
       await this.applyRetention(kind);
       if (problems.length) this.raise(kind, problems.join('; '));
       else this.options.incidents.clear(`backups:${kind}`, `backup ${id} written${kind === 'postgres' ? ' and verified' : ''}`);
@@ -224,8 +235,24 @@ export class BackupService {
     return this.store.get(id)!;
   }
 
+  private enter(progress: BackupProgress, phase: BackupProgress['phase']): void {
+    progress.phase = phase;
+    this.changed();
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.log.error({ err: error }, 'backup change listener failed');
+      }
+    }
+  }
+
   private async reportProgress(progress: BackupProgress, partialFile: string): Promise<void> {
     if (progress.phase === 'dump') progress.bytes = await stat(partialFile).then((s) => s.size, () => progress.bytes);
+    this.changed();
     this.log.info({ id: progress.id, kind: progress.kind, phase: progress.phase, bytes: progress.bytes, seconds: Math.round((this.clock.now() - progress.startedAt) / 1000) }, 'backup in progress');
   }
 

@@ -92,6 +92,7 @@ export class RecoveryEngine {
   private readonly log: Logger;
   private readonly redact: Redact;
   private readonly listeners = new Set<HealthListener>();
+  private readonly changeListeners = new Set<() => void>();
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
 
@@ -161,6 +162,12 @@ export class RecoveryEngine {
   onHealth(listener: HealthListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Called after anything procedures() or runs() show may have changed (a probe, a step, an approval). */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /**
@@ -236,6 +243,7 @@ export class RecoveryEngine {
     const rejected = this.dispatch(slot, { type: 'approve', runId, stepId, by });
     if (rejected) throw CentralErrors.approvalRefused(rejected);
     this.audit.note({ runId, procedure: slot.name, stepId, phase: 'approval', what: `approved ${stepId}`, by, at: this.clock.now() });
+    this.changed();
     return this.procedures().find((p) => p.name === slot.name)!;
   }
 
@@ -246,6 +254,7 @@ export class RecoveryEngine {
     const rejected = this.dispatch(slot, { type: 'reject', runId, stepId, by, reason });
     if (rejected) throw CentralErrors.approvalRefused(rejected);
     this.audit.note({ runId, procedure: slot.name, stepId, phase: 'approval', what: `rejected ${stepId}: ${this.redact(reason)}`, by, at: this.clock.now() });
+    this.changed();
     return this.procedures().find((p) => p.name === slot.name)!;
   }
 
@@ -312,7 +321,18 @@ export class RecoveryEngine {
       slot.wakeTimer = setTimeout(() => this.dispatch(slot, { type: 'tick' }), Math.max(0, decision.wakeAt - this.clock.now()));
     }
     for (const work of decision.work) this.track(this.execute(slot, work));
+    this.changed();
     return undefined;
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.log.error({ err: error }, 'runbook change listener failed');
+      }
+    }
   }
 
   /** Keeps the audited run status (shown on the dashboard) in step with the planner's. */
