@@ -41,13 +41,14 @@ export async function signIn(browser: Browser, central: Central, user: string, v
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   const base = `http://127.0.0.1:${central.httpPort}`;
-  await page.goto(`${base}/${hash}`);
+  await page.goto(`${base}/`);
   await page.waitForURL(/\/login\?next=/);
   await page.fill('#username', user);
   await page.fill('#password', PASSWORD);
   await page.click('button[type="submit"]');
   await page.waitForURL((url) => url.pathname === '/');
   await page.locator('body[data-central="reachable"]').waitFor({ timeout: 15_000 });
+  if (hash) await page.evaluate((where) => (location.hash = where), hash);
   return { page, errors };
 }
 
