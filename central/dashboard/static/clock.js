@@ -14,7 +14,14 @@ export function setTimeZone(timeZone) {
   zone = timeZone;
   const base = { timeZone, hourCycle: 'h23' };
   timeFormat = new Intl.DateTimeFormat('en-GB', { ...base, hour: '2-digit', minute: '2-digit' });
-  dayFormat = new Intl.DateTimeFormat('en-GB', { ...base, day: '2-digit', month: '2-digit' });
+  // "05.12": the same in every language, whatever the browser's locale would print.
+  const dayParts = new Intl.DateTimeFormat('en-GB', { ...base, day: '2-digit', month: '2-digit' });
+  dayFormat = {
+    format(ts) {
+      const part = Object.fromEntries(dayParts.formatToParts(ts).map((p) => [p.type, p.value]));
+      return `${part.day}.${part.month}`;
+    },
+  };
   yearFormat = new Intl.DateTimeFormat('en-GB', { ...base, year: 'numeric' });
   fullFormat = new Intl.DateTimeFormat('en-GB', { ...base, year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'shortOffset' });
 }
@@ -75,4 +82,11 @@ export function fmtBytes(bytes) {
     unit++;
   }
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+const ISO_UTC = /\b\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?Z\b/g;
+
+/** Text central wrote with UTC ISO times in it ("offline since 2026-12-06T03:46:04Z"), in the one clock. */
+export function localTimes(text, now = Date.now()) {
+  return typeof text === 'string' ? text.replace(ISO_UTC, (iso) => fmtTime(Date.parse(iso), now)) : text;
 }

@@ -1,6 +1,6 @@
 import { h, clear, fill, keyed, throttle } from '../dom.js';
 import { t } from '../i18n.js';
-import { fmtTime, fmtWhen, fmtFull } from '../clock.js';
+import { fmtTime, fmtWhen, fmtFull, localTimes } from '../clock.js';
 import { confirmDialog } from '../dialog.js';
 
 const SEVERITY_RANK = { critical: 0, major: 1, minor: 2, info: 3 };
@@ -189,7 +189,7 @@ export default {
         incident.pointId ? h('button', { type: 'button', class: 'link point', onclick: () => app.openPoint(incident.pointId) }, incident.pointId) : null,
       );
       fill(meta, h('span', { class: 'status' }, statusText(incident, now)), ' · ', h('span', { class: 'age' }, t('incident.opened', { when: fmtWhen(incident.openedAt, now) })), silencedMark(incident, now));
-      fill(detail, incident.detail);
+      fill(detail, localTimes(incident.detail, now));
       fill(actions, actionButtons(app, incident, showError));
       keyed(kids, children.map((c) => ({ incident: c, children: [] })), (x) => x.incident.id, create, update);
     }
@@ -215,6 +215,9 @@ export default {
       render();
     });
     app.on('incidents', throttle(render, 100));
+    // A new incident may be covered by a silence someone else set: read them again (at most every 2 s).
+    const reloadSilences = throttle(() => void loadSilences(app), 2000);
+    app.on('incident', ({ type }) => type === 'opened' && reloadSilences());
     setInterval(() => void loadSilences(app), SILENCES_EVERY_MS);
     setInterval(render, 30_000);
     render();
@@ -270,7 +273,7 @@ function openIncident(body, id, app, { heading, badge }) {
         row(t('incident.openedLabel'), fmtWhen(incident.openedAt, now)),
         incident.pointId ? row(t('fleet.col.point'), h('button', { type: 'button', class: 'link point', onclick: () => app.openPoint(incident.pointId) }, incident.pointId)) : null,
         row(t('incident.key'), h('code', {}, incident.key)),
-        row(t('incident.detail'), incident.detail),
+        row(t('incident.detail'), localTimes(incident.detail, now)),
         silencedMark(incident, now) ? row(t('silence.title'), silencedMark(incident, now)) : null,
       );
       fill(
@@ -305,7 +308,7 @@ function openIncident(body, id, app, { heading, badge }) {
             )
           : h('p', { class: 'muted' }, t('notify.none')),
       );
-      fill(timeline, detail.timeline.map((e) => h('li', { dataset: { kind: e.kind } }, h('time', { datetime: new Date(e.at).toISOString(), title: fmtFull(e.at) }, fmtTime(e.at, now)), ' ', h('b', {}, e.kind), ' ', e.text)));
+      fill(timeline, detail.timeline.map((e) => h('li', { dataset: { kind: e.kind } }, h('time', { datetime: new Date(e.at).toISOString(), title: fmtFull(e.at) }, fmtTime(e.at, now)), ' ', h('b', {}, e.kind), ' ', localTimes(e.text, now))));
       fill(children, detail.children.length ? [h('li', { class: 'muted' }, t('incident.children')), detail.children.map((c) => h('li', {}, h('button', { type: 'button', class: 'link', onclick: () => app.openIncident(c.id) }, c.title)))] : null);
     } catch (e) {
       error.textContent = e.message;

@@ -1,6 +1,6 @@
 import { h, fill, keyed } from '../dom.js';
 import { t } from '../i18n.js';
-import { fmtTime, fmtWhen, fmtDuration, fmtFull } from '../clock.js';
+import { fmtTime, fmtWhen, fmtDuration, fmtFull, localTimes } from '../clock.js';
 import { confirmDialog } from '../dialog.js';
 
 const RUNS = 20;
@@ -55,7 +55,7 @@ export default {
       const lastNeeded = given + 1 >= needed;
       const body = [
         h('p', {}, t('runbook.approveIntro', { procedure: procedure.name, run: run.id })),
-        h('pre', { class: 'what' }, awaiting.text),
+        h('pre', { class: 'what' }, localTimes(awaiting.text)),
         needed > 1 ? h('p', {}, t('runbook.approvalOf', { n: given + 1, of: needed }), given ? ` ${t('runbook.approvedSoFar', { who: awaiting.approvedBy.join(', ') })}` : '') : null,
         h('p', { class: 'strong' }, awaiting.manual ? t('runbook.confirmManualEffect') : lastNeeded ? t('runbook.runsNow') : t('runbook.stillWaits', { n: needed - given - 1 })),
         run.startedBy === app.user.username && needed > 1 ? h('p', { class: 'error' }, t('runbook.starterCannot')) : null,
@@ -74,7 +74,7 @@ export default {
       const run = procedure.run;
       await confirmDialog({
         title: t('runbook.rejectTitle'),
-        body: [h('p', {}, t('runbook.rejectIntro', { procedure: procedure.name })), h('pre', { class: 'what' }, run.awaiting.text), h('p', {}, t('runbook.rejectEffect'))],
+        body: [h('p', {}, t('runbook.rejectIntro', { procedure: procedure.name })), h('pre', { class: 'what' }, localTimes(run.awaiting.text)), h('p', {}, t('runbook.rejectEffect'))],
         fields: [{ name: 'reason', label: t('runbook.reason'), type: 'textarea', required: true }],
         confirm: t('runbook.reject'),
         run: (values) => app.api(`/api/runbooks/runs/${encodeURIComponent(run.id)}/reject`, { method: 'POST', body: { stepId: run.awaiting.id, reason: values.reason } }),
@@ -155,7 +155,7 @@ export default {
               'div',
               { class: 'awaiting', role: 'group', 'aria-label': t('runbook.waitsFor') },
               h('h3', {}, awaiting.manual ? t('runbook.waitsManual') : t('runbook.waitsFor')),
-              h('pre', { class: 'what' }, awaiting.text),
+              h('pre', { class: 'what' }, localTimes(awaiting.text)),
               awaiting.approvals > 1
                 ? h('p', { class: 'approvals', dataset: { given: awaiting.approvedBy.length, needed: awaiting.approvals } }, t('runbook.approvalsGiven', { n: awaiting.approvedBy.length, of: awaiting.approvals }), awaiting.approvedBy.length ? ` — ${awaiting.approvedBy.join(', ')}` : '')
                 : null,
@@ -195,7 +195,7 @@ export default {
       fill(
         body,
         h('p', {}, h('span', { class: 'muted' }, `${t('runbook.reasonLabel')}: `), run.reason),
-        run.outcome ? h('p', {}, h('span', { class: 'muted' }, `${t('runbook.outcome')}: `), run.outcome) : null,
+        run.outcome ? h('p', {}, h('span', { class: 'muted' }, `${t('runbook.outcome')}: `), localTimes(run.outcome, now)) : null,
         h('ol', { class: 'steps' }, run.steps.map((s) => stepView(s, now))),
       );
     }
@@ -206,7 +206,7 @@ export default {
         'li',
         { class: 'step', dataset: { phase: s.phase, state, step: s.stepId ?? '' } },
         h('div', { class: 'step-head' }, h('time', { datetime: new Date(s.startedAt).toISOString(), title: fmtFull(s.startedAt) }, fmtTime(s.startedAt, now)), ' ', h('b', {}, `${s.phase}${s.stepId ? ` ${s.stepId}` : ''}`), ' ', h('span', { class: 'step-state' }, t(`step.${state}`))),
-        h('div', { class: 'step-what' }, s.what),
+        h('div', { class: 'step-what' }, localTimes(s.what, now)),
         h(
           'div',
           { class: 'muted small' },
@@ -214,7 +214,7 @@ export default {
           s.exitCode !== null && s.exitCode !== undefined ? ` · ${t('step.exit', { code: s.exitCode })}` : '',
           s.finishedAt !== null && s.finishedAt > s.startedAt ? ` · ${fmtDuration(s.finishedAt - s.startedAt)}` : '',
         ),
-        s.detail && s.detail !== s.what ? h('div', { class: 'step-detail' }, s.detail) : null,
+        s.detail && s.detail !== s.what ? h('div', { class: 'step-detail' }, localTimes(s.detail, now)) : null,
         s.outputTail ? h('details', { class: 'output' }, h('summary', {}, t('step.output')), h('pre', {}, s.outputTail)) : null,
       );
     }
