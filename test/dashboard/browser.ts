@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { packageRoot } from '../../lib/paths.js';
 import type { Central } from '../../central/central.js';
@@ -48,36 +48,37 @@ export async function signIn(browser: Browser, central: Central, user: string, v
   await page.click('button[type="submit"]');
   await page.waitForURL((url) => url.pathname === '/');
   await page.locator('body[data-central="reachable"]').waitFor({ timeout: 15_000 });
-  if (hash) await page.evaluate((where) => (location.hash = where), hash);
+  if (hash) await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
   return { page, errors };
 }
 
 /** axe-core in the page: no serious or critical violation. */
 export async function expectAccessible(page: Page, where: string): Promise<void> {
   await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
-    const result = await axe.run(document, { resultTypes: ['violations'] });
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-  });
+  const violations = await page.evaluate<string[]>(`
+    axe.run(document, { resultTypes: ['violations'] }).then((result) =>
+      result.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')))
+  `);
   expect(violations, `axe at ${where}`).toEqual([]);
 }
 
 /** Nothing wider than the screen (no horizontal scrolling). */
 export async function expectNoOverflow(page: Page, where: string): Promise<void> {
-  const overflow = await page.evaluate(() => document.scrollingElement!.scrollWidth - window.innerWidth);
+  const overflow = await page.evaluate<number>('document.scrollingElement.scrollWidth - window.innerWidth');
   expect(overflow, `horizontal overflow at ${where}`).toBeLessThanOrEqual(0);
 }
 
 /** Every visible control at least 44 px each way (checkboxes aside). */
 export async function expectTapTargets(page: Page, where: string): Promise<void> {
-  const small = await page.evaluate(() =>
-    [...document.querySelectorAll<HTMLElement>('button, a[href], input:not([type=checkbox]), select, textarea, summary')]
-      .filter((el) => el.offsetParent !== null && !el.closest('.skip'))
+  const small = await page.evaluate<string[]>(`
+    [...document.querySelectorAll('button, a[href], input:not([type=checkbox]), select, textarea, summary')]
+      .filter((el) => el.offsetParent !== null)
       .map((el) => ({ el, r: el.getBoundingClientRect() }))
       .filter(({ r }) => r.width > 0 && (r.width < 44 || r.height < 44))
-      .map(({ el, r }) => `${(el.textContent || el.getAttribute('aria-label') || el.tagName).trim().slice(0, 30)} ${Math.round(r.width)}x${Math.round(r.height)}`),
-  );
+      .map(({ el, r }) => (el.textContent || el.getAttribute('aria-label') || el.tagName).trim().slice(0, 30) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height))
+  `);
   expect(small, `controls under 44 px at ${where}`).toEqual([]);
 }
 
@@ -95,4 +96,9 @@ export async function lookAt(page: Page, name: string): Promise<void> {
   if (width < 1100) await expectTapTargets(page, where);
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}-${width}.png`), fullPage: true });
+}
+
+/** The element's computed style property (its colour, say), as the browser draws it. */
+export async function computedStyle(locator: Locator, property: string): Promise<string> {
+  return locator.evaluate((el, name) => (globalThis as unknown as { getComputedStyle(e: unknown): Record<string, string> }).getComputedStyle(el)[name]!, property);
 }

@@ -2,7 +2,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import type { Central } from '../../central/central.js';
 import { waitFor } from '../peers/net.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { httpJson, startHotpot, tempDir, type HotpotProcess } from '../helpers/hotpot.js';
@@ -10,7 +9,7 @@ import { agentMqttEnv, brokerOf } from '../helpers/logins.js';
 import { throwawayDatabase } from '../peers/postgres.js';
 import { startHttpReceiver } from '../notify/receivers.js';
 import { startFleetCentral, viewOf } from '../fleet/helpers.js';
-import { DESKTOP, PHONE, launchBrowser, lookAt, openView, signIn, userOf } from './browser.js';
+import { DESKTOP, PHONE, launchBrowser, lookAt, signIn, userOf } from './browser.js';
 
 describeWithPeers('backups and incidents on the dashboard (real PostgreSQL, chat receiver, agents, Chromium)', [peers.chromium(), peers.postgres()], () => {
   const running: { stop(): Promise<void> }[] = [];

@@ -7,7 +7,7 @@ import { describeWithPeers, peers } from '../helpers/peers.js';
 import { httpJson, tempDir } from '../helpers/hotpot.js';
 import { mainServerPeer, mainServerRunbook } from '../peers/recovery-peers.js';
 import { startFleetCentral } from '../fleet/helpers.js';
-import { DESKTOP, PHONE, launchBrowser, lookAt, openView, signIn, userOf } from './browser.js';
+import { DESKTOP, PHONE, launchBrowser, lookAt, signIn, userOf } from './browser.js';
 
 interface Step {
   phase: string;

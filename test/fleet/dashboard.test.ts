@@ -6,8 +6,11 @@ import { waitFor } from '../peers/net.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { startHotpot, tempDir, type HotpotProcess } from '../helpers/hotpot.js';
 import { agentMqttEnv, brokerOf } from '../helpers/logins.js';
-import { DESKTOP, PHONE, launchBrowser, lookAt, openView, signIn, userOf } from '../dashboard/browser.js';
+import { DESKTOP, PHONE, computedStyle, launchBrowser, lookAt, openView, signIn, userOf } from '../dashboard/browser.js';
 import { startFleetCentral, viewOf } from './helpers.js';
+
+/** The point whose card or row holds the focus. */
+const FOCUSED_POINT = "document.activeElement?.closest('li')?.getAttribute('data-point')";
 
 describeWithPeers('fleet dashboard in headless Chromium (phone and desktop)', [peers.chromium()], () => {
   const running: { stop(): Promise<void> }[] = [];
@@ -73,14 +76,14 @@ describeWithPeers('fleet dashboard in headless Chromium (phone and desktop)', [p
       expect(await card.locator('.c-mode .was').textContent()).toMatch(/was online as of \d\d:\d\d Tbilisi/);
       expect(await card.locator('.c-checks .chip[data-status="unknown"]').count()).toBe(4);
       expect(await card.locator('.c-checks small.was').textContent()).toMatch(/^as of \d\d:\d\d Tbilisi$/);
-      const grey = await card.locator('.c-checks .chip').first().evaluate((el) => getComputedStyle(el).color);
+      const grey = await computedStyle(card.locator('.c-checks .chip').first(), 'color');
       const [r, g, b] = grey.match(/\d+/g)!.map(Number);
       expect(Math.max(r!, g!, b!) - Math.min(r!, g!, b!)).toBeLessThan(30);
       expect(await page.locator('li.pt[data-point="batumi-21"]').getAttribute('data-current')).toBe('true');
       expect(await page.locator('.count[data-condition="offline"] b').textContent()).toBe('1');
     }
     expect(await phone.page.evaluate('window.loadMarker')).toBe('first load');
-    expect(await phone.page.evaluate(() => document.activeElement?.closest('li')?.getAttribute('data-point'))).toBe('batumi-21');
+    expect(await phone.page.evaluate(FOCUSED_POINT)).toBe('batumi-21');
     expect(await phone.page.evaluate('window.scrollY')).toBe(scrolled);
 
     // The disconnect incident arrives live; acknowledged from the phone.
@@ -96,13 +99,13 @@ describeWithPeers('fleet dashboard in headless Chromium (phone and desktop)', [p
     const opener = desktop.page.locator('li.pt[data-point="batumi-21"] .pt-open');
     await opener.click();
     await desktop.page.locator('#drawer-title', { hasText: 'batumi-21' }).waitFor({ timeout: 10_000 });
-    expect(await desktop.page.evaluate(() => document.activeElement?.id)).toBe('drawer-title');
+    expect(await desktop.page.evaluate('document.activeElement?.id')).toBe('drawer-title');
     await desktop.page.locator('#drawer button[data-command="rebirth"]').click();
     await desktop.page.locator('#drawer ul.commands li[data-status="ok"]').waitFor({ timeout: 15_000 });
     await lookAt(desktop.page, 'point-drawer');
     await desktop.page.keyboard.press('Escape');
     await desktop.page.locator('#drawer').waitFor({ state: 'hidden' });
-    expect(await desktop.page.evaluate(() => document.activeElement?.closest('li')?.getAttribute('data-point'))).toBe('batumi-21');
+    expect(await desktop.page.evaluate(FOCUSED_POINT)).toBe('batumi-21');
 
     // On the phone the drawer covers the screen and closes with Esc too.
     await openView(phone.page, 'fleet');
@@ -121,7 +124,7 @@ describeWithPeers('fleet dashboard in headless Chromium (phone and desktop)', [p
       expect(await page.locator('#banner').textContent()).toContain('Central does not answer');
       expect(await page.locator('#live').textContent()).toBe('no connection');
     }
-    const banner = await phone.page.locator('#banner').evaluate((el) => getComputedStyle(el).backgroundColor);
+    const banner = await computedStyle(phone.page.locator('#banner'), 'backgroundColor');
     const [r, g, b] = banner.match(/\d+/g)!.map(Number);
     expect(r).toBeGreaterThan(g! + 80);
     expect(r).toBeGreaterThan(b! + 80);
