@@ -23,6 +23,8 @@ const LATENCY_WINDOW_MS = 30_000;
 const PROBES = 5;
 /** Page loads timed, and GET /api/points?limit=100 requests (plain, filtered, from a cursor). */
 const RENDERS = 5;
+/** After the page loads, before the CPU window: its first reads are not the steady state. */
+const PAGE_SETTLE_MS = 5000;
 const PAGE_REQUESTS = 200;
 const OPS_USER = 'bench-ops';
 const OPS_PASSWORD = 'bench ops password';
@@ -141,6 +143,7 @@ export async function run(): Promise<BenchResult[]> {
   // 10,000 connections: no connection cap, and small packets go out at once.
   const mosquitto = await new MosquittoPeer({ extraConfig: ['max_connections -1', 'set_tcp_nodelay true'] }).start();
   const probe = await mqtt.connectAsync(mosquitto.url, { clientId: 'bench-fleet-probe', reconnectPeriod: 0 });
+  let browser: Browser | undefined;
   try {
     const httpPort = await freePort();
     const centralEnv = {
@@ -184,13 +187,13 @@ export async function run(): Promise<BenchResult[]> {
       1000,
     );
     const rampSeconds = (performance.now() - rampStart) / 1000;
-    say(`${connected} points connected in ${rampSeconds.toFixed(0)} s; opening the dashboard`);
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    children.push({ kill: async () => void (await browser.close()) } as unknown as Child);
+    say(`${connected} points connected in ${rampSeconds.toFixed(0)} s; warming up`);
+    await sleep(WARMUP_MS);
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
     const dashboard = await openDashboard(browser, httpPort);
     const renders = [...dashboard.renders].sort((a, b) => a - b);
-    say(`dashboard first full render ${renders.map((r) => r.toFixed(0)).join(', ')} ms; warming up with it open`);
-    await sleep(WARMUP_MS);
+    say(`dashboard first full render ${dashboard.renders.map((r) => r.toFixed(0)).join(', ')} ms; measuring with it open`);
+    await sleep(PAGE_SETTLE_MS);
 
     const steady = await measure(central.pid, CPU_WINDOW_MS);
     say(`steady state (a dashboard open): central ${steady.cpuPercent.toFixed(1)} % of a core, ${steady.rssMaxMiB.toFixed(0)} MiB; timing pages of points`);
@@ -252,6 +255,7 @@ export async function run(): Promise<BenchResult[]> {
       { name: 'mosquitto CPU time, whole run', value: mosquittoCpu, unit: 's' },
     ];
   } finally {
+    await browser?.close();
     await probe.endAsync().catch(() => undefined);
     for (const child of children.reverse()) await child.kill('SIGTERM').catch(() => child.kill('SIGKILL'));
     await mosquitto.stop();

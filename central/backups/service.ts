@@ -8,6 +8,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { describeCommandResult, describeFailure, runCommand, type CommandSpec } from '../../lib/command.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
+import { ChangeListeners } from '../../lib/listeners.js';
 import { createRedactor, urlPasswords, type Redact } from '../../lib/redact.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { CentralErrors } from '../errors.js';
@@ -61,7 +62,7 @@ export class BackupService {
   private readonly redact: Redact;
   private readonly running = new Map<BackupKind, { progress: BackupProgress; promise: Promise<BackupRecord> }>();
   private readonly nextDue = new Map<BackupKind, number>();
-  private readonly changeListeners = new Set<() => void>();
+  private readonly changes: ChangeListeners;
   private readonly binDir: string;
   private readonly dir: string;
   private timer: NodeJS.Timeout | null = null;
@@ -71,6 +72,7 @@ export class BackupService {
   constructor(private readonly options: BackupServiceOptions) {
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? silentLogger();
+    this.changes = new ChangeListeners(this.log, 'backup');
     this.store = new BackupStore(options.db);
     const config = options.config;
     this.redact = createRedactor(urlPasswords([config.postgres?.url, config.postgres?.verify.maintenanceUrl].filter((u): u is string => Boolean(u))));
@@ -101,8 +103,7 @@ export class BackupService {
 
   /** Called after anything overview() shows may have changed (a backup starting, a phase, its end). */
   onChange(listener: () => void): () => void {
-    this.changeListeners.add(listener);
-    return () => this.changeListeners.delete(listener);
+    return this.changes.add(listener);
   }
 
   /** Runs due schedules and the staleness check; the timer calls it, tests may too. */
@@ -183,10 +184,10 @@ export class BackupService {
     const progress: BackupProgress = { id, kind, phase: 'dump', startedAt: this.clock.now(), bytes: 0 };
     const promise = this.execute(progress, by).finally(() => {
       this.running.delete(kind);
-      this.changed();
+      this.changes.fire();
     });
     this.running.set(kind, { progress, promise });
-    this.changed();
+    this.changes.fire();
     return id;
   }
 
@@ -237,22 +238,12 @@ export class BackupService {
 
   private enter(progress: BackupProgress, phase: BackupProgress['phase']): void {
     progress.phase = phase;
-    this.changed();
-  }
-
-  private changed(): void {
-    for (const listener of this.changeListeners) {
-      try {
-        listener();
-      } catch (error) {
-        this.log.error({ err: error }, 'backup change listener failed');
-      }
-    }
+    this.changes.fire();
   }
 
   private async reportProgress(progress: BackupProgress, partialFile: string): Promise<void> {
     if (progress.phase === 'dump') progress.bytes = await stat(partialFile).then((s) => s.size, () => progress.bytes);
-    this.changed();
+    this.changes.fire();
     this.log.info({ id: progress.id, kind: progress.kind, phase: progress.phase, bytes: progress.bytes, seconds: Math.round((this.clock.now() - progress.startedAt) / 1000) }, 'backup in progress');
   }
 

@@ -4,6 +4,7 @@ import { describeCommandResult, runCommand } from '../../lib/command.js';
 import { httpRequest } from '../../lib/http-client.js';
 import { createRedactor, urlPasswords, type Redact } from '../../lib/redact.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
+import { ChangeListeners } from '../../lib/listeners.js';
 import { sleep, withTimeout } from '../../lib/timeout.js';
 import type { BackupRecord } from '../backups/store.js';
 import type { TargetGate } from './gate.js';
@@ -92,13 +93,14 @@ export class RecoveryEngine {
   private readonly log: Logger;
   private readonly redact: Redact;
   private readonly listeners = new Set<HealthListener>();
-  private readonly changeListeners = new Set<() => void>();
+  private readonly changes: ChangeListeners;
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
 
   constructor(private readonly options: RecoveryEngineOptions) {
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? silentLogger();
+    this.changes = new ChangeListeners(this.log, 'runbook');
     this.audit = new RunbookAudit(options.db);
     this.redact = createRedactor([...options.config.secrets, ...configSecrets(options.config)]);
     this.slots = Object.entries(options.config.procedures).map(([name, procedure]) => ({
@@ -166,8 +168,7 @@ export class RecoveryEngine {
 
   /** Called after anything procedures() or runs() show may have changed (a probe, a step, an approval). */
   onChange(listener: () => void): () => void {
-    this.changeListeners.add(listener);
-    return () => this.changeListeners.delete(listener);
+    return this.changes.add(listener);
   }
 
   /**
@@ -243,7 +244,7 @@ export class RecoveryEngine {
     const rejected = this.dispatch(slot, { type: 'approve', runId, stepId, by });
     if (rejected) throw CentralErrors.approvalRefused(rejected);
     this.audit.note({ runId, procedure: slot.name, stepId, phase: 'approval', what: `approved ${stepId}`, by, at: this.clock.now() });
-    this.changed();
+    this.changes.fire();
     return this.procedures().find((p) => p.name === slot.name)!;
   }
 
@@ -254,7 +255,7 @@ export class RecoveryEngine {
     const rejected = this.dispatch(slot, { type: 'reject', runId, stepId, by, reason });
     if (rejected) throw CentralErrors.approvalRefused(rejected);
     this.audit.note({ runId, procedure: slot.name, stepId, phase: 'approval', what: `rejected ${stepId}: ${this.redact(reason)}`, by, at: this.clock.now() });
-    this.changed();
+    this.changes.fire();
     return this.procedures().find((p) => p.name === slot.name)!;
   }
 
@@ -321,18 +322,8 @@ export class RecoveryEngine {
       slot.wakeTimer = setTimeout(() => this.dispatch(slot, { type: 'tick' }), Math.max(0, decision.wakeAt - this.clock.now()));
     }
     for (const work of decision.work) this.track(this.execute(slot, work));
-    this.changed();
+    this.changes.fire();
     return undefined;
-  }
-
-  private changed(): void {
-    for (const listener of this.changeListeners) {
-      try {
-        listener();
-      } catch (error) {
-        this.log.error({ err: error }, 'runbook change listener failed');
-      }
-    }
   }
 
   /** Keeps the audited run status (shown on the dashboard) in step with the planner's. */

@@ -250,8 +250,7 @@ function currentView() {
   return views.has(name) ? name : [...views.keys()][0];
 }
 
-async function loadPanels() {
-  const files = await app.api('/api/dashboard/panels');
+async function loadPanels(files) {
   const panels = await Promise.all(
     files.map((file) =>
       import(file).then(
@@ -317,18 +316,19 @@ function renderHeader() {
 
 async function start() {
   document.documentElement.lang = lang;
-  const context = await app.api('/api/dashboard/context');
+  // The stream opens at once: its snapshot (counts, incidents) is kept until the views mount.
+  connect();
+  const [context, files] = await Promise.all([app.api('/api/dashboard/context'), app.api('/api/dashboard/panels')]);
   app.user = context.user;
   setTimeZone(context.timeZone);
   renderHeader();
-  await loadPanels();
+  await loadPanels(files);
   drawerRoute(() => {
     const [name] = location.hash.replace(/^#/, '').split('/');
     history.replaceState(null, '', `#${views.has(name) ? name : currentView()}`);
     route();
   });
   renderConnection();
-  connect();
   setInterval(watchdog, 1000);
   window.addEventListener('hashchange', route);
   route();
