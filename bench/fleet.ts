@@ -106,11 +106,22 @@ async function openDashboard(browser: Browser, port: number): Promise<{ page: Pa
     await page.reload();
     await page.locator('body[data-fleet-rendered="true"]').waitFor({ timeout: 30_000 });
     renders.push(await page.evaluate(() => performance.getEntriesByName('hotpot:fleet-rendered')[0]!.startTime));
+    say(`  render ${i + 1}: ${await page.evaluate(TIMELINE)}`);
   }
   const shown = await page.locator('li.pt').count();
   if (shown !== 100) throw new Error(`the dashboard shows ${shown} points, not a page of 100`);
   return { page, renders };
 }
+
+/** Where a page load's time went (ms from navigation start), for the bench's log. */
+const TIMELINE = `(() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const res = (part) => performance.getEntriesByType('resource').find((r) => r.name.includes(part));
+  const at = (entry, key) => (entry ? Math.round(entry[key]) : '-');
+  return ['html ' + at(nav, 'responseEnd'), 'dom ' + at(nav, 'domContentLoadedEventEnd'), 'context ' + at(res('/api/dashboard/context'), 'responseEnd'),
+    'panels ' + at(res('/static/panels/runbooks.js'), 'responseEnd'), 'stream ' + at(res('/api/events'), 'responseStart'), 'points ' + at(res('/api/points?'), 'responseEnd'),
+    'rendered ' + Math.round(performance.getEntriesByName('hotpot:fleet-rendered')[0].startTime)].join(', ');
+})()`;
 
 /** GET /api/points?limit=100 as the dashboard asks it: the first page, a filtered page, a page from a cursor. */
 async function pageLatencies(port: number, pointIds: string[]): Promise<number[]> {

@@ -11,6 +11,8 @@ import type { DashboardPush } from '../events.js';
 import type { Incident } from '../incidents/types.js';
 import type { CentralPlugin, PluginContext } from '../plugin.js';
 import { fleetSummary } from '../fleet.js';
+
+type FleetSummary = ReturnType<typeof fleetSummary>;
 import { EVENT_TYPE, RESERVED_TYPES } from './events.js';
 import { SseHub } from './sse.js';
 
@@ -56,8 +58,8 @@ export class DashboardPlugin implements CentralPlugin<'dashboard'> {
   private readonly hub = new SseHub();
   private readonly changed = new Set<string>();
   private fleetChanged = true;
-  private lastSummary = '';
-  private lastSummaryAt = 0;
+  /** The counts last made (all points walked), and when: a new page within a second gets these. */
+  private summary: { at: number; value: FleetSummary; text: string } | null = null;
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | undefined;
   private ctx: PluginContext<'dashboard'> | undefined;
@@ -103,7 +105,7 @@ export class DashboardPlugin implements CentralPlugin<'dashboard'> {
       // Active incidents and the latest resolved ones; the page asks for more through the API.
       const active = incidents.list({ status: 'active', limit: 1000 });
       const resolved = incidents.list({ status: 'resolved', limit: 50 });
-      const summary = fleetSummary(fleet.list(now));
+      const summary = this.summary && now - this.summary.at < SUMMARY_EVERY_MS ? this.summary.value : this.countFleet(now).value;
       this.hub.open(res, (client) => [
         { type: 'snapshot', data: { now, stream: client.id, summary, incidents: [...active, ...resolved].map((incident) => this.withGroup(incident)) } },
       ]);
@@ -116,6 +118,12 @@ export class DashboardPlugin implements CentralPlugin<'dashboard'> {
     this.timers.forEach((timer) => clearInterval(timer));
     this.timers = [];
     this.hub.closeAll();
+  }
+
+  private countFleet(now: number): { at: number; value: FleetSummary; text: string } {
+    const value = fleetSummary(this.ctx!.fleet.list(now));
+    this.summary = { at: now, value, text: JSON.stringify(value) };
+    return this.summary;
   }
 
   /** The group of an incident's point: silences by group cover it (the page marks silenced incidents). */
@@ -135,15 +143,11 @@ export class DashboardPlugin implements CentralPlugin<'dashboard'> {
     const ctx = this.ctx;
     if (!ctx || this.hub.size === 0) return;
     const now = ctx.clock.now();
-    if (this.fleetChanged && now - this.lastSummaryAt >= SUMMARY_EVERY_MS) {
+    if (this.fleetChanged && (!this.summary || now - this.summary.at >= SUMMARY_EVERY_MS)) {
       this.fleetChanged = false;
-      this.lastSummaryAt = now;
-      const summary = fleetSummary(ctx.fleet.list(now));
-      const text = JSON.stringify(summary);
-      if (text !== this.lastSummary) {
-        this.lastSummary = text;
-        this.hub.send('summary', { now, ...summary });
-      }
+      const before = this.summary?.text;
+      const summary = this.countFleet(now);
+      if (summary.text !== before) this.hub.send('summary', { now, ...summary.value });
     }
     if (this.changed.size === 0) return;
     const views = new Map<string, unknown>();

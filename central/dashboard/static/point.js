@@ -2,6 +2,7 @@ import { h, clear, fill, CHECKS } from './dom.js';
 import { t } from './i18n.js';
 import { fmtTime, fmtWhen, fmtFull, timeZone } from './clock.js';
 import { badge, checkWord, isCurrent, modeFacts, stateLine, unsyncedFacts } from './facts.js';
+import { confirmDialog } from './dialog.js';
 
 /** The point drawer: facts, checks, commands, charts and a timeline; its facts follow the point live. */
 const COMMANDS = ['resync', 'reprint', 'rebirth'];
@@ -21,7 +22,13 @@ export function openPoint(body, pointId, app, { heading, badge: badgeHolder }) {
     h('div', { class: 'table-wrap' }, checks),
     h('h3', {}, t('point.commands')),
     app.can('operator')
-      ? h('div', { class: 'command-buttons' }, COMMANDS.map((name) => h('button', { type: 'button', class: 'secondary', title: t(`command.${name}.help`), dataset: { command: name }, onclick: () => send(name) }, t(`command.${name}`))))
+      ? h(
+          'div',
+          { class: 'command-buttons' },
+          COMMANDS.map((name) => h('button', { type: 'button', class: 'secondary', title: t(`command.${name}.help`), dataset: { command: name }, onclick: () => send(name) }, t(`command.${name}`))),
+          h('button', { type: 'button', class: 'secondary', dataset: { command: 'mode-offline' }, onclick: () => setMode('offline') }, t('command.manualOn')),
+          h('button', { type: 'button', class: 'secondary', dataset: { command: 'mode-auto' }, onclick: () => setMode(null) }, t('command.manualOff')),
+        )
       : h('p', { class: 'muted' }, t('err.role', { role: t('role.operator') })),
     commandError,
     commandList,
@@ -32,14 +39,25 @@ export function openPoint(body, pointId, app, { heading, badge: badgeHolder }) {
     timeline,
   );
 
-  async function send(name) {
+  async function send(name, extra = {}) {
     commandError.textContent = '';
     try {
-      await app.api(`/api/points/${encodeURIComponent(pointId)}/commands`, { method: 'POST', body: { name } });
+      await app.api(`/api/points/${encodeURIComponent(pointId)}/commands`, { method: 'POST', body: { name, ...extra } });
     } catch (error) {
       commandError.textContent = error.message;
     }
     await loadCommands();
+  }
+
+  /** Manual-order mode by hand (force "offline"), or the mode handed back to the box's checks (null). */
+  async function setMode(force) {
+    const confirmed = await confirmDialog({
+      title: force ? t('command.manualOnTitle', { point: pointId }) : t('command.manualOffTitle', { point: pointId }),
+      body: [h('p', {}, force ? t('command.manualOnText') : t('command.manualOffText'))],
+      confirm: force ? t('command.manualOn') : t('command.manualOff'),
+      run: async () => true,
+    });
+    if (confirmed) await send('mode', { force });
   }
 
   function renderView() {

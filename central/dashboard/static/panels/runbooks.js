@@ -6,6 +6,8 @@ import { confirmDialog } from '../dialog.js';
 const RUNS = 20;
 /** Probe times and ages move on: read again this often besides the live pushes. */
 const REFRESH_EVERY_MS = 30_000;
+/** The forwarder has no live push: read again this often. */
+const FORWARDING_EVERY_MS = 10_000;
 
 function healthBadge(health) {
   return h('span', { class: 'badge', dataset: { health } }, t(`health.${health}`));
@@ -30,7 +32,8 @@ export default {
     const error = h('p', { class: 'error', role: 'alert' });
     const list = h('div', { class: 'procedures' });
     const runList = h('ul', { class: 'runs', 'aria-label': t('runbook.runs') });
-    el.append(h('h1', { class: 'view-title' }, t('view.runbooks')), error, list, h('h2', { class: 'sub-title' }, t('runbook.runs')), runList);
+    const forwarding = h('section', { class: 'forwarding', 'aria-label': t('forward.title') });
+    el.append(h('h1', { class: 'view-title' }, t('view.runbooks')), error, list, forwarding, h('h2', { class: 'sub-title' }, t('runbook.runs')), runList);
     const fail = (e) => (error.textContent = e.message);
 
     async function load() {
@@ -231,12 +234,60 @@ export default {
       if (count) count.textContent = waiting ? String(waiting) : '';
     }
 
+    /** Orders on their way to the main server: paused or not, the backlog, parked orders and "send again". */
+    async function loadForwarding() {
+      let view;
+      try {
+        view = await app.api('/api/forwarding');
+      } catch (e) {
+        // No upstream configured (no such route), or this replica does not forward: nothing to show.
+        fill(forwarding, e.status === 404 ? null : h('p', { class: 'muted' }, e.message));
+        return;
+      }
+      const now = app.now();
+      const row = (label, ...value) => [h('dt', {}, label), h('dd', {}, ...value)];
+      fill(
+        forwarding,
+        h(
+          'article',
+          { class: 'card', dataset: { state: view.state } },
+          h('header', { class: 'card-head' }, h('h2', {}, t('forward.title')), h('span', { class: 'badge', dataset: { run: view.state === 'paused' ? 'failed' : 'resolved' } }, t(`forward.state.${view.state}`))),
+          h(
+            'dl',
+            { class: 'facts' },
+            view.paused ? row(t('forward.pausedSince'), fmtWhen(view.paused.since, now), ` (${view.paused.reasons.map((r) => t(`forward.reason.${r}`)).join(', ')})`) : null,
+            row(t('forward.backlog'), t('forward.backlogText', { pending: view.backlog.pending, parked: view.backlog.parked }), view.backlog.oldestReceivedAt ? ` · ${t('forward.oldest', { when: fmtWhen(view.backlog.oldestReceivedAt, now) })}` : ''),
+            row(t('forward.last'), view.lastForwardedAt ? fmtWhen(view.lastForwardedAt, now) : '—'),
+            view.lastError ? row(t('forward.lastError'), h('span', { class: 'error' }, `${fmtTime(view.lastError.at, now)} ${view.lastError.pointId}: ${view.lastError.error}`)) : null,
+          ),
+          view.parked.length
+            ? h('details', {}, h('summary', {}, t('forward.parkedList', { n: view.backlog.parked })), h('ul', { class: 'checks-list' }, view.parked.slice(0, 20).map((o) => h('li', {}, `${o.number}: ${o.lastError ?? ''}`))))
+            : null,
+          app.can('operator') && view.backlog.parked > 0
+            ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary redrive', onclick: () => redrive(view.backlog.parked) }, t('forward.redrive')))
+            : null,
+        ),
+      );
+    }
+
+    async function redrive(parked) {
+      await confirmDialog({
+        title: t('forward.redriveTitle'),
+        body: [h('p', {}, t('forward.redriveText', { n: parked }))],
+        confirm: t('forward.redrive'),
+        run: () => app.api('/api/forwarding/redrive', { method: 'POST', body: {} }),
+      });
+      await loadForwarding();
+    }
+
     app.on('runbooks', (data) => {
       procedures = data.procedures;
       runs = data.runs;
       render();
     });
     setInterval(() => void load(), REFRESH_EVERY_MS);
+    setInterval(() => void loadForwarding(), FORWARDING_EVERY_MS);
     void load();
+    void loadForwarding();
   },
 };
