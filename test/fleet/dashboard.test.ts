@@ -102,6 +102,14 @@ describeWithPeers('fleet dashboard in headless Chromium (phone and desktop)', [p
     expect(await desktop.page.evaluate('document.activeElement?.id')).toBe('drawer-title');
     await desktop.page.locator('#drawer button[data-command="rebirth"]').click();
     await desktop.page.locator('#drawer ul.commands li[data-status="ok"]').waitFor({ timeout: 15_000 });
+    // Manual-order mode by hand, confirmed first; then the mode handed back to the box's checks.
+    await desktop.page.locator('#drawer button[data-command="mode-offline"]').click();
+    expect(await desktop.page.locator('dialog[open]').textContent()).toContain('Put batumi-21 in manual-order mode?');
+    await desktop.page.locator('dialog[open] button[type="submit"]').click();
+    await desktop.page.locator('li.pt[data-point="batumi-21"][data-condition="manual"]').waitFor({ timeout: 15_000 });
+    await desktop.page.locator('#drawer button[data-command="mode-auto"]').click();
+    await desktop.page.locator('dialog[open] button[type="submit"]').click();
+    await waitFor(() => viewOf(central, 'batumi-21')?.mode === 'online', 'batumi-21 back in online mode', 15_000);
     await lookAt(desktop.page, 'point-drawer');
     await desktop.page.keyboard.press('Escape');
     await desktop.page.locator('#drawer').waitFor({ state: 'hidden' });
