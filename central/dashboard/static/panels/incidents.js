@@ -175,13 +175,23 @@ export default {
     }
 
     function create() {
-      return h('li', { class: 'incident' }, h('div', { class: 'incident-row' }), h('div', { class: 'incident-meta' }), h('div', { class: 'detail-text' }), h('div', { class: 'actions' }), h('ul', { class: 'children' }));
+      // Correlated incidents (an area outage's disconnects) fold under their parent: a city down is one line.
+      return h(
+        'li',
+        { class: 'incident' },
+        h('div', { class: 'incident-row' }),
+        h('div', { class: 'incident-meta' }),
+        h('div', { class: 'detail-text' }),
+        h('div', { class: 'actions' }),
+        h('details', { class: 'kids', hidden: true }, h('summary', {}), h('ul', { class: 'children' })),
+      );
     }
 
     function update(li, { incident, children }) {
       const now = app.now();
       Object.assign(li.dataset, { id: incident.id, severity: incident.severity, status: incident.status, key: incident.key, silenced: String(Boolean(silenceFor(incident, silences, now)) && incident.status !== 'resolved') });
-      const [row, meta, detail, actions, kids] = li.children;
+      const [row, meta, detail, actions, folded] = li.children;
+      const [count, kids] = folded.children;
       fill(
         row,
         h('span', { class: 'sev' }, t(`severity.${incident.severity}`)),
@@ -191,6 +201,8 @@ export default {
       fill(meta, h('span', { class: 'status' }, statusText(incident, now)), ' · ', h('span', { class: 'age' }, t('incident.opened', { when: fmtWhen(incident.openedAt, now) })), silencedMark(incident, now));
       fill(detail, localTimes(incident.detail, now));
       fill(actions, actionButtons(app, incident, showError));
+      folded.hidden = children.length === 0;
+      fill(count, t('incident.childCount', { n: children.length }));
       keyed(kids, children.map((c) => ({ incident: c, children: [] })), (x) => x.incident.id, create, update);
     }
 

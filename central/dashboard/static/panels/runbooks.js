@@ -235,7 +235,11 @@ export default {
     }
 
     /** Orders on their way to the main server: paused or not, the backlog, parked orders and "send again". */
+    let forwards = null;
     async function loadForwarding() {
+      // Order stats carry a backlog once forwarding has run (without upstream.url there is no /api/forwarding at all).
+      forwards ??= await app.api('/api/orders/stats').then((stats) => Boolean(stats.backlog), () => false);
+      if (!forwards) return;
       let view;
       try {
         view = await app.api('/api/forwarding');
