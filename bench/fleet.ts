@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import mqtt from 'mqtt';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { packageRoot } from '../lib/paths.js';
 import { sleep, withTimeout } from '../lib/timeout.js';
 import { topicOf } from '../sync/protocol.js';
@@ -20,6 +21,13 @@ const WARMUP_MS = 10_000;
 const CPU_WINDOW_MS = 30_000;
 const LATENCY_WINDOW_MS = 30_000;
 const PROBES = 5;
+/** Page loads timed, and GET /api/points?limit=100 requests (plain, filtered, from a cursor). */
+const RENDERS = 5;
+/** After the page loads, before the CPU window: its first reads are not the steady state. */
+const PAGE_SETTLE_MS = 5000;
+const PAGE_REQUESTS = 200;
+const OPS_USER = 'bench-ops';
+const OPS_PASSWORD = 'bench ops password';
 /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on every mainstream arch). */
 const CLK_TCK = 100;
 
@@ -81,9 +89,58 @@ async function measure(pid: number, ms: number, during?: () => Promise<void>): P
 }
 
 /**
+ * An ops person with the dashboard open: Chromium signs in through the login form; each reload is
+ * timed from navigation start to the fleet view's first full render (counts, cities, a page of
+ * points), read from the page's own performance mark.
+ */
+async function openDashboard(browser: Browser, port: number): Promise<{ page: Page; renders: number[] }> {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.waitForURL(/\/login/);
+  await page.fill('#username', OPS_USER);
+  await page.fill('#password', OPS_PASSWORD);
+  await page.click('button[type="submit"]');
+  await page.locator('body[data-fleet-rendered="true"]').waitFor({ timeout: 30_000 });
+  const renders: number[] = [];
+  for (let i = 0; i < RENDERS; i++) {
+    await page.reload();
+    await page.locator('body[data-fleet-rendered="true"]').waitFor({ timeout: 30_000 });
+    renders.push(await page.evaluate(() => performance.getEntriesByName('hotpot:fleet-rendered')[0]!.startTime));
+    say(`  render ${i + 1}: ${await page.evaluate(TIMELINE)}`);
+  }
+  const shown = await page.locator('li.pt').count();
+  if (shown !== 100) throw new Error(`the dashboard shows ${shown} points, not a page of 100`);
+  return { page, renders };
+}
+
+/** Where a page load's time went (ms from navigation start), for the bench's log. */
+const TIMELINE = `(() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const res = (part) => performance.getEntriesByType('resource').find((r) => r.name.includes(part));
+  const at = (entry, key) => (entry ? Math.round(entry[key]) : '-');
+  return ['html ' + at(nav, 'responseEnd'), 'dom ' + at(nav, 'domContentLoadedEventEnd'), 'context ' + at(res('/api/dashboard/context'), 'responseEnd'),
+    'panels ' + at(res('/static/panels/runbooks.js'), 'responseEnd'), 'stream ' + at(res('/api/events'), 'responseStart'), 'points ' + at(res('/api/points?'), 'responseEnd'),
+    'rendered ' + Math.round(performance.getEntriesByName('hotpot:fleet-rendered')[0].startTime)].join(', ');
+})()`;
+
+/** GET /api/points?limit=100 as the dashboard asks it: the first page, a filtered page, a page from a cursor. */
+async function pageLatencies(port: number, pointIds: string[]): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < PAGE_REQUESTS; i++) {
+    const query = ['', '&condition=ok', '&group=sim', `&cursor=${pointIds[Math.floor(Math.random() * pointIds.length)]}`, '&q=sim-0'][i % 5];
+    const started = performance.now();
+    const answer = await getJson<unknown[]>(port, `/api/points?limit=100${query}`);
+    times.push(performance.now() - started);
+    if (answer.status !== 200) throw new Error(`GET /api/points?limit=100${query} answered ${answer.status}`);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+/**
  * `hotpot simulate --points 10000` (health every 10 s) → Mosquitto → `hotpot central` (a child
  * process, read through /proc): central's CPU and RSS in steady state, and how long a health
- * publish takes to show in the API.
+ * publish takes to show in the API; with an ops dashboard open (Chromium), its first full render and
+ * the API's pages of 100 points.
  */
 export async function run(): Promise<BenchResult[]> {
   const needed = POINTS + 500;
@@ -97,6 +154,7 @@ export async function run(): Promise<BenchResult[]> {
   // 10,000 connections: no connection cap, and small packets go out at once.
   const mosquitto = await new MosquittoPeer({ extraConfig: ['max_connections -1', 'set_tcp_nodelay true'] }).start();
   const probe = await mqtt.connectAsync(mosquitto.url, { clientId: 'bench-fleet-probe', reconnectPeriod: 0 });
+  let browser: Browser | undefined;
   try {
     const httpPort = await freePort();
     const centralEnv = {
@@ -113,6 +171,9 @@ export async function run(): Promise<BenchResult[]> {
       HOTPOT_LOG_LEVEL: 'warn',
     };
     token = (await promisify(execFile)(process.execPath, [bin, 'token', 'create', 'bench', '--role', 'viewer'], { env: centralEnv, timeout: 30_000 })).stdout.trim();
+    const addUser = execFile(process.execPath, [bin, 'user', 'add', OPS_USER, '--role', 'viewer', '--password-stdin'], { env: centralEnv, timeout: 30_000 });
+    addUser.stdin!.end(`${OPS_PASSWORD}\n`);
+    await withTimeout(new Promise((resolve, reject) => addUser.on('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`hotpot user add exited ${code}`))))), 30_000, 'hotpot user add');
     const central = startChild(process.execPath, [bin, 'central'], { env: centralEnv, logFile: join(dir, 'central.log') });
     children.push(central);
     await waitForPort('127.0.0.1', httpPort, 'hotpot central', 30_000);
@@ -139,9 +200,17 @@ export async function run(): Promise<BenchResult[]> {
     const rampSeconds = (performance.now() - rampStart) / 1000;
     say(`${connected} points connected in ${rampSeconds.toFixed(0)} s; warming up`);
     await sleep(WARMUP_MS);
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const dashboard = await openDashboard(browser, httpPort);
+    const renders = [...dashboard.renders].sort((a, b) => a - b);
+    say(`dashboard first full render ${dashboard.renders.map((r) => r.toFixed(0)).join(', ')} ms; measuring with it open`);
+    await sleep(PAGE_SETTLE_MS);
 
     const steady = await measure(central.pid, CPU_WINDOW_MS);
-    say(`steady state: central ${steady.cpuPercent.toFixed(1)} % of a core, ${steady.rssMaxMiB.toFixed(0)} MiB; probing latency`);
+    say(`steady state (a dashboard open): central ${steady.cpuPercent.toFixed(1)} % of a core, ${steady.rssMaxMiB.toFixed(0)} MiB; timing pages of points`);
+    const pointIds = (await getJson<Array<{ pointId: string }>>(httpPort, '/api/points?limit=1000')).body.map((p) => p.pointId);
+    const pages = await pageLatencies(httpPort, pointIds);
+    say(`GET /api/points?limit=100 p50 ${percentile(pages, 50).toFixed(1)} ms, p99 ${percentile(pages, 99).toFixed(1)} ms; probing latency`);
     const mosquittoCpu = mosquitto.pid ? cpuSeconds(mosquitto.pid) : NaN;
 
     // Publish → visible: probe points publish health with a fresh marker; poll the API until it shows.
@@ -185,7 +254,10 @@ export async function run(): Promise<BenchResult[]> {
     const p99 = percentile(sorted, 99);
     return [
       { name: 'simulated points connected', value: connected, unit: 'points', note: `ramp ${rampSeconds.toFixed(0)} s, health every ${HEALTH_EVERY_S} s` },
-      { name: 'central CPU, steady state', value: steady.cpuPercent, unit: '% of one core', target: '< 30 %', pass: steady.cpuPercent < 30, note: `${CPU_WINDOW_MS / 1000} s window` },
+      { name: 'central CPU, steady state', value: steady.cpuPercent, unit: '% of one core', target: '< 30 %', pass: steady.cpuPercent < 30, note: `${CPU_WINDOW_MS / 1000} s window, a dashboard open` },
+      { name: 'dashboard first full render p50', value: percentile(renders, 50), unit: 'ms', target: '≤ 1000 ms', pass: percentile(renders, 50) <= 1000, note: `headless Chromium, signed in, ${POINTS} points; max ${Math.max(...renders).toFixed(0)} ms of ${RENDERS}` },
+      { name: 'GET /api/points?limit=100 p50', value: percentile(pages, 50), unit: 'ms', note: `${PAGE_REQUESTS} requests: first page, by condition, by group, from a cursor, by text` },
+      { name: 'GET /api/points?limit=100 p99', value: percentile(pages, 99), unit: 'ms', target: '≤ 100 ms', pass: percentile(pages, 99) <= 100 },
       { name: 'central RSS, max in window', value: steady.rssMaxMiB, unit: 'MiB' },
       { name: 'health publish → GET /api/points/:id p50', value: percentile(sorted, 50), unit: 'ms', note: `${sorted.length} samples` },
       { name: 'health publish → GET /api/points/:id p99', value: p99, unit: 'ms', target: '≤ 1000 ms', pass: p99 <= 1000 },
@@ -194,6 +266,7 @@ export async function run(): Promise<BenchResult[]> {
       { name: 'mosquitto CPU time, whole run', value: mosquittoCpu, unit: 's' },
     ];
   } finally {
+    await browser?.close();
     await probe.endAsync().catch(() => undefined);
     for (const child of children.reverse()) await child.kill('SIGTERM').catch(() => child.kill('SIGKILL'));
     await mosquitto.stop();

@@ -24,6 +24,7 @@ export const CentralErrors = {
   noSilence: defineError('NO_SILENCE', 404, (id: string) => `no silence ${id}`),
   noNotice: defineError('NO_NOTICE', 404, (id: string) => `no notice ${id}`),
   tooManyNotices: defineError('TOO_MANY_NOTICES', 409, (max: number) => `${max} notices are in force already: clear one first (DELETE /api/notices/:id)`),
+  noStream: defineError('NO_STREAM', 404, (id: string) => `no open dashboard stream ${id} on this replica: reconnect to /api/events`),
   loginRequired: defineError('LOGIN_REQUIRED', 401, () => 'log in first: POST /api/login {username, password}, or send Authorization: Bearer <token>'),
   roleRequired: defineError('ROLE_REQUIRED', 403, (role: string) => `this needs the ${role} role`, (role) => ({ requiredRole: role })),
   crossSite: defineError('CROSS_SITE', 403, (origin: string) => `refused a request from another site (Origin ${origin.slice(0, 200)})`),

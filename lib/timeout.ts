@@ -21,3 +21,20 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Runs `fn` once, `ms` after the first call of a burst (later calls in the window join it); `cancel` drops a pending run. */
+export function coalesce(fn: () => void, ms: number): { trigger(): void; cancel(): void } {
+  let pending: NodeJS.Timeout | null = null;
+  return {
+    trigger() {
+      pending ??= setTimeout(() => {
+        pending = null;
+        fn();
+      }, ms);
+    },
+    cancel() {
+      if (pending) clearTimeout(pending);
+      pending = null;
+    },
+  };
+}

@@ -1,10 +1,12 @@
-import { withTimeout } from '../../lib/timeout.js';
+import { coalesce, withTimeout } from '../../lib/timeout.js';
 import { whileLeader } from '../leader.js';
 import type { CentralPlugin, PluginContext } from '../plugin.js';
 import { BACKUP_KINDS } from './config.js';
 import { registerBackupRoutes } from './http.js';
 import { BackupService } from './service.js';
 import { BACKUPS_MIGRATIONS } from './store.js';
+
+const PUSH_AFTER_MS = 100;
 
 /** What the backups plugin offers the runbooks: the service that restores from verified dumps (null: none configured). */
 export interface BackupsApi {
@@ -23,6 +25,7 @@ export class BackupsPlugin implements CentralPlugin<'backups'> {
   readonly migrations = BACKUPS_MIGRATIONS;
   readonly prefix = '/api/backups';
   private detach: (() => Promise<void>) | undefined;
+  private stopPushing: (() => void) | undefined;
 
   start(ctx: PluginContext<'backups'>): BackupsApi {
     const config = ctx.config;
@@ -30,6 +33,13 @@ export class BackupsPlugin implements CentralPlugin<'backups'> {
     const service = configured ? new BackupService({ config, db: ctx.db, incidents: ctx.incidents, clock: ctx.clock, log: ctx.log, timeZone: ctx.central.timeZone }) : null;
     registerBackupRoutes(ctx.routes, service);
     if (service) {
+      // Open dashboards follow a backup live: its phases, its bytes, its verification.
+      const push = coalesce(() => ctx.bus.emitDashboardPush({ type: 'backups', data: service.overview() }), PUSH_AFTER_MS);
+      const unsubscribe = service.onChange(() => push.trigger());
+      this.stopPushing = () => {
+        unsubscribe();
+        push.cancel();
+      };
       this.detach = whileLeader(
         ctx.leader,
         ctx.log,
@@ -42,6 +52,7 @@ export class BackupsPlugin implements CentralPlugin<'backups'> {
   }
 
   async stop(): Promise<void> {
+    this.stopPushing?.();
     await this.detach?.();
   }
 }

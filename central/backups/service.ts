@@ -8,6 +8,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { describeCommandResult, describeFailure, runCommand, type CommandSpec } from '../../lib/command.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
+import { ChangeListeners } from '../../lib/listeners.js';
 import { createRedactor, urlPasswords, type Redact } from '../../lib/redact.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { CentralErrors } from '../errors.js';
@@ -61,6 +62,7 @@ export class BackupService {
   private readonly redact: Redact;
   private readonly running = new Map<BackupKind, { progress: BackupProgress; promise: Promise<BackupRecord> }>();
   private readonly nextDue = new Map<BackupKind, number>();
+  private readonly changes: ChangeListeners;
   private readonly binDir: string;
   private readonly dir: string;
   private timer: NodeJS.Timeout | null = null;
@@ -70,6 +72,7 @@ export class BackupService {
   constructor(private readonly options: BackupServiceOptions) {
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? silentLogger();
+    this.changes = new ChangeListeners(this.log, 'backup');
     this.store = new BackupStore(options.db);
     const config = options.config;
     this.redact = createRedactor(urlPasswords([config.postgres?.url, config.postgres?.verify.maintenanceUrl].filter((u): u is string => Boolean(u))));
@@ -96,6 +99,11 @@ export class BackupService {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await Promise.allSettled([...this.running.values()].map((r) => r.promise));
+  }
+
+  /** Called after anything overview() shows may have changed (a backup starting, a phase, its end). */
+  onChange(listener: () => void): () => void {
+    return this.changes.add(listener);
   }
 
   /** Runs due schedules and the staleness check; the timer calls it, tests may too. */
@@ -174,8 +182,12 @@ export class BackupService {
     if (this.running.has(kind)) throw CentralErrors.backupRunning(kind, this.running.get(kind)!.progress.id);
     const id = uuidv7(this.clock.now());
     const progress: BackupProgress = { id, kind, phase: 'dump', startedAt: this.clock.now(), bytes: 0 };
-    const promise = this.execute(progress, by).finally(() => this.running.delete(kind));
+    const promise = this.execute(progress, by).finally(() => {
+      this.running.delete(kind);
+      this.changes.fire();
+    });
     this.running.set(kind, { progress, promise });
+    this.changes.fire();
     return id;
   }
 
@@ -190,7 +202,7 @@ export class BackupService {
       await mkdir(dirname(file), { recursive: true });
       await this.dump(kind, `${file}.partial`);
       await rename(`${file}.partial`, file);
-      progress.phase = 'checksum';
+      this.enter(progress, 'checksum');
       const sha256 = await sha256File(file);
       await writeFile(`${file}.sha256`, `${sha256}  ${basename(file)}\n`);
       const size = (await stat(file)).size;
@@ -199,15 +211,15 @@ export class BackupService {
       this.log.info({ id, kind, size, sha256 }, 'backup written');
       const problems: string[] = [];
       if (kind === 'postgres') {
-        progress.phase = 'verify';
+        this.enter(progress, 'verify');
         const verified = await this.verify(id, file);
         if (!verified) problems.push(`verification failed: ${this.store.get(id)!.verifyDetail}`);
       } else {
         this.store.verified(id, 'skipped', 'only postgres dumps are restored for verification', this.clock.now());
       }
-      progress.phase = 'offsite';
+      this.enter(progress, 'offsite');
       if (!(await this.copyOffsite(id, file))) problems.push(`offsite copy failed: ${this.store.get(id)!.offsiteDetail}`);
-      progress.phase = 'retention';
+      this.enter(progress, 'retention');
       await this.applyRetention(kind);
       if (problems.length) this.raise(kind, problems.join('; '));
       else this.options.incidents.clear(`backups:${kind}`, `backup ${id} written${kind === 'postgres' ? ' and verified' : ''}`);
@@ -224,8 +236,14 @@ export class BackupService {
     return this.store.get(id)!;
   }
 
+  private enter(progress: BackupProgress, phase: BackupProgress['phase']): void {
+    progress.phase = phase;
+    this.changes.fire();
+  }
+
   private async reportProgress(progress: BackupProgress, partialFile: string): Promise<void> {
     if (progress.phase === 'dump') progress.bytes = await stat(partialFile).then((s) => s.size, () => progress.bytes);
+    this.changes.fire();
     this.log.info({ id: progress.id, kind: progress.kind, phase: progress.phase, bytes: progress.bytes, seconds: Math.round((this.clock.now() - progress.startedAt) / 1000) }, 'backup in progress');
   }
 

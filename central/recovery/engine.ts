@@ -4,6 +4,7 @@ import { describeCommandResult, runCommand } from '../../lib/command.js';
 import { httpRequest } from '../../lib/http-client.js';
 import { createRedactor, urlPasswords, type Redact } from '../../lib/redact.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
+import { ChangeListeners } from '../../lib/listeners.js';
 import { sleep, withTimeout } from '../../lib/timeout.js';
 import type { BackupRecord } from '../backups/store.js';
 import type { TargetGate } from './gate.js';
@@ -106,12 +107,14 @@ export class RecoveryEngine {
   private readonly log: Logger;
   private readonly redact: Redact;
   private readonly listeners = new Set<HealthListener>();
+  private readonly changes: ChangeListeners;
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
 
   constructor(private readonly options: RecoveryEngineOptions) {
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? silentLogger();
+    this.changes = new ChangeListeners(this.log, 'runbook');
     this.audit = new RunbookAudit(options.db);
     this.redact = createRedactor([...options.config.secrets, ...configSecrets(options.config)]);
     this.slots = Object.entries(options.config.procedures).map(([name, procedure]) => ({
@@ -187,6 +190,11 @@ export class RecoveryEngine {
     return () => this.listeners.delete(listener);
   }
 
+  /** Called after anything procedures() or runs() show may have changed (a probe, a step, an approval). */
+  onChange(listener: () => void): () => void {
+    return this.changes.add(listener);
+  }
+
   /**
    * The forwarder's TargetGate for `target`: up unless the runbook reports it down (unknown
    * counts as up); `onChange` fires when that verdict flips, e.g. on the run's verified recovery.
@@ -260,6 +268,7 @@ export class RecoveryEngine {
     const rejected = this.dispatch(slot, { type: 'approve', runId, stepId, by });
     if (rejected) throw CentralErrors.approvalRefused(rejected);
     this.audit.note({ runId, procedure: slot.name, stepId, phase: 'approval', what: `approved ${stepId}`, by, at: this.clock.now() });
+    this.changes.fire();
     return this.procedures().find((p) => p.name === slot.name)!;
   }
 
@@ -270,6 +279,7 @@ export class RecoveryEngine {
     const rejected = this.dispatch(slot, { type: 'reject', runId, stepId, by, reason });
     if (rejected) throw CentralErrors.approvalRefused(rejected);
     this.audit.note({ runId, procedure: slot.name, stepId, phase: 'approval', what: `rejected ${stepId}: ${this.redact(reason)}`, by, at: this.clock.now() });
+    this.changes.fire();
     return this.procedures().find((p) => p.name === slot.name)!;
   }
 
@@ -336,6 +346,7 @@ export class RecoveryEngine {
       slot.wakeTimer = setTimeout(() => this.dispatch(slot, { type: 'tick' }), Math.max(0, decision.wakeAt - this.clock.now()));
     }
     for (const work of decision.work) this.track(this.execute(slot, work));
+    this.changes.fire();
     return undefined;
   }
 

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { coalesce } from '../../lib/timeout.js';
 import { whileLeader } from '../leader.js';
 import type { CentralPlugin, PluginContext } from '../plugin.js';
 import { RECOVERY_MIGRATIONS } from './audit.js';
@@ -6,6 +7,10 @@ import { RecoveryEngine, type TargetHealth } from './engine.js';
 import type { TargetGate } from './gate.js';
 import { HostWatch, hostSampler } from './host-watch.js';
 import { registerRecoveryRoutes } from './http.js';
+
+/** Runs the dashboard shows (the same as its GET /api/runbooks/runs). */
+const DASHBOARD_RUNS = 20;
+const PUSH_AFTER_MS = 100;
 
 /** What the recovery plugin offers: each target's verified health (upstream pauses forwarding on it; the status page shows it). */
 export interface RecoveryApi {
@@ -32,6 +37,7 @@ export class RecoveryPlugin implements CentralPlugin<'recovery'> {
   readonly prefix = '/api/runbooks';
   private hostWatch: HostWatch | undefined;
   private detach: (() => Promise<void>) | undefined;
+  private stopPushing: (() => void) | undefined;
 
   start(ctx: PluginContext<'recovery'>): RecoveryApi {
     const backups = ctx.dependency('backups').service ?? undefined;
@@ -46,13 +52,26 @@ export class RecoveryPlugin implements CentralPlugin<'recovery'> {
       log: ctx.log,
     });
     registerRecoveryRoutes(ctx.routes, engine);
+    this.pushToDashboard(ctx, engine);
     this.hostWatch = new HostWatch({ config: ctx.config.host, incidents: ctx.incidents, log: ctx.log, keyPrefix: `central:${hostname()}`, sample: hostSampler(ctx.central.dataDir) });
     this.hostWatch.start();
     this.detach = whileLeader(ctx.leader, ctx.log, () => engine.start(), () => engine.stop());
     return { gate: (target) => engine.gate(target), targetHealth: (target) => engine.targetHealth(target) };
   }
 
+  /** Open dashboards follow procedures and runs live (steps as they start and end, approvals). */
+  private pushToDashboard(ctx: PluginContext<'recovery'>, engine: RecoveryEngine): void {
+    // A step's end and the next step's start come together: one push for the burst.
+    const push = coalesce(() => ctx.bus.emitDashboardPush({ type: 'runbooks', data: { procedures: engine.procedures(), runs: engine.runs({ limit: DASHBOARD_RUNS }) } }), PUSH_AFTER_MS);
+    const unsubscribe = engine.onChange(() => push.trigger());
+    this.stopPushing = () => {
+      unsubscribe();
+      push.cancel();
+    };
+  }
+
   async stop(): Promise<void> {
+    this.stopPushing?.();
     this.hostWatch?.stop();
     await this.detach?.();
   }

@@ -1,18 +1,18 @@
 import { afterEach, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
-import { packageRoot } from '../../lib/paths.js';
+import { performance } from 'node:perf_hooks';
+import type { Browser } from 'playwright-core';
 import type { Central } from '../../central/central.js';
 import { waitFor } from '../peers/net.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { startHotpot, tempDir, type HotpotProcess } from '../helpers/hotpot.js';
-import { startFleetCentral, viewOf } from './helpers.js';
 import { agentMqttEnv, brokerOf } from '../helpers/logins.js';
+import { DESKTOP, PHONE, computedStyle, launchBrowser, lookAt, openView, signIn, userOf } from '../dashboard/browser.js';
+import { startFleetCentral, viewOf } from './helpers.js';
 
-const ARTIFACTS = join(packageRoot(), 'test-artifacts');
+/** The point whose card or row holds the focus. */
+const FOCUSED_POINT = "document.activeElement?.closest('li')?.getAttribute('data-point')";
 
-describeWithPeers('fleet dashboard in headless Chromium', [peers.chromium()], () => {
+describeWithPeers('fleet dashboard in headless Chromium (phone and desktop)', [peers.chromium()], () => {
   const running: { stop(): Promise<void> }[] = [];
   afterEach(async () => {
     for (const item of running.splice(0).reverse()) await item.stop();
@@ -30,71 +30,112 @@ describeWithPeers('fleet dashboard in headless Chromium', [peers.chromium()], ()
     return agent;
   }
 
-  it('shows a point turn red when its agent is killed, live; acks its incident; runs a command', async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
+  it('shows a killed point offline with its last facts greyed, live and keeping focus; acks from the phone; says when central stops', async () => {
     // Disconnects alert after 1 s here, so the incident shows up within the test.
     const central = await startFleetCentral(tempDir('dashboard'), { extra: { alerts: { tickMs: 200, disconnected: { afterMs: 1000 } } } });
-    running.push(central);
+    let centralRunning = true;
+    running.push({ stop: async () => void (centralRunning && (await central.stop())) });
     const doomed = await agentProcess(central, 'tbilisi-21');
     await agentProcess(central, 'batumi-21');
     await waitFor(() => Boolean(viewOf(central, 'tbilisi-21')?.connected && viewOf(central, 'batumi-21')?.connected), 'both agents connected', 20_000);
 
-    const browser: Browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    const browser: Browser = await launchBrowser();
     running.push({ stop: () => browser.close() });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    // Ops sign in on the login page central sends them to.
-    await central.access.addUser('nino', 'operator', 'a long enough password');
-    await page.goto(`http://127.0.0.1:${central.httpPort}/`);
-    await page.waitForURL(/\/login\?next=/);
-    await page.fill('#username', 'nino');
-    await page.fill('#password', 'a long enough password');
-    await page.click('button[type="submit"]');
-    const row = page.locator('tr[data-point="tbilisi-21"]');
-    await row.waitFor({ timeout: 15_000 });
-    expect(await row.getAttribute('data-condition')).not.toBe('offline');
-    await page.locator('#live[data-live="on"]').waitFor({ timeout: 10_000 });
-    // Marks this page load: a reload would lose it.
-    await page.evaluate("window.loadMarker = 'first load'");
+    const nino = await userOf(central, 'nino', 'operator');
+    const phone = await signIn(browser, central, nino, PHONE);
+    const desktop = await signIn(browser, central, nino, DESKTOP);
 
+    for (const { page } of [phone, desktop]) {
+      await page.locator('li.pt[data-point="tbilisi-21"][data-current="true"]').waitFor({ timeout: 15_000 });
+      expect(await page.locator('.count[data-condition="all"] b').textContent()).toBe('2');
+      expect(await page.locator('.group-card[data-group="tbilisi"]').textContent()).toContain('1 point');
+      for (const view of ['fleet', 'incidents', 'runbooks', 'backups']) {
+        await openView(page, view);
+        await lookAt(page, view);
+      }
+      await openView(page, 'fleet');
+    }
+    // Below 600 px the fleet is cards whose facts carry their own labels; wide, rows under one header.
+    expect(await phone.page.locator('.fleet-head').isVisible()).toBe(false);
+    expect(await phone.page.locator('li.pt[data-point="batumi-21"] .c-mode .lbl').isVisible()).toBe(true);
+    expect(await desktop.page.locator('.fleet-head').isVisible()).toBe(true);
+
+    // A person is on batumi's card when tbilisi dies: the live refresh must leave focus and scroll alone.
+    await phone.page.evaluate("window.loadMarker = 'first load'");
+    await phone.page.locator('li.pt[data-point="batumi-21"] .pt-open').focus();
+    await phone.page.evaluate('window.scrollTo(0, 120)');
+    const scrolled = await phone.page.evaluate('window.scrollY');
     await doomed.kill('SIGKILL');
-    await page.locator('tr[data-point="tbilisi-21"][data-condition="offline"]').waitFor({ timeout: 15_000 });
-    expect(await page.evaluate('window.loadMarker')).toBe('first load');
-    const background = await page.evaluate<string>(`getComputedStyle(document.querySelector('tr[data-point="tbilisi-21"]')).backgroundColor`);
-    const [r, g, b] = background.match(/\d+/g)!.map(Number);
-    expect(r).toBeGreaterThan(g! + 20);
-    expect(r).toBeGreaterThan(b! + 20);
-    expect(await page.locator('tr[data-point="batumi-21"]').getAttribute('data-condition')).not.toBe('offline');
-    expect(await page.locator('.count[data-condition="offline"] b').textContent()).toBe('1');
 
-    // The disconnect incident arrives live; Ack in the incidents panel.
-    const incident = page.locator('li.incident[data-key="point:tbilisi-21:disconnected"]');
+    for (const { page } of [phone, desktop]) {
+      const card = page.locator('li.pt[data-point="tbilisi-21"][data-condition="offline"][data-current="false"]');
+      await card.waitFor({ timeout: 15_000 });
+      expect(await card.locator('.state-line').textContent()).toMatch(/^offline since \d\d:\d\d Tbilisi \(\d+ s ago\)$/);
+      // Mode and checks are unknown since then; the last report is still there, greyed, "as of" its time.
+      expect(await card.locator('.c-mode .value.unknown').textContent()).toMatch(/^unknown since \d\d:\d\d Tbilisi$/);
+      expect(await card.locator('.c-mode .was').textContent()).toMatch(/was online as of \d\d:\d\d Tbilisi/);
+      expect(await card.locator('.c-checks .chip[data-status="unknown"]').count()).toBe(4);
+      expect(await card.locator('.c-checks small.was').textContent()).toMatch(/^as of \d\d:\d\d Tbilisi$/);
+      const grey = await computedStyle(card.locator('.c-checks .chip').first(), 'color');
+      const [r, g, b] = grey.match(/\d+/g)!.map(Number);
+      expect(Math.max(r!, g!, b!) - Math.min(r!, g!, b!)).toBeLessThan(30);
+      expect(await page.locator('li.pt[data-point="batumi-21"]').getAttribute('data-current')).toBe('true');
+      expect(await page.locator('.count[data-condition="offline"] b').textContent()).toBe('1');
+    }
+    expect(await phone.page.evaluate('window.loadMarker')).toBe('first load');
+    expect(await phone.page.evaluate(FOCUSED_POINT)).toBe('batumi-21');
+    expect(await phone.page.evaluate('window.scrollY')).toBe(scrolled);
+
+    // The disconnect incident arrives live; acknowledged from the phone.
+    await openView(phone.page, 'incidents');
+    const incident = phone.page.locator('li.incident[data-key="point:tbilisi-21:disconnected"]');
     await incident.waitFor({ timeout: 15_000 });
-    process.stderr.write(`incidents: ${central.incidents.active().map((i) => `${i.key}${i.parentId ? ' (child)' : ''}`).join(', ')}\n`);
-    await incident.locator(':scope > .incident-row button.ack').click();
-    await page.locator('li.incident[data-key="point:tbilisi-21:disconnected"][data-status="acked"]').waitFor({ timeout: 10_000 });
+    await incident.locator(':scope > .actions button.ack').click();
+    await phone.page.locator('li.incident[data-key="point:tbilisi-21:disconnected"][data-status="acked"]').waitFor({ timeout: 10_000 });
     expect(central.incidents.openFor('point:tbilisi-21:disconnected')).toMatchObject({ status: 'acked', ackedBy: 'nino' });
-    await page.screenshot({ path: join(ARTIFACTS, 'fleet-dashboard.png'), fullPage: true });
+    await desktop.page.locator('li.incident[data-key="point:tbilisi-21:disconnected"][data-status="acked"]').waitFor({ state: 'attached', timeout: 10_000 });
 
-    // Point detail: a command and its result, shown without reload.
-    await page.locator('tr[data-point="batumi-21"]').click();
-    await page.locator('#detail h2', { hasText: 'batumi-21' }).waitFor({ timeout: 10_000 });
-    await page.locator('#detail button[data-command="rebirth"]').click();
-    await page.locator('#detail ul.commands li[data-status="ok"]').waitFor({ timeout: 15_000 });
-    expect(await page.locator('#detail ul.commands li[data-status="ok"] b').first().textContent()).toBe('rebirth');
-    await page.locator('#detail ol.timeline li').first().waitFor({ timeout: 10_000 });
-    await page.screenshot({ path: join(ARTIFACTS, 'fleet-point-detail.png') });
+    // The point drawer on the desktop: it takes focus, runs a command, Esc closes it and focus goes back.
+    const opener = desktop.page.locator('li.pt[data-point="batumi-21"] .pt-open');
+    await opener.click();
+    await desktop.page.locator('#drawer-title', { hasText: 'batumi-21' }).waitFor({ timeout: 10_000 });
+    expect(await desktop.page.evaluate('document.activeElement?.id')).toBe('drawer-title');
+    await desktop.page.locator('#drawer button[data-command="rebirth"]').click();
+    await desktop.page.locator('#drawer ul.commands li[data-status="ok"]').waitFor({ timeout: 15_000 });
+    // Manual-order mode by hand, confirmed first; then the mode handed back to the box's checks.
+    await desktop.page.locator('#drawer button[data-command="mode-offline"]').click();
+    expect(await desktop.page.locator('dialog[open]').textContent()).toContain('Put batumi-21 in manual-order mode?');
+    await desktop.page.locator('dialog[open] button[type="submit"]').click();
+    await desktop.page.locator('li.pt[data-point="batumi-21"][data-condition="manual"]').waitFor({ timeout: 15_000 });
+    await desktop.page.locator('#drawer button[data-command="mode-auto"]').click();
+    await desktop.page.locator('dialog[open] button[type="submit"]').click();
+    await waitFor(() => viewOf(central, 'batumi-21')?.mode === 'online', 'batumi-21 back in online mode', 15_000);
+    await lookAt(desktop.page, 'point-drawer');
+    await desktop.page.keyboard.press('Escape');
+    await desktop.page.locator('#drawer').waitFor({ state: 'hidden' });
+    expect(await desktop.page.evaluate(FOCUSED_POINT)).toBe('batumi-21');
 
-    // On a phone: the same page, table scrolls sideways, detail full width.
-    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
-    await phone.context().addCookies(await page.context().cookies());
-    await phone.goto(`http://127.0.0.1:${central.httpPort}/`);
-    await phone.locator('tr[data-point="tbilisi-21"][data-condition="offline"]').waitFor({ timeout: 15_000 });
-    await phone.screenshot({ path: join(ARTIFACTS, 'fleet-dashboard-phone.png'), fullPage: true });
-    expect(pageErrors).toEqual([]);
+    // On the phone the drawer covers the screen and closes with Esc too.
+    await openView(phone.page, 'fleet');
+    await phone.page.locator('li.pt[data-point="tbilisi-21"] .pt-open').click();
+    await phone.page.locator('#drawer table.checks caption', { hasText: 'Unknown since' }).waitFor({ timeout: 10_000 });
+    await lookAt(phone.page, 'point-drawer');
+    await phone.page.keyboard.press('Escape');
+    await phone.page.locator('#drawer').waitFor({ state: 'hidden' });
+
+    // Central stops: every open page says so, in red, within 10 s.
+    const stopped = performance.now();
+    centralRunning = false;
+    await central.stop();
+    for (const { page } of [phone, desktop]) {
+      await page.locator('#banner:not([hidden])').waitFor({ timeout: 10_000 - (performance.now() - stopped) });
+      expect(await page.locator('#banner').textContent()).toContain('Central does not answer');
+      expect(await page.locator('#live').textContent()).toBe('no connection');
+    }
+    const banner = await computedStyle(phone.page.locator('#banner'), 'backgroundColor');
+    const [r, g, b] = banner.match(/\d+/g)!.map(Number);
+    expect(r).toBeGreaterThan(g! + 80);
+    expect(r).toBeGreaterThan(b! + 80);
+    expect([...phone.errors, ...desktop.errors]).toEqual([]);
   });
 });

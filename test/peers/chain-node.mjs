@@ -9,7 +9,7 @@
 // GET /api/blockchain/block/:height → {block: {height, hash}}, POST /admin/stall, POST /admin/fork
 // {fromHeight?}, POST /admin/restore {height}.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
@@ -58,7 +58,11 @@ function hashAt(h) {
 function setFork(next) {
   fork = next;
   memo = [];
-  if (values.state) writeFileSync(values.state, JSON.stringify({ fork }));
+  if (values.state) {
+    // Whole or not at all: a node killed mid-write must still start from its state file.
+    writeFileSync(`${values.state}.tmp`, JSON.stringify({ fork }));
+    renameSync(`${values.state}.tmp`, values.state);
+  }
 }
 
 const json = (res, status, body) => {

@@ -77,7 +77,9 @@ async function restart() {
     const deadline = Date.now() + Number(values['wait-ms']);
     while (Date.now() < deadline) {
       if (exited !== null) {
-        out(`process exited with code ${exited} while starting`);
+        // Its own words say why (a port still held, a bad state file): put them in the audit.
+        const said = values.log && existsSync(values.log) ? readFileSync(values.log, 'utf8').trim().split('\n').slice(-5).join(' | ') : '';
+        out(`process exited with code ${exited} while starting${said ? `: ${said}` : ''}`);
         process.exit(1);
       }
       if (await portOpen(Number(values.port))) break;

@@ -1,6 +1,6 @@
 /** Small DOM helpers shared by the dashboard's modules. Text always goes in as text, never as HTML. */
 
-/** h('tr', {class: 'x', dataset: {point: 'a'}, onclick: fn}, 'text', childNode, [more]) */
+/** h('li', {class: 'x', dataset: {point: 'a'}, onclick: fn}, 'text', childNode, [more]) */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs ?? {})) {
@@ -27,26 +27,37 @@ export function clear(el) {
   return el;
 }
 
-export function fmtAgo(ms) {
-  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s} s`;
-  const m = Math.round(s / 60);
-  if (m < 120) return `${m} min`;
-  const hours = Math.round(m / 60);
-  return hours < 48 ? `${hours} h` : `${Math.round(hours / 24)} d`;
+/** Replaces an element's children, unless what it would show is what it shows (keeps focus and selection). */
+export function fill(el, ...children) {
+  const next = h('div', {}, ...children);
+  if (next.innerHTML === el.innerHTML) return el;
+  clear(el).append(...next.childNodes);
+  return el;
 }
 
-export function fmtTime(ts) {
-  if (!ts) return '—';
-  const d = new Date(ts);
-  const today = new Date();
-  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-  return d.toDateString() === today.toDateString() ? time : `${d.toLocaleDateString()} ${time}`;
+/**
+ * Keeps `container`'s children in step with `items` by key: existing elements are updated in place
+ * and never moved unless the order changed, so a live refresh keeps focus and scroll.
+ */
+export function keyed(container, items, keyOf, create, update) {
+  const existing = new Map();
+  for (const child of [...container.children]) if (child.dataset.key !== undefined) existing.set(child.dataset.key, child);
+  const wanted = new Set(items.map(keyOf));
+  for (const [key, el] of existing) if (!wanted.has(key)) el.remove();
+  let cursor = container.firstElementChild;
+  while (cursor && cursor.dataset.key === undefined) cursor = cursor.nextElementSibling;
+  for (const item of items) {
+    const key = keyOf(item);
+    let el = existing.get(key);
+    if (!el) {
+      el = create(item);
+      el.dataset.key = key;
+    }
+    update(el, item);
+    if (el === cursor) cursor = cursor.nextElementSibling;
+    else container.insertBefore(el, cursor);
+  }
 }
-
-export const CONDITIONS = ['offline', 'down', 'manual', 'degraded', 'ok'];
-export const CONDITION_LABEL = { offline: 'offline', down: 'check down', manual: 'manual mode', degraded: 'degraded', ok: 'ok' };
 
 /** fn at most once per `ms`, trailing: a burst of live updates renders once. */
 export function throttle(fn, ms) {
@@ -59,3 +70,6 @@ export function throttle(fn, ms) {
     }, ms);
   };
 }
+
+export const CONDITIONS = ['offline', 'down', 'manual', 'degraded', 'ok'];
+export const CHECKS = ['internet', 'printer', 'camera', 'system'];

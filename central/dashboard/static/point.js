@@ -1,110 +1,115 @@
-import { h, clear, fmtAgo, fmtTime, CONDITION_LABEL } from './dom.js';
+import { h, clear, fill, CHECKS } from './dom.js';
+import { t } from './i18n.js';
+import { fmtTime, fmtWhen, fmtFull, timeZone } from './clock.js';
+import { badge, checkWord, isCurrent, modeFacts, stateLine, unsyncedFacts } from './facts.js';
+import { confirmDialog } from './dialog.js';
 
-/** The point detail drawer: facts, checks, commands, charts and a timeline; refreshed live. */
-const COMMANDS = [
-  { name: 'resync', label: 'Resync orders', help: 'send every unsynced order again' },
-  { name: 'reprint', label: 'Reprint last receipt', help: 'print the newest order again' },
-  { name: 'rebirth', label: 'Rebirth', help: 'publish status and health again' },
-];
+/** The point drawer: facts, checks, commands, charts and a timeline; its facts follow the point live. */
+const COMMANDS = ['resync', 'reprint', 'rebirth'];
 
-let current = null;
-
-export function closePointDetail() {
-  if (!current) return;
-  current.stop();
-  current = null;
-  const aside = document.getElementById('detail');
-  aside.hidden = true;
-  clear(aside);
-  document.body.classList.remove('detail-open');
-}
-
-export function openPointDetail(app, pointId) {
-  closePointDetail();
-  const aside = document.getElementById('detail');
-  aside.hidden = false;
-  document.body.classList.add('detail-open');
+export function openPoint(body, pointId, app, { heading, badge: badgeHolder }) {
+  heading.textContent = pointId;
   const facts = h('dl', { class: 'facts' });
   const checks = h('table', { class: 'checks' });
-  const badge = h('span', { class: 'badge' });
   const commandList = h('ul', { class: 'commands' });
-  const commandError = h('p', { class: 'error', hidden: true });
+  const commandError = h('p', { class: 'error', role: 'alert' });
   const charts = h('div', { class: 'charts' });
   const timeline = h('ol', { class: 'timeline' });
   const extra = h('div', { class: 'extra' });
-  const close = () => {
-    history.replaceState(null, '', location.pathname + location.search);
-    closePointDetail();
-  };
-  aside.append(
-    h('header', {}, h('h2', {}, pointId), badge, h('button', { class: 'close', title: 'close', 'aria-label': 'close', onclick: close }, '×')),
+  body.append(
     facts,
-    h('h3', {}, 'Checks'),
-    checks,
-    h('h3', {}, 'Commands'),
-    h(
-      'div',
-      { class: 'command-buttons' },
-      COMMANDS.map((c) => h('button', { title: c.help, dataset: { command: c.name }, onclick: () => send(c.name) }, c.label)),
-    ),
+    h('h3', {}, t('point.checks')),
+    h('div', { class: 'table-wrap' }, checks),
+    h('h3', {}, t('point.commands')),
+    app.can('operator')
+      ? h(
+          'div',
+          { class: 'command-buttons' },
+          COMMANDS.map((name) => h('button', { type: 'button', class: 'secondary', title: t(`command.${name}.help`), dataset: { command: name }, onclick: () => send(name) }, t(`command.${name}`))),
+          h('button', { type: 'button', class: 'secondary', dataset: { command: 'mode-offline' }, onclick: () => setMode('offline') }, t('command.manualOn')),
+          h('button', { type: 'button', class: 'secondary', dataset: { command: 'mode-auto' }, onclick: () => setMode(null) }, t('command.manualOff')),
+        )
+      : h('p', { class: 'muted' }, t('err.role', { role: t('role.operator') })),
     commandError,
     commandList,
-    h('h3', {}, 'Last 24 h'),
+    h('h3', {}, t('point.last24h')),
     charts,
     extra,
-    h('h3', {}, 'Timeline'),
+    h('h3', {}, t('point.timeline')),
     timeline,
   );
 
-  async function send(name) {
-    commandError.hidden = true;
+  async function send(name, extra = {}) {
+    commandError.textContent = '';
     try {
-      await app.api(`/api/points/${encodeURIComponent(pointId)}/commands`, { method: 'POST', body: { name } });
+      await app.api(`/api/points/${encodeURIComponent(pointId)}/commands`, { method: 'POST', body: { name, ...extra } });
     } catch (error) {
-      commandError.hidden = false;
       commandError.textContent = error.message;
     }
     await loadCommands();
   }
 
+  /** Manual-order mode by hand (force "offline"), or the mode handed back to the box's checks (null). */
+  async function setMode(force) {
+    const confirmed = await confirmDialog({
+      title: force ? t('command.manualOnTitle', { point: pointId }) : t('command.manualOffTitle', { point: pointId }),
+      body: [h('p', {}, force ? t('command.manualOnText') : t('command.manualOffText'))],
+      confirm: force ? t('command.manualOn') : t('command.manualOff'),
+      run: async () => true,
+    });
+    if (confirmed) await send('mode', { force });
+  }
+
   function renderView() {
     const p = app.points.get(pointId);
-    clear(facts);
-    clear(checks);
     if (!p) {
-      facts.append(h('dt', {}, 'state'), h('dd', {}, 'this point has not reported to central'));
+      fill(facts, h('dt', {}, t('point.state')), h('dd', {}, t('point.neverReported')));
       return;
     }
-    badge.textContent = CONDITION_LABEL[p.condition];
-    badge.dataset.condition = p.condition;
     const now = app.now();
-    const row = (label, value) => [h('dt', {}, label), h('dd', {}, value)];
-    facts.append(
-      ...row('group', p.group),
-      ...row('connection', p.connected ? 'connected' : p.stale ? `silent for ${fmtAgo(now - p.lastSeen)}` : `offline for ${fmtAgo(now - (p.disconnectedSince ?? now))}`),
-      ...row('mode', p.mode ? `${p.mode === 'offline' ? 'manual orders' : 'online'} for ${fmtAgo(now - p.modeSince)}` : '—'),
-      ...row('last seen', p.lastSeen ? `${fmtTime(p.lastSeen)} (${fmtAgo(now - p.lastSeen)} ago)` : '—'),
-      ...row('unsynced', p.unsynced === null ? '—' : p.unsynced ? `${p.unsynced}, oldest ${fmtAgo(p.oldestUnsyncedAgeMs)} old` : '0'),
-      ...row('clock skew', p.clockSkewMs === null ? '—' : `${(p.clockSkewMs / 1000).toFixed(1)} s`),
-      ...row('version', p.version ?? '—'),
+    fill(badgeHolder, badge(p));
+    const row = (label, ...value) => [h('dt', {}, label), h('dd', {}, ...value)];
+    fill(
+      facts,
+      row(t('fleet.group'), p.group),
+      row(t('point.connection'), stateLine(p, now) || t('point.connected')),
+      row(t('fleet.col.mode'), modeFacts(p, now)),
+      row(t('fleet.col.lastSeen'), p.lastSeen ? fmtWhen(p.lastSeen, now) : '—'),
+      row(t('fleet.col.unsynced'), unsyncedFacts(p, now)),
+      row(t('point.clockSkew'), p.clockSkewMs === null ? '—' : t('age.sec1', { n: (p.clockSkewMs / 1000).toFixed(1) })),
+      row(t('point.version'), p.version ?? '—'),
     );
-    checks.append(h('tr', {}, h('th', {}, 'check'), h('th', {}, 'status'), h('th', {}, 'detail'), h('th', {}, 'since')));
-    for (const [name, check] of Object.entries(p.checks)) {
-      checks.append(
-        h('tr', { dataset: { status: check.status } }, h('td', {}, name), h('td', { class: 'status' }, check.status), h('td', {}, check.detail), h('td', {}, fmtTime(check.since))),
-      );
-    }
+    const current = isCurrent(p);
+    fill(
+      checks,
+      h('caption', { class: current ? 'sr-only' : 'was-caption' }, current ? t('point.checks') : t('point.checksUnknown', { since: fmtTime(p.disconnectedSince ?? p.lastSeen, now), time: fmtTime(p.lastSeen, now) })),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('point.check')), h('th', { scope: 'col' }, t('point.status')), h('th', { scope: 'col' }, t('point.detail')), h('th', { scope: 'col' }, t('point.since')))),
+      h(
+        'tbody',
+        {},
+        CHECKS.filter((name) => p.checks[name]).map((name) => {
+          const check = p.checks[name];
+          return h(
+            'tr',
+            { class: current ? '' : 'was', dataset: { check: name, status: current ? check.status : 'unknown' } },
+            h('th', { scope: 'row' }, t(`check.${name}`)),
+            h('td', { class: 'status' }, current ? checkWord(check.status) : t('point.wasStatus', { value: checkWord(check.status) })),
+            h('td', {}, check.detail),
+            h('td', {}, h('time', { datetime: new Date(check.since).toISOString(), title: fmtFull(check.since) }, fmtTime(check.since, now))),
+          );
+        }),
+      ),
+    );
   }
 
   async function loadCommands() {
     try {
       const list = await app.api(`/api/points/${encodeURIComponent(pointId)}/commands?limit=10`);
-      clear(commandList);
-      for (const c of list) {
-        commandList.append(
-          h('li', { dataset: { status: c.status, id: c.id } }, h('b', {}, c.name), ` ${c.status} `, h('small', {}, `${fmtTime(c.resultAt ?? c.sentAt)} ${c.detail}`)),
-        );
-      }
+      const now = app.now();
+      fill(
+        commandList,
+        list.map((c) => h('li', { dataset: { status: c.status, id: c.id } }, h('b', {}, c.name), ` ${t(`command.status.${c.status}`)} `, h('small', {}, `${fmtTime(c.resultAt ?? c.sentAt, now)} ${c.detail ?? ''}`))),
+      );
     } catch (error) {
       commandList.textContent = error.message;
     }
@@ -118,13 +123,17 @@ export function openPointDetail(app, pointId) {
         app.api(`/api/incidents?pointId=${encodeURIComponent(pointId)}&limit=50`),
       ]);
       drawCharts(history.series);
-      clear(timeline);
+      const now = app.now();
       const items = [
         ...history.events.map((e) => ({ at: e.at, kind: e.kind, text: `${e.kind.replace('check:', '')} → ${e.value}${e.detail ? ` (${e.detail})` : ''}` })),
-        ...incidents.map((i) => ({ at: i.openedAt, kind: 'incident', text: `incident ${i.status}: ${i.title}` })),
+        ...incidents.map((i) => ({ at: i.openedAt, kind: 'incident', text: `${t(`incident.status.${i.status}`)}: ${i.title}` })),
       ].sort((a, b) => b.at - a.at);
-      for (const item of items.slice(0, 200)) timeline.append(h('li', { dataset: { kind: item.kind } }, h('time', {}, fmtTime(item.at)), ' ', item.text));
-      if (!items.length) timeline.append(h('li', {}, 'nothing recorded yet'));
+      fill(
+        timeline,
+        items.length
+          ? items.slice(0, 200).map((item) => h('li', { dataset: { kind: item.kind } }, h('time', { datetime: new Date(item.at).toISOString(), title: fmtFull(item.at) }, fmtTime(item.at, now)), ' ', item.text))
+          : h('li', {}, t('point.nothingYet')),
+      );
     } catch (error) {
       timeline.textContent = error.message;
     }
@@ -135,7 +144,7 @@ export function openPointDetail(app, pointId) {
     plots = [];
     clear(charts);
     if (!window.uPlot || series.length < 2) {
-      charts.append(h('p', { class: 'muted' }, series.length < 2 ? 'not enough samples yet' : 'chart library not loaded'));
+      charts.append(h('p', { class: 'muted' }, series.length < 2 ? t('point.fewSamples') : t('point.noCharts')));
       return;
     }
     const width = Math.max(240, (charts.clientWidth || 320) - 8);
@@ -143,43 +152,44 @@ export function openPointDetail(app, pointId) {
     const chart = (title, lines) => {
       const shown = lines.filter((l) => series.some((s) => s[l.key] !== null));
       if (!shown.length) return;
-      const el = h('div', { class: 'chart' });
-      charts.append(el);
+      const holder = h('div', { class: 'chart', role: 'img', 'aria-label': title });
+      charts.append(holder);
       plots.push(
         new window.uPlot(
           {
             title,
             width,
             height: 140,
+            tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1000), timeZone()),
             scales: { x: { time: true } },
             series: [{}, ...shown.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, spanGaps: true }))],
-            axes: [{}, { size: 40 }],
+            axes: [{ stroke: 'currentColor' }, { size: 40, stroke: 'currentColor' }],
           },
           [xs, ...shown.map((l) => series.map((s) => s[l.key]))],
-          el,
+          holder,
         ),
       );
     };
-    chart('Box use %', [
+    chart(t('point.chartUse'), [
       { key: 'cpu', label: 'cpu', color: '#1565c0' },
-      { key: 'memory', label: 'memory', color: '#6a1b9a' },
-      { key: 'disk', label: 'disk', color: '#ef6c00' },
+      { key: 'memory', label: t('point.memory'), color: '#8e44ad' },
+      { key: 'disk', label: t('point.disk'), color: '#ef6c00' },
     ]);
-    chart('Unsynced orders', [{ key: 'unsynced', label: 'unsynced', color: '#c62828' }]);
+    chart(t('fleet.col.unsynced'), [{ key: 'unsynced', label: t('fleet.col.unsynced'), color: '#c62828' }]);
   }
 
   for (const section of app.pointSections) {
-    const body = h('div');
-    extra.append(h('h3', {}, section.title), body);
+    const holder = h('div');
+    extra.append(h('h3', {}, section.title), holder);
     try {
-      section.render(body, pointId, app);
+      section.render(holder, pointId, app);
     } catch (error) {
-      body.textContent = `section failed: ${error.message}`;
+      holder.textContent = error.message;
     }
   }
 
-  const offPoints = app.on('points', ({ all, changed }) => {
-    if (all || changed.some((p) => p.pointId === pointId)) renderView();
+  const offPoints = app.on('points', ({ changed }) => {
+    if (changed.some((p) => p.pointId === pointId)) renderView();
   });
   const offCommand = app.on('command', (c) => {
     if (c.pointId === pointId) void loadCommands();
@@ -187,19 +197,20 @@ export function openPointDetail(app, pointId) {
   const offIncident = app.on('incident', ({ incident }) => {
     if (incident.pointId === pointId) void loadHistory();
   });
-  const ticker = setInterval(renderView, 5000);
+  const ticker = setInterval(renderView, 15_000);
   const refresher = setInterval(loadHistory, 60_000);
-  current = {
-    stop() {
-      offPoints();
-      offCommand();
-      offIncident();
-      clearInterval(ticker);
-      clearInterval(refresher);
-      plots.forEach((plot) => plot.destroy());
-    },
-  };
   renderView();
+  // Followed live from now on; the answer is its view now (a point not on the fleet page too).
+  void app.watch('drawer', [pointId]).then(renderView);
   void loadCommands();
   void loadHistory();
+  return () => {
+    offPoints();
+    offCommand();
+    offIncident();
+    clearInterval(ticker);
+    clearInterval(refresher);
+    plots.forEach((plot) => plot.destroy());
+    void app.watch('drawer', []);
+  };
 }
