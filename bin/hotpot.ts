@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError } from '../lib/config.js';
-import { parseCommandArgs, type Command } from '../lib/cli.js';
+import { CommandError, parseCommandArgs, type Command } from '../lib/cli.js';
 
 /** Each command is loaded only when asked for, so one part's failure cannot break another's. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -56,6 +56,10 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof ConfigError) {
       process.stderr.write(`hotpot ${name}: ${error.message}\n`);
       return 78;
+    }
+    if (error instanceof CommandError) {
+      process.stderr.write(`hotpot ${name}: ${error.message}\n`);
+      return error.exitCode;
     }
     process.stderr.write(`hotpot ${name}: ${(error as Error).stack ?? String(error)}\n`);
     return 1;
