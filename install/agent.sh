@@ -134,6 +134,7 @@ do_install() {
   ensure_dir "$DATA_DIR" 0750 "$owner"
   install_point_files "$owner"
   install_app "$UNIT"
+  ensure_app_locked_down
   install_unit "$UNIT"
   install_udev_rule
   activate_unit "$UNIT"

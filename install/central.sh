@@ -149,6 +149,7 @@ do_install() {
   ensure_dir "$ETC_DIR" 0750 "0:${owner#*:}"
   ensure_dir "$DATA_DIR" 0750 "$owner"
   install_app "$UNIT"
+  ensure_app_locked_down
   if [[ $WITH_MOSQUITTO -eq 1 ]]; then
     install_mosquitto
     install_config "$owner"

@@ -237,6 +237,7 @@ install_app() {
   (cd "$stage" && npm_config_update_notifier=false npm ci --omit=dev --no-audit --no-fund --loglevel=error >&2) ||
     die "npm ci failed in $stage; the installed release is unchanged"
   printf '%s\n' "$fingerprint" >"$stage/.release"
+  lock_down_app "$stage"
   stop_service "$1"
   if [[ -d $ROOT$APP_DIR ]]; then
     rm -rf "$ROOT$APP_DIR.previous"
@@ -245,6 +246,32 @@ install_app() {
   mv "$stage" "$ROOT$APP_DIR"
   chmod 0755 "$ROOT$APP_DIR"
   changed "installed the app in $APP_DIR (release ${fingerprint:0:12})"
+}
+
+# The app runs as hotpot and, for provision-ca and provision-point, as root: whoever owned the
+# checkout or the bundle, only root may change a file of it. Prints the first path that breaks
+# that rule (owner not root, or writable by group or others); nothing when all is well.
+app_not_locked_down() {
+  if privileged; then
+    find "$1" \( ! -user 0 -o ! -group 0 -o \( ! -type l -perm /022 \) \) -print -quit
+  else
+    find "$1" ! -type l -perm /022 -print -quit
+  fi
+}
+
+lock_down_app() {
+  if privileged; then chown -R --no-dereference 0:0 "$1"; fi
+  chmod -R u+rwX,go+rX,go-w "$1"
+}
+
+# An app laid by an older installer may still belong to the checkout's owner: fix it in place.
+ensure_app_locked_down() {
+  [[ -d $ROOT$APP_DIR ]] || return 0
+  local offender
+  offender="$(app_not_locked_down "$ROOT$APP_DIR")"
+  [[ -n $offender ]] || return 0
+  lock_down_app "$ROOT$APP_DIR"
+  changed "made $APP_DIR root's and writable by no one else (${offender#"$ROOT"} was not)"
 }
 
 remove_app() {

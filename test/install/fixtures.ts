@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -39,6 +39,38 @@ export function makeFixtureApp(dir: string, build: string): string {
   );
   writeFileSync(join(dir, 'dist/bin/hotpot.js'), `// fixture build ${build}\nprocess.exit(0);\n`);
   return dir;
+}
+
+/** An ordinary user's uid and gid (a checkout's usual owner), and a umask-002 style group write bit. */
+export const ORDINARY_USER = 1000;
+
+/**
+ * Gives a checkout to an ordinary user, group-writable as under umask 002 (as root; elsewhere the
+ * files are the caller's already). Symlinks are changed themselves, never followed.
+ */
+export function ownAsOrdinaryUser(dir: string): void {
+  if (process.getuid?.() !== 0) return;
+  const walk = (path: string) => {
+    const stat = lstatSync(path);
+    lchownSync(path, ORDINARY_USER, ORDINARY_USER);
+    if (stat.isSymbolicLink()) return;
+    chmodSync(path, (stat.mode & 0o777) | 0o020);
+    if (stat.isDirectory()) for (const entry of readdirSync(path)) walk(join(path, entry));
+  };
+  walk(dir);
+}
+
+/** Paths under `dir` that someone other than root could change: not owned by root (as root), or writable by group or others. */
+export function notRootOnly(dir: string): string[] {
+  const asRoot = process.getuid?.() === 0;
+  const found: string[] = [];
+  const walk = (path: string) => {
+    const stat = lstatSync(path);
+    if ((asRoot && (stat.uid !== 0 || stat.gid !== 0)) || (!stat.isSymbolicLink() && (stat.mode & 0o022) !== 0)) found.push(`${path} ${stat.uid}:${stat.gid} ${(stat.mode & 0o777).toString(8)}`);
+    if (stat.isDirectory()) for (const entry of readdirSync(path)) walk(join(path, entry));
+  };
+  walk(dir);
+  return found;
 }
 
 /**
