@@ -11,6 +11,8 @@ readonly UNIT=hotpot-agent.service
 readonly UDEV_RULE=/etc/udev/rules.d/99-hotpot-printer.rules
 # Printer (serial, usblp) and camera device access.
 readonly DEVICE_GROUPS=(dialout video lp)
+# Programs the agent runs: fswebcam captures from a USB camera.
+readonly BOX_PACKAGES=(fswebcam:fswebcam)
 
 usage() {
   cat <<EOF
@@ -18,8 +20,8 @@ usage: install/agent.sh [--point-dir DIR] [--printer-usb-id VVVV:PPPP] [--force]
                         [--source DIR] [--root DIR]
        install/agent.sh --uninstall [--purge] [--force] [--root DIR]
 
-Installs the agent: system user $SERVICE_USER (groups ${DEVICE_GROUPS[*]}), the app in $APP_DIR
-(npm ci --omit=dev), config in $ETC_DIR/agent.json (0600), data in $DATA_DIR, and the systemd
+Installs the agent: fswebcam (apt-get, when missing), system user $SERVICE_USER (groups
+${DEVICE_GROUPS[*]}), the app in $APP_DIR (npm ci --omit=dev, or a release bundle), config in $ETC_DIR/agent.json (0600), data in $DATA_DIR, and the systemd
 unit $UNIT (enabled and started).
 
   --point-dir DIR         the directory from 'hotpot provision-point' (agent.json, ca.crt,
@@ -127,6 +129,7 @@ install_udev_rule() {
 do_install() {
   check_source
   if [[ -f $ROOT$APP_DIR/.release ]] && app_needs_update; then guard_outbox "upgrade"; fi
+  ensure_packages "${BOX_PACKAGES[@]}"
   ensure_user "${DEVICE_GROUPS[@]}"
   local owner
   owner="$(owner_of "$SERVICE_USER")"

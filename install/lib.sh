@@ -94,6 +94,31 @@ installed_fingerprint() {
 
 app_needs_update() { [[ "$(release_fingerprint)" != "$(installed_fingerprint)" ]]; }
 
+# ---- Debian packages ------------------------------------------------------------------------
+
+# ensure_packages PROGRAM:PACKAGE... — installs each package whose program is missing (live installs
+# only: a --root install leaves the host's packages alone). A box without a package mirror gets a
+# warning, not a failed install: `hotpot doctor` names what is missing.
+ensure_packages() {
+  live || return 0
+  local pair program package
+  local -a missing=()
+  for pair in "$@"; do
+    program="${pair%%:*}" package="${pair#*:}"
+    command -v "$program" >/dev/null 2>&1 || missing+=("$package")
+  done
+  [[ ${#missing[@]} -gt 0 ]] || return 0
+  if ! command -v apt-get >/dev/null 2>&1; then
+    warn "cannot install ${missing[*]}: no apt-get here; install them by hand"
+    return 0
+  fi
+  if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2; then
+    changed "installed ${missing[*]}"
+  else
+    warn "apt-get could not install ${missing[*]}; install them by hand (hotpot doctor checks for them)"
+  fi
+}
+
 # ---- accounts ----------------------------------------------------------------------------
 
 root_args() { if [[ -n $ROOT ]]; then printf '%s\n' --root "$ROOT"; fi; }
