@@ -17,7 +17,7 @@ readonly BOX_PACKAGES=(fswebcam:fswebcam)
 usage() {
   cat <<EOF
 usage: install/agent.sh [--point-dir DIR] [--printer-usb-id VVVV:PPPP] [--force]
-                        [--source DIR] [--root DIR]
+                        [--bundle FILE | --source DIR] [--root DIR]
        install/agent.sh --uninstall [--purge] [--force] [--root DIR]
 
 Installs the agent: fswebcam (apt-get, when missing), system user $SERVICE_USER (groups
@@ -28,6 +28,7 @@ unit $UNIT (enabled and started).
                           client.crt/.key); needed on the first install, replaces the config after
   --printer-usb-id V:P    install the udev rule that names the printer /dev/hotpot-printer
   --force                 upgrade (or purge) even while the outbox holds unsynced orders
+  --bundle FILE           install a release bundle (npm run bundle): no npm registry, no compiler
   --source DIR            the built app to install (default: this checkout)
   --root DIR              install under DIR instead of / (no services are touched)
   --uninstall             stop and remove the service and the app; keeps config and orders
@@ -127,6 +128,7 @@ install_udev_rule() {
 }
 
 do_install() {
+  unpack_bundle
   check_source
   if [[ -f $ROOT$APP_DIR/.release ]] && app_needs_update; then guard_outbox "upgrade"; fi
   ensure_packages "${BOX_PACKAGES[@]}"

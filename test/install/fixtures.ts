@@ -91,17 +91,17 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(command: string, args: string[], timeoutMs = 120_000): Promise<RunResult> {
+export function run(command: string, args: string[], timeoutMs = 120_000, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return new Promise((resolvePromise) => {
-    execFile(command, args, { timeout: timeoutMs, env: { ...process.env, npm_config_update_notifier: 'false' } }, (error, stdout, stderr) => {
+    execFile(command, args, { timeout: timeoutMs, env: { ...process.env, npm_config_update_notifier: 'false', ...env } }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolvePromise({ code, stdout, stderr });
     });
   });
 }
 
-export function installer(script: 'agent.sh' | 'central.sh', args: string[]): Promise<RunResult> {
-  return run('bash', [join(INSTALL, script), ...args]);
+export function installer(script: 'agent.sh' | 'central.sh', args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return run('bash', [join(INSTALL, script), ...args], 120_000, env);
 }
 
 /** Every path under dir with its type, mode, owner, mtime and content hash. */
