@@ -6,6 +6,8 @@
 shopt -s lastpipe
 
 readonly NODE_MIN=20.19.0
+# The Node majors CI runs the suite on (package.json engines, .ci/run).
+readonly NODE_TESTED=(20 22 24)
 readonly APP_DIR=/opt/hotpot
 readonly ETC_DIR=/etc/hotpot
 readonly DATA_DIR=/var/lib/hotpot
@@ -63,6 +65,9 @@ check_node() {
     const [have, want] = process.argv.slice(1).map((v) => v.split(".").map(Number));
     for (let i = 0; i < 3; i++) if (have[i] !== want[i]) process.exit(have[i] > want[i] ? 0 : 1);
   ' "$version" "$NODE_MIN" || die "node $version at $NODE_BIN is too old; hotpot needs >= $NODE_MIN"
+  if [[ " ${NODE_TESTED[*]} " != *" ${version%%.*} "* ]]; then
+    warn "node $version is not a Node major hotpot is tested on (${NODE_TESTED[*]}): it may work, nobody has checked"
+  fi
 }
 
 check_source() {

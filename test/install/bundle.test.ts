@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderStore } from '../../agent/store.js';
@@ -22,7 +22,8 @@ function offline(): { env: NodeJS.ProcessEnv; calls: () => string[] } {
     chmodSync(join(shims, program), 0o755);
   }
   return {
-    env: { PATH: `${shims}:/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin`, npm_config_registry: 'http://127.0.0.1:9/', npm_config_offline: 'true' },
+    // This test's own node first (CI runs the suite under several), then the system's programs.
+    env: { PATH: `${shims}:${dirname(process.execPath)}:/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin`, npm_config_registry: 'http://127.0.0.1:9/', npm_config_offline: 'true' },
     calls: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []),
   };
 }
