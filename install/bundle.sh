@@ -39,14 +39,7 @@ check_source
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 STAGE="$WORK/hotpot-edge"
-mkdir -p "$STAGE"
-cp -R "$SOURCE/package.json" "$SOURCE/package-lock.json" "$SOURCE/dist" "$STAGE/"
-while IFS= read -r asset; do
-  mkdir -p "$STAGE/$(dirname "$asset")"
-  cp -R "$SOURCE/$asset" "$STAGE/$asset"
-done < <(present_assets)
-# The box has neither the TypeScript sources nor a compiler: no `prepare`.
-(cd "$STAGE" && npm pkg delete scripts.prepare >/dev/null)
+copy_release "$STAGE"
 
 log "production node_modules (copied from $SOURCE, dev dependencies pruned offline)"
 cp -R "$SOURCE/node_modules" "$STAGE/node_modules"

@@ -299,6 +299,20 @@ json_get() {
 
 # ---- the app -----------------------------------------------------------------------------
 
+# copy_release DIR — what a release is made of (package files, dist/, the runtime assets) from
+# SOURCE into DIR, without `prepare`: it builds from TypeScript, which a production install has
+# neither sources nor compiler for.
+copy_release() {
+  local into="$1" asset
+  mkdir -p "$into"
+  cp -a "$SOURCE/package.json" "$SOURCE/package-lock.json" "$SOURCE/dist" "$into/"
+  while IFS= read -r asset; do
+    mkdir -p "$into/$(dirname "$asset")"
+    cp -a "$SOURCE/$asset" "$into/$asset"
+  done < <(present_assets)
+  (cd "$into" && npm pkg delete scripts.prepare >/dev/null)
+}
+
 # install_app UNIT — lays the built app into APP_DIR through a staging copy, so a failed npm ci
 # leaves the running release untouched; UNIT is stopped only for the swap. The previous release
 # stays in APP_DIR.previous for a manual rollback.
@@ -311,15 +325,7 @@ install_app() {
     # Built for this Node and platform (unpack_bundle checked): no registry, no compiler.
     extract_bundle "$stage"
   else
-    mkdir -p "$stage"
-    cp -a "$SOURCE/package.json" "$SOURCE/package-lock.json" "$SOURCE/dist" "$stage/"
-    local asset
-    while IFS= read -r asset; do
-      mkdir -p "$stage/$(dirname "$asset")"
-      cp -a "$SOURCE/$asset" "$stage/$asset"
-    done < <(present_assets)
-    # `prepare` builds from TypeScript, which a production install has neither sources nor compiler for.
-    (cd "$stage" && npm pkg delete scripts.prepare >/dev/null)
+    copy_release "$stage"
     log "installing production dependencies (npm ci --omit=dev)"
     (cd "$stage" && npm_config_update_notifier=false npm ci --omit=dev --no-audit --no-fund --loglevel=error >&2) ||
       die "npm ci failed in $stage; the installed release is unchanged"

@@ -86,6 +86,17 @@ describeWithPeers('the generated Mosquitto config: TLS, per-point passwords, ACL
     await broker.start();
   });
 
+  /** A Mosquitto (not started) on the generated config hardened as OPERATIONS says: require_certificate true. */
+  const strictBroker = async () => {
+    const port = await freePort();
+    const strict = new MosquittoPeer({
+      port,
+      listenerConfig: (p) => generatedBrokerConfig(root, p).map((line) => (line === 'require_certificate false' ? 'require_certificate true' : line)),
+    });
+    chmodSync(strict.dir, 0o777);
+    return { strict, strictUrl: `mqtts://127.0.0.1:${port}` };
+  };
+
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.endAsync(true)));
     await broker?.stop();
@@ -165,15 +176,9 @@ describeWithPeers('the generated Mosquitto config: TLS, per-point passwords, ACL
   });
 
   it('with require_certificate true (the documented hardening), wants the client certificate too', async () => {
-    const port = await freePort();
-    const strict = new MosquittoPeer({
-      port,
-      listenerConfig: (p) => generatedBrokerConfig(root, p).map((line) => (line === 'require_certificate false' ? 'require_certificate true' : line)),
-    });
-    chmodSync(strict.dir, 0o777);
+    const { strict, strictUrl } = await strictBroker();
     await strict.start();
     try {
-      const strictUrl = `mqtts://127.0.0.1:${port}`;
       const credentials = { username: pointA.mqtt.username, password: pointA.mqtt.password };
       const withCert = await connect(strictUrl, tls({ ...credentials, ...pointACert }));
       expect(withCert.connected).toBe(true);
@@ -206,13 +211,7 @@ describeWithPeers('the generated Mosquitto config: TLS, per-point passwords, ACL
   });
 
   it('after a rotation (--rotate, then --rotate --cert) the point still gets in under require_certificate true', async () => {
-    const port = await freePort();
-    const strict = new MosquittoPeer({
-      port,
-      listenerConfig: (p) => generatedBrokerConfig(root, p).map((line) => (line === 'require_certificate false' ? 'require_certificate true' : line)),
-    });
-    chmodSync(strict.dir, 0o777);
-    const strictUrl = `mqtts://127.0.0.1:${port}`;
+    const { strict, strictUrl } = await strictBroker();
     const passwordFile = join(root, 'etc/mosquitto/hotpot/passwd');
     const pointDir = join(tempDir('points'), 'point-r');
     const rotateOnce = async (extra: { clientCert?: boolean; rotate?: boolean }) => {

@@ -53,6 +53,21 @@ async function miniBundle(build: string, options: { change?: (dir: string) => vo
   return out;
 }
 
+/**
+ * Runs an installer twice with no registry and no compiler: the second run changes nothing (every
+ * file's content, mode, owner and mtime), npm and the compilers were never called, and the app is
+ * root's alone. Resolves to the first run's output.
+ */
+async function installTwice(script: 'agent.sh' | 'central.sh', root: string, args: string[], net: ReturnType<typeof offline>): Promise<string> {
+  const first = await ok(installer(script, args, net.env));
+  const afterFirst = snapshot(root);
+  expect(await ok(installer(script, args, net.env))).toContain('nothing to change');
+  expect([...snapshot(root).entries()]).toEqual([...afterFirst.entries()]);
+  expect(net.calls()).toEqual([]);
+  expect(notRootOnly(join(root, 'opt/hotpot'))).toEqual([]);
+  return first;
+}
+
 describe('release bundles: built once, installed with no registry and no compiler', () => {
   let bundle: string;
 
@@ -82,13 +97,7 @@ describe('release bundles: built once, installed with no registry and no compile
     const point = await provisionPoint({ pointId: 'point-b', outDir: join(tempDir('point'), 'point-b'), brokerUrl: 'mqtts://mqtt.hotpot.example:8883', caDir: ca });
     const net = offline();
     const args = ['--root', root, '--bundle', bundle, '--point-dir', point.outDir];
-    const first = await ok(installer('agent.sh', args, net.env));
-    expect(first).toContain('installed the app in /opt/hotpot');
-    const afterFirst = snapshot(root);
-    expect(await ok(installer('agent.sh', args, net.env))).toContain('nothing to change');
-    expect([...snapshot(root).entries()]).toEqual([...afterFirst.entries()]);
-    expect(net.calls()).toEqual([]);
-    expect(notRootOnly(join(root, 'opt/hotpot'))).toEqual([]);
+    expect(await installTwice('agent.sh', root, args, net)).toContain('installed the app in /opt/hotpot');
 
     const app = join(root, 'opt/hotpot');
     expect(JSON.parse(readFileSync(join(app, 'bundle.json'), 'utf8'))).toMatchObject({ nodeAbi: process.versions.modules, platform: process.platform, arch: process.arch });
@@ -109,13 +118,7 @@ describe('release bundles: built once, installed with no registry and no compile
       '--chain-node', 'n1=http://10.0.1.1:3001', '--chain-node', 'n2=http://10.0.1.2:3001', '--chain-node', 'n3=http://10.0.1.3:3001',
       '--chain-service', 'chain-node',
     ];
-    const first = await ok(installer('central.sh', args, net.env));
-    expect(first).toContain("wrote the runbook's procedures, backups and contacts into /etc/hotpot/central.json");
-    const afterFirst = snapshot(root);
-    expect(await ok(installer('central.sh', args, net.env))).toContain('nothing to change');
-    expect([...snapshot(root).entries()]).toEqual([...afterFirst.entries()]);
-    expect(net.calls()).toEqual([]);
-    expect(notRootOnly(join(root, 'opt/hotpot'))).toEqual([]);
+    expect(await installTwice('central.sh', root, args, net)).toContain("wrote the runbook's procedures, backups and contacts into /etc/hotpot/central.json");
 
     const config = centralConfigSchema.parse(JSON.parse(readFileSync(join(root, 'etc/hotpot/central.json'), 'utf8')));
     expect(config.mqtt.username).toBe('hotpot-central');
