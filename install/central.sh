@@ -247,6 +247,11 @@ do_uninstall() {
   fi
 }
 
+if [[ -n $CONFIG_FILE && ${#INIT_ARGS[@]} -gt 0 ]]; then
+  # Each run would put FILE back, then the runbook over it: never "nothing to change".
+  die "--config FILE and the runbook options (--status-url ...) do not go together: run 'hotpot central init --config FILE ...' on your file, then install it with --config"
+fi
+
 BROKER_OWNER=0:0
 BROKER_CHANGES=0
 require_privileges
