@@ -167,9 +167,14 @@ describe('hotpot provision-point', () => {
   it('checks --passwd-file before writing anything', async () => {
     const parent = tempDir('point');
     const out = join(parent, 'poti-1');
-    await expect(provisionPoint({ pointId: 'poti-1', outDir: out, brokerUrl: 'mqtt://10.0.0.1:1883', passwordFile: join(parent, 'no-such-dir', 'passwd') })).rejects.toThrow(/the directory .*no-such-dir does not exist/);
+    writeFileSync(join(parent, 'a-file'), '');
+    await expect(provisionPoint({ pointId: 'poti-1', outDir: out, brokerUrl: 'mqtt://10.0.0.1:1883', passwordFile: join(parent, 'a-file', 'central', 'broker.passwd') })).rejects.toThrow(/a-file is not a directory/);
     await expect(provisionPoint({ pointId: 'poti-1', outDir: out, brokerUrl: 'mqtt://10.0.0.1:1883', passwordFile: parent })).rejects.toThrow(/not a regular file/);
-    expect(readdirSync(parent)).toEqual([]);
+    expect(readdirSync(parent)).toEqual(['a-file']);
+    // Central's data dir before its first start: made, with the file.
+    const first = join(parent, 'data', 'central', 'broker.passwd');
+    expect(await provisionPoint({ pointId: 'poti-1', outDir: out, brokerUrl: 'mqtt://10.0.0.1:1883', passwordFile: first })).toMatchObject({ passwordFileUpdated: first, passwordFileCreated: true });
+    expect(readFileSync(first, 'utf8')).toMatch(/^poti-1:\$7\$/);
   });
 
   it('rotation keeps the rest of agent.json and the client certificate; --cert renews the certificate', async () => {
@@ -197,9 +202,10 @@ describe('hotpot provision-point', () => {
   it('prints a failure as one line, without a stack, and writes nothing', async () => {
     const parent = tempDir('point-cli');
     const out = join(parent, 'mestia-1');
-    const result = await run('node', [join(REPO, 'dist/bin/hotpot.js'), 'provision-point', 'mestia-1', '--broker-url', 'mqtt://10.0.0.1:1883', '--out', out, '--passwd-file', join(parent, 'missing', 'passwd')]);
+    writeFileSync(join(parent, 'not-a-dir'), '');
+    const result = await run('node', [join(REPO, 'dist/bin/hotpot.js'), 'provision-point', 'mestia-1', '--broker-url', 'mqtt://10.0.0.1:1883', '--out', out, '--passwd-file', join(parent, 'not-a-dir', 'passwd')]);
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^hotpot provision-point: --passwd-file .*missing\/passwd: the directory .* does not exist/)]);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^hotpot provision-point: --passwd-file .*not-a-dir\/passwd: .*not-a-dir is not a directory$/)]);
     expect(existsSync(out)).toBe(false);
     const usage = await run('node', [join(REPO, 'dist/bin/hotpot.js'), 'provision-point', 'mestia-1']);
     expect(usage.code).toBe(2);

@@ -87,7 +87,8 @@ export const provisionPointCommand: Command = {
     '  client.crt/.key   with --cert: a client certificate signed by the franchise CA',
     '--passwd-file FILE also puts the line into that password file, replacing the point\'s old one:',
     "Mosquitto's (then reload Mosquitto) or central's embedded broker's broker.passwordFile (default",
-    '<dataDir>/broker.passwd; central reads it again by itself). It is checked before anything is written.',
+    '<dataDir>/broker.passwd; central reads it again by itself; made, with its directory, when missing).',
+    'It is checked before anything is written.',
     'A point already provisioned (its agent.json in DIR, or its line in --passwd-file) needs --rotate:',
     "a new password, the rest of DIR's agent.json kept, and its client certificate kept (--cert issues",
     'a new one).',
@@ -117,7 +118,7 @@ export const provisionPointCommand: Command = {
         `provisioned ${args.pointId} in ${point.outDir}:`,
         ...Object.values(point.files).map((file) => `  ${file}`),
         point.passwordFileUpdated
-          ? `updated ${point.passwordFileUpdated}: reload Mosquitto (systemctl reload mosquitto); central's embedded broker reads it by itself`
+          ? `${point.passwordFileCreated ? 'created' : 'updated'} ${point.passwordFileUpdated}: reload Mosquitto (systemctl reload mosquitto); central's embedded broker reads it by itself`
           : `add ${point.files.passwordLine}'s line to the broker's password file (then reload Mosquitto)`,
         `on the box: sudo install/agent.sh --point-dir <copy of ${point.outDir}>`,
         ...(point.warning ? [`warning: ${point.warning}`] : []),

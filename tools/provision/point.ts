@@ -37,6 +37,8 @@ export interface ProvisionedPoint {
   /** Every file written, by role. */
   files: { agentConfig: string; passwordLine: string; ca?: string; clientCert?: string; clientKey?: string };
   passwordFileUpdated?: string;
+  /** The password file did not exist before: worth a look that it is the one the broker reads. */
+  passwordFileCreated?: boolean;
   /** Something the operator should know (printed by the command). */
   warning?: string;
 }
@@ -66,23 +68,30 @@ function readEarlierConfig(file: string): EarlierConfig | undefined {
   return parsed.data;
 }
 
+/** The nearest existing directory on the way to `dir` (where a missing one would be made). */
+function nearestExisting(dir: string): string {
+  let at = dir;
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  return at;
+}
+
 /**
- * Checks `--passwd-file` before anything is written: its directory exists, the file (when there)
- * is a regular file this process may rewrite, and it holds no login for the point unless this is
- * a rotation (a second provisioning would silently replace the password a box is using).
+ * Checks `--passwd-file` before anything is written: the file (when there) is a regular file this
+ * process may rewrite, or else it can be made (its nearest existing directory is one this process
+ * may write: central's embedded broker's data dir may not exist before its first start), and it
+ * holds no login for the point unless this is a rotation (a second provisioning would silently
+ * replace the password a box is using). Returns whether the file is new.
  */
-function checkPasswordFile(file: string, pointId: string, rotate: boolean): void {
-  const dir = dirname(file);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new CommandError(`--passwd-file ${file}: the directory ${dir} does not exist (Mosquitto's is /etc/mosquitto/hotpot/passwd, central's embedded broker's <dataDir>/broker.passwd)`);
-  }
+function checkPasswordFile(file: string, pointId: string, rotate: boolean): boolean {
   if (!existsSync(file)) {
+    const dir = nearestExisting(dirname(file));
+    if (!statSync(dir).isDirectory()) throw new CommandError(`--passwd-file ${file}: ${dir} is not a directory`);
     try {
       accessSync(dir, constants.W_OK);
     } catch {
       throw new CommandError(`--passwd-file ${file}: cannot create it, ${dir} is not writable by this user (run with sudo)`);
     }
-    return;
+    return true;
   }
   if (!statSync(file).isFile()) throw new CommandError(`--passwd-file ${file} is not a regular file`);
   try {
@@ -93,6 +102,7 @@ function checkPasswordFile(file: string, pointId: string, rotate: boolean): void
   if (!rotate && readFileSync(file, 'utf8').split('\n').some((line) => line.startsWith(`${pointId}:`))) {
     throw new CommandError(`${pointId} already has a login in ${file}: pass --rotate to replace it (its box keeps the old password until it gets the new agent.json)`);
   }
+  return false;
 }
 
 /** The point's agent.json: a new one, or on rotation the earlier one with new credentials. */
@@ -138,7 +148,7 @@ export async function provisionPoint(options: ProvisionPointOptions): Promise<Pr
     throw new CommandError(`${agentConfig} exists: ${pointId} is already provisioned (pass --rotate to issue new credentials)`);
   }
   const earlier = rotate ? readEarlierConfig(agentConfig) : undefined;
-  if (options.passwordFile) checkPasswordFile(options.passwordFile, pointId, rotate);
+  const newPasswordFile = options.passwordFile ? checkPasswordFile(options.passwordFile, pointId, rotate) : false;
 
   const password = generatePassword();
   const config = pointConfig(options, password, earlier, tls);
@@ -165,6 +175,7 @@ export async function provisionPoint(options: ProvisionPointOptions): Promise<Pr
   if (options.passwordFile) {
     upsertPasswordFile(options.passwordFile, line);
     result.passwordFileUpdated = options.passwordFile;
+    if (newPasswordFile) result.passwordFileCreated = true;
   }
   if (rotate && !earlier && !options.clientCert) {
     result.warning = `no earlier agent.json in ${outDir}: if ${pointId}'s box presents a client certificate, rotate from its directory or pass --cert`;
