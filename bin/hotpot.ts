@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError } from '../lib/config.js';
-import { parseCommandArgs, type Command } from '../lib/cli.js';
+import { CommandError, parseCommandArgs, type Command } from '../lib/cli.js';
 
 /** Each command is loaded only when asked for, so one part's failure cannot break another's. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -16,24 +16,40 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   redrive: { summary: 'send parked orders to the main server again', load: async () => (await import('../central/upstream/cli.js')).redriveCommand },
 };
 
+/** Sub-modes of a command, each a command of its own: `hotpot central init`. */
+const SUBCOMMANDS: Record<string, Record<string, { summary: string; load: () => Promise<Command> }>> = {
+  central: {
+    init: { summary: "write the runbook's procedures, backups and notify skeleton into central's config", load: async () => (await import('../tools/central/index.js')).centralInitCommand },
+    check: { summary: 'probe every configured target once; print what each procedure would do', load: async () => (await import('../tools/central/index.js')).centralCheckCommand },
+    polkit: { summary: 'print the polkit rule for the units central restarts', load: async () => (await import('../tools/central/index.js')).centralPolkitCommand },
+  },
+};
+
 function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const entries = Object.entries(COMMANDS).flatMap(([name, c]) => [
+    [name, c.summary] as const,
+    ...Object.entries(SUBCOMMANDS[name] ?? {}).map(([sub, s]) => [`${name} ${sub}`, s.summary] as const),
+  ]);
+  const width = Math.max(...entries.map(([n]) => n.length));
   return [
     'usage: hotpot <command> [options]',
     '',
-    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    ...entries.map(([name, summary]) => `  ${name.padEnd(width)}  ${summary}`),
     '',
     'Every command takes --help.',
   ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  const [first, ...afterFirst] = argv;
+  const sub = first ? SUBCOMMANDS[first]?.[afterFirst[0] ?? ''] : undefined;
+  const name = sub ? `${first} ${afterFirst[0]}` : first;
+  const rest = sub ? afterFirst.slice(1) : afterFirst;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage()}\n`);
     return name ? 0 : 2;
   }
-  const entry = COMMANDS[name];
+  const entry = sub ?? COMMANDS[name];
   if (!entry) {
     process.stderr.write(`hotpot: unknown command "${name}"\n\n${usage()}\n`);
     return 2;
@@ -56,6 +72,10 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof ConfigError) {
       process.stderr.write(`hotpot ${name}: ${error.message}\n`);
       return 78;
+    }
+    if (error instanceof CommandError) {
+      process.stderr.write(`hotpot ${name}: ${error.message}\n`);
+      return error.exitCode;
     }
     process.stderr.write(`hotpot ${name}: ${(error as Error).stack ?? String(error)}\n`);
     return 1;

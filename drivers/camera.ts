@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import NodeWebcam, { type FSWebcam } from 'node-webcam';
 import { runCommand } from '../lib/command.js';
 import { httpRequest } from '../lib/http-client.js';
 import { redactSecrets } from '../lib/redact.js';
@@ -17,9 +18,44 @@ function lastLine(text: string): string {
 }
 
 /**
- * A USB camera (`/dev/videoN`) or an fswebcam source (`file:/x.jpg`, `TEST`) through the
- * fswebcam binary, run as an argv array. fswebcam exits 0 even when it captured nothing, so
- * only a non-empty JPEG on stdout counts as a frame.
+ * The fswebcam command line node-webcam would run for these options, as an argv array. node-webcam
+ * builds it as one shell string and runs it with child_process.exec: a device path with a space or a
+ * `;` would be split or run by the shell, there is no timeout, and stdout is decoded as text, which
+ * breaks a JPEG. So node-webcam keeps the camera's options (its defaults, resolution, skipped frames,
+ * controls), reads fswebcam's messages and hands back the shot; only the run is ours: this argv,
+ * through lib/command.ts (no shell, SIGKILL at the timeout, stdout kept as bytes).
+ */
+export function fswebcamArgv(webcam: FSWebcam): string[] {
+  const o = webcam.opts;
+  const controls = Object.entries(o.setValues).flatMap(([name, value]) => (value ? ['-s', `${name}=${value}`] : []));
+  const banner = o.topBanner ? '--top-banner' : o.bottomBanner ? '--bottom-banner' : '--no-banner';
+  return [
+    webcam.bin,
+    ...(o.verbose ? [] : ['--quiet']),
+    ...(o.device ? ['-d', o.device] : []),
+    ...(o.width && o.height ? ['-r', `${o.width}x${o.height}`] : []),
+    ...(o.frames ? ['-F', String(o.frames)] : []),
+    ...(o.delay ? ['-D', String(o.delay)] : []),
+    ...(o.skip ? ['--skip', String(o.skip)] : []),
+    ...(o.greyscale ? ['--greyscale'] : []),
+    ...(o.rotation ? ['--rotate', String(o.rotation)] : []),
+    banner,
+    ...controls,
+    `--${o.output}`,
+    String(o.quality),
+    '-',
+  ];
+}
+
+/** Sources fswebcam treats as a capture device: a video device, and its `TEST` pattern that stands in for one. */
+function isCaptureDevice(address: string): boolean {
+  return address.startsWith('/dev/') || address === 'TEST';
+}
+
+/**
+ * A USB camera (`/dev/videoN`) or an fswebcam source (`file:/x.jpg`, `TEST`), driven by node-webcam
+ * (see fswebcamArgv for what it does and what we run ourselves). fswebcam exits 0 even when it
+ * captured nothing, so only a non-empty JPEG on stdout counts as a frame.
  */
 export class FswebcamCamera implements Camera {
   constructor(
@@ -27,11 +63,27 @@ export class FswebcamCamera implements Camera {
     private readonly options: { resolution: string; skipFrames: number; binary?: string },
   ) {}
 
+  /** node-webcam's camera for one capture: a device gets the configured size and skips its first frames; a file is taken as it is. */
+  private webcam(): FSWebcam {
+    const [width, height] = this.options.resolution.split('x').map(Number);
+    const device = isCaptureDevice(this.address);
+    const webcam = new NodeWebcam.FSWebcam({
+      device: this.address,
+      ...(device ? { width: width!, height: height!, skip: this.options.skipFrames } : { width: 0, height: 0 }),
+      output: 'jpeg',
+      quality: 85,
+      callbackReturn: 'buffer',
+      saveShots: false,
+      verbose: false,
+    });
+    if (this.options.binary) webcam.bin = this.options.binary;
+    return webcam;
+  }
+
   async capture(timeoutMs: number): Promise<Buffer> {
-    const device = this.address.startsWith('/dev/') ? ['-r', this.options.resolution, '-S', String(this.options.skipFrames)] : [];
-    const binary = this.options.binary ?? 'fswebcam';
-    const argv = [binary, '--quiet', '--no-banner', '-d', this.address, ...device, '--jpeg', '85', '-'];
-    const result = await runCommand({ argv, timeoutMs }, { stdoutMaxBytes: MAX_FRAME_BYTES });
+    const webcam = this.webcam();
+    const binary = webcam.bin;
+    const result = await runCommand({ argv: fswebcamArgv(webcam), timeoutMs }, { stdoutMaxBytes: MAX_FRAME_BYTES });
     const said = lastLine(result.output);
     const saying = said ? `: ${said}` : '';
     if (result.timedOut) throw new TimeoutError(`fswebcam to capture a frame from ${this.address}`, timeoutMs);
@@ -39,8 +91,15 @@ export class FswebcamCamera implements Camera {
     if (result.error) throw new CaptureError(`${binary} could not start: ${result.error}`);
     if (result.stdoutOverflow) throw new CaptureError(`fswebcam sent more than ${MAX_FRAME_BYTES} bytes from ${this.address}`);
     if (result.exitCode !== 0) throw new CaptureError(`fswebcam exited with ${String(result.exitCode ?? result.signal)} on ${this.address}${saying}`);
-    if (!result.stdout?.length) throw new CaptureError(`fswebcam captured nothing from ${this.address}${saying}`);
-    return result.stdout;
+    if (!result.stdout?.length) {
+      // node-webcam reads fswebcam's messages for "no such file or device".
+      const refused = webcam.runCaptureValidations(result.output);
+      throw new CaptureError(`fswebcam captured nothing from ${this.address}${refused ? ` (${refused.message})` : ''}${saying}`);
+    }
+    const shot = webcam.createShot(null, result.stdout);
+    return new Promise((resolve, reject) =>
+      webcam.getShotBuffer(shot, (error, data) => (error || !data ? reject(new CaptureError(`no frame from ${this.address}: ${error?.message ?? 'empty shot'}`)) : resolve(data))),
+    );
   }
 }
 

@@ -11,21 +11,24 @@ readonly UNIT=hotpot-agent.service
 readonly UDEV_RULE=/etc/udev/rules.d/99-hotpot-printer.rules
 # Printer (serial, usblp) and camera device access.
 readonly DEVICE_GROUPS=(dialout video lp)
+# Programs the agent runs: fswebcam captures from a USB camera.
+readonly BOX_PACKAGES=(fswebcam:fswebcam)
 
 usage() {
   cat <<EOF
 usage: install/agent.sh [--point-dir DIR] [--printer-usb-id VVVV:PPPP] [--force]
-                        [--source DIR] [--root DIR]
+                        [--bundle FILE | --source DIR] [--root DIR]
        install/agent.sh --uninstall [--purge] [--force] [--root DIR]
 
-Installs the agent: system user $SERVICE_USER (groups ${DEVICE_GROUPS[*]}), the app in $APP_DIR
-(npm ci --omit=dev), config in $ETC_DIR/agent.json (0600), data in $DATA_DIR, and the systemd
+Installs the agent: fswebcam (apt-get, when missing), system user $SERVICE_USER (groups
+${DEVICE_GROUPS[*]}), the app in $APP_DIR (npm ci --omit=dev, or a release bundle), config in $ETC_DIR/agent.json (0600), data in $DATA_DIR, and the systemd
 unit $UNIT (enabled and started).
 
   --point-dir DIR         the directory from 'hotpot provision-point' (agent.json, ca.crt,
                           client.crt/.key); needed on the first install, replaces the config after
   --printer-usb-id V:P    install the udev rule that names the printer /dev/hotpot-printer
   --force                 upgrade (or purge) even while the outbox holds unsynced orders
+  --bundle FILE           install a release bundle (npm run bundle): no npm registry, no compiler
   --source DIR            the built app to install (default: this checkout)
   --root DIR              install under DIR instead of / (no services are touched)
   --uninstall             stop and remove the service and the app; keeps config and orders
@@ -125,8 +128,10 @@ install_udev_rule() {
 }
 
 do_install() {
+  unpack_bundle
   check_source
   if [[ -f $ROOT$APP_DIR/.release ]] && app_needs_update; then guard_outbox "upgrade"; fi
+  ensure_packages "${BOX_PACKAGES[@]}"
   ensure_user "${DEVICE_GROUPS[@]}"
   local owner
   owner="$(owner_of "$SERVICE_USER")"
@@ -134,6 +139,7 @@ do_install() {
   ensure_dir "$DATA_DIR" 0750 "$owner"
   install_point_files "$owner"
   install_app "$UNIT"
+  ensure_app_locked_down
   install_unit "$UNIT"
   install_udev_rule
   activate_unit "$UNIT"

@@ -12,16 +12,28 @@ readonly UNIT=hotpot-central.service
 readonly CENTRAL_USER=hotpot-central   # central's broker user; the ACL grants it all of hotpot/v1
 readonly MOSQUITTO_DIR=/etc/mosquitto/hotpot
 readonly MOSQUITTO_CONF=/etc/mosquitto/conf.d/hotpot.conf
+# Written from central.json's recovery procedures (hotpot central polkit): the units user hotpot may change.
+readonly POLKIT_RULE=/etc/polkit-1/rules.d/50-hotpot-central.rules
+readonly UNIT_ALLOW_LIST=$ETC_DIR/systemd-units.allow
+# journalctl in the runbook's diagnostics reads the system journal through this group.
+readonly CENTRAL_GROUPS=(systemd-journal)
+# pg_dump, pg_restore and pg_isready for the runbook's backups and database checks.
+readonly CENTRAL_PACKAGES=(pg_dump:postgresql-client)
 
 usage() {
   cat <<EOF
 usage: install/central.sh [--config FILE] [--ca-dir DIR] [--broker-name NAME ...]
-                          [--no-mosquitto] [--source DIR] [--root DIR]
+                          [--no-mosquitto] [--bundle FILE | --source DIR] [--root DIR]
+                          [--status-url URL --service UNIT --database-url URL --chain-node NAME=URL ...
+                           [more 'hotpot central init' options] [--force]]
        install/central.sh --uninstall [--purge] [--root DIR]
 
-Installs central: system user $SERVICE_USER, the app in $APP_DIR (npm ci --omit=dev), config in
+Installs central: postgresql-client (apt-get, when missing), system user $SERVICE_USER (group
+${CENTRAL_GROUPS[*]}), the app in $APP_DIR (npm ci --omit=dev, or a bundle), config in
 $ETC_DIR/central.json (0600), data in $DATA_DIR, the systemd unit $UNIT (enabled and started),
-and the Mosquitto broker config ($MOSQUITTO_CONF, $MOSQUITTO_DIR/{acl,passwd,certs}).
+the Mosquitto broker config ($MOSQUITTO_CONF, $MOSQUITTO_DIR/{acl,passwd,certs}), and the polkit
+rule $POLKIT_RULE with its allow-list $UNIT_ALLOW_LIST: user $SERVICE_USER may start, stop
+and restart exactly the units central.json's procedures name.
 
   --config FILE       install this central.json (otherwise an existing one is kept, or a
                       default one is written that joins the local Mosquitto as $CENTRAL_USER)
@@ -29,6 +41,13 @@ and the Mosquitto broker config ($MOSQUITTO_CONF, $MOSQUITTO_DIR/{acl,passwd,cer
                       there when missing)
   --broker-name NAME  a DNS name or IP the points dial, for the broker certificate (repeat it)
   --no-mosquitto      leave Mosquitto alone (embedded broker, or an external cluster)
+  --status-url URL, --service UNIT, --database-url URL, --chain-node NAME=URL (repeat it), and
+  --service-host, --database-service, --chain-service, --chain-restore, --chain-height-path,
+  --chain-hash-path, --chain-block-hash-path, --ssh-user, --chat-webhook, --public-url, --backup-dir
+                      hand these to 'hotpot central init': central.json gets the runbook's
+                      procedures (main server, database, chain), backups and notify contacts
+                      (--force replaces sections edited by hand)
+  --bundle FILE       install a release bundle (npm run bundle): no npm registry, no compiler
   --source DIR        the built app to install (default: this checkout)
   --root DIR          install under DIR instead of / (no services are touched)
   --uninstall         stop and remove the service, the app and the broker config; keeps
@@ -41,8 +60,13 @@ CONFIG_FILE=""
 CA_DIR=""
 BROKER_NAMES=()
 WITH_MOSQUITTO=1
+INIT_ARGS=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
+    --status-url | --service | --service-host | --database-url | --database-service | --chain-node | --chain-service | \
+      --chain-restore | --chain-height-path | --chain-hash-path | --chain-block-hash-path | --ssh-user | --chat-webhook | \
+      --public-url | --backup-dir)
+      INIT_ARGS+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
     --config) CONFIG_FILE="${2:?--config needs a file}"; shift 2 ;;
     --ca-dir) CA_DIR="${2:?--ca-dir needs a directory}"; shift 2 ;;
     --broker-name) BROKER_NAMES+=("${2:?--broker-name needs a name}"); shift 2 ;;
@@ -141,14 +165,50 @@ install_config() {
   rm -f "$tmp"
 }
 
+# Hands the runbook facts to `hotpot central init` (the installed app), which merges the procedures,
+# backups and contacts into central.json and changes nothing when they are there already.
+init_runbook() {
+  [[ ${#INIT_ARGS[@]} -gt 0 ]] || return 0
+  local config="$ROOT$ETC_DIR/central.json" before after
+  local -a force=()
+  if [[ $FORCE -eq 1 ]]; then force=(--force); fi
+  before="$(sha256sum "$config" | cut -d' ' -f1)"
+  "$NODE_BIN" "$ROOT$APP_DIR/dist/bin/hotpot.js" central init --config "$config" "${INIT_ARGS[@]}" "${force[@]}" >/dev/null ||
+    die "hotpot central init refused (above); central.json is unchanged"
+  after="$(sha256sum "$config" | cut -d' ' -f1)"
+  if [[ $before != "$after" ]]; then changed "wrote the runbook's procedures, backups and contacts into $ETC_DIR/central.json"; fi
+}
+
+# The polkit rule and its allow-list, made by the installed app from central.json; none when
+# the procedures restart nothing (a fixture app that prints nothing counts as that).
+install_polkit_rule() {
+  local config="$ROOT$ETC_DIR/central.json" hotpot="$ROOT$APP_DIR/dist/bin/hotpot.js" allow rule
+  [[ -f $config ]] || return 0
+  allow="$("$NODE_BIN" "$hotpot" central polkit --config "$config" --allow-list)" || die "hotpot central polkit failed on $config"
+  if [[ -z $allow ]]; then
+    remove_path "$POLKIT_RULE"
+    remove_path "$UNIT_ALLOW_LIST"
+    return 0
+  fi
+  rule="$("$NODE_BIN" "$hotpot" central polkit --config "$config")" || die "hotpot central polkit failed on $config"
+  printf '%s\n' "$allow" | install_text "$UNIT_ALLOW_LIST" 0644 0:0
+  printf '%s\n' "$rule" | install_text "$POLKIT_RULE" 0644 0:0
+  if live && ! command -v pkaction >/dev/null 2>&1; then
+    warn "polkit is not installed (apt-get install polkitd): $SERVICE_USER cannot restart $(tr '\n' ' ' <<<"$allow")"
+  fi
+}
+
 do_install() {
+  unpack_bundle
   check_source
-  ensure_user
+  ensure_packages "${CENTRAL_PACKAGES[@]}"
+  ensure_user "${CENTRAL_GROUPS[@]}"
   local owner
   owner="$(owner_of "$SERVICE_USER")"
   ensure_dir "$ETC_DIR" 0750 "0:${owner#*:}"
   ensure_dir "$DATA_DIR" 0750 "$owner"
   install_app "$UNIT"
+  ensure_app_locked_down
   if [[ $WITH_MOSQUITTO -eq 1 ]]; then
     install_mosquitto
     install_config "$owner"
@@ -162,12 +222,16 @@ do_install() {
   else
     install_config "$owner"
   fi
+  init_runbook
+  install_polkit_rule
   install_unit "$UNIT"
   activate_unit "$UNIT"
 }
 
 do_uninstall() {
   deactivate_unit "$UNIT"
+  remove_path "$POLKIT_RULE"
+  remove_path "$UNIT_ALLOW_LIST"
   remove_app
   remove_path "$MOSQUITTO_CONF"
   for file in acl ca.crt server.crt server.key; do remove_path "$MOSQUITTO_DIR/$file"; done
@@ -182,6 +246,11 @@ do_uninstall() {
     log "kept $ETC_DIR, $DATA_DIR and $MOSQUITTO_DIR/passwd; --purge removes config and data"
   fi
 }
+
+if [[ -n $CONFIG_FILE && ${#INIT_ARGS[@]} -gt 0 ]]; then
+  # Each run would put FILE back, then the runbook over it: never "nothing to change".
+  die "--config FILE and the runbook options (--status-url ...) do not go together: run 'hotpot central init --config FILE ...' on your file, then install it with --config"
+fi
 
 BROKER_OWNER=0:0
 BROKER_CHANGES=0

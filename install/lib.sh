@@ -6,6 +6,8 @@
 shopt -s lastpipe
 
 readonly NODE_MIN=20.19.0
+# The Node majors CI runs the suite on (package.json engines, .ci/run).
+readonly NODE_TESTED=(20 22 24)
 readonly APP_DIR=/opt/hotpot
 readonly ETC_DIR=/etc/hotpot
 readonly DATA_DIR=/var/lib/hotpot
@@ -14,6 +16,7 @@ readonly INSTALL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 ROOT=""                                # --root DIR: install under DIR (tests, image builds)
 SOURCE="$(dirname "$INSTALL_DIR")"    # --source DIR: the built app (package.json, lock, dist/)
+BUNDLE=""                              # --bundle FILE: a release from install/bundle.sh
 FORCE=0
 UNINSTALL=0
 PURGE=0
@@ -26,6 +29,7 @@ common_option() {
   case "$1" in
     --force) FORCE=1; SHIFT_BY=1 ;;
     --source) SOURCE="${2:?--source needs a directory}"; SHIFT_BY=2 ;;
+    --bundle) BUNDLE="${2:?--bundle needs a file}"; SHIFT_BY=2 ;;
     --root) ROOT="${2:?--root needs a directory}"; SHIFT_BY=2 ;;
     --uninstall) UNINSTALL=1; SHIFT_BY=1 ;;
     --purge) PURGE=1; SHIFT_BY=1 ;;
@@ -61,9 +65,13 @@ check_node() {
     const [have, want] = process.argv.slice(1).map((v) => v.split(".").map(Number));
     for (let i = 0; i < 3; i++) if (have[i] !== want[i]) process.exit(have[i] > want[i] ? 0 : 1);
   ' "$version" "$NODE_MIN" || die "node $version at $NODE_BIN is too old; hotpot needs >= $NODE_MIN"
+  if [[ " ${NODE_TESTED[*]} " != *" ${version%%.*} "* ]]; then
+    warn "node $version is not a Node major hotpot is tested on (${NODE_TESTED[*]}): it may work, nobody has checked"
+  fi
 }
 
 check_source() {
+  bundled && return 0 # checked by unpack_bundle and extract_bundle
   local file
   for file in package.json package-lock.json dist/bin/hotpot.js; do
     [[ -f $SOURCE/$file ]] || die "$SOURCE/$file is missing: build the app first (npm ci && npm run build), or pass --source DIR"
@@ -83,9 +91,59 @@ present_assets() {
 }
 
 release_fingerprint() {
+  if bundled; then
+    sha256sum "$SOURCE/SHA256SUMS" | cut -d' ' -f1
+    return
+  fi
   local -a assets
   mapfile -t assets < <(present_assets)
   (cd "$SOURCE" && find package.json package-lock.json dist "${assets[@]}" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
+}
+
+# ---- release bundles (install/bundle.sh) ---------------------------------------------------
+
+# unpack_bundle — checks --bundle FILE (its .sha256 beside it when there; the Node ABI and
+# platform its bundle.json names) and makes it the SOURCE. Only bundle.json and SHA256SUMS come
+# out here: the release's fingerprint is the hash of SHA256SUMS (every file of it), so a re-run
+# of the same bundle costs one read of the tarball. Nothing here reaches a registry or a compiler.
+unpack_bundle() {
+  [[ -n $BUNDLE ]] || return 0
+  [[ -f $BUNDLE ]] || die "--bundle $BUNDLE: no such file"
+  local file dir want have
+  file="$(cd "$(dirname "$BUNDLE")" && pwd)/$(basename "$BUNDLE")"
+  if [[ -f $file.sha256 ]]; then
+    (cd "$(dirname "$file")" && sha256sum --check --quiet --strict "$(basename "$file").sha256" >/dev/null 2>&1) ||
+      die "$file does not match $file.sha256: a damaged or altered download"
+  fi
+  BUNDLE="$file"
+  BUNDLE_DIR="$(mktemp -d)"
+  trap 'rm -rf "$BUNDLE_DIR"' EXIT
+  tar -xzf "$file" -C "$BUNDLE_DIR" --no-same-owner hotpot-edge/bundle.json hotpot-edge/SHA256SUMS 2>/dev/null ||
+    die "$file is not a hotpot bundle (no hotpot-edge/bundle.json and SHA256SUMS in it)"
+  dir="$BUNDLE_DIR/hotpot-edge"
+  want="$(json_get "$dir/bundle.json" nodeAbi) $(json_get "$dir/bundle.json" platform)-$(json_get "$dir/bundle.json" arch)"
+  have="$("$NODE_BIN" -p 'process.versions.modules + " " + process.platform + "-" + process.arch')"
+  [[ $want == "$have" ]] ||
+    die "$file was built for Node ABI ${want% *} on ${want#* } ($(json_get "$dir/bundle.json" node)); $NODE_BIN is $("$NODE_BIN" --version), ABI ${have% *} on ${have#* }: use a bundle built with this Node major (npm run bundle)"
+  SOURCE="$dir"
+}
+
+bundled() { [[ -n $BUNDLE ]]; }
+
+# extract_bundle DIR — the whole bundle into DIR (beside APP_DIR: the swap is then a rename), each
+# file checked against SHA256SUMS. Only when it is to be installed.
+extract_bundle() {
+  local into="$1" unpack="$1.unpack"
+  rm -rf "$unpack"
+  mkdir -p "$unpack"
+  tar -xzf "$BUNDLE" -C "$unpack" --no-same-owner 2>/dev/null || { rm -rf "$unpack"; die "$BUNDLE: tar could not read it"; }
+  if ! (cd "$unpack/hotpot-edge" && sha256sum --check --quiet --strict SHA256SUMS >/dev/null 2>&1); then
+    rm -rf "$unpack"
+    die "$BUNDLE: a file inside does not match its SHA256SUMS"
+  fi
+  [[ -f $unpack/hotpot-edge/dist/bin/hotpot.js && -d $unpack/hotpot-edge/node_modules ]] || { rm -rf "$unpack"; die "$BUNDLE has no dist/bin/hotpot.js and node_modules"; }
+  mv "$unpack/hotpot-edge" "$into"
+  rm -rf "$unpack"
 }
 
 installed_fingerprint() {
@@ -93,6 +151,31 @@ installed_fingerprint() {
 }
 
 app_needs_update() { [[ "$(release_fingerprint)" != "$(installed_fingerprint)" ]]; }
+
+# ---- Debian packages ------------------------------------------------------------------------
+
+# ensure_packages PROGRAM:PACKAGE... — installs each package whose program is missing (live installs
+# only: a --root install leaves the host's packages alone). A box without a package mirror gets a
+# warning, not a failed install: `hotpot doctor` names what is missing.
+ensure_packages() {
+  live || return 0
+  local pair program package
+  local -a missing=()
+  for pair in "$@"; do
+    program="${pair%%:*}" package="${pair#*:}"
+    command -v "$program" >/dev/null 2>&1 || missing+=("$package")
+  done
+  [[ ${#missing[@]} -gt 0 ]] || return 0
+  if ! command -v apt-get >/dev/null 2>&1; then
+    warn "cannot install ${missing[*]}: no apt-get here; install them by hand"
+    return 0
+  fi
+  if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2; then
+    changed "installed ${missing[*]}"
+  else
+    warn "apt-get could not install ${missing[*]}; install them by hand (hotpot doctor checks for them)"
+  fi
+}
 
 # ---- accounts ----------------------------------------------------------------------------
 
@@ -216,6 +299,20 @@ json_get() {
 
 # ---- the app -----------------------------------------------------------------------------
 
+# copy_release DIR — what a release is made of (package files, dist/, the runtime assets) from
+# SOURCE into DIR, without `prepare`: it builds from TypeScript, which a production install has
+# neither sources nor compiler for.
+copy_release() {
+  local into="$1" asset
+  mkdir -p "$into"
+  cp -a "$SOURCE/package.json" "$SOURCE/package-lock.json" "$SOURCE/dist" "$into/"
+  while IFS= read -r asset; do
+    mkdir -p "$into/$(dirname "$asset")"
+    cp -a "$SOURCE/$asset" "$into/$asset"
+  done < <(present_assets)
+  (cd "$into" && npm pkg delete scripts.prepare >/dev/null)
+}
+
 # install_app UNIT — lays the built app into APP_DIR through a staging copy, so a failed npm ci
 # leaves the running release untouched; UNIT is stopped only for the swap. The previous release
 # stays in APP_DIR.previous for a manual rollback.
@@ -224,19 +321,17 @@ install_app() {
   local stage="$ROOT$APP_DIR.staging" fingerprint
   fingerprint="$(release_fingerprint)"
   rm -rf "$stage"
-  mkdir -p "$stage"
-  cp -a "$SOURCE/package.json" "$SOURCE/package-lock.json" "$SOURCE/dist" "$stage/"
-  local asset
-  while IFS= read -r asset; do
-    mkdir -p "$stage/$(dirname "$asset")"
-    cp -a "$SOURCE/$asset" "$stage/$asset"
-  done < <(present_assets)
-  # `prepare` builds from TypeScript, which a production install has neither sources nor compiler for.
-  (cd "$stage" && npm pkg delete scripts.prepare >/dev/null)
-  log "installing production dependencies (npm ci --omit=dev)"
-  (cd "$stage" && npm_config_update_notifier=false npm ci --omit=dev --no-audit --no-fund --loglevel=error >&2) ||
-    die "npm ci failed in $stage; the installed release is unchanged"
+  if bundled; then
+    # Built for this Node and platform (unpack_bundle checked): no registry, no compiler.
+    extract_bundle "$stage"
+  else
+    copy_release "$stage"
+    log "installing production dependencies (npm ci --omit=dev)"
+    (cd "$stage" && npm_config_update_notifier=false npm ci --omit=dev --no-audit --no-fund --loglevel=error >&2) ||
+      die "npm ci failed in $stage; the installed release is unchanged"
+  fi
   printf '%s\n' "$fingerprint" >"$stage/.release"
+  lock_down_app "$stage"
   stop_service "$1"
   if [[ -d $ROOT$APP_DIR ]]; then
     rm -rf "$ROOT$APP_DIR.previous"
@@ -245,6 +340,32 @@ install_app() {
   mv "$stage" "$ROOT$APP_DIR"
   chmod 0755 "$ROOT$APP_DIR"
   changed "installed the app in $APP_DIR (release ${fingerprint:0:12})"
+}
+
+# The app runs as hotpot and, for provision-ca and provision-point, as root: whoever owned the
+# checkout or the bundle, only root may change a file of it. Prints the first path that breaks
+# that rule (owner not root, or writable by group or others); nothing when all is well.
+app_not_locked_down() {
+  if privileged; then
+    find "$1" \( ! -user 0 -o ! -group 0 -o \( ! -type l -perm /022 \) \) -print -quit
+  else
+    find "$1" ! -type l -perm /022 -print -quit
+  fi
+}
+
+lock_down_app() {
+  if privileged; then chown -R --no-dereference 0:0 "$1"; fi
+  chmod -R u+rwX,go+rX,go-w "$1"
+}
+
+# An app laid by an older installer may still belong to the checkout's owner: fix it in place.
+ensure_app_locked_down() {
+  [[ -d $ROOT$APP_DIR ]] || return 0
+  local offender
+  offender="$(app_not_locked_down "$ROOT$APP_DIR")"
+  [[ -n $offender ]] || return 0
+  lock_down_app "$ROOT$APP_DIR"
+  changed "made $APP_DIR root's and writable by no one else (${offender#"$ROOT"} was not)"
 }
 
 remove_app() {

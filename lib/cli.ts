@@ -19,6 +19,20 @@ export function parseCommandArgs(command: Command, argv: string[]) {
   });
 }
 
+/**
+ * A failure the command explains in one line (what went wrong and what to do): `hotpot` prints
+ * `hotpot <command>: <message>` without a stack and exits with `exitCode`.
+ */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message.replace(/\s*\n\s*/g, ' '));
+    this.name = 'CommandError';
+  }
+}
+
 /** Resolves when SIGINT/SIGTERM arrives, so a service can stop cleanly. */
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {

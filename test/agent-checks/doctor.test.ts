@@ -84,4 +84,18 @@ describeWithPeers('hotpot doctor', [peers.fswebcam()], () => {
       emulator.set({});
     }
   });
+
+  it('says where fswebcam is, and fails when the configured camera needs it and it is missing', async () => {
+    const { table } = await doctor();
+    expect(table).toMatch(/^fswebcam: \/\S+\/fswebcam$/m);
+    let withoutIt = '';
+    const code = await runDoctor(loadAgentConfig(configFile, {}), { write: (text: string) => (withoutIt += text) }, silentLogger(), tempDir('empty-path'));
+    expect(withoutIt).toMatch(/^fswebcam: MISSING \(apt-get install fswebcam\): the camera file:\S+ needs it$/m);
+    expect(code).toBe(1);
+    const noCamera = { ...loadAgentConfig(configFile, {}) };
+    noCamera.checks = { ...noCamera.checks, camera: { ...noCamera.checks.camera, device: 'none' } };
+    let warned = '';
+    expect(await runDoctor(noCamera, { write: (text: string) => (warned += text) }, silentLogger(), tempDir('empty-path'))).toBe(0);
+    expect(warned).toMatch(/^fswebcam: MISSING \(apt-get install fswebcam\): a USB camera would need it$/m);
+  });
 });

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import NodeWebcam from 'node-webcam';
 import { loadCamera, type Camera } from '../../drivers/index.js';
+import { FswebcamCamera, fswebcamArgv, inspectJpeg } from '../../drivers/camera.js';
 import { CameraCheck } from '../../agent/checks/index.js';
 import { FrameFiles, SnapshotServer, makeJpeg } from '../peers/camera.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
@@ -54,6 +57,39 @@ describeWithPeers('USB camera through fswebcam (file: and TEST sources)', [peers
     const result = await new CameraCheck(await camera('/dev/video97'), CHECK).run();
     expect(result.status).toBe('down');
     expect(result.detail).toMatch(/\/dev\/video97/);
+  });
+});
+
+describeWithPeers('USB capture driven by node-webcam (fswebcam -d TEST stands in for the camera)', [peers.fswebcam()], () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'hotpot-webcam-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it("captures a frame at the configured size through node-webcam's options", async () => {
+    const frame = await inspectJpeg(await new FswebcamCamera('TEST', { resolution: '640x480', skipFrames: 1 }).capture(5000));
+    expect({ width: frame.width, height: frame.height }).toEqual({ width: 640, height: 480 });
+    const check = await new CameraCheck(await camera('TEST'), CHECK).run();
+    expect(check).toMatchObject({ status: 'up', data: { width: 640, height: 480 } });
+  });
+
+  it('runs the command line node-webcam would build, as argv with no shell', () => {
+    const webcam = new NodeWebcam.FSWebcam({ device: '/dev/video0', width: 320, height: 240, skip: 2, output: 'jpeg', quality: 85, setValues: { Brightness: 40 } });
+    expect(fswebcamArgv(webcam)).toEqual(['fswebcam', '--quiet', '-d', '/dev/video0', '-r', '320x240', '--skip', '2', '--no-banner', '-s', 'Brightness=40', '--jpeg', '85', '-']);
+  });
+
+  it('hands a device name with shell characters to fswebcam as one argument', async () => {
+    const marker = join(scratch, 'pwned');
+    const result = await new CameraCheck(await camera(`/dev/video97; touch ${marker}`), CHECK).run();
+    expect(result.status).toBe('down');
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('kills a capture that hangs at our timeout', async () => {
+    const hanging = join(scratch, 'fswebcam-hangs');
+    writeFileSync(hanging, '#!/bin/sh\nexec sleep 30\n');
+    chmodSync(hanging, 0o755);
+    const started = Date.now();
+    await expect(new FswebcamCamera('TEST', { resolution: '320x240', skipFrames: 0, binary: hanging }).capture(300)).rejects.toThrow(/timed out after 300 ms waiting for fswebcam to capture a frame from TEST/);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
 

@@ -86,6 +86,17 @@ describeWithPeers('the generated Mosquitto config: TLS, per-point passwords, ACL
     await broker.start();
   });
 
+  /** A Mosquitto (not started) on the generated config hardened as OPERATIONS says: require_certificate true. */
+  const strictBroker = async () => {
+    const port = await freePort();
+    const strict = new MosquittoPeer({
+      port,
+      listenerConfig: (p) => generatedBrokerConfig(root, p).map((line) => (line === 'require_certificate false' ? 'require_certificate true' : line)),
+    });
+    chmodSync(strict.dir, 0o777);
+    return { strict, strictUrl: `mqtts://127.0.0.1:${port}` };
+  };
+
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.endAsync(true)));
     await broker?.stop();
@@ -165,15 +176,9 @@ describeWithPeers('the generated Mosquitto config: TLS, per-point passwords, ACL
   });
 
   it('with require_certificate true (the documented hardening), wants the client certificate too', async () => {
-    const port = await freePort();
-    const strict = new MosquittoPeer({
-      port,
-      listenerConfig: (p) => generatedBrokerConfig(root, p).map((line) => (line === 'require_certificate false' ? 'require_certificate true' : line)),
-    });
-    chmodSync(strict.dir, 0o777);
+    const { strict, strictUrl } = await strictBroker();
     await strict.start();
     try {
-      const strictUrl = `mqtts://127.0.0.1:${port}`;
       const credentials = { username: pointA.mqtt.username, password: pointA.mqtt.password };
       const withCert = await connect(strictUrl, tls({ ...credentials, ...pointACert }));
       expect(withCert.connected).toBe(true);
@@ -200,6 +205,45 @@ describeWithPeers('the generated Mosquitto config: TLS, per-point passwords, ACL
       } finally {
         await link.stop();
       }
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it('after a rotation (--rotate, then --rotate --cert) the point still gets in under require_certificate true', async () => {
+    const { strict, strictUrl } = await strictBroker();
+    const passwordFile = join(root, 'etc/mosquitto/hotpot/passwd');
+    const pointDir = join(tempDir('points'), 'point-r');
+    const rotateOnce = async (extra: { clientCert?: boolean; rotate?: boolean }) => {
+      const point = await provisionPoint({ pointId: 'point-r', outDir: pointDir, brokerUrl: strictUrl, caDir: ca, passwordFile, ...extra });
+      return { config: agentConfigSchema.parse(JSON.parse(readFileSync(point.files.agentConfig, 'utf8'))), point };
+    };
+    /** The agent's own link as the rotated agent.json configures it (paths moved to this test's copies). */
+    const linkFor = async (config: AgentConfig) => {
+      expect(config.mqtt).toMatchObject({ cert: '/etc/hotpot/client.crt', key: '/etc/hotpot/client.key' });
+      const link = new MqttLink({ url: strictUrl, clientId: 'hotpot-agent-point-r', username: config.mqtt.username, password: config.mqtt.password, ca: caFiles(ca).caCert, cert: join(pointDir, 'client.crt'), key: join(pointDir, 'client.key'), keepaliveSeconds: 10, clean: true, log: silentLogger() });
+      link.start();
+      try {
+        await link.waitConnected(15_000);
+        return link.connected;
+      } finally {
+        await link.stop();
+      }
+    };
+    const first = await rotateOnce({ clientCert: true });
+    await strict.start();
+    try {
+      expect(await linkFor(first.config)).toBe(true);
+      const rotated = await rotateOnce({ rotate: true });
+      expect(rotated.config.mqtt.password).not.toBe(first.config.mqtt.password);
+      await strict.restart(); // what `systemctl reload mosquitto` does for the password file
+      expect(await linkFor(rotated.config)).toBe(true);
+      await expect(connect(strictUrl, tls({ username: 'point-r', password: first.config.mqtt.password, cert: readFileSync(join(pointDir, 'client.crt')), key: readFileSync(join(pointDir, 'client.key')) }))).rejects.toThrow(/Not authorized|Bad username or password/i);
+      const oldCert = readFileSync(join(pointDir, 'client.crt'), 'utf8');
+      const renewed = await rotateOnce({ rotate: true, clientCert: true });
+      expect(readFileSync(join(pointDir, 'client.crt'), 'utf8')).not.toBe(oldCert);
+      await strict.restart();
+      expect(await linkFor(renewed.config)).toBe(true);
     } finally {
       await strict.stop();
     }

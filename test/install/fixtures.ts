@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -41,6 +41,38 @@ export function makeFixtureApp(dir: string, build: string): string {
   return dir;
 }
 
+/** An ordinary user's uid and gid (a checkout's usual owner), and a umask-002 style group write bit. */
+export const ORDINARY_USER = 1000;
+
+/**
+ * Gives a checkout to an ordinary user, group-writable as under umask 002 (as root; elsewhere the
+ * files are the caller's already). Symlinks are changed themselves, never followed.
+ */
+export function ownAsOrdinaryUser(dir: string): void {
+  if (process.getuid?.() !== 0) return;
+  const walk = (path: string) => {
+    const stat = lstatSync(path);
+    lchownSync(path, ORDINARY_USER, ORDINARY_USER);
+    if (stat.isSymbolicLink()) return;
+    chmodSync(path, (stat.mode & 0o777) | 0o020);
+    if (stat.isDirectory()) for (const entry of readdirSync(path)) walk(join(path, entry));
+  };
+  walk(dir);
+}
+
+/** Paths under `dir` that someone other than root could change: not owned by root (as root), or writable by group or others. */
+export function notRootOnly(dir: string): string[] {
+  const asRoot = process.getuid?.() === 0;
+  const found: string[] = [];
+  const walk = (path: string) => {
+    const stat = lstatSync(path);
+    if ((asRoot && (stat.uid !== 0 || stat.gid !== 0)) || (!stat.isSymbolicLink() && (stat.mode & 0o022) !== 0)) found.push(`${path} ${stat.uid}:${stat.gid} ${(stat.mode & 0o777).toString(8)}`);
+    if (stat.isDirectory()) for (const entry of readdirSync(path)) walk(join(path, entry));
+  };
+  walk(dir);
+  return found;
+}
+
 /**
  * A root with copies of this host's account files, so useradd --root has something to edit
  * (as root; without root the installers leave accounts alone and the shadow files stay out).
@@ -59,17 +91,17 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(command: string, args: string[], timeoutMs = 120_000): Promise<RunResult> {
+export function run(command: string, args: string[], timeoutMs = 120_000, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return new Promise((resolvePromise) => {
-    execFile(command, args, { timeout: timeoutMs, env: { ...process.env, npm_config_update_notifier: 'false' } }, (error, stdout, stderr) => {
+    execFile(command, args, { timeout: timeoutMs, env: { ...process.env, npm_config_update_notifier: 'false', ...env } }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolvePromise({ code, stdout, stderr });
     });
   });
 }
 
-export function installer(script: 'agent.sh' | 'central.sh', args: string[]): Promise<RunResult> {
-  return run('bash', [join(INSTALL, script), ...args]);
+export function installer(script: 'agent.sh' | 'central.sh', args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return run('bash', [join(INSTALL, script), ...args], 120_000, env);
 }
 
 /** Every path under dir with its type, mode, owner, mtime and content hash. */

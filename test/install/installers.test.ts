@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unitRuntime } from '../helpers/unit-runtime.js';
 import { OrderStore } from '../../agent/store.js';
 import { centralConfigSchema } from '../../central/config.js';
 import { provisionCa, provisionPoint } from '../../tools/provision/index.js';
-import { installer, makeFixtureApp, makeRoot, modeOf, REPO, run, snapshot, tempDir, removeTempDirs } from './fixtures.js';
+import { installer, makeFixtureApp, makeRoot, modeOf, notRootOnly, ownAsOrdinaryUser, REPO, run, snapshot, tempDir, removeTempDirs } from './fixtures.js';
 
 afterAll(removeTempDirs);
 
@@ -55,6 +55,7 @@ describe('install/agent.sh into a temporary root', () => {
     app = makeFixtureApp(tempDir('app'), 'v1');
     // From a built checkout, node_modules sits next to dist/: the installer reads agent.db with it.
     symlinkSync(join(REPO, 'node_modules'), join(app, 'node_modules'));
+    ownAsOrdinaryUser(app);
     const ca = join(tempDir('ca'), 'ca');
     await provisionCa(ca);
     pointDir = (await provisionPoint({ pointId: 'point-a', outDir: join(tempDir('point'), 'point-a'), brokerUrl: 'mqtts://mqtt.hotpot.example:8883', caDir: ca, clientCert: true })).outDir;
@@ -100,6 +101,10 @@ describe('install/agent.sh into a temporary root', () => {
     expect(afterFirst.get(join(root, 'opt/hotpot/dist/bin/hotpot.js'))).toContain(' 0:0 ');
   });
 
+  it("leaves the app root's and writable by no one else, though an ordinary user owned the checkout", () => {
+    expect(notRootOnly(join(root, 'opt/hotpot'))).toEqual([]);
+  });
+
   it('changes nothing on a second run', () => {
     expect(secondRun).toContain('nothing to change');
     expect([...afterSecond.entries()]).toEqual([...afterFirst.entries()]);
@@ -107,6 +112,15 @@ describe('install/agent.sh into a temporary root', () => {
 
   it('generates a unit that systemd-analyze verify accepts', async () => {
     await expectUnitVerifies(join(root, 'etc/systemd/system/hotpot-agent.service'));
+  });
+
+  it('takes back an app an older installer left to the checkout owner', async () => {
+    const file = join(root, 'opt/hotpot/dist/bin/hotpot.js');
+    chmodSync(file, 0o666);
+    if (AS_ROOT) chownSync(file, 1000, 1000);
+    const out = await expectOk(installer('agent.sh', args()));
+    expect(out).toContain("made /opt/hotpot root's and writable by no one else (/opt/hotpot/dist/bin/hotpot.js was not)");
+    expect(notRootOnly(join(root, 'opt/hotpot'))).toEqual([]);
   });
 
   it('installs the udev printer rule for the given USB ids', async () => {
@@ -196,6 +210,7 @@ describe('install/central.sh into a temporary root', () => {
   beforeAll(async () => {
     root = makeRoot();
     const app = makeFixtureApp(tempDir('app'), 'central');
+    ownAsOrdinaryUser(app);
     ca = join(tempDir('ca'), 'ca');
     await provisionCa(ca);
     const args = ['--root', root, '--source', app, '--ca-dir', ca];
@@ -230,6 +245,10 @@ describe('install/central.sh into a temporary root', () => {
     if (!mosquitto) return; // this host has no mosquitto package: the files stay root's
     expect(afterFirst.get(join(root, 'etc/mosquitto/hotpot/server.key'))).toContain(` 0:${mosquitto[2]} `);
     expect(afterFirst.get(join(root, 'etc/mosquitto/hotpot/passwd'))).toContain(` 0:${mosquitto[2]} `);
+  });
+
+  it("leaves the app root's and writable by no one else, though an ordinary user owned the checkout", () => {
+    expect(notRootOnly(join(root, 'opt/hotpot'))).toEqual([]);
   });
 
   it('changes nothing on a second run, and keeps the generated password', () => {

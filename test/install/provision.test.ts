@@ -3,9 +3,9 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConfigSchema } from '../../agent/config.js';
-import { ConfigError } from '../../lib/config.js';
+import { CommandError } from '../../lib/cli.js';
 import { caFiles, mosquittoPasswordLine, provisionCa, provisionCaCommand, provisionPoint, provisionPointCommand, upsertPasswordFile } from '../../tools/provision/index.js';
-import { modeOf, run, tempDir, removeTempDirs } from './fixtures.js';
+import { modeOf, REPO, run, tempDir, removeTempDirs } from './fixtures.js';
 
 afterAll(removeTempDirs);
 
@@ -145,11 +145,70 @@ describe('hotpot provision-point', () => {
 
   it('runs as a command: a missing --broker-url or pointId is a clear error', async () => {
     const parent = tempDir('point-cmd');
-    await expect(provisionPointCommand.run({ 'ca-dir': ca }, ['gori-1'])).rejects.toThrow(ConfigError);
+    await expect(provisionPointCommand.run({ 'ca-dir': ca }, ['gori-1'])).rejects.toThrow(CommandError);
     await expect(provisionPointCommand.run({ 'ca-dir': ca }, ['gori-1'])).rejects.toThrow(/--broker-url/);
     await expect(provisionPointCommand.run({ 'broker-url': 'mqtts://h:8883', 'ca-dir': ca }, [])).rejects.toThrow(/pointId/);
     const code = await provisionPointCommand.run({ 'broker-url': 'mqtts://h:8883', 'ca-dir': ca, out: join(parent, 'gori-1'), cert: true }, ['gori-1']);
     expect(code).toBe(0);
     expect(readdirSync(join(parent, 'gori-1')).sort()).toEqual(['agent.json', 'ca.crt', 'client.crt', 'client.key', 'mosquitto.passwd']);
+  });
+
+  it('refuses a second provisioning into another directory while the password file has the point, unless --rotate', async () => {
+    const passwd = join(tempDir('passwd'), 'passwd');
+    const first = await provisionPoint({ pointId: 'zugdidi-1', outDir: join(tempDir('point'), 'zugdidi-1'), brokerUrl: 'mqtt://10.0.0.1:1883', passwordFile: passwd });
+    const before = readFileSync(passwd, 'utf8');
+    const elsewhere = join(tempDir('point'), 'zugdidi-1');
+    await expect(provisionPoint({ pointId: 'zugdidi-1', outDir: elsewhere, brokerUrl: 'mqtt://10.0.0.1:1883', passwordFile: passwd })).rejects.toThrow(/already has a login in .*--rotate/);
+    expect(existsSync(elsewhere)).toBe(false);
+    expect(readFileSync(passwd, 'utf8')).toBe(before);
+    expect(readFileSync(passwd, 'utf8').trim()).toBe(readFileSync(first.files.passwordLine, 'utf8').trim());
+  });
+
+  it('checks --passwd-file before writing anything', async () => {
+    const parent = tempDir('point');
+    const out = join(parent, 'poti-1');
+    writeFileSync(join(parent, 'a-file'), '');
+    await expect(provisionPoint({ pointId: 'poti-1', outDir: out, brokerUrl: 'mqtt://10.0.0.1:1883', passwordFile: join(parent, 'a-file', 'central', 'broker.passwd') })).rejects.toThrow(/a-file is not a directory/);
+    await expect(provisionPoint({ pointId: 'poti-1', outDir: out, brokerUrl: 'mqtt://10.0.0.1:1883', passwordFile: parent })).rejects.toThrow(/not a regular file/);
+    expect(readdirSync(parent)).toEqual(['a-file']);
+    // Central's data dir before its first start: made, with the file.
+    const first = join(parent, 'data', 'central', 'broker.passwd');
+    expect(await provisionPoint({ pointId: 'poti-1', outDir: out, brokerUrl: 'mqtt://10.0.0.1:1883', passwordFile: first })).toMatchObject({ passwordFileUpdated: first, passwordFileCreated: true });
+    expect(readFileSync(first, 'utf8')).toMatch(/^poti-1:\$7\$/);
+  });
+
+  it('rotation keeps the rest of agent.json and the client certificate; --cert renews the certificate', async () => {
+    const out = join(tempDir('point'), 'telavi-1');
+    const first = await provisionPoint({ pointId: 'telavi-1', outDir: out, brokerUrl: 'mqtts://127.0.0.1:8883', caDir: ca, clientCert: true });
+    const edited = JSON.parse(readFileSync(first.files.agentConfig, 'utf8')) as Record<string, unknown>;
+    edited.checks = { ...(edited.checks as object), printer: { interface: 'tcp://192.168.1.50:9100' } };
+    edited.language = 'ka';
+    writeFileSync(first.files.agentConfig, JSON.stringify(edited));
+    const firstCert = readFileSync(first.files.clientCert!, 'utf8');
+
+    const rotated = await provisionPoint({ pointId: 'telavi-1', outDir: out, brokerUrl: 'mqtts://127.0.0.1:8883', caDir: ca, rotate: true });
+    const config = agentConfigSchema.parse(JSON.parse(readFileSync(rotated.files.agentConfig, 'utf8')));
+    expect(config.mqtt).toMatchObject({ cert: '/etc/hotpot/client.crt', key: '/etc/hotpot/client.key', ca: '/etc/hotpot/ca.crt' });
+    expect(config.mqtt.password).not.toBe((edited.mqtt as { password: string }).password);
+    expect(config.checks.printer.interface).toBe('tcp://192.168.1.50:9100');
+    expect(config.language).toBe('ka');
+    expect(readFileSync(rotated.files.clientCert!, 'utf8')).toBe(firstCert);
+
+    const renewed = await provisionPoint({ pointId: 'telavi-1', outDir: out, brokerUrl: 'mqtts://127.0.0.1:8883', caDir: ca, rotate: true, clientCert: true });
+    expect(readFileSync(renewed.files.clientCert!, 'utf8')).not.toBe(firstCert);
+    expect(new X509Certificate(readFileSync(renewed.files.clientCert!)).subject).toContain('CN=telavi-1');
+  });
+
+  it('prints a failure as one line, without a stack, and writes nothing', async () => {
+    const parent = tempDir('point-cli');
+    const out = join(parent, 'mestia-1');
+    writeFileSync(join(parent, 'not-a-dir'), '');
+    const result = await run('node', [join(REPO, 'dist/bin/hotpot.js'), 'provision-point', 'mestia-1', '--broker-url', 'mqtt://10.0.0.1:1883', '--out', out, '--passwd-file', join(parent, 'not-a-dir', 'passwd')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^hotpot provision-point: --passwd-file .*not-a-dir\/passwd: .*not-a-dir is not a directory$/)]);
+    expect(existsSync(out)).toBe(false);
+    const usage = await run('node', [join(REPO, 'dist/bin/hotpot.js'), 'provision-point', 'mestia-1']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr.trim().split('\n')).toEqual(['hotpot provision-point: --broker-url: is required, e.g. --broker-url mqtts://mqtt.example.ge:8883']);
   });
 });

@@ -101,8 +101,8 @@ describe('recovery HTTP API', () => {
     // The approver is who signed in; a `by` in the body is ignored.
     const ok = await call('POST', `/api/runbooks/runs/${runId}/approve`, { stepId: 'start-backup', by: 'forged' }, 'lasha');
     expect(ok.status).toBe(200);
-    await waitFor(() => existsSync(marker), 'the approved failover command to run', 20_000);
-    expect(readFileSync(marker, 'utf8')).toBe('up');
+    // writeFileSync creates the file before it writes: wait for what it wrote, not for the name.
+    await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8') === 'up', 'the approved failover command to write its marker', 20_000);
 
     const runs = await call('GET', '/api/runbooks/runs?limit=5');
     expect(runs.status).toBe(200);

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import type { Command } from '../../lib/cli.js';
-import { ConfigError, formatIssues } from '../../lib/config.js';
+import { CommandError, type Command } from '../../lib/cli.js';
+import { formatIssues } from '../../lib/config.js';
 import { DEFAULT_SERVER_NAMES, provisionCa } from './ca.js';
 import { provisionPoint } from './point.js';
 
@@ -27,10 +27,21 @@ const ProvisionPointArgs = z.object({
   rotate: z.boolean().default(false),
 });
 
+/** Bad arguments: one line naming each option, exit 2 (usage). */
 function parseArgs<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues).map((line) => `--${line}`));
+  if (!parsed.success) throw new CommandError(formatIssues(parsed.error.issues).map((line) => `--${line}`).join('; '), 2);
   return parsed.data;
+}
+
+/** Any failure of the work itself (a file that cannot be written, openssl) as one line, not a stack. */
+async function oneLine<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof CommandError) throw error;
+    throw new CommandError((error as Error).message);
+  }
 }
 
 export const provisionCaCommand: Command = {
@@ -48,7 +59,7 @@ export const provisionCaCommand: Command = {
   async run(values) {
     const args = parseArgs(ProvisionCaArgs, values);
     const dir = resolve(args.out);
-    const { files, created } = await provisionCa(dir, args['server-name']);
+    const { files, created } = await oneLine(() => provisionCa(dir, args['server-name']));
     process.stdout.write(
       [
         created.length ? `made ${created.join(' and ')} certificate(s) in ${dir}` : `nothing to do: ${dir} already holds the CA and the broker certificate`,
@@ -76,8 +87,11 @@ export const provisionPointCommand: Command = {
     '  client.crt/.key   with --cert: a client certificate signed by the franchise CA',
     '--passwd-file FILE also puts the line into that password file, replacing the point\'s old one:',
     "Mosquitto's (then reload Mosquitto) or central's embedded broker's broker.passwordFile (default",
-    '<dataDir>/broker.passwd; central reads it again by itself). --rotate allows replacing an earlier',
-    'provisioning.',
+    '<dataDir>/broker.passwd; central reads it again by itself; made, with its directory, when missing).',
+    'It is checked before anything is written.',
+    'A point already provisioned (its agent.json in DIR, or its line in --passwd-file) needs --rotate:',
+    "a new password, the rest of DIR's agent.json kept, and its client certificate kept (--cert issues",
+    'a new one).',
   ].join('\n'),
   options: {
     out: { type: 'string' },
@@ -88,9 +102,9 @@ export const provisionPointCommand: Command = {
     rotate: { type: 'boolean' },
   },
   async run(values, positionals) {
-    if (positionals.length > 1) throw new ConfigError([`expected one pointId, got ${positionals.length}: ${positionals.join(' ')}`]);
+    if (positionals.length > 1) throw new CommandError(`expected one pointId, got ${positionals.length}: ${positionals.join(' ')}`, 2);
     const args = parseArgs(ProvisionPointArgs, { ...values, pointId: positionals[0] });
-    const point = await provisionPoint({
+    const point = await oneLine(() => provisionPoint({
       pointId: args.pointId,
       outDir: resolve(args.out ?? args.pointId),
       brokerUrl: args['broker-url'],
@@ -98,15 +112,16 @@ export const provisionPointCommand: Command = {
       clientCert: args.cert,
       passwordFile: args['passwd-file'],
       rotate: args.rotate,
-    });
+    }));
     process.stdout.write(
       [
         `provisioned ${args.pointId} in ${point.outDir}:`,
         ...Object.values(point.files).map((file) => `  ${file}`),
         point.passwordFileUpdated
-          ? `updated ${point.passwordFileUpdated}: reload Mosquitto (systemctl reload mosquitto); central's embedded broker reads it by itself`
+          ? `${point.passwordFileCreated ? 'created' : 'updated'} ${point.passwordFileUpdated}: reload Mosquitto (systemctl reload mosquitto); central's embedded broker reads it by itself`
           : `add ${point.files.passwordLine}'s line to the broker's password file (then reload Mosquitto)`,
         `on the box: sudo install/agent.sh --point-dir <copy of ${point.outDir}>`,
+        ...(point.warning ? [`warning: ${point.warning}`] : []),
         '',
       ].join('\n'),
     );
