@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { forwardBacklog } from '../central/upstream/index.js';
+import { SqliteForwardStore } from '../central/upstream/index.js';
 import { upstreamConfigSchema } from '../central/upstream/config.js';
 import { SalesServer } from '../test/peers/sales-server.js';
 import { waitFor } from '../test/peers/net.js';
@@ -26,7 +26,8 @@ async function drain(points: number, perPoint: number): Promise<{ ordersPerSecon
     const total = points * perPoint;
     const orders = Array.from({ length: points }, (_, p) => makeOrders(`bench-${String(p).padStart(3, '0')}`, perPoint)).flat();
     await publishOrders(brokerOf(central), orders);
-    const pending = () => forwardBacklog(central.store.db, Date.now())?.pending ?? 0;
+    const forwardState = new SqliteForwardStore(central.store.db);
+    const pending = () => forwardState.backlog(Date.now()).pending;
     await waitFor(() => pending() === total, `all ${total} orders committed and queued`, 60_000);
     const started = performance.now();
     gate.set(true);
