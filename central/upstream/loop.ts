@@ -109,9 +109,12 @@ export class ForwardLoop {
       if (!gate.isUp()) this.pause('gate');
       this.unsubscribeGate = gate.onChange((up) => (up ? this.resume('gate') : this.pause('gate')));
     }
-    // Another replica re-drove or re-forwarded orders: send them now, and keep the parked incidents true.
+    // A follower committed orders: queue them now. Someone re-drove or re-forwarded orders: send
+    // them now, and keep the parked incidents true.
     this.unsubscribeSignals = this.o.store.onSignal((signal) => {
-      if (signal.kind !== 'queue') return;
+      if (signal.kind === 'books') return;
+      this.pull();
+      if (signal.kind === 'committed') return;
       this.background(this.reconcileParked(), 'could not reconcile the parked-order incidents');
       this.kick();
     });

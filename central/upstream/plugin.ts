@@ -74,7 +74,8 @@ export class UpstreamPlugin implements CentralPlugin<'upstream'> {
         this.books.start();
       }
     };
-    ctx.bus.onOrdersCommitted(this, () => this.loop?.pull());
+    const tellLeader = coalesced(() => store.signal({ kind: 'committed' }), (error) => ctx.log.warn({ err: error.message }, 'could not tell the leader about new orders; it finds them at its next check'));
+    ctx.bus.onOrdersCommitted(this, () => (this.loop ? this.loop.pull() : tellLeader()));
     this.detach = whileLeader(ctx.leader, ctx.log, lead, () => this.stopLeading());
     const reforward = (since: number, by: string) => reforwardSince(store, since, by, ctx.clock.now(), ctx.log);
     registerForwardingRoutes(ctx.routes, {
@@ -135,4 +136,28 @@ async function reforwardSince(store: ForwardStore, since: number, by: string, no
   await store.audit({ at: now, by, action: 'reforward', count, detail });
   log.warn({ orders: count, since, by }, 'orders re-forwarded to the main server');
   return { count, detail };
+}
+
+/** `work` once at a time: calls while it runs make one more run after it, not one each. */
+function coalesced(work: () => Promise<unknown> | unknown, onError: (error: Error) => void): () => void {
+  let running = false;
+  let again = false;
+  const run = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    Promise.resolve()
+      .then(work)
+      .catch(onError)
+      .finally(() => {
+        running = false;
+        if (again) {
+          again = false;
+          run();
+        }
+      });
+  };
+  return run;
 }

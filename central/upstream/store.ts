@@ -66,10 +66,12 @@ export interface ForwardAuditEntry {
 
 /**
  * What one replica tells the others through the shared store: the queue changed (re-drive,
- * re-forward: the leader sends now), or someone asked for a books check (the leader runs it).
+ * re-forward: the leader sends now), a follower committed orders (the leader queues them now), or
+ * someone asked for a books check (the leader runs it).
  */
 export const ForwardSignal = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('queue') }),
+  z.strictObject({ kind: z.literal('committed') }),
   z.strictObject({ kind: z.literal('books'), pointId: z.string().max(64).nullable() }),
 ]);
 export type ForwardSignal = z.infer<typeof ForwardSignal>;
