@@ -5,7 +5,7 @@ import type { Logger } from '../../lib/log.js';
 import { redactSecrets } from '../../lib/redact.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { Incidents } from '../incidents/index.js';
-import type { CentralStore } from '../store/types.js';
+import type { CentralStore, MaybePromise } from '../store/types.js';
 import { toUpstreamBody } from './body.js';
 import { statusUrlOf, upstreamHeaders, type UpstreamConfig } from './config.js';
 import { backlogOverdue, classifyExchange, parkedIncidentChanges, planDispatch, transitionFor, type Outcome, type QueueHead } from './decisions.js';
@@ -47,6 +47,11 @@ export interface ForwardLoopOptions {
   gate: TargetGate | undefined;
   random: () => number;
   onOutcome: (kind: Outcome['kind']) => void;
+}
+
+/** A store's answer, bounded in time when it is a promise (PostgreSQL); SQLite answers at once, without a timer. */
+function bounded<T>(answer: MaybePromise<T>, ms: number, what: string): MaybePromise<T> {
+  return answer instanceof Promise ? withTimeout(answer, ms, what) : answer;
 }
 
 const BACKLOG_INCIDENT = 'forward:backlog';
@@ -150,10 +155,10 @@ export class ForwardLoop {
 
   private async pullPages(): Promise<void> {
     for (;;) {
-      const after = (await withTimeout(Promise.resolve(this.o.store.watermark()), 30_000, 'the forward watermark')) ?? undefined;
-      const page = await withTimeout(Promise.resolve(this.o.orders.listOrders({ after, limit: PULL_PAGE })), 30_000, 'committed orders after the watermark');
+      const after = (await bounded(this.o.store.watermark(), 30_000, 'the forward watermark')) ?? undefined;
+      const page = await bounded(this.o.orders.listOrders({ after, limit: PULL_PAGE }), 30_000, 'committed orders after the watermark');
       if (this.closed || page.length === 0) return;
-      if ((await withTimeout(Promise.resolve(this.o.store.enqueue(page, this.now())), 30_000, 'queuing committed orders')) > 0) this.kick();
+      if ((await bounded(this.o.store.enqueue(page, this.now()), 30_000, 'queuing committed orders')) > 0) this.kick();
       if (page.length < PULL_PAGE) return;
     }
   }
@@ -224,7 +229,7 @@ export class ForwardLoop {
     this.pumping = true;
     try {
       const busy = new Set(this.inFlight.keys());
-      const heads = await withTimeout(Promise.resolve(this.o.store.heads()), config.timeoutMs, 'the forward queue');
+      const heads = await bounded(this.o.store.heads(), config.timeoutMs, 'the forward queue');
       if (this.stopped || this.paused.size > 0) return;
       const now = this.now();
       const plan = planDispatch(heads, busy, config.concurrency - this.inFlight.size, now);
@@ -271,7 +276,7 @@ export class ForwardLoop {
 
   private async attempt(head: QueueHead): Promise<Outcome> {
     const { config } = this.o;
-    const order = await withTimeout(Promise.resolve(this.o.store.order(head.orderId)), config.timeoutMs, `the queued record of order ${head.orderId}`);
+    const order = await bounded(this.o.store.order(head.orderId), config.timeoutMs, `the queued record of order ${head.orderId}`);
     if (!order) return { kind: 'permanent', error: `the queued record of order ${head.orderId} is missing` };
     const answer = await exchange({
       method: 'POST',
@@ -309,7 +314,7 @@ export class ForwardLoop {
     const now = this.now();
     try {
       const transitions = batch.map(({ head, outcome }) => transitionFor(head, outcome, now, config.backoff, this.o.random));
-      await withTimeout(Promise.resolve(this.o.store.apply(transitions, now)), config.timeoutMs, 'recording forward outcomes');
+      await bounded(this.o.store.apply(transitions, now), config.timeoutMs, 'recording forward outcomes');
     } catch (error) {
       this.o.log.error({ err: error, orders: batch.length }, 'could not record forward outcomes; those orders are sent again');
       for (const { head } of batch) this.inFlight.delete(head.pointId);
