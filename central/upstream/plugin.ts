@@ -2,6 +2,7 @@ import type { Logger } from '../../lib/log.js';
 import { whileLeader } from '../leader.js';
 import type { CentralPlugin, PluginContext } from '../plugin.js';
 import type { TargetGate } from '../recovery/gate.js';
+import { adoptLocalForwardState } from './adopt.js';
 import { BOOKS_META_KEY, BooksCheck, readBooksReport } from './books.js';
 import { registerForwardingRoutes } from './http.js';
 import { ForwardLoop } from './loop.js';
@@ -54,8 +55,9 @@ export class UpstreamPlugin implements CentralPlugin<'upstream'> {
       paused: async () => Boolean((await live())?.paused),
       books: async () => readBooksReport(await store.meta(BOOKS_META_KEY)),
     });
-    const lead = () => {
+    const lead = async () => {
       if (this.loop) return;
+      await this.adoptLocalState(ctx);
       this.loop = new ForwardLoop({
         config,
         replica: ctx.central.replica,
@@ -107,6 +109,19 @@ export class UpstreamPlugin implements CentralPlugin<'upstream'> {
       this.store = new SqliteForwardStore(this.db);
     }
     return this.store;
+  }
+
+  /** With `database.url`, once: the shared state starts from this replica's own (see adopt.ts). */
+  private async adoptLocalState(ctx: PluginContext<'upstream'>): Promise<void> {
+    if (!(this.store instanceof PostgresForwardStore)) return;
+    const local = openForwardDatabase(ctx.db.name);
+    try {
+      await adoptLocalForwardState(local, this.store, ctx.log);
+    } catch (error) {
+      ctx.log.error({ err: (error as Error).message }, "could not start the shared forward state from this replica's own; orders it does not know are sent again");
+    } finally {
+      local.close();
+    }
   }
 
   private async stopLeading(): Promise<void> {

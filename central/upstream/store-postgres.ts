@@ -66,6 +66,22 @@ interface HeadRow {
   receivedAt: string;
 }
 
+/** One order's forward state as SQLite keeps it (what adoptLocalForwardState copies). */
+export interface ForwardRow {
+  order_id: string;
+  point_id: string;
+  seq: number;
+  received_at: number;
+  record: string;
+  status: ForwardStatus;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: number;
+  forwarded_at: number | null;
+  parked_at: number | null;
+  updated_at: number;
+}
+
 export interface PostgresForwardStoreOptions {
   url: string;
   log: Logger;
@@ -259,6 +275,36 @@ export class PostgresForwardStore implements ForwardStore {
   async auditLog(limit: number): Promise<ForwardAuditEntry[]> {
     const result = await this.query<Omit<ForwardAuditEntry, 'at'> & { at: string }>('SELECT at, by, action, count, detail FROM forward_audit ORDER BY seq DESC LIMIT $1', [limit]);
     return result.rows.map((row) => ({ ...row, at: Number(row.at) }));
+  }
+
+  /** Copies rows with their state (rows already here stay as they are); returns how many it added. */
+  async adopt(rows: readonly ForwardRow[]): Promise<number> {
+    const column = <K extends keyof ForwardRow>(key: K) => rows.map((row) => row[key]);
+    const result = await this.query(
+      `INSERT INTO forward_orders (order_id, point_id, seq, received_at, record, status, attempts, last_error, next_attempt_at, forwarded_at, parked_at, updated_at)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::bigint[], $5::jsonb[], $6::text[], $7::int[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])
+       ON CONFLICT (order_id) DO NOTHING`,
+      [
+        column('order_id'),
+        column('point_id'),
+        column('seq'),
+        column('received_at'),
+        column('record'),
+        column('status'),
+        column('attempts'),
+        column('last_error'),
+        column('next_attempt_at'),
+        column('forwarded_at'),
+        column('parked_at'),
+        column('updated_at'),
+      ],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  /** Sets the watermark unless one is set already; true when it did. */
+  async adoptWatermark(watermark: string): Promise<boolean> {
+    return (await this.query("INSERT INTO forward_meta (key, value) VALUES ('watermark', $1) ON CONFLICT (key) DO NOTHING", [watermark])).rowCount === 1;
   }
 
   async signal(signal: ForwardSignal): Promise<void> {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../central/migrations.js';
+import { adoptLocalForwardState } from '../../central/upstream/adopt.js';
 import { PostgresForwardStore } from '../../central/upstream/store-postgres.js';
 import { SqliteForwardStore, UPSTREAM_MIGRATIONS, openForwardDatabase } from '../../central/upstream/store-sqlite.js';
 import { forwardBacklog, type ForwardSignal, type ForwardStore } from '../../central/upstream/store.js';
@@ -84,5 +85,28 @@ describeWithPeers('forward store contract: PostgreSQL (shared by replicas)', [pe
     expect(await follower.redrive({ pointId: 'kutaisi-01' }, 3)).toHaveLength(2);
     await waitFor(() => heard.some((signal) => signal.kind === 'queue'), "the follower's re-drive to reach the leader");
     expect((await leader.heads()).map((head) => head.seq)).toEqual([1]);
+  });
+
+  it("starts the shared state from a replica's own SQLite once, so the first leader on PostgreSQL sends no history again", async () => {
+    await adminQuery('DROP TABLE IF EXISTS forward_orders, forward_meta, forward_audit, hotpot_schema_versions', database.url);
+    const db = openForwardDatabase(join(tempDir('forward-adopt'), 'central.db'));
+    migrate(db, 'upstream', UPSTREAM_MIGRATIONS, 0);
+    const local = new SqliteForwardStore(db);
+    const orders = makeOrders('poti-01', 4);
+    local.enqueue(orders.map((order) => ({ ...order, receivedAt: 100 })), 100);
+    local.apply([{ orderId: orders[0]!.id, to: 'forwarded' }, { orderId: orders[1]!.id, to: 'forwarded' }], 200);
+    local.apply([{ orderId: orders[2]!.id, to: 'parked', error: 'HTTP 400' }], 300);
+    const shared = open();
+    expect(await adoptLocalForwardState(db, shared, silentLogger())).toBe(4);
+    expect(await shared.watermark()).toBe(orders[3]!.id);
+    expect(await shared.statuses(orders.map((order) => order.id))).toEqual(local.statuses(orders.map((order) => order.id)));
+    expect(await shared.forwardedBetween(0, 1000, null)).toEqual(local.forwardedBetween(0, 1000, null));
+    expect(await shared.parked(10, null)).toEqual(local.parked(10, null));
+    expect(await shared.order(orders[3]!.id)).toEqual(local.order(orders[3]!.id));
+    // Once the shared state has a watermark it is the truth: nothing is copied again.
+    local.apply([{ orderId: orders[3]!.id, to: 'forwarded' }], 400);
+    expect(await adoptLocalForwardState(db, shared, silentLogger())).toBe(0);
+    expect((await shared.statuses([orders[3]!.id])).get(orders[3]!.id)).toBe('pending');
+    db.close();
   });
 });
