@@ -6,6 +6,7 @@ import type { Logger } from '../../lib/log.js';
 import { sleep, withTimeout } from '../../lib/timeout.js';
 import type { Incidents } from '../incidents/index.js';
 import type { LookupConfig, UpstreamConfig } from './config.js';
+import { parseJsonAs } from './json.js';
 import { SalesLookup, type BooksWindow } from './lookup.js';
 import type { ForwardedOrder, ForwardStore } from './store.js';
 
@@ -65,13 +66,7 @@ export function booksVerdict(point: BooksPoint): 'unchecked' | 'equal' | 'repair
 }
 
 export function readBooksReport(text: string | null): BooksReport | null {
-  if (text === null) return null;
-  try {
-    const parsed = BooksReport.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
+  return parseJsonAs(BooksReport, text);
 }
 
 export interface BooksCheckOptions {

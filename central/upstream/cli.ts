@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Command } from '../../lib/cli.js';
 import { loadCentralConfig } from '../config.js';
 import { exchange } from './exchange.js';
+import { parseJsonAs } from './json.js';
 import { Instant, RedriveReply, ReforwardReply } from './http.js';
 
 /** The central HTTP base URL: `--central`, else the config's http host and port. */
@@ -10,15 +11,6 @@ function centralUrl(values: Record<string, unknown>): string {
   const { http } = loadCentralConfig(values.config as string | undefined);
   const host = http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : http.host;
   return `http://${host.includes(':') ? `[${host}]` : host}:${http.port}`;
-}
-
-function parseReply<S extends z.ZodType>(schema: S, text: string): z.output<S> | null {
-  try {
-    const parsed = schema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -45,7 +37,7 @@ async function askCentral<S extends z.ZodType>(name: string, values: Record<stri
     process.stderr.write(`hotpot ${name}: central answered ${answer.status}: ${answer.text.slice(0, 1000)}\n`);
     return 1;
   }
-  const parsed = parseReply(reply, answer.text);
+  const parsed = parseJsonAs(reply, answer.text);
   if (parsed === null) {
     process.stderr.write(`hotpot ${name}: central's answer is not a ${name} reply: ${answer.text.slice(0, 1000)}\n`);
     return 1;

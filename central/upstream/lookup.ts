@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import type { ConnectionPool } from '../../lib/http-client.js';
-import { UpstreamAnswer } from './body.js';
 import { upstreamHeaders, type LookupConfig, type LookupPlaceholder, type UpstreamConfig } from './config.js';
-import type { Exchange } from './decisions.js';
+import { parseAnswer, type Exchange } from './decisions.js';
 import { exchange } from './exchange.js';
 
 /** The window a books check covers: orders central received in [from, to). */
@@ -38,29 +37,21 @@ export function saleHeld(answer: Exchange): boolean {
   if ('error' in answer) throw new LookupError(answer.error);
   if (answer.status === 404) return false;
   if (answer.status !== 200) throw new LookupError(`HTTP ${answer.status}: ${answer.text.slice(0, 200)}`);
-  const envelope = UpstreamAnswer.safeParse(parseJson(answer.text));
-  return !envelope.success || envelope.data.success;
+  // A 200 that is not the envelope is the sale itself.
+  return parseAnswer(answer.text)?.success ?? true;
 }
 
 /** The sale ids a list answer names: the envelope's `data`, each a string or an object carrying `idField`. */
 export function listedSales(answer: Exchange, idField: string): Set<string> {
   if ('error' in answer) throw new LookupError(answer.error);
   if (answer.status !== 200) throw new LookupError(`HTTP ${answer.status}: ${answer.text.slice(0, 200)}`);
-  const envelope = UpstreamAnswer.safeParse(parseJson(answer.text));
-  if (!envelope.success || !envelope.data.success) throw new LookupError(`not a {success: true, data: [...]} answer: ${answer.text.slice(0, 200)}`);
-  const list = z.array(z.union([z.string(), z.record(z.string(), z.unknown())])).safeParse(envelope.data.data);
+  const envelope = parseAnswer(answer.text);
+  if (!envelope?.success) throw new LookupError(`not a {success: true, data: [...]} answer: ${answer.text.slice(0, 200)}`);
+  const list = z.array(z.union([z.string(), z.record(z.string(), z.unknown())])).safeParse(envelope.data);
   if (!list.success) throw new LookupError('the answer\'s data is not a list of sales');
   const ids = list.data.map((item) => (typeof item === 'string' ? item : item[idField]));
   if (ids.some((id) => typeof id !== 'string')) throw new LookupError(`a listed sale has no string ${idField}`);
   return new Set(ids as string[]);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Asks the main server which of a point's sales it holds, the way `upstream.lookup` says. */

@@ -5,6 +5,7 @@ import type { OrderRecord } from '../../sync/schemas.js';
 import { migratePostgres } from '../migrations-postgres.js';
 import type { CommittedOrder } from '../store/types.js';
 import type { QueueHead, Transition } from './decisions.js';
+import { parseJsonAs } from './json.js';
 import {
   ForwardSignal,
   foldByPoint,
@@ -348,12 +349,12 @@ export class PostgresForwardStore implements ForwardStore {
     client.on('end', () => lost(new Error('the connection ended')));
     client.on('notification', (message) => {
       if (message.channel !== CHANNEL) return;
-      const parsed = ForwardSignal.safeParse(parseJson(message.payload));
-      if (!parsed.success) {
+      const signal = parseJsonAs(ForwardSignal, message.payload);
+      if (!signal) {
         this.o.log.warn({ payload: message.payload?.slice(0, 200) }, 'ignored a forward signal that is not one');
         return;
       }
-      this.emit(parsed.data);
+      this.emit(signal);
     });
     withTimeout(
       (async () => {
@@ -387,10 +388,3 @@ export class PostgresForwardStore implements ForwardStore {
   }
 }
 
-function parseJson(text: string | undefined): unknown {
-  try {
-    return text === undefined ? undefined : (JSON.parse(text) as unknown);
-  } catch {
-    return undefined;
-  }
-}

@@ -1,6 +1,7 @@
 import { redactSecrets } from '../../lib/redact.js';
 import { BOOKS_META_KEY, readBooksReport, type BooksReport } from './books.js';
 import { statusUrlOf, type UpstreamConfig } from './config.js';
+import { parseJsonAs } from './json.js';
 import { LIVE_META_KEY, LiveStatus } from './loop.js';
 import type { Backlog, ForwardAuditEntry, ForwardStore, ParkedOrder, PointBacklog } from './store.js';
 
@@ -37,14 +38,7 @@ export interface ForwardingView {
 
 /** The live status the leader last wrote to the shared store; null before any, or when unreadable. */
 export async function sharedLive(store: ForwardStore): Promise<LiveStatus | null> {
-  const text = await store.meta(LIVE_META_KEY);
-  if (text === null) return null;
-  try {
-    const parsed = LiveStatus.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
+  return parseJsonAs(LiveStatus, await store.meta(LIVE_META_KEY));
 }
 
 /**
