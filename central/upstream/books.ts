@@ -91,6 +91,8 @@ export class BooksCheck {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private running: Promise<BooksReport> | undefined;
+  /** The point the running check covers (null: every point). */
+  private runningFor: string | null = null;
   private stopped = false;
 
   constructor(private readonly o: BooksCheckOptions) {
@@ -113,9 +115,14 @@ export class BooksCheck {
     this.pool.close();
   }
 
-  /** Runs a check now (one point, or all); a check already running is joined instead. */
+  /** Runs a check now (one point, or all); a check already running that covers it is joined, else this one runs after it. */
   run(pointId: string | null, by: string): Promise<BooksReport> {
-    this.running ??= this.check(pointId, by).finally(() => (this.running = undefined));
+    if (this.running) {
+      if (this.runningFor === null || this.runningFor === pointId) return this.running;
+      return this.running.then(() => this.run(pointId, by), () => this.run(pointId, by));
+    }
+    this.runningFor = pointId;
+    this.running = this.check(pointId, by).finally(() => (this.running = undefined));
     return this.running;
   }
 
