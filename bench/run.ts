@@ -6,6 +6,7 @@ const SUITES: Record<string, () => Promise<{ run: () => Promise<BenchResult[]> }
   recovery: () => import('./recovery.js'),
   checks: () => import('./checks.js'),
   forward: () => import('./forward.js'),
+  failover: () => import('./failover.js'),
   fleet: () => import('./fleet.js'),
   sizing: () => import('./sizing.js'),
   access: () => import('./access.js'),

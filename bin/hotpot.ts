@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   user: { summary: "add, list and remove central's users, change a password", load: async () => (await import('../central/access/cli.js')).userCommand },
   token: { summary: 'create, list and revoke API tokens for central', load: async () => (await import('../central/access/cli.js')).tokenCommand },
   redrive: { summary: 'send parked orders to the main server again', load: async () => (await import('../central/upstream/cli.js')).redriveCommand },
+  reforward: { summary: 'send the main server again every order forwarded since a time (after a restore)', load: async () => (await import('../central/upstream/cli.js')).reforwardCommand },
 };
 
 /** Sub-modes of a command, each a command of its own: `hotpot central init`. */

@@ -218,7 +218,7 @@ export class Central {
   async orderStats(): Promise<Record<string, unknown>> {
     const stats: Record<string, unknown> = { ...(await this.orders.orderStats()) };
     const now = this.clock.now();
-    for (const [key, read] of this.orderStatsExtensions) stats[key] = read(now);
+    for (const [key, read] of this.orderStatsExtensions) stats[key] = await read(now);
     return stats;
   }
 

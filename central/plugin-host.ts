@@ -139,6 +139,7 @@ export class PluginHost {
         dataDir: this.o.config.dataDir,
         timeZone: this.o.config.timeZone,
         replica: this.o.config.mqtt.clientId,
+        databaseUrl: this.o.config.database.url,
         httpAddress: core.httpAddress,
       },
       log,

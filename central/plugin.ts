@@ -49,6 +49,8 @@ export interface CentralFacts {
   timeZone: string;
   /** This replica's name (its MQTT client id). */
   replica: string;
+  /** PostgreSQL shared by every replica (`database.url`), for state a plugin must share; undefined on SQLite. */
+  databaseUrl: string | undefined;
   /** Where central's HTTP server listens, once it does. */
   httpAddress(): { host: string; port: number } | undefined;
 }

@@ -116,6 +116,8 @@ export const restoreBackupStepSchema = z.strictObject({
   ...actionFields,
   url: pgUrlSchema,
   timeoutMs: timeout(3_600_000),
+  /** After a good restore, run the restore hooks (upstream re-forwards what was forwarded after the dump was taken). */
+  reforward: z.boolean().default(true),
 });
 
 /** Restarts the chain nodes found faulty, in the configured order, each through its own argv. */

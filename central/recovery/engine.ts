@@ -23,7 +23,7 @@ import { countsAsRestart, createPlanner, initialState, type Effect, type Health,
 /** What the engine needs from backups to restore PostgreSQL (BackupService implements it). */
 export interface BackupRestorer {
   /** The newest backup of `kind` whose restore into a scratch database passed its checks. */
-  newestVerified(kind: 'postgres'): Pick<BackupRecord, 'id' | 'file' | 'finishedAt' | 'size' | 'sha256'> | null;
+  newestVerified(kind: 'postgres'): Pick<BackupRecord, 'id' | 'file' | 'startedAt' | 'finishedAt' | 'size' | 'sha256'> | null;
   /** Checks the file's checksum, then pg_restore --clean into `url`. */
   restore(backupId: string, url: string, timeoutMs: number): Promise<StepOutcome>;
 }
@@ -49,6 +49,21 @@ export interface TargetHealth {
 }
 
 export type HealthListener = (target: string, health: Health, detail: string) => void;
+
+/** What a restore hook hears: which backup went where, and when its dump was taken. */
+export interface RestoredBackup {
+  procedure: string;
+  runId: string;
+  backupId: string;
+  url: string;
+  /** When the dump began: whatever the database recorded after it is not in the restored copy. */
+  takenAt: number;
+}
+
+/** Runs after a good `restore-backup` (unless the step says `reforward: false`); its count and detail are audited in the run. */
+export type RestoreHook = (restored: RestoredBackup) => Promise<{ count: number; detail: string }>;
+
+const RESTORE_HOOK_TIMEOUT_MS = 60_000;
 
 export interface ProcedureSummary {
   name: string;
@@ -108,6 +123,7 @@ export class RecoveryEngine {
   private readonly redact: Redact;
   private readonly listeners = new Set<HealthListener>();
   private readonly changes: ChangeListeners;
+  private readonly restoreHooks = new Map<string, RestoreHook>();
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
 
@@ -211,6 +227,14 @@ export class RecoveryEngine {
           listener(up);
         });
       },
+    };
+  }
+
+  /** Registers `hook` under `name` (one per name); returns the unregister function. */
+  onRestored(name: string, hook: RestoreHook): () => void {
+    this.restoreHooks.set(name, hook);
+    return () => {
+      if (this.restoreHooks.get(name) === hook) this.restoreHooks.delete(name);
     };
   }
 
@@ -490,7 +514,7 @@ export class RecoveryEngine {
       case 'prepare':
         return this.prepare(slot, work.step);
       case 'act':
-        return this.act(slot, work.step, work.params);
+        return this.act(slot, work.step, work.params, work.runId);
       case 'announce':
         return this.announce(slot, work.step, work.id);
     }
@@ -543,7 +567,7 @@ export class RecoveryEngine {
       const backup = backups.newestVerified('postgres');
       if (!backup) return { ok: false, detail: 'there is no verified postgres backup to restore' };
       const summary = `restore backup ${backup.id} taken ${new Date(backup.finishedAt ?? 0).toISOString()} (${backup.size} bytes, sha256 ${backup.sha256.slice(0, 12)}…) into ${step.url}`;
-      return { ok: true, detail: summary, prepared: { summary, params: { backupId: backup.id } } };
+      return { ok: true, detail: summary, prepared: { summary, params: { backupId: backup.id, takenAt: String(backup.startedAt) } } };
     }
     if (step.type === 'chain-restore') {
       const common = await slot.monitor!.lastCommonBlock();
@@ -554,7 +578,7 @@ export class RecoveryEngine {
     return { ok: false, detail: `nothing to prepare for ${step.type}` };
   }
 
-  private async act(slot: Slot, step: ActionStep, params: Record<string, string>): Promise<StepOutcome> {
+  private async act(slot: Slot, step: ActionStep, params: Record<string, string>, runId: string): Promise<StepOutcome> {
     const tail = this.options.config.outputTailBytes;
     switch (step.type) {
       case 'command': {
@@ -573,12 +597,39 @@ export class RecoveryEngine {
       }
       case 'restore-backup': {
         if (!this.options.backups || !params.backupId) return { ok: false, detail: 'no backup was prepared for this restore' };
-        return this.options.backups.restore(params.backupId, step.url, step.timeoutMs);
+        const restored = await this.options.backups.restore(params.backupId, step.url, step.timeoutMs);
+        if (restored.ok && step.reforward) {
+          await this.afterRestore(slot, step.id, { procedure: slot.name, runId, backupId: params.backupId, url: step.url, takenAt: Number(params.takenAt) });
+        }
+        return restored;
       }
       case 'chain-restart':
         return this.restartChainNodes(slot, step.nodeTimeoutMs);
       case 'chain-restore':
         return this.restoreChain(slot, step, params);
+    }
+  }
+
+  /** Each restore hook in turn, each audited as a step of the run with what it did; a failing hook fails only its own line. */
+  private async afterRestore(slot: Slot, stepId: string, restored: RestoredBackup): Promise<void> {
+    for (const [name, hook] of this.restoreHooks) {
+      const what = `${name} after restoring backup ${restored.backupId} (dump taken ${new Date(restored.takenAt).toISOString()})`;
+      const seq = this.audit.stepStarted({ runId: restored.runId, procedure: slot.name, stepId, phase: 'after-restore', what, by: 'runbook', at: this.clock.now() });
+      let outcome: StepOutcome;
+      let count: number | null = null;
+      try {
+        const done = await withTimeout(hook(restored), RESTORE_HOOK_TIMEOUT_MS, `the ${name} restore hook`);
+        count = done.count;
+        outcome = { ok: true, detail: done.detail };
+      } catch (error) {
+        outcome = { ok: false, detail: `${name} failed after the restore: ${(error as Error).message}` };
+      }
+      const detail = this.redact(outcome.detail);
+      this.audit.stepFinished(seq, { ...outcome, detail }, this.clock.now());
+      if (slot.incidentId) this.options.incidents.note(slot.incidentId, 'runbook', detail);
+      const fields = { procedure: slot.name, run: restored.runId, hook: name, count };
+      if (outcome.ok) this.log.info(fields, `runbook ${what}: ${detail}`);
+      else this.log.error(fields, `runbook ${what}: ${detail}`);
     }
   }
 

@@ -3,7 +3,7 @@ import { coalesce } from '../../lib/timeout.js';
 import { whileLeader } from '../leader.js';
 import type { CentralPlugin, PluginContext } from '../plugin.js';
 import { RECOVERY_MIGRATIONS } from './audit.js';
-import { RecoveryEngine, type TargetHealth } from './engine.js';
+import { RecoveryEngine, type RestoreHook, type TargetHealth } from './engine.js';
 import type { TargetGate } from './gate.js';
 import { HostWatch, hostSampler } from './host-watch.js';
 import { registerRecoveryRoutes } from './http.js';
@@ -17,6 +17,8 @@ export interface RecoveryApi {
   gate(target: string): TargetGate;
   /** The target's verified health and since when; null when no procedure watches it. */
   targetHealth(target: string): TargetHealth | null;
+  /** Runs `hook` after every good `restore-backup` (upstream re-forwards what the dump lacks); returns the unregister function. */
+  onRestored(name: string, hook: RestoreHook): () => void;
 }
 
 declare module '../plugin.js' {
@@ -56,7 +58,7 @@ export class RecoveryPlugin implements CentralPlugin<'recovery'> {
     this.hostWatch = new HostWatch({ config: ctx.config.host, incidents: ctx.incidents, log: ctx.log, keyPrefix: `central:${hostname()}`, sample: hostSampler(ctx.central.dataDir) });
     this.hostWatch.start();
     this.detach = whileLeader(ctx.leader, ctx.log, () => engine.start(), () => engine.stop());
-    return { gate: (target) => engine.gate(target), targetHealth: (target) => engine.targetHealth(target) };
+    return { gate: (target) => engine.gate(target), targetHealth: (target) => engine.targetHealth(target), onRestored: (name, hook) => engine.onRestored(name, hook) };
   }
 
   /** Open dashboards follow procedures and runs live (steps as they start and end, approvals). */

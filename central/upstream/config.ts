@@ -6,6 +6,47 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or http
 const upstreamId = z.union([z.string().min(1).max(128), z.number().int().nonnegative()]);
 
 export const BODY_SHAPES = ['plain', 'recordSale'] as const;
+
+/** Placeholders a lookup URL may carry; each is replaced URL-encoded. */
+export const LOOKUP_PLACEHOLDERS = ['saleId', 'pointId', 'posId', 'nodeId', 'since', 'until', 'sinceMs', 'untilMs'] as const;
+export type LookupPlaceholder = (typeof LOOKUP_PLACEHOLDERS)[number];
+
+/** An http(s) URL with `{placeholders}`; `needs` must appear in it. */
+function urlTemplate(needs?: LookupPlaceholder) {
+  return z
+    .string()
+    .refine((template) => !needs || template.includes(`{${needs}}`), `must contain {${needs}}`)
+    .refine((template) => {
+      const unknown = [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!).filter((name) => !(LOOKUP_PLACEHOLDERS as readonly string[]).includes(name));
+      return unknown.length === 0;
+    }, `placeholders must be among ${LOOKUP_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`)
+    .refine((template) => httpUrl.safeParse(template.replace(/\{\w+\}/g, 'x')).success, 'must be an http:// or https:// URL');
+}
+
+/**
+ * `upstream.lookup`: how to ask the main server which sales it holds, for the daily books check.
+ * Exactly one of `saleUrl` (one GET per sale: 200 and not `success: false` = held, 404 or
+ * `success: false` = missing) or `listUrl` (one GET per point and window: the envelope's `data`
+ * lists the sale ids it holds, as strings or objects carrying `idField`).
+ */
+export const lookupConfigSchema = z
+  .strictObject({
+    saleUrl: urlTemplate('saleId').optional(),
+    listUrl: urlTemplate().optional(),
+    /** The sale id's field when `listUrl`'s `data` holds objects. */
+    idField: z.string().min(1).max(64).default('sale_id'),
+    /** When the daily check runs, `HH:MM` in central's timeZone. */
+    at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour), e.g. "04:30"').default('04:30'),
+    /** Orders central received this far back are checked. */
+    windowMs: z.number().int().min(60_000).max(31 * 86_400_000).default(2 * 86_400_000),
+    /** How long a check waits for the sales it re-sent to be forwarded before asking again. */
+    settleMs: z.number().int().min(100).max(3_600_000).default(60_000),
+    /** Lookups in flight at most (`saleUrl`). */
+    concurrency: z.number().int().min(1).max(32).default(4),
+    timeoutMs: z.number().int().min(100).max(300_000).default(10_000),
+  })
+  .refine((lookup) => Boolean(lookup.saleUrl) !== Boolean(lookup.listUrl), { message: 'set exactly one of saleUrl and listUrl' });
+export type LookupConfig = z.output<typeof lookupConfigSchema>;
 export type BodyShape = (typeof BODY_SHAPES)[number];
 
 /** `upstream`: forwarding committed orders to the main server. No `url`, no forwarding. */
@@ -47,6 +88,8 @@ export const upstreamConfigSchema = z
       .string()
       .refine(isValidRegex, 'must be a valid regular expression')
       .default('valid|malformed|missing|required|schema|parse|unknown (item|field|node|pos)'),
+    /** How the books check asks the main server what it holds; absent: no books check. */
+    lookup: lookupConfigSchema.optional(),
   })
   .prefault({});
 

@@ -4,6 +4,7 @@
  */
 import { UpstreamAnswer } from './body.js';
 import type { BodyShape } from './config.js';
+import { parseJsonAs } from './json.js';
 
 /** What one POST came back with: an HTTP answer, or no answer at all (network error, timeout). */
 export type Exchange = { status: number; text: string } | { error: string };
@@ -34,15 +35,9 @@ export function classifyExchange(exchange: Exchange, shape: BodyShape, permanent
   return permanentError.test(error) ? { kind: 'permanent', error } : { kind: 'transient', error };
 }
 
-function parseAnswer(text: string): UpstreamAnswer | null {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  const parsed = UpstreamAnswer.safeParse(json);
-  return parsed.success ? parsed.data : null;
+/** The main server's `{success, data, error}` envelope, or null when the answer is not one. */
+export function parseAnswer(text: string): UpstreamAnswer | null {
+  return parseJsonAs(UpstreamAnswer, text);
 }
 
 function describeError(error: unknown): string {

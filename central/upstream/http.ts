@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { parseWith } from '../../lib/http.js';
 import type { PluginRoutes } from '../plugin.js';
 import { OrderId, PointId } from '../../sync/schemas.js';
-import type { ForwardLoop } from './loop.js';
+import type { ForwardingView } from './view.js';
+import type { QueuedOrder, RedriveFilter } from './store.js';
 
 /** `POST /api/forwarding/redrive`: which parked orders to send again (none given: all of them). */
 export const RedriveRequest = z.strictObject({
@@ -18,14 +19,54 @@ export const RedriveReply = z.object({
 });
 export type RedriveReply = z.infer<typeof RedriveReply>;
 
-/** `loop()` answers the running engine or throws the HTTP error that says why there is none. */
-export function registerForwardingRoutes(routes: PluginRoutes, loop: () => ForwardLoop): void {
-  routes.get('/forwarding', 'viewer', () => ({ status: 200, body: loop().view() }));
-  routes.post('/forwarding/redrive', 'operator', (req) => {
+/** A time as ms since the epoch, or ISO 8601 with a zone (`2026-12-05T21:00:00+04:00`, `…Z`). */
+export const Instant = z.union([
+  z.number().int().nonnegative(),
+  z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time with a zone (e.g. 2026-12-05T21:00:00+04:00) or ms since the epoch' }).transform((text) => Date.parse(text)),
+]);
+
+/** `POST /api/forwarding/reforward`: send again every order forwarded at or after `since` (a restore outside central). */
+export const ReforwardRequest = z.strictObject({ since: Instant });
+
+export const ReforwardReply = z.object({
+  reforwarded: z.number().int().nonnegative(),
+  since: z.number(),
+});
+export type ReforwardReply = z.infer<typeof ReforwardReply>;
+
+/** `POST /api/forwarding/books`: run the books check now (one point, or every point). */
+export const BooksRequest = z.strictObject({ pointId: PointId.optional() });
+
+/** What the routes do; every replica can, through the shared forward state. */
+export interface ForwardingActions {
+  view(): Promise<ForwardingView>;
+  redrive(filter: RedriveFilter, by: string): Promise<QueuedOrder[]>;
+  reforward(since: number, by: string): Promise<number>;
+  /** Absent without `upstream.lookup`. */
+  requestBooksCheck?: (pointId: string | null) => Promise<void>;
+}
+
+export function registerForwardingRoutes(routes: PluginRoutes, actions: ForwardingActions): void {
+  routes.get('/forwarding', 'viewer', async () => ({ status: 200, body: await actions.view() }));
+  routes.post('/forwarding/redrive', 'operator', async (req) => {
     const request = parseWith(RedriveRequest, req.body ?? {});
-    const orders = loop().redrive(request, req.principal!.name);
+    const orders = await actions.redrive(request, req.principal!.name);
     const redriven = new Set(orders.map((order) => order.orderId));
     const body: RedriveReply = { redriven: orders.length, orders, notParked: (request.ids ?? []).filter((id) => !redriven.has(id)) };
     return { status: 200, body };
   });
+  routes.post('/forwarding/reforward', 'operator', async (req) => {
+    const { since } = parseWith(ReforwardRequest, req.body ?? {});
+    const body: ReforwardReply = { reforwarded: await actions.reforward(since, req.principal!.name), since };
+    return { status: 200, body };
+  });
+  const requestBooksCheck = actions.requestBooksCheck;
+  if (requestBooksCheck) {
+    routes.post('/forwarding/books', 'operator', async (req) => {
+      const { pointId } = parseWith(BooksRequest, req.body ?? {});
+      await requestBooksCheck(pointId ?? null);
+      // The leader runs it; its report shows in GET /api/forwarding (`books`) on every replica.
+      return { status: 202, body: { requested: true, pointId: pointId ?? null } };
+    });
+  }
 }

@@ -1,7 +1,10 @@
 export { UpstreamPlugin, type UpstreamDeps } from './plugin.js';
-export { upstreamConfigSchema, type UpstreamConfig } from './config.js';
-export { forwardBacklog, UPSTREAM_MIGRATIONS, type Backlog } from './store.js';
+export { upstreamConfigSchema, lookupConfigSchema, type UpstreamConfig, type LookupConfig } from './config.js';
+export { forwardBacklog, type Backlog, type ForwardStore } from './store.js';
+export { SqliteForwardStore, UPSTREAM_MIGRATIONS, openForwardDatabase } from './store-sqlite.js';
+export { PostgresForwardStore, UPSTREAM_POSTGRES_MIGRATIONS } from './store-postgres.js';
 export { toUpstreamBody, type UpstreamBody, type RecordSale } from './body.js';
-export type { ForwardingView } from './loop.js';
-export { RedriveRequest, type RedriveReply } from './http.js';
-export { redriveCommand } from './cli.js';
+export type { ForwardingView } from './view.js';
+export type { BooksReport, BooksPoint } from './books.js';
+export { RedriveRequest, ReforwardRequest, type RedriveReply, type ReforwardReply } from './http.js';
+export { redriveCommand, reforwardCommand } from './cli.js';

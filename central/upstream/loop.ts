@@ -1,21 +1,43 @@
+import { z } from 'zod';
 import type { Clock } from '../../lib/clock.js';
 import { ConnectionPool } from '../../lib/http-client.js';
 import type { Logger } from '../../lib/log.js';
 import { redactSecrets } from '../../lib/redact.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { Incidents } from '../incidents/index.js';
-import type { CentralStore } from '../store/types.js';
+import type { CentralStore, MaybePromise } from '../store/types.js';
 import { toUpstreamBody } from './body.js';
 import { statusUrlOf, upstreamHeaders, type UpstreamConfig } from './config.js';
 import { backlogOverdue, classifyExchange, parkedIncidentChanges, planDispatch, transitionFor, type Outcome, type QueueHead } from './decisions.js';
 import { exchange } from './exchange.js';
 import type { TargetGate } from '../recovery/gate.js';
-import type { Backlog, ForwardStore, ParkedOrder, PointBacklog, RedriveFilter } from './store.js';
+import type { ForwardStore } from './store.js';
 
-export type PauseReason = 'gate' | 'failures';
+const PauseReason = z.enum(['gate', 'failures']);
+export type PauseReason = z.infer<typeof PauseReason>;
+
+/**
+ * What only the leader's loop knows (paused and why, requests in flight, the last error and probe),
+ * written to the shared forward state under `live` on every check, so any replica can show it.
+ */
+export const LiveStatus = z.object({
+  replica: z.string(),
+  reportedAt: z.number(),
+  paused: z.object({ reasons: z.array(PauseReason), since: z.number() }).nullable(),
+  inFlight: z.number().int(),
+  consecutiveFailures: z.number().int(),
+  lastForwardedAt: z.number().nullable(),
+  lastError: z.object({ at: z.number(), orderId: z.string(), pointId: z.string(), error: z.string() }).nullable(),
+  lastProbe: z.object({ at: z.number(), ok: z.boolean(), detail: z.string() }).nullable(),
+  alertOpen: z.boolean(),
+});
+export type LiveStatus = z.infer<typeof LiveStatus>;
+export const LIVE_META_KEY = 'live';
 
 export interface ForwardLoopOptions {
   config: UpstreamConfig & { url: string };
+  /** This replica's name, in the live status it writes. */
+  replica: string;
   /** Where central's committed orders are read from (this SQLite, or PostgreSQL shared by replicas). */
   orders: CentralStore;
   store: ForwardStore;
@@ -27,36 +49,21 @@ export interface ForwardLoopOptions {
   onOutcome: (kind: Outcome['kind']) => void;
 }
 
-/** What `GET /api/forwarding` shows (the endpoint is absent while `upstream.url` is unset). */
-export interface ForwardingView {
-  upstream: string;
-  statusUrl: string | null;
-  body: UpstreamConfig['body'];
-  concurrency: number;
-  state: 'forwarding' | 'idle' | 'paused';
-  paused: { reasons: PauseReason[]; since: number } | null;
-  inFlight: number;
-  consecutiveFailures: number;
-  lastForwardedAt: number | null;
-  lastError: { at: number; orderId: string; pointId: string; error: string } | null;
-  lastProbe: { at: number; ok: boolean; detail: string } | null;
-  backlog: Backlog;
-  forwarded: number;
-  alert: { afterMs: number; open: boolean };
-  points: PointBacklog[];
-  parked: ParkedOrder[];
+/** A store's answer, bounded in time when it is a promise (PostgreSQL); SQLite answers at once, without a timer. */
+function bounded<T>(answer: MaybePromise<T>, ms: number, what: string): MaybePromise<T> {
+  return answer instanceof Promise ? withTimeout(answer, ms, what) : answer;
 }
 
 const BACKLOG_INCIDENT = 'forward:backlog';
 const PARKED_INCIDENT_PREFIX = 'forward:parked:';
 const parkedIncidentKey = (pointId: string) => `${PARKED_INCIDENT_PREFIX}${pointId}`;
-const PARKED_SHOWN = 100;
 /** Committed orders read per page when catching up. */
 const PULL_PAGE = 500;
 
 /**
- * The forwarding engine: picks each point's next order, POSTs it, records the outcome durably,
- * pauses on the runbook's word or after repeated transient failures, and keeps the incidents true.
+ * The forwarding engine (leader only): picks each point's next order, POSTs it, records the outcome
+ * durably, pauses on the runbook's word or after repeated transient failures, and keeps the
+ * incidents true. Its state is the store's, so another replica taking over carries on from it.
  */
 export class ForwardLoop {
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -64,23 +71,29 @@ export class ForwardLoop {
   private pausedSince: number | null = null;
   private consecutiveFailures = 0;
   private lastForwardedAt: number | null = null;
-  private lastError: ForwardingView['lastError'] = null;
-  private lastProbe: ForwardingView['lastProbe'] = null;
+  private lastError: LiveStatus['lastError'] = null;
+  private lastProbe: LiveStatus['lastProbe'] = null;
   /** Parked counts per point as the incidents last said them. */
   private reportedParked = new Map<string, number>();
   /** undefined until the first check, so an alert left open by a previous run gets cleared. */
   private alertOpen: boolean | undefined;
   private pumpQueued = false;
+  private pumping = false;
+  private pumpAgain = false;
   /** Answers received, waiting for the next flush to record them. */
   private readonly settled: { head: QueueHead; outcome: Outcome }[] = [];
   private flushQueued = false;
+  /** Flushes run one after another: a point's next order waits for its last answer to be recorded. */
+  private flushing: Promise<void> = Promise.resolve();
   private pulling: Promise<void> | undefined;
   private pullAgain = false;
+  private checking: Promise<void> | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt: number | null = null;
   private probeTimer: NodeJS.Timeout | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
   private unsubscribeGate: (() => void) | undefined;
+  private unsubscribeSignals: (() => void) | undefined;
   private stopped = false;
   /** Set once stop() has waited for the requests in flight: late answers then change nothing. */
   private closed = false;
@@ -101,12 +114,20 @@ export class ForwardLoop {
       if (!gate.isUp()) this.pause('gate');
       this.unsubscribeGate = gate.onChange((up) => (up ? this.resume('gate') : this.pause('gate')));
     }
+    // A follower committed orders: queue them now. Someone re-drove or re-forwarded orders: send
+    // them now, and keep the parked incidents true.
+    this.unsubscribeSignals = this.o.store.onSignal((signal) => {
+      if (signal.kind === 'books') return;
+      this.pull();
+      if (signal.kind === 'committed') return;
+      this.background(this.reconcileParked(), 'could not reconcile the parked-order incidents');
+      this.kick();
+    });
     // Incidents a previous run left open are reconciled with the store on the first check.
     for (const incident of this.o.incidents.active()) {
       if (incident.key.startsWith(PARKED_INCIDENT_PREFIX)) this.reportedParked.set(incident.key.slice(PARKED_INCIDENT_PREFIX.length), 0);
     }
-    const backlog = this.o.store.backlog(this.now());
-    this.o.log.info({ upstream: redactSecrets(this.o.config.url), pending: backlog.pending, parked: backlog.parked }, 'forwarding orders to the main server');
+    this.o.log.info({ upstream: redactSecrets(this.o.config.url) }, 'forwarding orders to the main server');
     this.check();
     this.kick();
   }
@@ -134,10 +155,10 @@ export class ForwardLoop {
 
   private async pullPages(): Promise<void> {
     for (;;) {
-      const after = this.o.store.watermark() ?? undefined;
-      const page = await withTimeout(Promise.resolve(this.o.orders.listOrders({ after, limit: PULL_PAGE })), 30_000, 'committed orders after the watermark');
+      const after = (await bounded(this.o.store.watermark(), 30_000, 'the forward watermark')) ?? undefined;
+      const page = await bounded(this.o.orders.listOrders({ after, limit: PULL_PAGE }), 30_000, 'committed orders after the watermark');
       if (this.closed || page.length === 0) return;
-      if (this.o.store.enqueue(page, this.now()) > 0) this.kick();
+      if ((await bounded(this.o.store.enqueue(page, this.now()), 30_000, 'queuing committed orders')) > 0) this.kick();
       if (page.length < PULL_PAGE) return;
     }
   }
@@ -145,50 +166,32 @@ export class ForwardLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribeGate?.();
+    this.unsubscribeSignals?.();
     clearTimeout(this.wakeTimer);
     clearTimeout(this.probeTimer);
     clearTimeout(this.checkTimer);
-    const busy = [...this.inFlight.values(), ...(this.pulling ? [this.pulling] : [])];
+    const busy = [...this.inFlight.values(), ...(this.pulling ? [this.pulling] : []), ...(this.checking ? [this.checking] : [])];
     await withTimeout(Promise.allSettled(busy), this.o.config.timeoutMs + 2000, 'in-flight forwards to finish').catch(
       (error: unknown) => this.o.log.warn({ err: (error as Error).message }, 'stopping with forwards still in flight; they are sent again on start'),
     );
-    this.flush();
+    this.scheduleFlush(true);
+    await withTimeout(this.flushing, 5000, 'the last forward outcomes to be recorded').catch((error: unknown) => this.o.log.warn({ err: (error as Error).message }, 'stopping before the last outcomes were recorded; those orders are sent again'));
     this.closed = true;
     this.pool.close();
   }
 
-  /** Sends parked orders again; `by` (who asked) goes into the log, the audit of a re-drive. */
-  redrive(filter: RedriveFilter, by: string): { orderId: string; pointId: string }[] {
-    const orders = this.o.store.redrive(filter, this.now());
-    if (orders.length) {
-      this.o.log.info({ orders: orders.length, pointId: filter.pointId ?? null, by }, 'parked orders re-driven');
-      this.reconcileParked();
-      this.kick();
-    }
-    return orders;
-  }
-
-  view(): ForwardingView {
-    const { config, store } = this.o;
-    const backlog = store.backlog(this.now());
-    const paused = this.paused.size > 0;
+  /** What only this loop knows, for `GET /api/forwarding` here and (through the store) on the other replicas. */
+  live(): LiveStatus {
     return {
-      upstream: redactSecrets(config.url),
-      statusUrl: this.statusUrl ? redactSecrets(this.statusUrl) : null,
-      body: config.body,
-      concurrency: config.concurrency,
-      state: paused ? 'paused' : backlog.pending > 0 ? 'forwarding' : 'idle',
-      paused: paused ? { reasons: [...this.paused], since: this.pausedSince ?? this.now() } : null,
+      replica: this.o.replica,
+      reportedAt: this.now(),
+      paused: this.paused.size > 0 ? { reasons: [...this.paused], since: this.pausedSince ?? this.now() } : null,
       inFlight: this.inFlight.size,
       consecutiveFailures: this.consecutiveFailures,
       lastForwardedAt: this.lastForwardedAt,
       lastError: this.lastError,
       lastProbe: this.lastProbe,
-      backlog,
-      forwarded: store.forwardedCount(),
-      alert: { afterMs: config.alertAfterMs, open: this.alertOpen ?? false },
-      points: store.byPoint(),
-      parked: store.parked(PARKED_SHOWN, null),
+      alertOpen: this.alertOpen ?? false,
     };
   }
 
@@ -200,28 +203,53 @@ export class ForwardLoop {
     return this.o.clock.now();
   }
 
+  /** Runs `work` without waiting for it; a failure is logged, never thrown. */
+  private background(work: Promise<unknown>, failure: string): void {
+    work.catch((error: unknown) => this.o.log.warn({ err: (error as Error).message }, failure));
+  }
+
   private kick(): void {
     if (this.pumpQueued || this.stopped) return;
     this.pumpQueued = true;
     setImmediate(() => {
       this.pumpQueued = false;
-      this.pump();
+      void this.pump();
     });
   }
 
-  private pump(): void {
+  /** One at a time: points busy when the queue heads are read are left out, so no answer recorded meanwhile can be sent twice. */
+  private async pump(): Promise<void> {
     if (this.stopped || this.paused.size > 0) return;
-    const slots = this.o.config.concurrency - this.inFlight.size;
-    if (slots <= 0) return;
-    const now = this.now();
-    const plan = planDispatch(this.o.store.heads(), new Set(this.inFlight.keys()), slots, now);
-    for (const head of plan.send) {
-      const sending = this.send(head).catch((error: unknown) => {
-        this.o.log.error({ err: error, orderId: head.orderId }, 'forwarding an order failed unexpectedly; it stays pending');
-      });
-      this.inFlight.set(head.pointId, sending);
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
     }
-    this.scheduleWake(plan.wakeAt, now);
+    const { config } = this.o;
+    if (this.inFlight.size >= config.concurrency) return;
+    this.pumping = true;
+    try {
+      const busy = new Set(this.inFlight.keys());
+      const heads = await bounded(this.o.store.heads(), config.timeoutMs, 'the forward queue');
+      if (this.stopped || this.paused.size > 0) return;
+      const now = this.now();
+      const plan = planDispatch(heads, busy, config.concurrency - this.inFlight.size, now);
+      for (const head of plan.send) {
+        const sending = this.send(head).catch((error: unknown) => {
+          this.o.log.error({ err: error, orderId: head.orderId }, 'forwarding an order failed unexpectedly; it stays pending');
+        });
+        this.inFlight.set(head.pointId, sending);
+      }
+      this.scheduleWake(plan.wakeAt, now);
+    } catch (error) {
+      this.o.log.warn({ err: (error as Error).message }, 'could not read the forward queue; trying again shortly');
+      this.scheduleWake(this.now() + config.backoff.baseMs, this.now());
+    } finally {
+      this.pumping = false;
+      if (this.pumpAgain) {
+        this.pumpAgain = false;
+        this.kick();
+      }
+    }
   }
 
   private scheduleWake(wakeAt: number | null, now: number): void {
@@ -230,7 +258,7 @@ export class ForwardLoop {
     this.wakeAt = wakeAt;
     this.wakeTimer = setTimeout(() => {
       this.wakeAt = null;
-      this.pump();
+      void this.pump();
     }, Math.max(0, wakeAt - now));
     this.wakeTimer.unref();
   }
@@ -243,15 +271,12 @@ export class ForwardLoop {
       outcome = { kind: 'transient', error: `unexpected: ${(error as Error).message}` };
     }
     this.settled.push({ head, outcome });
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(() => this.flush());
-    }
+    this.scheduleFlush();
   }
 
   private async attempt(head: QueueHead): Promise<Outcome> {
     const { config } = this.o;
-    const order = this.o.store.order(head.orderId);
+    const order = await bounded(this.o.store.order(head.orderId), config.timeoutMs, `the queued record of order ${head.orderId}`);
     if (!order) return { kind: 'permanent', error: `the queued record of order ${head.orderId} is missing` };
     const answer = await exchange({
       method: 'POST',
@@ -264,18 +289,32 @@ export class ForwardLoop {
     return classifyExchange(answer, config.body, this.permanentError);
   }
 
+  /** The answers that arrived together are recorded by one flush, after the flushes before it. */
+  private scheduleFlush(now = false): void {
+    if (now) {
+      this.flushing = this.flushing.then(() => this.flush());
+      return;
+    }
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      this.flushing = this.flushing.then(() => this.flush());
+    });
+  }
+
   /**
    * Group commit: the answers that arrived together are recorded in one transaction, and only
    * then may their points send their next order (so a crash resends at most what was in flight).
    */
-  private flush(): void {
-    this.flushQueued = false;
+  private async flush(): Promise<void> {
     const batch = this.settled.splice(0);
     if (this.closed || batch.length === 0) return;
     const { config } = this.o;
     const now = this.now();
     try {
-      this.o.store.apply(batch.map(({ head, outcome }) => transitionFor(head, outcome, now, config.backoff, this.o.random)), now);
+      const transitions = batch.map(({ head, outcome }) => transitionFor(head, outcome, now, config.backoff, this.o.random));
+      await bounded(this.o.store.apply(transitions, now), config.timeoutMs, 'recording forward outcomes');
     } catch (error) {
       this.o.log.error({ err: error, orders: batch.length }, 'could not record forward outcomes; those orders are sent again');
       for (const { head } of batch) this.inFlight.delete(head.pointId);
@@ -302,7 +341,7 @@ export class ForwardLoop {
     if (outcome.kind === 'permanent') {
       this.consecutiveFailures = 0;
       this.o.log.warn({ orderId: head.orderId, pointId: head.pointId, error: outcome.error }, 'the main server refused an order; parked until re-driven');
-      if (!this.reportedParked.get(head.pointId)) this.reconcileParked();
+      if (!this.reportedParked.get(head.pointId)) this.background(this.reconcileParked(), 'could not reconcile the parked-order incidents');
       return;
     }
     this.consecutiveFailures++;
@@ -321,6 +360,7 @@ export class ForwardLoop {
       { reason, consecutiveFailures: this.consecutiveFailures, lastError: this.lastError?.error },
       reason === 'gate' ? 'the main-server runbook reports the server down; forwarding paused' : 'forwarding paused after repeated failures; probing the main server',
     );
+    this.background(this.publishLive(), 'could not share the forwarding status');
   }
 
   /** The runbook's "up" also ends a pause by failures: the server was verified up. */
@@ -332,8 +372,14 @@ export class ForwardLoop {
     this.consecutiveFailures = 0;
     if (this.paused.size > 0) return;
     this.pausedSince = null;
-    const due = this.o.store.retryNow(this.now());
-    this.o.log.info({ reason, due }, 'the main server is up; forwarding resumed');
+    this.background(
+      (async () => {
+        const due = await this.o.store.retryNow(this.now());
+        this.o.log.info({ reason, due }, 'the main server is up; forwarding resumed');
+        await this.publishLive();
+      })(),
+      'could not make the waiting orders due; they go at their backoff',
+    );
     this.kick();
   }
 
@@ -362,24 +408,35 @@ export class ForwardLoop {
     else this.scheduleProbe();
   }
 
-  /** Periodic: the backlog alert and the parked-order incidents follow the store. */
+  /** Periodic: pull what was committed, send what is due (a signal may have been missed), keep the incidents and the shared status true. */
   private check(): void {
     if (this.stopped) return;
     this.pull();
-    try {
-      this.checkBacklog();
-      this.reconcileParked();
-    } catch (error) {
-      this.o.log.error({ err: error }, 'forwarding backlog check failed');
-    }
+    this.kick();
+    this.checking ??= (async () => {
+      try {
+        await this.checkBacklog();
+        await this.reconcileParked();
+        await this.publishLive();
+      } catch (error) {
+        this.o.log.error({ err: (error as Error).message }, 'forwarding backlog check failed');
+      } finally {
+        this.checking = undefined;
+      }
+    })();
     this.checkTimer = setTimeout(() => this.check(), this.o.config.checkEveryMs);
     this.checkTimer.unref();
   }
 
-  private checkBacklog(): void {
+  private async publishLive(): Promise<void> {
+    if (this.closed) return;
+    await this.o.store.setMeta(LIVE_META_KEY, JSON.stringify(this.live()));
+  }
+
+  private async checkBacklog(): Promise<void> {
     const { incidents, config } = this.o;
+    const backlog = await this.o.store.backlog(this.now());
     const now = this.now();
-    const backlog = this.o.store.backlog(now);
     const overdue = backlogOverdue(backlog.oldestPendingAt, now, config.alertAfterMs);
     if (overdue === this.alertOpen) return;
     this.alertOpen = overdue;
@@ -397,12 +454,12 @@ export class ForwardLoop {
     }
   }
 
-  private reconcileParked(): void {
-    const current = new Map(this.o.store.byPoint().map((point) => [point.pointId, point.parked]));
+  private async reconcileParked(): Promise<void> {
+    const current = new Map((await this.o.store.byPoint()).map((point) => [point.pointId, point.parked]));
     const changes = parkedIncidentChanges(this.reportedParked, current);
     const { incidents } = this.o;
     for (const { pointId, parked } of changes.raise) {
-      const latest = this.o.store.parked(1, pointId)[0];
+      const latest = (await this.o.store.parked(1, pointId))[0];
       incidents.raise({
         key: parkedIncidentKey(pointId),
         title: `The main server refused orders from ${pointId}`,

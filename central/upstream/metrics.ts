@@ -1,20 +1,23 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { BooksReport } from './books.js';
 import type { Backlog } from './store.js';
 
 export interface ForwardMetricsSource {
-  backlog(): Backlog;
-  paused(): boolean;
+  backlog(): Promise<Backlog>;
+  paused(): Promise<boolean>;
+  /** The last books check; null before the first (or without `upstream.lookup`). */
+  books(): Promise<BooksReport | null>;
 }
 
-/** The forwarder's series on central's registry; gauges read the store at scrape time. */
+/** The forwarder's series on central's registry; gauges read the shared forward state at scrape time, on any replica. */
 export function registerForwardMetrics(registry: Registry, source: ForwardMetricsSource) {
   new Gauge({
     name: 'hotpot_forward_backlog_orders',
     help: 'Orders not yet on the main server, by state (pending, parked)',
     labelNames: ['state'] as const,
     registers: [registry],
-    collect() {
-      const backlog = source.backlog();
+    async collect() {
+      const backlog = await source.backlog();
       this.set({ state: 'pending' }, backlog.pending);
       this.set({ state: 'parked' }, backlog.parked);
     },
@@ -23,16 +26,52 @@ export function registerForwardMetrics(registry: Registry, source: ForwardMetric
     name: 'hotpot_forward_oldest_age_seconds',
     help: 'How long the oldest order not yet on the main server has waited since central received it (0: none)',
     registers: [registry],
-    collect() {
-      this.set((source.backlog().oldestAgeMs ?? 0) / 1000);
+    async collect() {
+      this.set(((await source.backlog()).oldestAgeMs ?? 0) / 1000);
     },
   });
   new Gauge({
     name: 'hotpot_forward_paused',
     help: '1 while forwarding is paused (main server down), else 0',
     registers: [registry],
-    collect() {
-      this.set(source.paused() ? 1 : 0);
+    async collect() {
+      this.set((await source.paused()) ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'hotpot_forward_books_orders',
+    help: "The last books check (upstream.lookup): forwarded orders it asked the main server about (checked), those it did not hold (missing), sent again (resent), still not held after that (still_missing)",
+    labelNames: ['result'] as const,
+    registers: [registry],
+    async collect() {
+      const report = await source.books();
+      if (!report) return;
+      this.set({ result: 'checked' }, report.checked);
+      this.set({ result: 'missing' }, report.missing);
+      this.set({ result: 'resent' }, report.resent);
+      this.set({ result: 'still_missing' }, report.stillMissing);
+    },
+  });
+  new Gauge({
+    name: 'hotpot_forward_books_points',
+    help: 'The last books check: points checked, points whose books still differ (differing), points the main server could not be asked about (unchecked)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    async collect() {
+      const report = await source.books();
+      if (!report) return;
+      this.set({ result: 'checked' }, report.points);
+      this.set({ result: 'differing' }, report.differing.filter((point) => point.error === null).length);
+      this.set({ result: 'unchecked' }, report.errors);
+    },
+  });
+  new Gauge({
+    name: 'hotpot_forward_books_last_check_timestamp_seconds',
+    help: 'When the last books check finished (unix seconds; absent before the first)',
+    registers: [registry],
+    async collect() {
+      const report = await source.books();
+      if (report) this.set(report.finishedAt / 1000);
     },
   });
   return {

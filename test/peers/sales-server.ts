@@ -2,6 +2,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import pg from 'pg';
 import { z } from 'zod';
 import { packageRoot } from '../../lib/paths.js';
 import { withTimeout } from '../../lib/timeout.js';
@@ -12,7 +13,11 @@ import { startChild, type Child } from './process.js';
  * Plays the franchise's main server: records sales idempotently by sale id, answers
  * `{success, data, error}`, and on demand fails the way the real one does (500, 400,
  * `success: false`, down, hung). Runs in-process or as a child process that a test kills -9;
- * with a journal file its sales survive that and a restart.
+ * with a journal file its sales survive that and a restart. With `database` it keeps its sales
+ * where the real one does, in PostgreSQL (table `sales`): a test can back that database up,
+ * break it, restore it and delete a sale by hand, and the server answers from what is there.
+ * Lookups: `GET /api/sales/{id}` (200 or 404) and `GET /api/sales?pos_id=&since=&until=` (the ids
+ * of a point's sales recorded in that window).
  */
 
 const RecordSaleBody = z.object({
@@ -27,7 +32,8 @@ const RecordSaleBody = z.object({
 });
 const PlainBody = z.object({ id: z.string().min(1), pointId: z.string(), seq: z.number().int(), total: z.number().int(), items: z.array(z.unknown()).min(1) });
 
-export const BEHAVIOURS = ['error500', 'reject400', 'validationFailure', 'serverFailure', 'recordThenError500', 'hang'] as const;
+/** `loseSilently`: answers success and records nothing (a main server that loses what it said it kept). */
+export const BEHAVIOURS = ['error500', 'reject400', 'validationFailure', 'serverFailure', 'recordThenError500', 'hang', 'loseSilently'] as const;
 export type Behaviour = (typeof BEHAVIOURS)[number];
 
 const Rule = z.object({
@@ -54,7 +60,17 @@ export interface RecordedSale {
   pointId: string;
   seq: number;
   body: unknown;
+  recordedAt: number;
 }
+
+/** The sales table a PostgreSQL-backed server keeps (created if missing). */
+export const SALES_TABLE = `CREATE TABLE IF NOT EXISTS sales (
+  sale_id text PRIMARY KEY,
+  point_id text NOT NULL,
+  seq integer NOT NULL,
+  body jsonb NOT NULL,
+  recorded_at bigint NOT NULL
+)`;
 
 export const SalesStats = z.object({
   /** POSTs to the sale endpoint, all of them. */
@@ -80,6 +96,8 @@ export interface SalesServerOptions {
   /** When set, sale requests must carry `Authorization: Bearer <token>` (else 401). */
   token?: string;
   path?: string;
+  /** PostgreSQL URL: sales are kept in its `sales` table instead of in memory. */
+  database?: string;
 }
 
 export const SALE_PATH = '/api/sales';
@@ -99,10 +117,13 @@ export class SalesServer {
   private readonly host: string;
   private readonly path: string;
   private boundPort = 0;
+  private readonly pool: pg.Pool | undefined;
 
   constructor(private readonly options: SalesServerOptions = {}) {
     this.host = options.host ?? '127.0.0.1';
     this.path = options.path ?? SALE_PATH;
+    this.pool = options.database ? new pg.Pool({ connectionString: options.database, max: 4, connectionTimeoutMillis: 5000, query_timeout: 10_000 }) : undefined;
+    this.pool?.on('error', () => undefined); // a restore drops connections; the next query reconnects
   }
 
   get port(): number {
@@ -121,6 +142,7 @@ export class SalesServer {
 
   async start(): Promise<this> {
     if (this.options.journal && existsSync(this.options.journal)) this.replay(this.options.journal);
+    await this.pool?.query(SALES_TABLE);
     const server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => answer(res, 500, { success: false, data: null, error: `peer failed: ${String(error)}` }));
     });
@@ -158,7 +180,14 @@ export class SalesServer {
     return this.recorded.get(saleId);
   }
 
+  /** Every sale id the server holds now: its database's, when it has one (a restore or a delete changes them), else its memory's. */
+  async heldSales(): Promise<string[]> {
+    if (!this.pool) return [...this.recorded.keys()];
+    return (await this.pool.query<{ sale_id: string }>('SELECT sale_id FROM sales')).rows.map((row) => row.sale_id);
+  }
+
   async close(): Promise<void> {
+    await this.pool?.end();
     const server = this.server;
     if (!server) return;
     await withTimeout(
@@ -207,6 +236,7 @@ export class SalesServer {
     if (this.down) return answer(res, 503, { success: false, data: null, error: 'service unavailable' });
     if (url.pathname === '/api/status' && req.method === 'GET') return answer(res, 200, { success: true, data: { status: 'ok' }, error: null });
     if (url.pathname === this.path && req.method === 'POST') return this.recordSale(req, res, body);
+    if (req.method === 'GET' && (url.pathname === this.path || url.pathname.startsWith(`${this.path}/`))) return this.lookUp(req, res, url);
     return answer(res, 404, { success: false, data: null, error: `no such endpoint: ${req.method} ${url.pathname}` });
   }
 
@@ -235,18 +265,72 @@ export class SalesServer {
         return answer(res, 200, { success: false, data: null, error: { kind: 'validation', message: 'validation error: unknown item_id' } });
       case 'serverFailure':
         return answer(res, 200, { success: false, data: null, error: 'database unavailable, try later' });
+      case 'loseSilently':
+        return answer(res, 200, { success: true, data: { sale_id: sale.saleId }, error: null });
       default:
         break;
     }
-    if (this.recorded.has(sale.saleId)) {
-      this.duplicates++;
-    } else {
-      const record: RecordedSale = { saleId: sale.saleId, pointId: sale.pointId, seq: sale.seq, body };
-      this.journal({ record });
-      this.recorded.set(sale.saleId, record);
+    const record: RecordedSale = { saleId: sale.saleId, pointId: sale.pointId, seq: sale.seq, body, recordedAt: Date.now() };
+    let fresh: boolean;
+    try {
+      fresh = await this.keep(record);
+    } catch (error) {
+      return answer(res, 500, { success: false, data: null, error: `database error: ${(error as Error).message}` });
     }
+    if (fresh) this.recorded.set(sale.saleId, record);
+    else this.duplicates++;
     if (behaviour === 'recordThenError500') return answer(res, 500, { success: false, data: null, error: 'recorded, then failed to answer' });
     return answer(res, 200, { success: true, data: { sale_id: sale.saleId }, error: null });
+  }
+
+  /** Records a sale once by id; false when it was already there. */
+  private async keep(record: RecordedSale): Promise<boolean> {
+    if (this.pool) {
+      const inserted = await this.pool.query(
+        'INSERT INTO sales (sale_id, point_id, seq, body, recorded_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sale_id) DO NOTHING',
+        [record.saleId, record.pointId, record.seq, JSON.stringify(record.body), record.recordedAt],
+      );
+      return inserted.rowCount === 1;
+    }
+    if (this.recorded.has(record.saleId)) return false;
+    this.journal({ record });
+    return true;
+  }
+
+  /** `GET /api/sales/{id}`: the sale or 404; `GET /api/sales?pos_id=&since=&until=`: the ids of a point's sales recorded in the window. */
+  private async lookUp(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`) {
+      return answer(res, 401, { success: false, data: null, error: 'unauthorized' });
+    }
+    try {
+      if (url.pathname !== this.path) {
+        const saleId = decodeURIComponent(url.pathname.slice(this.path.length + 1));
+        const sale = await this.held(saleId);
+        return sale ? answer(res, 200, { success: true, data: { sale_id: sale.saleId, pos_id: sale.pointId }, error: null }) : answer(res, 404, { success: false, data: null, error: 'no such sale' });
+      }
+      const window = z.object({ pos_id: z.string().min(1), since: z.iso.datetime({ offset: true }), until: z.iso.datetime({ offset: true }) }).safeParse(Object.fromEntries(url.searchParams));
+      if (!window.success) return answer(res, 400, { success: false, data: null, error: `bad request: ${window.error.message}` });
+      const sales = await this.listed(window.data.pos_id, Date.parse(window.data.since), Date.parse(window.data.until));
+      return answer(res, 200, { success: true, data: sales.map((sale) => ({ sale_id: sale.saleId, recorded_at: sale.recordedAt })), error: null });
+    } catch (error) {
+      return answer(res, 500, { success: false, data: null, error: `database error: ${(error as Error).message}` });
+    }
+  }
+
+  private async held(saleId: string): Promise<Pick<RecordedSale, 'saleId' | 'pointId'> | undefined> {
+    if (!this.pool) return this.recorded.get(saleId);
+    const row = (await this.pool.query<{ sale_id: string; point_id: string }>('SELECT sale_id, point_id FROM sales WHERE sale_id = $1', [saleId])).rows[0];
+    return row ? { saleId: row.sale_id, pointId: row.point_id } : undefined;
+  }
+
+  private async listed(pointId: string, since: number, until: number): Promise<Pick<RecordedSale, 'saleId' | 'recordedAt'>[]> {
+    if (!this.pool) return [...this.recorded.values()].filter((sale) => sale.pointId === pointId && sale.recordedAt >= since && sale.recordedAt < until);
+    const rows = await this.pool.query<{ sale_id: string; recorded_at: string }>('SELECT sale_id, recorded_at FROM sales WHERE point_id = $1 AND recorded_at >= $2 AND recorded_at < $3 ORDER BY recorded_at', [
+      pointId,
+      since,
+      until,
+    ]);
+    return rows.rows.map((row) => ({ saleId: row.sale_id, recordedAt: Number(row.recorded_at) }));
   }
 
   private takeRule(saleId: string): Behaviour | undefined {

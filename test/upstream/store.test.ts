@@ -1,90 +1,112 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteCentralStore } from '../../central/store/sqlite.js';
-import { ForwardStore, forwardBacklog, UPSTREAM_MIGRATIONS } from '../../central/upstream/store.js';
+import type Database from 'better-sqlite3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../central/migrations.js';
+import { adoptLocalForwardState } from '../../central/upstream/adopt.js';
+import { PostgresForwardStore } from '../../central/upstream/store-postgres.js';
+import { SqliteForwardStore, UPSTREAM_MIGRATIONS, openForwardDatabase } from '../../central/upstream/store-sqlite.js';
+import { forwardBacklog, type ForwardSignal, type ForwardStore } from '../../central/upstream/store.js';
+import { silentLogger } from '../../lib/log.js';
+import { describeWithPeers, peers } from '../helpers/peers.js';
 import { tempDir } from '../helpers/hotpot.js';
+import { adminQuery, throwawayDatabase, type ThrowawayDatabase } from '../peers/postgres.js';
+import { waitFor } from '../peers/net.js';
 import { makeOrders } from './orders.js';
+import { forwardStoreContract } from './store.contract.js';
 
-describe('forward state in central SQLite', () => {
-  const open: SqliteCentralStore[] = [];
+describe('forward store contract: SQLite (one central)', () => {
+  const files = new Map<ForwardStore, Database.Database>();
   afterEach(() => {
-    for (const store of open.splice(0)) store.close();
+    for (const db of files.values()) db.close();
+    files.clear();
   });
-  function centralStore(file = join(tempDir('forward-store'), 'central.db')): SqliteCentralStore {
-    const store = new SqliteCentralStore(file);
-    migrate(store.db, 'upstream', UPSTREAM_MIGRATIONS, 0);
-    open.push(store);
+  const open = (file: string) => {
+    const db = openForwardDatabase(file);
+    migrate(db, 'upstream', UPSTREAM_MIGRATIONS, 0);
+    const store = new SqliteForwardStore(db);
+    files.set(store, db);
     return store;
-  }
-  /** What the forward loop does on each pull: queue what was committed after the watermark. */
-  function queueCommitted(central: SqliteCentralStore, forward: ForwardStore, now: number): number {
-    return forward.enqueue(central.listOrders({ after: forward.watermark() ?? undefined, limit: 1000 }), now);
-  }
-
-  it('queues every committed order after the watermark, even ones committed while nothing listened', () => {
-    const central = centralStore();
-    expect(forwardBacklog(central.db, 0)).toBeNull();
-    central.commitOrders(makeOrders('a', 3), 1000);
-    const forward = new ForwardStore(central.db);
-    expect(forward.watermark()).toBeNull();
-    expect(queueCommitted(central, forward, 1000)).toBe(3);
-    const later = [...makeOrders('b', 2), ...makeOrders('a', 1, 4)];
-    central.commitOrders(later, 2000);
-    expect(queueCommitted(central, forward, 2000)).toBe(3);
-    expect(forward.watermark()).toBe(later[2]!.id);
-    expect(queueCommitted(central, forward, 2000)).toBe(0);
-    expect(forward.enqueue(central.listOrders({ limit: 1000 }), 3000)).toBe(0); // queuing again changes nothing
-    expect(forward.order(later[0]!.id)).toEqual(later[0]);
-    expect(forwardBacklog(central.db, 5000)).toEqual({ size: 6, pending: 6, parked: 0, oldestReceivedAt: 1000, oldestAgeMs: 4000, oldestPendingAt: 1000 });
+  };
+  forwardStoreContract({
+    fresh: async () => open(join(tempDir('forward-store'), 'central.db')),
+    reopen: async (store) => {
+      const db = files.get(store)!;
+      const file = db.name;
+      db.close();
+      files.delete(store);
+      return open(file);
+    },
   });
 
-  it("offers each point's lowest pending seq, and the next one once it is forwarded or parked", () => {
-    const central = centralStore();
-    const [a1, a2, a3] = makeOrders('a', 3);
-    const [b1] = makeOrders('b', 1);
-    central.commitOrders([a3!, b1!, a1!, a2!], 1000); // out of seq order, as a resend can be
-    const forward = new ForwardStore(central.db);
-    queueCommitted(central, forward, 1000);
-    const seqs = () => Object.fromEntries(forward.heads().map((head) => [head.pointId, head.seq]));
-    expect(seqs()).toEqual({ a: 1, b: 1 });
-    forward.apply([{ orderId: a1!.id, to: 'forwarded' }, { orderId: b1!.id, to: 'parked', error: 'HTTP 400' }], 1100);
-    expect(seqs()).toEqual({ a: 2 });
-    forward.apply([{ orderId: a2!.id, to: 'retry', error: 'HTTP 503', nextAttemptAt: 9000 }], 1200);
-    expect(forward.heads()).toEqual([expect.objectContaining({ orderId: a2!.id, attempts: 1, nextAttemptAt: 9000 })]);
-    expect(forward.retryNow(1300)).toBe(1);
-    expect(forward.heads()[0]!.nextAttemptAt).toBe(1300);
-    expect(forward.order(a2!.id)).toEqual(a2);
-    expect(forward.backlog(2000)).toMatchObject({ size: 3, pending: 2, parked: 1 });
-    expect(forward.forwardedCount()).toBe(1);
-    expect(forward.byPoint()).toEqual([
-      { pointId: 'a', pending: 2, parked: 0, oldestReceivedAt: 1000 },
-      { pointId: 'b', pending: 0, parked: 1, oldestReceivedAt: 1000 },
-    ]);
+  it('reports no backlog until something was queued', async () => {
+    const store = open(join(tempDir('forward-backlog'), 'central.db'));
+    expect(await forwardBacklog(store, 0)).toBeNull();
+    await store.enqueue(makeOrders('a', 1).map((order) => ({ ...order, receivedAt: 10 })), 10);
+    expect(await forwardBacklog(store, 30)).toMatchObject({ pending: 1, oldestAgeMs: 20 });
+  });
+});
+
+describeWithPeers('forward store contract: PostgreSQL (shared by replicas)', [peers.postgres()], () => {
+  let database: ThrowawayDatabase;
+  const stores: ForwardStore[] = [];
+  beforeAll(async () => {
+    database = await throwawayDatabase('hotpot_forward_store');
+  });
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+  const open = () => {
+    const store = new PostgresForwardStore({ url: database.url, log: silentLogger() });
+    stores.push(store);
+    return store;
+  };
+  forwardStoreContract({
+    fresh: async () => {
+      // Each test starts from empty tables (the first store migrates them).
+      await adminQuery('DROP TABLE IF EXISTS forward_orders, forward_meta, forward_audit, hotpot_schema_versions', database.url);
+      return open();
+    },
+    reopen: async () => open(),
   });
 
-  it('re-drives parked orders by id, by point or all, and survives reopening the file', () => {
-    const file = join(tempDir('forward-redrive'), 'central.db');
-    let central = centralStore(file);
-    const orders = [...makeOrders('a', 3), ...makeOrders('b', 2)];
-    central.commitOrders(orders, 1000);
-    let forward = new ForwardStore(central.db);
-    queueCommitted(central, forward, 1000);
-    forward.apply(orders.map((order) => ({ orderId: order.id, to: 'parked', error: 'HTTP 400: no' }) as const), 1100);
-    expect(forward.parked(10, 'b').map((p) => p.number)).toEqual(['b-000002', 'b-000001']);
-    expect(forward.redrive({ ids: [orders[0]!.id] }, 1200)).toEqual([{ orderId: orders[0]!.id, pointId: 'a' }]);
-    expect(forward.redrive({ pointId: 'b' }, 1200).map((o) => o.orderId).sort()).toEqual([orders[3]!.id, orders[4]!.id].sort());
+  it("a re-drive on one replica reaches the other replica's listener", async () => {
+    await adminQuery('DROP TABLE IF EXISTS forward_orders, forward_meta, forward_audit, hotpot_schema_versions', database.url);
+    const [leader, follower] = [open(), open()];
+    const orders = makeOrders('kutaisi-01', 2);
+    await leader.enqueue(orders.map((order) => ({ ...order, receivedAt: 1 })), 1);
+    await leader.apply(orders.map((order) => ({ orderId: order.id, to: 'parked', error: 'HTTP 400' }) as const), 2);
+    const heard: ForwardSignal[] = [];
+    leader.onSignal((signal) => heard.push(signal));
+    await waitFor(() => heard.length > 0, 'the leader to listen'); // it signals itself once its LISTEN is up
+    heard.length = 0;
+    expect(await follower.redrive({ pointId: 'kutaisi-01' }, 3)).toHaveLength(2);
+    await waitFor(() => heard.some((signal) => signal.kind === 'queue'), "the follower's re-drive to reach the leader");
+    expect((await leader.heads()).map((head) => head.seq)).toEqual([1]);
+  });
 
-    central.close();
-    open.splice(0);
-    central = centralStore(file);
-    forward = new ForwardStore(central.db);
-    expect(forward.backlog(2000)).toMatchObject({ pending: 3, parked: 2 });
-    expect(forward.redrive({}, 1300)).toHaveLength(2);
-    expect(forward.redrive({}, 1300)).toEqual([]);
-    expect(forward.heads().map((h) => [h.pointId, h.seq, h.attempts])).toEqual([
-      ['a', 1, 0],
-      ['b', 1, 0],
-    ]);
+  it("starts the shared state from a replica's own SQLite once, so the first leader on PostgreSQL sends no history again", async () => {
+    await adminQuery('DROP TABLE IF EXISTS forward_orders, forward_meta, forward_audit, hotpot_schema_versions', database.url);
+    const db = openForwardDatabase(join(tempDir('forward-adopt'), 'central.db'));
+    migrate(db, 'upstream', UPSTREAM_MIGRATIONS, 0);
+    const local = new SqliteForwardStore(db);
+    const orders = makeOrders('poti-01', 4);
+    local.enqueue(orders.map((order) => ({ ...order, receivedAt: 100 })), 100);
+    local.apply([{ orderId: orders[0]!.id, to: 'forwarded' }, { orderId: orders[1]!.id, to: 'forwarded' }], 200);
+    local.apply([{ orderId: orders[2]!.id, to: 'parked', error: 'HTTP 400' }], 300);
+    const shared = open();
+    expect(await adoptLocalForwardState(db, shared, silentLogger())).toBe(4);
+    expect(await shared.watermark()).toBe(orders[3]!.id);
+    expect(await shared.statuses(orders.map((order) => order.id))).toEqual(local.statuses(orders.map((order) => order.id)));
+    expect(await shared.forwardedBetween(0, 1000, null)).toEqual(local.forwardedBetween(0, 1000, null));
+    expect(await shared.parked(10, null)).toEqual(local.parked(10, null));
+    expect(await shared.order(orders[3]!.id)).toEqual(local.order(orders[3]!.id));
+    // Once the shared state has a watermark it is the truth: nothing is copied again.
+    local.apply([{ orderId: orders[3]!.id, to: 'forwarded' }], 400);
+    expect(await adoptLocalForwardState(db, shared, silentLogger())).toBe(0);
+    expect((await shared.statuses([orders[3]!.id])).get(orders[3]!.id)).toBe('pending');
+    db.close();
   });
 });
