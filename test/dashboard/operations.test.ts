@@ -130,7 +130,10 @@ describeWithPeers('backups and incidents on the dashboard (real PostgreSQL, chat
     await phone.page.locator('dialog[open] textarea[name="reason"]').fill('the box will be replaced tomorrow');
     await phone.page.locator('dialog[open] button[type="submit"]').click();
     await waitFor(() => central.incidents.openFor('point:rustavi-31:disconnected') === null, 'the incident resolved by hand', 10_000);
+    // Esc belongs to an open dialog first: close the drawer only once the resolve dialog is gone.
+    await phone.page.locator('dialog[open]').waitFor({ state: 'detached', timeout: 10_000 });
     await phone.page.keyboard.press('Escape');
+    await phone.page.locator('#drawer').waitFor({ state: 'hidden', timeout: 10_000 });
     await phone.page.locator('li.incident[data-key="point:rustavi-31:disconnected"]').waitFor({ state: 'detached', timeout: 10_000 });
 
     // The silence ends by hand from the phone.

@@ -111,6 +111,8 @@ describeWithPeers('fleet dashboard in headless Chromium (phone and desktop)', [p
     await desktop.page.locator('dialog[open] button[type="submit"]').click();
     await waitFor(() => viewOf(central, 'batumi-21')?.mode === 'online', 'batumi-21 back in online mode', 15_000);
     await lookAt(desktop.page, 'point-drawer');
+    // Esc belongs to an open dialog first: close the drawer only once the confirm dialog is gone.
+    await desktop.page.locator('dialog[open]').waitFor({ state: 'detached', timeout: 10_000 });
     await desktop.page.keyboard.press('Escape');
     await desktop.page.locator('#drawer').waitFor({ state: 'hidden' });
     expect(await desktop.page.evaluate(FOCUSED_POINT)).toBe('batumi-21');
