@@ -57,7 +57,8 @@ describeWithPeers('backups (real PostgreSQL, pg_dump, tar)', [peers.postgres()],
   it('dumps with pg_dump -Fc, writes a sha256, proves the dump restores, drops the scratch database, copies offsite', async () => {
     const offsite = join(dir, 'offsite');
     mkdirSync(offsite);
-    service = new BackupService({ config: configFor({ offsite: { argv: ['cp', '{file}', '{checksumFile}', offsite] } }), db, incidents });
+    const target = { type: 'command', name: 'nas', remote: offsite, copy: ['cp', '{file}', '{checksumFile}', '{remote}/'], list: ['ls', '-l', '{remote}'], delete: ['rm', '{remote}/{name}'] };
+    service = new BackupService({ config: configFor({ postgres: { url: source.url, verify: { checks: [{ name: 'orders restored', query: 'SELECT count(*) FROM orders', min: 1000 }] }, targets: [{ type: 'local' }, target] } }), db, incidents });
     await service.start();
     const backup = await service.run('postgres', 'test');
 
@@ -124,7 +125,7 @@ describeWithPeers('backups (real PostgreSQL, pg_dump, tar)', [peers.postgres()],
     const clock = new ManualClock(Date.now());
     const etc = join(dir, 'etc.json');
     writeFileSync(etc, '{}');
-    service = new BackupService({ config: configFor({ config: { paths: [etc], retentionDays: 2 } }), db, incidents, clock });
+    service = new BackupService({ config: configFor({ config: { paths: [etc], targets: [{ type: 'local', retentionDays: 2 }] } }), db, incidents, clock });
     await service.start();
     const first = await service.run('config');
     clock.advance(HOUR);
@@ -157,9 +158,11 @@ describeWithPeers('backups (real PostgreSQL, pg_dump, tar)', [peers.postgres()],
   it('runs on its cron schedule and alerts when the newest verified backup is older than 26 h', async () => {
     const start = Date.UTC(2031, 4, 10, 2, 59, 30);
     const clock = new ManualClock(start);
-    service = new BackupService({ config: configFor({ postgres: { url: source.url, schedule: '0 3 * * *' } }), db, incidents, clock });
+    service = new BackupService({ config: configFor({ postgres: { url: source.url, schedules: { daily: { cron: '0 3 * * *' } } } }), db, incidents, clock });
     await service.start();
-    expect(service.overview().schedules).toEqual([{ kind: 'postgres', schedule: '0 3 * * *', nextAt: Date.UTC(2031, 4, 10, 3, 0, 0), retentionDays: 14 }]);
+    expect(service.overview().schedules).toEqual([
+      { kind: 'postgres', tiers: [{ tier: 'daily', cron: '0 3 * * *', retentionDays: 7, nextAt: Date.UTC(2031, 4, 10, 3, 0, 0) }], targets: [{ name: 'local', type: 'local', retentionDays: 7, tiers: ['daily', 'weekly', 'monthly'] }], drill: null },
+    ]);
     service.tick();
     expect(service.overview().running).toEqual([]);
     clock.set(Date.UTC(2031, 4, 10, 3, 0, 1));
@@ -168,7 +171,7 @@ describeWithPeers('backups (real PostgreSQL, pg_dump, tar)', [peers.postgres()],
     await waitFor(() => service!.overview().running.length === 0, 'the scheduled backup to finish', 60_000);
     const backup = service.overview().backups[0]!;
     expect(backup).toMatchObject({ by: 'schedule', verify: 'passed' });
-    expect(service.overview().schedules[0]!.nextAt).toBe(Date.UTC(2031, 4, 11, 3, 0, 0));
+    expect(service.overview().schedules[0]!.tiers[0]!.nextAt).toBe(Date.UTC(2031, 4, 11, 3, 0, 0));
 
     clock.set(backup.finishedAt! + 25 * HOUR);
     service.tick(); // tomorrow's 03:00 backup is due too; let it run, then look at the alert
