@@ -221,7 +221,7 @@ export class BackupService {
       done.push(describeCommandResult(spec, result, redact));
       if (!ok) return { ok, detail: `restore failed: ${done.join('; ')}`, exitCode: result.exitCode, output: result.output };
     }
-    return { ok: true, detail: `restored ${backup.kind} backup ${backup.id}: ${done.join('; ')}` };
+    return { ok: true, detail: `restored: ${done.join('; ')}` };
   }
 
   private restoreSpecs(backup: BackupRecord, url: string | undefined, timeoutMs: number): CommandSpec[] | string {

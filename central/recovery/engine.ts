@@ -566,8 +566,8 @@ export class RecoveryEngine {
       if (!backups) return { ok: false, detail: 'backups are not configured in this central' };
       const backup = backups.newestRestorable(step.kind);
       if (!backup) return { ok: false, detail: `there is no ${step.kind === 'postgres' ? 'verified postgres' : step.kind} backup to restore` };
-      const into = step.url ? `into ${step.url}` : step.kind === 'config' ? 'over the configured paths' : 'through backups.chain.restore';
-      const summary = `restore ${step.kind} backup ${backup.id} taken ${new Date(backup.finishedAt ?? 0).toISOString()} (${backup.size} bytes, sha256 ${backup.sha256.slice(0, 12)}…) ${into}`;
+      const into = step.url ? `into ${step.url}` : step.kind === 'config' ? 'over the paths in backups.config' : 'through backups.chain.restore';
+      const summary = `restore backup ${backup.id} taken ${new Date(backup.finishedAt ?? 0).toISOString()} (${backup.size} bytes, sha256 ${backup.sha256.slice(0, 12)}…) ${into}`;
       return { ok: true, detail: summary, prepared: { summary, params: { backupId: backup.id, takenAt: String(backup.startedAt) } } };
     }
     if (step.type === 'chain-restore') {
