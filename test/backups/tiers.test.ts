@@ -1,8 +1,6 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock.js';
 import { backupsConfigSchema } from '../../central/backups/config.js';
 import { copyProblem, dueTier, expiredCopies, nextTierTimes, parseListing, type Tier } from '../../central/backups/plan.js';
@@ -12,9 +10,8 @@ import { loadCentralConfig } from '../../central/config.js';
 import { restoreBackupStepSchema } from '../../central/recovery/config.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { waitFor } from '../peers/net.js';
-import { MemoryIncidents } from '../peers/memory-incidents.js';
 import { adminQuery, throwawayDatabase } from '../peers/postgres.js';
-import { centralTables } from '../helpers/central-db.js';
+import { backupSandbox } from './sandbox.js';
 
 const DAY = 86_400_000;
 const TBILISI = 'Asia/Tbilisi'; // UTC+4, no summer time
@@ -75,26 +72,11 @@ describe('backup planner (pure)', () => {
 });
 
 describeWithPeers('backup tiers and targets (real PostgreSQL, tar, cp/ls/rm targets)', [peers.postgres()], () => {
-  let dir: string;
-  let db: Database.Database;
-  let incidents: MemoryIncidents;
-  let service: BackupService | undefined;
-
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'hotpot-tiers-'));
-    db = centralTables(join(dir, 'central.db'));
-    incidents = new MemoryIncidents();
-  });
-  afterEach(async () => {
-    await service?.stop();
-    service = undefined;
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const box = backupSandbox('hotpot-tiers-');
 
   /** An off-site target that is a second directory: cp to copy, a listing command, rm to delete, cp back to fetch. */
   const directoryTarget = (name: string, retentionDays: number, extra: Record<string, unknown> = {}) => {
-    const remote = join(dir, name);
+    const remote = join(box.dir, name);
     mkdirSync(remote, { recursive: true });
     return {
       type: 'command',
@@ -111,13 +93,13 @@ describeWithPeers('backup tiers and targets (real PostgreSQL, tar, cp/ls/rm targ
   const files = (folder: string) => readdirSync(folder).filter((f) => !f.endsWith('.sha256')).sort();
 
   it('a week and a month of Tbilisi schedules: what is kept where, for how long, what is pruned', async () => {
-    const etc = join(dir, 'etc');
+    const etc = join(box.dir, 'etc');
     mkdirSync(etc);
     writeFileSync(join(etc, 'central.json'), '{"timeZone":"Asia/Tbilisi"}');
     const start = Date.UTC(2031, 3, 30, 12); // 16:00 on 30 April in Tbilisi
     const clock = new ManualClock(start);
     const config = backupsConfigSchema.parse({
-      dir: join(dir, 'backups'),
+      dir: join(box.dir, 'backups'),
       config: {
         paths: [join(etc, 'central.json')],
         // The runbook's tiers at one hour: on a Sunday the weekly one runs instead of the daily one, on the 1st the monthly one.
@@ -131,7 +113,7 @@ describeWithPeers('backup tiers and targets (real PostgreSQL, tar, cp/ls/rm targ
         ],
       },
     });
-    service = new BackupService({ config, db, incidents, clock, timeZone: TBILISI });
+    const service = box.use(new BackupService({ config, db: box.db, incidents: box.incidents, clock, timeZone: TBILISI }));
     await service.start();
     const runs: BackupRecord[] = [];
     const end = Date.UTC(2031, 5, 7, 12); // 38 days later
@@ -140,7 +122,7 @@ describeWithPeers('backup tiers and targets (real PostgreSQL, tar, cp/ls/rm targ
       if (due > end) break;
       clock.set(due);
       service.tick();
-      await waitFor(() => service!.overview().running.length === 0, 'the scheduled backup to finish', 30_000);
+      await waitFor(() => service.overview().running.length === 0, 'the scheduled backup to finish', 30_000);
       runs.push(service.overview().backups[0]!);
     }
     // One backup a night at 02:00 Tbilisi (22:00 UTC), each of one tier.
@@ -155,52 +137,52 @@ describeWithPeers('backup tiers and targets (real PostgreSQL, tar, cp/ls/rm targ
     const names = (keep: (r: BackupRecord) => boolean) => runs.filter(keep).map((r) => basename(r.file)).sort();
     const age = (r: BackupRecord) => now - r.startedAt;
     // local: dailies 7 days, weeklies 28 days, monthlies 12 months
-    expect(files(join(dir, 'backups', 'config'))).toEqual(names((r) => r.tier === 'monthly' || age(r) <= (r.tier === 'weekly' ? 28 : 7) * DAY));
+    expect(files(join(box.dir, 'backups', 'config'))).toEqual(names((r) => r.tier === 'monthly' || age(r) <= (r.tier === 'weekly' ? 28 : 7) * DAY));
     // cloud: 30 days for daily and weekly copies, monthlies stay (never deleted by the daily pruning)
-    expect(files(join(dir, 'cloud'))).toEqual(names((r) => r.tier === 'monthly' || age(r) <= 30 * DAY));
+    expect(files(join(box.dir, 'cloud'))).toEqual(names((r) => r.tier === 'monthly' || age(r) <= 30 * DAY));
     // sftp: 90 days, nothing pruned yet; its checksum files too
-    expect(files(join(dir, 'sftp'))).toEqual(names(() => true));
-    expect(readdirSync(join(dir, 'sftp'))).toHaveLength(2 * 38);
+    expect(files(join(box.dir, 'sftp'))).toEqual(names(() => true));
+    expect(readdirSync(join(box.dir, 'sftp'))).toHaveLength(2 * 38);
     // the vault holds the monthly archives only
-    expect(files(join(dir, 'vault'))).toEqual(names((r) => r.tier === 'monthly'));
+    expect(files(join(box.dir, 'vault'))).toEqual(names((r) => r.tier === 'monthly'));
     // pruned copies are recorded; checksum files went with them
     const catalogue = service.overview(1000).backups;
     const oldDaily = catalogue.find((b) => b.tier === 'daily' && now - b.startedAt > 30 * DAY)!;
     expect(oldDaily.copies.find((c) => c.target === 'cloud')).toMatchObject({ state: 'deleted' });
     expect(oldDaily.copies.find((c) => c.target === 'sftp')).toMatchObject({ state: 'ok' });
-    expect(readdirSync(join(dir, 'cloud')).filter((f) => f.endsWith('.sha256'))).toHaveLength(files(join(dir, 'cloud')).length);
-    expect(incidents.open.size).toBe(0);
+    expect(readdirSync(join(box.dir, 'cloud')).filter((f) => f.endsWith('.sha256'))).toHaveLength(files(join(box.dir, 'cloud')).length);
+    expect(box.incidents.open.size).toBe(0);
 
     // A year on (the clock moved): 1 May's monthly goes after 365 days, 1 June's (335 days old) stays.
     const [may, june] = runs.filter((r) => r.tier === 'monthly');
     clock.set(may!.startedAt + 366 * DAY);
     await service.run('config', 'test');
-    expect(files(join(dir, 'vault'))).toEqual([basename(june!.file)]);
-    expect(files(join(dir, 'backups', 'config'))).not.toContain(basename(may!.file));
+    expect(files(join(box.dir, 'vault'))).toEqual([basename(june!.file)]);
+    expect(files(join(box.dir, 'backups', 'config'))).not.toContain(basename(may!.file));
   });
 
   it('fails a copy the target lists with the wrong size, and says so in an incident', async () => {
-    const etc = join(dir, 'central.json');
+    const etc = join(box.dir, 'central.json');
     writeFileSync(etc, '{}');
     const broken = directoryTarget('broken', 30, { copy: ['touch', '{remote}/{name}'] });
-    service = new BackupService({ config: backupsConfigSchema.parse({ dir: join(dir, 'backups'), config: { paths: [etc], targets: [{ type: 'local' }, broken] } }), db, incidents });
+    const service = box.use(new BackupService({ config: backupsConfigSchema.parse({ dir: join(box.dir, 'backups'), config: { paths: [etc], targets: [{ type: 'local' }, broken] } }), db: box.db, incidents: box.incidents }));
     await service.start();
     const backup = await service.run('config');
     expect(backup.offsite).toBe('failed');
     expect(backup.copies[0]).toMatchObject({ target: 'broken', state: 'failed' });
     expect(backup.copies[0]!.detail).toMatch(/listed without its size \d+/);
-    expect(incidents.open.get('backups:config')?.detail).toMatch(/off-site copy failed: broken/);
+    expect(box.incidents.open.get('backups:config')?.detail).toMatch(/off-site copy failed: broken/);
   });
 
   it('restores a config archive over its paths, and says "backup completed" when asked', async () => {
-    const etc = join(dir, 'etc');
+    const etc = join(box.dir, 'etc');
     mkdirSync(etc);
     const file = join(etc, 'central.json');
     writeFileSync(file, '{"good":true}');
-    service = new BackupService({ config: backupsConfigSchema.parse({ dir: join(dir, 'backups'), config: { paths: [file] }, notifyCompleted: true }), db, incidents });
+    const service = box.use(new BackupService({ config: backupsConfigSchema.parse({ dir: join(box.dir, 'backups'), config: { paths: [file] }, notifyCompleted: true }), db: box.db, incidents: box.incidents }));
     await service.start();
     const backup = await service.run('config');
-    expect(incidents.open.get('backups:completed:config')).toMatchObject({ severity: 'info', title: 'config backup completed' });
+    expect(box.incidents.open.get('backups:completed:config')).toMatchObject({ severity: 'info', title: 'config backup completed' });
     writeFileSync(file, '{"broken":');
     expect(service.newestRestorable('config')?.id).toBe(backup.id);
     const restored = await service.restore(backup.id, undefined, 60_000);
@@ -212,11 +194,11 @@ describeWithPeers('backup tiers and targets (real PostgreSQL, tar, cp/ls/rm targ
   });
 
   it('backs up, drills and restores chain state through configured commands', async () => {
-    const state = join(dir, 'chain');
+    const state = join(box.dir, 'chain');
     mkdirSync(state);
     writeFileSync(join(state, 'height'), '1200');
     const config = backupsConfigSchema.parse({
-      dir: join(dir, 'backups'),
+      dir: join(box.dir, 'backups'),
       chain: {
         backup: ['tar', '-czf', '{file}', '-C', state, '.'],
         restore: ['tar', '-xzf', '{file}', '-C', state],
@@ -225,7 +207,7 @@ describeWithPeers('backup tiers and targets (real PostgreSQL, tar, cp/ls/rm targ
         drill: {},
       },
     });
-    service = new BackupService({ config, db, incidents });
+    const service = box.use(new BackupService({ config, db: box.db, incidents: box.incidents }));
     await service.start();
     const backup = await service.run('chain');
     expect(backup).toMatchObject({ kind: 'chain', status: 'ok', offsite: 'ok' });
@@ -247,11 +229,11 @@ describeWithPeers('backup tiers and targets (real PostgreSQL, tar, cp/ls/rm targ
 
     it('copies a verified dump off-site and drills its restore from there (sha256, pg_restore --list); a corrupt copy fails the drill', async () => {
       const config = backupsConfigSchema.parse({
-        dir: join(dir, 'backups'),
+        dir: join(box.dir, 'backups'),
         postgres: { url: source.url, targets: [{ type: 'local' }, directoryTarget('cloud', 30)], drill: { cron: '0 5 1 * *', target: 'cloud' } },
       });
       const clock = new ManualClock(Date.UTC(2031, 4, 31, 12));
-      service = new BackupService({ config, db, incidents, clock, timeZone: TBILISI });
+      const service = box.use(new BackupService({ config, db: box.db, incidents: box.incidents, clock, timeZone: TBILISI }));
       await service.start();
       const backup = await service.run('postgres');
       expect(backup).toMatchObject({ verify: 'passed', offsite: 'ok', copies: [{ target: 'cloud', state: 'ok' }] });
@@ -259,17 +241,17 @@ describeWithPeers('backup tiers and targets (real PostgreSQL, tar, cp/ls/rm targ
       expect(service.overview().schedules[0]!.drill).toEqual({ cron: '0 5 1 * *', target: 'cloud', nextAt: Date.UTC(2031, 5, 1, 1) });
       clock.set(Date.UTC(2031, 5, 1, 1));
       service.tick();
-      await waitFor(() => service!.overview().drills.length === 1, 'the monthly drill', 60_000);
+      await waitFor(() => service.overview().drills.length === 1, 'the monthly drill', 60_000);
       const drill = service.overview().drills[0]!;
       expect(drill).toMatchObject({ kind: 'postgres', ok: true, backupId: backup.id, target: 'cloud' });
       expect(drill.detail).toMatch(/sha256 \w+ matches; `\S*pg_restore --list .*` exited 0/);
-      expect(readdirSync(join(dir, 'backups')).filter((f) => f.startsWith('.drill'))).toEqual([]);
+      expect(readdirSync(join(box.dir, 'backups')).filter((f) => f.startsWith('.drill'))).toEqual([]);
 
-      writeFileSync(join(dir, 'cloud', basename(backup.file)), 'PGDMP but not really');
+      writeFileSync(join(box.dir, 'cloud', basename(backup.file)), 'PGDMP but not really');
       const failed = await service.drill('postgres');
       expect(failed.ok).toBe(false);
       expect(failed.detail).toMatch(/sha256 \w+ ≠/);
-      expect(incidents.open.get('backups:drill:postgres')?.title).toBe('postgres restore drill failed');
+      expect(box.incidents.open.get('backups:drill:postgres')?.title).toBe('postgres restore drill failed');
     });
   });
 });
