@@ -139,7 +139,7 @@ export class BackupService {
     for (const [kind, due] of this.nextDrill) {
       if (due > now || this.drilling.has(kind)) continue;
       this.scheduleDrill(kind);
-      void this.drill(kind).catch((error: unknown) => this.log.error({ err: error, kind }, 'restore drill failed'));
+      this.drillInBackground(kind);
     }
     this.checkStaleness();
   }
@@ -484,6 +484,7 @@ export class BackupService {
    * checks its sha256 and the kind's own check (pg_restore --list, tar -t, the chain's check).
    */
   async drill(kind: BackupKind): Promise<DrillRecord> {
+    if (!this.drillTarget(kind)) throw CentralErrors.backupKindOff(`${kind}.drill`);
     const running = this.drilling.get(kind);
     if (running) return running;
     const promise = this.runDrill(kind).finally(() => {
@@ -494,10 +495,14 @@ export class BackupService {
     return promise;
   }
 
+  /** Starts a drill without waiting for it (POST /api/backups/drill, the schedule); throws when `kind` has none. */
+  drillInBackground(kind: BackupKind): void {
+    if (!this.drillTarget(kind)) throw CentralErrors.backupKindOff(`${kind}.drill`);
+    void this.drill(kind).catch((error: unknown) => this.log.error({ err: error, kind }, 'restore drill failed'));
+  }
+
   private async runDrill(kind: BackupKind): Promise<DrillRecord> {
-    const found = this.drillTarget(kind);
-    if (!found) throw CentralErrors.backupKindOff(`${kind}.drill`);
-    const { client } = found;
+    const { client } = this.drillTarget(kind)!;
     const id = uuidv7(this.clock.now());
     const backup = this.store.newestCopied(kind, client.target.name);
     const details: string[] = [];
