@@ -10,7 +10,7 @@ import { brokerConfigSchema } from './broker/config.js';
 import { upstreamConfigSchema } from './upstream/config.js';
 import { alertsConfigSchema } from './alerts/config.js';
 import { recoveryConfigSchema } from './recovery/config.js';
-import { backupsConfigSchema } from './backups/config.js';
+import { backupsConfigSchema, MOVED_BACKUP_KEYS } from './backups/config.js';
 import { historyConfigSchema } from './history/config.js';
 import { notifyConfigSchema } from './notify/config.js';
 import { statusConfigSchema } from './status/config.js';
@@ -90,7 +90,7 @@ export const centralConfigSchema = z.strictObject({
 export type CentralConfig = z.output<typeof centralConfigSchema>;
 
 /** Keys 0.1 had that live elsewhere now: a config that still uses one is told where. */
-const MOVED_KEYS = { 'fleet.history': 'history' };
+const MOVED_KEYS = { 'fleet.history': 'history', ...MOVED_BACKUP_KEYS };
 
 export function loadCentralConfig(file?: string, env: NodeJS.ProcessEnv = process.env, base?: Record<string, unknown>): CentralConfig {
   return loadConfig(centralConfigSchema, { file, env, moved: MOVED_KEYS, ...(base ? { base } : {}) });

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Database } from 'better-sqlite3';
-import { CronExpressionParser } from 'cron-parser';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { describeCommandResult, describeFailure, runCommand, type CommandSpec } from '../../lib/command.js';
+import { describeCommandResult, describeFailure, runCommand, succeeded, type CommandSpec } from '../../lib/command.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import { ChangeListeners } from '../../lib/listeners.js';
 import { createRedactor, urlPasswords, type Redact } from '../../lib/redact.js';
@@ -15,9 +14,11 @@ import { CentralErrors } from '../errors.js';
 import type { IncidentSink } from '../incidents/types.js';
 import type { StepOutcome } from '../recovery/audit.js';
 import { isTruthyValue, pgFirstValue } from '../../lib/postgres.js';
-import { BACKUP_KINDS, type BackupKind, type BackupsConfig } from './config.js';
+import { BACKUP_KINDS, type BackupKind, type BackupsConfig, type KindConfig } from './config.js';
 import { findPgBinDir, pgProgram, quoteIdent, withDatabase } from './pg-tools.js';
-import { BackupStore, type BackupRecord } from './store.js';
+import { TIERS, copyProblem, dueTier, expiredCopies, nextCronAt, nextTierTimes, parseListing, type Tier } from './plan.js';
+import { BackupStore, type BackupRecord, type DrillRecord } from './store.js';
+import { CommandTargetClient } from './targets.js';
 
 export interface BackupServiceOptions {
   config: BackupsConfig;
@@ -33,6 +34,7 @@ export interface BackupServiceOptions {
 export interface BackupProgress {
   id: string;
   kind: BackupKind;
+  tier: Tier;
   phase: 'dump' | 'checksum' | 'verify' | 'offsite' | 'retention';
   startedAt: number;
   bytes: number;
@@ -43,17 +45,30 @@ export interface BackupsOverview {
   running: BackupProgress[];
   newestVerified: { id: string; finishedAt: number; ageHours: number } | null;
   maxVerifiedAgeHours: number;
-  schedules: Array<{ kind: BackupKind; schedule: string | null; nextAt: number | null; retentionDays: number }>;
+  schedules: KindSchedule[];
+  /** The newest restore drill of each kind. */
+  drills: DrillRecord[];
 }
 
-const DAY_MS = 86_400_000;
+/** A kind's tiers (next run each), its targets (retention each) and its drill. */
+export interface KindSchedule {
+  kind: BackupKind;
+  tiers: Array<{ tier: Tier; cron: string; retentionDays: number; nextAt: number | null }>;
+  targets: Array<{ name: string; type: 'local' | 'command'; retentionDays: number; tiers: Tier[] }>;
+  drill: { cron: string; target: string; nextAt: number | null } | null;
+}
+
+const EXTENSION: Record<BackupKind, string> = { postgres: 'dump', config: 'tar.gz', logs: 'tar.gz', chain: 'chain' };
+
 const PROGRESS_EVERY_MS = 5000;
 const TOOL_TIMEOUT_MS = 30_000;
 
 /**
- * Takes backups (pg_dump -Fc, config tar, logs tar) on cron schedules or on demand, writes a
- * sha256 next to each, proves each dump restores into a scratch database, copies offsite, keeps
- * each kind for its retention and raises an incident when the newest verified dump is too old.
+ * Takes backups (pg_dump -Fc, config tar, logs tar, the chain's own archive) on daily, weekly and
+ * monthly schedules in central's time zone or on demand, writes a sha256 next to each, proves each
+ * dump restores into a scratch database, copies to every off-site target and checks the copy in its
+ * listing, prunes each target by its and the tier's retention, drills a restore from off-site
+ * monthly, and raises an incident when the newest verified dump is too old.
  */
 export class BackupService {
   private readonly store: BackupStore;
@@ -61,7 +76,9 @@ export class BackupService {
   private readonly log: Logger;
   private readonly redact: Redact;
   private readonly running = new Map<BackupKind, { progress: BackupProgress; promise: Promise<BackupRecord> }>();
-  private readonly nextDue = new Map<BackupKind, number>();
+  private readonly nextDue = new Map<BackupKind, Partial<Record<Tier, number>>>();
+  private readonly nextDrill = new Map<BackupKind, number>();
+  private readonly drilling = new Map<BackupKind, Promise<DrillRecord>>();
   private readonly changes: ChangeListeners;
   private readonly binDir: string;
   private readonly dir: string;
@@ -90,7 +107,10 @@ export class BackupService {
       if (version.exitCode === 0) this.log.info({ binDir: this.binDir || '(PATH)', version: version.output.trim() }, 'backups: pg_dump found');
       else this.log.error({ binDir: this.binDir || '(PATH)', detail: version.error ?? version.output }, 'backups: pg_dump is not usable; set backups.pgBinDir');
     }
-    for (const kind of BACKUP_KINDS) this.scheduleNext(kind);
+    for (const kind of BACKUP_KINDS) {
+      this.scheduleNext(kind);
+      this.scheduleDrill(kind);
+    }
     this.scheduleTick();
   }
 
@@ -98,7 +118,7 @@ export class BackupService {
     this.started = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await Promise.allSettled([...this.running.values()].map((r) => r.promise));
+    await Promise.allSettled([...[...this.running.values()].map((r) => r.promise), ...this.drilling.values()]);
   }
 
   /** Called after anything overview() shows may have changed (a backup starting, a phase, its end). */
@@ -109,25 +129,32 @@ export class BackupService {
   /** Runs due schedules and the staleness check; the timer calls it, tests may too. */
   tick(): void {
     const now = this.clock.now();
-    for (const [kind, due] of this.nextDue) {
-      if (due > now || this.running.has(kind)) continue;
+    for (const [kind, next] of this.nextDue) {
+      const tier = dueTier(next, now);
+      if (!tier || this.running.has(kind)) continue;
+      // Tiers due together make one backup, of the highest tier.
       this.scheduleNext(kind);
-      this.runInBackground(kind, 'schedule');
+      this.runInBackground(kind, 'schedule', tier);
+    }
+    for (const [kind, due] of this.nextDrill) {
+      if (due > now || this.drilling.has(kind)) continue;
+      this.scheduleDrill(kind);
+      this.drillInBackground(kind);
     }
     this.checkStaleness();
   }
 
   /** Starts a backup of `kind` without waiting for it (POST /api/backups/run); progress shows in overview(). */
-  runInBackground(kind: BackupKind, by: string): string {
-    const id = this.begin(kind, by);
+  runInBackground(kind: BackupKind, by: string, tier: Tier = 'daily'): string {
+    const id = this.begin(kind, by, tier);
     const promise = this.running.get(kind)!.promise;
     void promise.catch((error: unknown) => this.log.error({ err: error, kind }, 'backup failed'));
     return id;
   }
 
   /** Runs a backup of `kind` to the end (dump, checksum, verify, offsite, retention). */
-  async run(kind: BackupKind, by = 'api'): Promise<BackupRecord> {
-    this.begin(kind, by);
+  async run(kind: BackupKind, by = 'api', tier: Tier = 'daily'): Promise<BackupRecord> {
+    this.begin(kind, by, tier);
     return this.running.get(kind)!.promise;
   }
 
@@ -139,12 +166,22 @@ export class BackupService {
       running: [...this.running.values()].map((r) => ({ ...r.progress })),
       newestVerified: newest?.finishedAt ? { id: newest.id, finishedAt: newest.finishedAt, ageHours: (this.clock.now() - newest.finishedAt) / 3_600_000 } : null,
       maxVerifiedAgeHours: config.maxVerifiedAgeHours,
-      schedules: BACKUP_KINDS.filter((kind) => config[kind]).map((kind) => ({
-        kind,
-        schedule: config[kind]!.schedule ?? null,
-        nextAt: this.nextDue.get(kind) ?? null,
-        retentionDays: config[kind]!.retentionDays,
-      })),
+      schedules: BACKUP_KINDS.filter((kind) => config[kind]).map((kind) => this.kindSchedule(kind, config[kind]!)),
+      drills: this.store.lastDrills(),
+    };
+  }
+
+  private kindSchedule(kind: BackupKind, kc: KindConfig): KindSchedule {
+    const next = this.nextDue.get(kind) ?? {};
+    const drillTarget = this.drillTarget(kind);
+    return {
+      kind,
+      tiers: TIERS.flatMap((tier) => {
+        const schedule = kc.schedules[tier];
+        return schedule ? [{ tier, cron: schedule.cron, retentionDays: schedule.retentionDays, nextAt: next[tier] ?? null }] : [];
+      }),
+      targets: kc.targets.map((t) => (t.type === 'local' ? { name: 'local', type: t.type, retentionDays: t.retentionDays, tiers: [...TIERS] } : { name: t.name, type: t.type, retentionDays: t.retentionDays, tiers: t.tiers })),
+      drill: kc.drill && drillTarget ? { cron: kc.drill.cron, target: drillTarget.target.name, nextAt: this.nextDrill.get(kind) ?? null } : null,
     };
   }
 
@@ -158,30 +195,64 @@ export class BackupService {
     return newest?.finishedAt ? this.clock.now() - newest.finishedAt : null;
   }
 
-  /** Checks the dump's sha256, then restores it over `url` in one transaction (pg_restore --clean). */
-  async restore(backupId: string, url: string, timeoutMs: number): Promise<StepOutcome> {
+  /** What a restore of `kind` would use: the newest verified dump for postgres, the newest good archive otherwise. */
+  newestRestorable(kind: BackupKind): BackupRecord | null {
+    return kind === 'postgres' ? this.store.newestVerified(kind) : this.store.newestOk(kind);
+  }
+
+  /**
+   * Checks the backup's sha256, then restores it: a dump over `url` in one transaction
+   * (pg_restore --clean), a config or logs archive over its configured paths, chain state through
+   * `backups.chain.restore`.
+   */
+  async restore(backupId: string, url: string | undefined, timeoutMs: number): Promise<StepOutcome> {
     const backup = this.store.get(backupId);
-    if (!backup || backup.kind !== 'postgres' || backup.status !== 'ok' || backup.deleted) return { ok: false, detail: `backup ${backupId} is not a restorable postgres dump` };
+    if (!backup || backup.status !== 'ok' || backup.deleted) return { ok: false, detail: `backup ${backupId} is not restorable (unknown, failed, or deleted past its retention)` };
     if (!existsSync(backup.file)) return { ok: false, detail: `backup file ${backup.file} is missing` };
     const sha256 = await sha256File(backup.file);
     if (sha256 !== backup.sha256) return { ok: false, detail: `backup ${backupId} checksum mismatch (${sha256} ≠ ${backup.sha256}); not restoring` };
-    const spec: CommandSpec = {
-      argv: [pgProgram(this.binDir, 'pg_restore'), '--clean', '--if-exists', '--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error', '--dbname', url, backup.file],
-      timeoutMs,
-    };
-    const result = await runCommand(spec, { redact: this.redactFor(url) });
-    const ok = result.exitCode === 0 && !result.timedOut;
-    return { ok, detail: `${ok ? 'restored' : 'restore failed'}: ${describeCommandResult(spec, result, this.redactFor(url))}`, exitCode: result.exitCode, output: result.output };
+    const specs = this.restoreSpecs(backup, url, timeoutMs);
+    if (typeof specs === 'string') return { ok: false, detail: specs };
+    const redact = url ? this.redactFor(url) : this.redact;
+    const done: string[] = [];
+    for (const spec of specs) {
+      const result = await runCommand(spec, { redact });
+      const ok = succeeded(result);
+      done.push(describeCommandResult(spec, result, redact));
+      if (!ok) return { ok, detail: `restore failed: ${done.join('; ')}`, exitCode: result.exitCode, output: result.output };
+    }
+    return { ok: true, detail: `restored: ${done.join('; ')}` };
+  }
+
+  private restoreSpecs(backup: BackupRecord, url: string | undefined, timeoutMs: number): CommandSpec[] | string {
+    const config = this.options.config;
+    switch (backup.kind) {
+      case 'postgres':
+        if (!url) return 'a postgres restore needs the database url to restore into';
+        return [{ argv: [pgProgram(this.binDir, 'pg_restore'), '--clean', '--if-exists', '--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error', '--dbname', url, backup.file], timeoutMs }];
+      case 'config':
+      case 'logs': {
+        const paths = config[backup.kind]?.paths;
+        if (!paths) return `backups.${backup.kind} is not configured: its paths say where the archive goes back`;
+        // The archive holds each path under its own name (tar -C its directory): put each back there.
+        return paths.map((p) => resolve(p)).map((p) => ({ argv: ['tar', '-xzf', backup.file, '-C', dirname(p), basename(p)], timeoutMs }));
+      }
+      case 'chain': {
+        const chain = config.chain;
+        if (!chain) return 'backups.chain is not configured: its restore command puts chain state back';
+        return [{ argv: fillFile(chain.restore, backup.file), env: chain.env, timeoutMs }];
+      }
+    }
   }
 
   // ---- one backup run --------------------------------------------------------------------
 
-  private begin(kind: BackupKind, by: string): string {
+  private begin(kind: BackupKind, by: string, tier: Tier): string {
     if (!this.started) throw CentralErrors.backupsNotStarted();
     if (!this.options.config[kind]) throw CentralErrors.backupKindOff(kind);
     if (this.running.has(kind)) throw CentralErrors.backupRunning(kind, this.running.get(kind)!.progress.id);
     const id = uuidv7(this.clock.now());
-    const progress: BackupProgress = { id, kind, phase: 'dump', startedAt: this.clock.now(), bytes: 0 };
+    const progress: BackupProgress = { id, kind, tier, phase: 'dump', startedAt: this.clock.now(), bytes: 0 };
     const promise = this.execute(progress, by).finally(() => {
       this.running.delete(kind);
       this.changes.fire();
@@ -192,11 +263,12 @@ export class BackupService {
   }
 
   private async execute(progress: BackupProgress, by: string): Promise<BackupRecord> {
-    const { id, kind } = progress;
+    const { id, kind, tier } = progress;
     const stamp = new Date(progress.startedAt).toISOString().replace(/[:.]/g, '-');
-    const file = join(this.dir, kind, `${kind}-${stamp}-${id.slice(-8)}.${kind === 'postgres' ? 'dump' : 'tar.gz'}`);
-    this.store.started({ id, kind, file, startedAt: progress.startedAt, by });
-    this.log.info({ id, kind, file, by }, 'backup started');
+    const file = join(this.localDir(kind), `${kind}-${tier}-${stamp}-${id.slice(-8)}.${EXTENSION[kind]}`);
+    this.store.started({ id, kind, tier, file, startedAt: progress.startedAt, by });
+    this.log.info({ id, kind, tier, file, by }, 'backup started');
+    if (this.options.config.notifyCompleted) this.options.incidents.clear(`backups:completed:${kind}`, `a new ${kind} backup started (${id})`);
     const ticker = setInterval(() => void this.reportProgress(progress, `${file}.partial`).catch(() => undefined), PROGRESS_EVERY_MS);
     try {
       await mkdir(dirname(file), { recursive: true });
@@ -218,11 +290,14 @@ export class BackupService {
         this.store.verified(id, 'skipped', 'only postgres dumps are restored for verification', this.clock.now());
       }
       this.enter(progress, 'offsite');
-      if (!(await this.copyOffsite(id, file))) problems.push(`offsite copy failed: ${this.store.get(id)!.offsiteDetail}`);
+      problems.push(...(await this.copyToTargets(this.store.get(id)!)));
       this.enter(progress, 'retention');
-      await this.applyRetention(kind);
+      problems.push(...(await this.prune(kind)));
       if (problems.length) this.raise(kind, problems.join('; '));
-      else this.options.incidents.clear(`backups:${kind}`, `backup ${id} written${kind === 'postgres' ? ' and verified' : ''}`);
+      else {
+        this.options.incidents.clear(`backups:${kind}`, `backup ${id} written${kind === 'postgres' ? ' and verified' : ''}`);
+        this.announceCompleted(this.store.get(id)!);
+      }
     } catch (error) {
       const message = this.redact((error as Error).message);
       await rm(`${file}.partial`, { force: true });
@@ -253,6 +328,8 @@ export class BackupService {
     let acceptable = [0];
     if (kind === 'postgres') {
       spec = { argv: [pgProgram(this.binDir, 'pg_dump'), '-Fc', '--no-password', '--file', out, '--dbname', config.postgres!.url], timeoutMs: config.postgres!.timeoutMs };
+    } else if (kind === 'chain') {
+      spec = { argv: fillFile(config.chain!.backup, out), env: config.chain!.env, timeoutMs: config.chain!.timeoutMs };
     } else {
       const paths = config[kind]!.paths.map((p) => resolve(p));
       // -C per path keeps archive names relative (no "removing leading /" surprises on restore).
@@ -264,6 +341,7 @@ export class BackupService {
     if (result.timedOut || result.exitCode === null || !acceptable.includes(result.exitCode)) {
       throw new Error(describeFailure(spec, result, this.redact));
     }
+    if (!existsSync(out)) throw new Error(`${describeCommandResult(spec, result, this.redact)} but wrote no ${out}`);
   }
 
   /** Restores the dump into a fresh scratch database, runs the integrity checks, drops it. */
@@ -312,42 +390,201 @@ export class BackupService {
     return ok;
   }
 
-  private async copyOffsite(id: string, file: string): Promise<boolean> {
-    const offsite = this.options.config.offsite;
-    if (!offsite) {
-      this.store.offsite(id, 'skipped', 'no backups.offsite command configured');
-      return true;
+  /** Copies a new backup to each command target of its tier and checks it in the target's listing; returns the problems. */
+  private async copyToTargets(backup: BackupRecord): Promise<string[]> {
+    const targets = this.commandTargets(backup.kind).filter((client) => client.target.tiers.includes(backup.tier));
+    if (!targets.length) {
+      this.store.offsite(backup.id, 'skipped', `no off-site target for ${backup.tier} backups in backups.${backup.kind}.targets`);
+      return [];
     }
-    const values: Record<string, string> = { file, checksumFile: `${file}.sha256` };
-    const argv = offsite.argv.map((arg) => arg.replace(/\{(file|checksumFile)\}/g, (_, key: string) => values[key]!)) as [string, ...string[]];
-    const spec: CommandSpec = { argv, env: offsite.env, timeoutMs: offsite.timeoutMs };
-    const result = await runCommand(spec, { redact: this.redact });
-    const ok = result.exitCode === 0 && !result.timedOut;
-    this.store.offsite(id, ok ? 'ok' : 'failed', ok ? describeCommandResult(spec, result, this.redact) : describeFailure(spec, result, this.redact));
-    return ok;
+    const problems: string[] = [];
+    const name = basename(backup.file);
+    for (const client of targets) {
+      const copied = await client.copy(backup.file);
+      let problem = copied.ok ? null : `copy to ${client.target.name} failed: ${copied.detail}`;
+      if (!problem) {
+        const listed = await client.list();
+        problem = listed.ok
+          ? copyProblem(
+              parseListing(listed.stdout ?? '', (n) => n === name).find((f) => f.name === name),
+              { name, size: backup.size, sha256: backup.sha256 },
+            )
+          : `listing ${client.target.name} after the copy failed: ${listed.detail}`;
+        if (problem) problem = `${client.target.name}: ${problem}`;
+      }
+      this.store.copied(backup.id, client.target.name, problem ? 'failed' : 'ok', problem ?? `copied and listed: ${copied.detail}`, this.clock.now());
+      this.log.info({ id: backup.id, target: client.target.name, ok: !problem, detail: problem ?? copied.detail }, 'backup copied off-site');
+      if (problem) problems.push(problem);
+    }
+    const failed = problems.length;
+    this.store.offsite(backup.id, failed ? 'failed' : 'ok', failed ? problems.join('; ') : `copied to ${targets.map((c) => c.target.name).join(', ')}`);
+    return problems.map((p) => `off-site copy failed: ${p}`);
   }
 
-  /** Deletes backups past their kind's retention, but never the newest good (verified) one. */
-  private async applyRetention(kind: BackupKind): Promise<void> {
-    const days = this.options.config[kind]!.retentionDays;
-    const keep = (kind === 'postgres' ? this.store.newestVerified(kind) : null) ?? this.store.newestOk(kind);
-    for (const backup of this.store.expired(kind, this.clock.now() - days * DAY_MS)) {
-      if (backup.id === keep?.id) continue;
+  /**
+   * Deletes, on every target, copies past the longer of the target's and their tier's retention
+   * (monthly copies outlive the daily pruning), never the kind's newest good backup. Off-site,
+   * what the target lists is what is pruned; names this central did not write are left alone.
+   */
+  private async prune(kind: BackupKind): Promise<string[]> {
+    const kc = this.options.config[kind]!;
+    const tierDays = Object.fromEntries(TIERS.flatMap((tier) => (kc.schedules[tier] ? [[tier, kc.schedules[tier].retentionDays]] : [])));
+    const now = this.clock.now();
+    const keep = this.newestRestorable(kind)?.id ?? null;
+    const local = kc.targets.find((t) => t.type === 'local')!;
+    const problems: string[] = [];
+    for (const backup of expiredCopies(this.store.local(kind).map((b) => ({ ...b, backupId: b.id, takenAt: b.startedAt })), local.retentionDays, tierDays, now, keep)) {
       await rm(backup.file, { force: true });
       await rm(`${backup.file}.sha256`, { force: true });
       this.store.markDeleted(backup.id);
-      this.log.info({ id: backup.id, kind, file: backup.file }, 'backup past retention deleted');
+      this.log.info({ id: backup.id, kind, tier: backup.tier, file: backup.file }, 'backup past local retention deleted');
     }
+    for (const client of this.commandTargets(kind)) {
+      const target = client.target.name;
+      const listed = await client.list();
+      if (!listed.ok) {
+        problems.push(`pruning ${target}: listing failed: ${listed.detail}`);
+        continue;
+      }
+      const known = this.store.byName(kind);
+      const files = parseListing(listed.stdout ?? '', (n) => known.has(n.replace(/\.sha256$/, '')));
+      const held = files.map((file) => {
+        const backup = known.get(file.name.replace(/\.sha256$/, ''))!;
+        return { name: file.name, backupId: backup.id, tier: backup.tier, takenAt: backup.startedAt };
+      });
+      for (const copy of expiredCopies(held, client.target.retentionDays, tierDays, now, keep)) {
+        const deleted = await client.delete(copy.name);
+        if (!deleted.ok) {
+          problems.push(`pruning ${target}: ${deleted.detail}`);
+          continue;
+        }
+        if (!copy.name.endsWith('.sha256')) this.store.copied(copy.backupId, target, 'deleted', `past retention: ${deleted.detail}`, now);
+        this.log.info({ id: copy.backupId, kind, tier: copy.tier, target, name: copy.name }, 'off-site copy past retention deleted');
+      }
+    }
+    return problems;
+  }
+
+  /** "Backup completed": an info incident (one chat line on notify's default ladder), cleared when the next one starts. */
+  private announceCompleted(backup: BackupRecord): void {
+    if (!this.options.config.notifyCompleted) return;
+    const copies = backup.copies.filter((c) => c.state === 'ok').map((c) => c.target);
+    this.options.incidents.raise({
+      key: `backups:completed:${backup.kind}`,
+      title: `${backup.kind} backup completed`,
+      severity: 'info',
+      detail: `${backup.tier} backup ${backup.id}: ${backup.size} bytes, sha256 ${backup.sha256.slice(0, 12)}…${backup.kind === 'postgres' ? `, verify ${backup.verify}` : ''}; local${copies.length ? ` and ${copies.join(', ')}` : ' only'}`,
+    });
+  }
+
+  // ---- restore drills --------------------------------------------------------------------
+
+  /**
+   * The restore drill: fetches the newest copy on the drill's target into a scratch directory,
+   * checks its sha256 and the kind's own check (pg_restore --list, tar -t, the chain's check).
+   */
+  async drill(kind: BackupKind): Promise<DrillRecord> {
+    if (!this.drillTarget(kind)) throw CentralErrors.backupKindOff(`${kind}.drill`);
+    const running = this.drilling.get(kind);
+    if (running) return running;
+    const promise = this.runDrill(kind).finally(() => {
+      this.drilling.delete(kind);
+      this.changes.fire();
+    });
+    this.drilling.set(kind, promise);
+    return promise;
+  }
+
+  /** Starts a drill without waiting for it (POST /api/backups/drill, the schedule); throws when `kind` has none. */
+  drillInBackground(kind: BackupKind): void {
+    if (!this.drillTarget(kind)) throw CentralErrors.backupKindOff(`${kind}.drill`);
+    void this.drill(kind).catch((error: unknown) => this.log.error({ err: error, kind }, 'restore drill failed'));
+  }
+
+  private async runDrill(kind: BackupKind): Promise<DrillRecord> {
+    const { client } = this.drillTarget(kind)!;
+    const id = uuidv7(this.clock.now());
+    const backup = this.store.newestCopied(kind, client.target.name);
+    const details: string[] = [];
+    let ok = false;
+    if (!backup) details.push(`no ${kind} backup has a good copy on ${client.target.name} yet`);
+    else {
+      await mkdir(this.dir, { recursive: true });
+      const scratch = await mkdtemp(join(this.dir, `.drill-${kind}-`));
+      const file = join(scratch, basename(backup.file));
+      try {
+        const fetched = await client.fetch(basename(backup.file), file);
+        details.push(`fetched ${backup.tier} backup ${backup.id} from ${client.target.name}: ${fetched.detail}`);
+        if (fetched.ok && existsSync(file)) {
+          const sha256 = await sha256File(file);
+          const sumOk = sha256 === backup.sha256;
+          details.push(sumOk ? `sha256 ${sha256} matches` : `sha256 ${sha256} ≠ ${backup.sha256} recorded`);
+          const check = this.drillCheck(kind, file);
+          if (sumOk && check) {
+            const result = await runCommand(check, { redact: this.redact, stdoutMaxBytes: 16 * 1024 * 1024 });
+            ok = succeeded(result);
+            details.push(ok ? `${describeCommandResult(check, result, this.redact)}` : describeFailure(check, result, this.redact));
+          } else ok = sumOk;
+        } else if (fetched.ok) details.push(`the fetch command wrote no ${file}`);
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
+      }
+    }
+    const record: DrillRecord = { id, kind, backupId: backup?.id ?? null, target: client.target.name, at: this.clock.now(), ok, detail: this.redact(details.join('; ')) };
+    this.store.drilled(record);
+    this.log.info({ ...record }, 'backup restore drill');
+    if (ok) this.options.incidents.clear(`backups:drill:${kind}`, `restore drill passed: ${record.detail}`);
+    else this.options.incidents.raise({ key: `backups:drill:${kind}`, title: `${kind} restore drill failed`, severity: 'major', detail: record.detail });
+    return record;
+  }
+
+  /** The kind's own proof that a fetched file is usable (null: the sha256 is all). */
+  private drillCheck(kind: BackupKind, file: string): CommandSpec | null {
+    switch (kind) {
+      case 'postgres':
+        return { argv: [pgProgram(this.binDir, 'pg_restore'), '--list', file], timeoutMs: TOOL_TIMEOUT_MS * 10 };
+      case 'config':
+      case 'logs':
+        return { argv: ['tar', '-tzf', file], timeoutMs: TOOL_TIMEOUT_MS * 10 };
+      case 'chain': {
+        const chain = this.options.config.chain!;
+        return chain.check ? { argv: fillFile(chain.check, file), env: chain.env, timeoutMs: chain.timeoutMs } : null;
+      }
+    }
+  }
+
+  private drillTarget(kind: BackupKind): { client: CommandTargetClient; target: { name: string } } | null {
+    const drill = this.options.config[kind]?.drill;
+    if (!drill) return null;
+    const client = this.commandTargets(kind).find((c) => (drill.target ? c.target.name === drill.target : c.target.fetch));
+    return client ? { client, target: client.target } : null;
+  }
+
+  private commandTargets(kind: BackupKind): CommandTargetClient[] {
+    return this.options.config[kind]!.targets.flatMap((t) => (t.type === 'command' ? [new CommandTargetClient(t, this.redact)] : []));
+  }
+
+  private localDir(kind: BackupKind): string {
+    const local = this.options.config[kind]!.targets.find((t) => t.type === 'local');
+    return local?.dir ? resolve(local.dir) : join(this.dir, kind);
   }
 
   // ---- schedules and alerts --------------------------------------------------------------
 
   private scheduleNext(kind: BackupKind): void {
-    const schedule = this.options.config[kind]?.schedule;
-    if (!schedule) return;
+    const schedules = this.options.config[kind]?.schedules;
+    if (!schedules || !TIERS.some((tier) => schedules[tier])) return;
     // "0 2 * * *" is 02:00 where the franchise is, not in UTC.
-    const next = CronExpressionParser.parse(schedule, { currentDate: new Date(this.clock.now()), tz: this.options.timeZone ?? 'UTC' }).next().getTime();
-    this.nextDue.set(kind, next);
+    this.nextDue.set(kind, nextTierTimes(schedules, this.clock.now(), this.timeZone()));
+  }
+
+  private scheduleDrill(kind: BackupKind): void {
+    const drill = this.options.config[kind]?.drill;
+    if (drill) this.nextDrill.set(kind, nextCronAt(drill.cron, this.clock.now(), this.timeZone()));
+  }
+
+  private timeZone(): string {
+    return this.options.timeZone ?? 'UTC';
   }
 
   private scheduleTick(): void {
@@ -392,4 +629,9 @@ export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(file), hash);
   return hash.digest('hex');
+}
+
+/** A chain command's argv with `{file}` replaced. */
+function fillFile(argv: readonly [string, ...string[]], file: string): string[] {
+  return argv.map((arg) => arg.replaceAll('{file}', file));
 }

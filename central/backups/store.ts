@@ -1,11 +1,14 @@
+import { basename } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { BackupKind } from './config.js';
+import type { Tier } from './plan.js';
 
 export type VerifyState = 'pending' | 'passed' | 'failed' | 'skipped';
 
 export interface BackupRecord {
   id: string;
   kind: BackupKind;
+  tier: Tier;
   file: string;
   status: 'running' | 'ok' | 'failed';
   size: number;
@@ -20,11 +23,33 @@ export interface BackupRecord {
   error: string | null;
   by: string;
   deleted: boolean;
+  /** Where its off-site copies are (the local file is `file`, gone once `deleted`). */
+  copies: CopyRecord[];
+}
+
+/** One off-site copy: sent and checked (`ok`), not (`failed`), or pruned (`deleted`). */
+export interface CopyRecord {
+  target: string;
+  state: 'ok' | 'failed' | 'deleted';
+  detail: string;
+  at: number;
+}
+
+/** One restore drill: which backup, fetched from where, and what its checks said. */
+export interface DrillRecord {
+  id: string;
+  kind: BackupKind;
+  backupId: string | null;
+  target: string;
+  at: number;
+  ok: boolean;
+  detail: string;
 }
 
 interface Row {
   id: string;
   kind: BackupKind;
+  tier: Tier;
   file: string;
   status: BackupRecord['status'];
   size: number;
@@ -41,10 +66,11 @@ interface Row {
   deleted: number;
 }
 
-function fromRow(row: Row): BackupRecord {
+function fromRow(row: Row, copies: CopyRecord[]): BackupRecord {
   return {
     id: row.id,
     kind: row.kind,
+    tier: row.tier,
     file: row.file,
     status: row.status,
     size: row.size,
@@ -59,6 +85,7 @@ function fromRow(row: Row): BackupRecord {
     error: row.error,
     by: row.by,
     deleted: row.deleted === 1,
+    copies,
   };
 }
 
@@ -85,6 +112,26 @@ export const BACKUPS_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS runbook_backups_by_kind ON runbook_backups (kind, started_at);
   `,
+  `
+  ALTER TABLE runbook_backups ADD COLUMN tier TEXT NOT NULL DEFAULT 'daily';
+  CREATE TABLE IF NOT EXISTS runbook_backup_copies (
+    backup_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    state TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (backup_id, target)
+  );
+  CREATE TABLE IF NOT EXISTS runbook_backup_drills (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    backup_id TEXT,
+    target TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    detail TEXT NOT NULL
+  );
+  `,
 ];
 
 /** The backup catalogue in central's SQLite (`runbook_backups`). */
@@ -95,10 +142,10 @@ export class BackupStore {
     this.db.prepare(`UPDATE runbook_backups SET status = 'failed', error = 'central stopped during the backup', finished_at = ? WHERE status = 'running'`).run(now);
   }
 
-  started(record: { id: string; kind: BackupKind; file: string; startedAt: number; by: string }): void {
+  started(record: { id: string; kind: BackupKind; tier: Tier; file: string; startedAt: number; by: string }): void {
     this.db
-      .prepare(`INSERT INTO runbook_backups (id, kind, file, status, started_at, by) VALUES (?, ?, ?, 'running', ?, ?)`)
-      .run(record.id, record.kind, record.file, record.startedAt, record.by);
+      .prepare(`INSERT INTO runbook_backups (id, kind, tier, file, status, started_at, by) VALUES (?, ?, ?, ?, 'running', ?, ?)`)
+      .run(record.id, record.kind, record.tier, record.file, record.startedAt, record.by);
   }
 
   finished(id: string, result: { size: number; sha256: string; at: number }): void {
@@ -121,29 +168,78 @@ export class BackupStore {
     this.db.prepare(`UPDATE runbook_backups SET deleted = 1 WHERE id = ?`).run(id);
   }
 
-  get(id: string): BackupRecord | null {
-    const row = this.db.prepare(`SELECT * FROM runbook_backups WHERE id = ?`).get(id) as Row | undefined;
-    return row ? fromRow(row) : null;
+  copied(id: string, target: string, state: CopyRecord['state'], detail: string, at: number): void {
+    this.db
+      .prepare(`INSERT INTO runbook_backup_copies (backup_id, target, state, detail, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (backup_id, target) DO UPDATE SET state = excluded.state, detail = excluded.detail, at = excluded.at`)
+      .run(id, target, state, detail, at);
   }
 
+  get(id: string): BackupRecord | null {
+    const row = this.db.prepare(`SELECT * FROM runbook_backups WHERE id = ?`).get(id) as Row | undefined;
+    return row ? this.withCopies(row) : null;
+  }
+
+  /** The newest first: backups with a local file or an off-site copy still there. */
   list(limit: number): BackupRecord[] {
-    return (this.db.prepare(`SELECT * FROM runbook_backups WHERE deleted = 0 ORDER BY started_at DESC, rowid DESC LIMIT ?`).all(limit) as Row[]).map(fromRow);
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM runbook_backups b WHERE deleted = 0 OR EXISTS (SELECT 1 FROM runbook_backup_copies c WHERE c.backup_id = b.id AND c.state = 'ok')
+         ORDER BY started_at DESC, rowid DESC LIMIT ?`,
+      )
+      .all(limit) as Row[];
+    return rows.map((row) => this.withCopies(row));
+  }
+
+  /** Every backup of `kind` by file name (the names a target lists). */
+  byName(kind: BackupKind): Map<string, BackupRecord> {
+    const rows = this.db.prepare(`SELECT * FROM runbook_backups WHERE kind = ? AND status = 'ok'`).all(kind) as Row[];
+    return new Map(rows.map((row) => [basename(row.file), this.withCopies(row)]));
   }
 
   newestVerified(kind: BackupKind): BackupRecord | null {
     const row = this.db
       .prepare(`SELECT * FROM runbook_backups WHERE kind = ? AND status = 'ok' AND verify = 'passed' AND deleted = 0 ORDER BY finished_at DESC, rowid DESC LIMIT 1`)
       .get(kind) as Row | undefined;
-    return row ? fromRow(row) : null;
+    return row ? this.withCopies(row) : null;
   }
 
   newestOk(kind: BackupKind): BackupRecord | null {
     const row = this.db.prepare(`SELECT * FROM runbook_backups WHERE kind = ? AND status = 'ok' AND deleted = 0 ORDER BY finished_at DESC, rowid DESC LIMIT 1`).get(kind) as Row | undefined;
-    return row ? fromRow(row) : null;
+    return row ? this.withCopies(row) : null;
   }
 
-  /** Finished backups of `kind` older than `before`, still on disk. */
-  expired(kind: BackupKind, before: number): BackupRecord[] {
-    return (this.db.prepare(`SELECT * FROM runbook_backups WHERE kind = ? AND deleted = 0 AND status != 'running' AND started_at < ?`).all(kind, before) as Row[]).map(fromRow);
+  /** The newest backup of `kind` with a good copy on `target` (what a drill fetches). */
+  newestCopied(kind: BackupKind, target: string): BackupRecord | null {
+    const row = this.db
+      .prepare(
+        `SELECT b.* FROM runbook_backups b JOIN runbook_backup_copies c ON c.backup_id = b.id
+         WHERE b.kind = ? AND b.status = 'ok' AND c.target = ? AND c.state = 'ok' ORDER BY b.finished_at DESC, b.rowid DESC LIMIT 1`,
+      )
+      .get(kind, target) as Row | undefined;
+    return row ? this.withCopies(row) : null;
+  }
+
+  /** Finished backups of `kind` whose local file is still there. */
+  local(kind: BackupKind): BackupRecord[] {
+    return (this.db.prepare(`SELECT * FROM runbook_backups WHERE kind = ? AND deleted = 0 AND status != 'running'`).all(kind) as Row[]).map((row) => this.withCopies(row));
+  }
+
+  drilled(drill: DrillRecord): void {
+    this.db
+      .prepare(`INSERT INTO runbook_backup_drills (id, kind, backup_id, target, at, ok, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+      .run(drill.id, drill.kind, drill.backupId, drill.target, drill.at, drill.ok ? 1 : 0, drill.detail);
+  }
+
+  /** The newest drill of each kind. */
+  lastDrills(): DrillRecord[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM runbook_backup_drills d WHERE at = (SELECT max(at) FROM runbook_backup_drills e WHERE e.kind = d.kind) ORDER BY kind`)
+      .all() as Array<{ id: string; kind: BackupKind; backup_id: string | null; target: string; at: number; ok: number; detail: string }>;
+    return rows.map((r) => ({ id: r.id, kind: r.kind, backupId: r.backup_id, target: r.target, at: r.at, ok: r.ok === 1, detail: r.detail }));
+  }
+
+  private withCopies(row: Row): BackupRecord {
+    const copies = this.db.prepare(`SELECT target, state, detail, at FROM runbook_backup_copies WHERE backup_id = ? ORDER BY target`).all(row.id) as CopyRecord[];
+    return fromRow(row, copies);
   }
 }

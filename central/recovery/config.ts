@@ -110,15 +110,26 @@ export const httpStepSchema = z.strictObject({
   timeoutMs: timeout(10_000),
 });
 
-/** pg_restore the newest verified backup of `kind` into `url` (always destructive). */
-export const restoreBackupStepSchema = z.strictObject({
-  type: z.literal('restore-backup'),
-  ...actionFields,
-  url: pgUrlSchema,
-  timeoutMs: timeout(3_600_000),
-  /** After a good restore, run the restore hooks (upstream re-forwards what was forwarded after the dump was taken). */
-  reforward: z.boolean().default(true),
-});
+/**
+ * Restores the newest good backup of `kind` (always destructive): pg_restore of the newest verified
+ * dump into `url`, the config archive over its configured paths, chain state through
+ * `backups.chain.restore`.
+ */
+export const restoreBackupStepSchema = z
+  .strictObject({
+    type: z.literal('restore-backup'),
+    ...actionFields,
+    kind: z.enum(['postgres', 'config', 'chain']).default('postgres'),
+    /** The database to restore into (postgres only). */
+    url: pgUrlSchema.optional(),
+    timeoutMs: timeout(3_600_000),
+    /** After a good restore, run the restore hooks (upstream re-forwards what was forwarded after the dump was taken). */
+    reforward: z.boolean().default(true),
+  })
+  .superRefine((step, ctx) => {
+    if (step.kind === 'postgres' && !step.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'a postgres restore needs the url of the database to restore into' });
+    if (step.kind !== 'postgres' && step.url) ctx.addIssue({ code: 'custom', path: ['url'], message: `a ${step.kind} restore takes no url (only kind "postgres" restores into a database)` });
+  });
 
 /** Restarts the chain nodes found faulty, in the configured order, each through its own argv. */
 export const chainRestartStepSchema = z.strictObject({

@@ -36,6 +36,8 @@ function describeAction(step: ActionStep): string {
     case 'http':
       return `http ${step.method} ${step.url} (timeout ${formatDuration(step.timeoutMs)})`;
     case 'restore-backup':
+      if (step.kind === 'config') return 'restore the newest config archive over its configured paths';
+      if (step.kind === 'chain') return 'restore the newest chain state backup through backups.chain.restore';
       return `pg_restore the newest verified postgres backup into ${step.url}`;
     case 'chain-restart':
       return 'restart the faulty chain nodes in the configured order, each waited for; counts against the budget';

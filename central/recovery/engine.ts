@@ -20,12 +20,12 @@ import { renderPlan } from './dry-run.js';
 import { runProbes, type ProbeOutcome } from './executors.js';
 import { countsAsRestart, createPlanner, initialState, type Effect, type Health, type Planner, type Prepared, type RunbookEvent, type TargetState, type Work } from './planner.js';
 
-/** What the engine needs from backups to restore PostgreSQL (BackupService implements it). */
+/** What the engine needs from backups to restore PostgreSQL, a config archive or chain state (BackupService implements it). */
 export interface BackupRestorer {
-  /** The newest backup of `kind` whose restore into a scratch database passed its checks. */
-  newestVerified(kind: 'postgres'): Pick<BackupRecord, 'id' | 'file' | 'startedAt' | 'finishedAt' | 'size' | 'sha256'> | null;
-  /** Checks the file's checksum, then pg_restore --clean into `url`. */
-  restore(backupId: string, url: string, timeoutMs: number): Promise<StepOutcome>;
+  /** The newest backup a restore of `kind` uses (for postgres: one whose restore into a scratch database passed its checks). */
+  newestRestorable(kind: 'postgres' | 'config' | 'chain'): Pick<BackupRecord, 'id' | 'file' | 'startedAt' | 'finishedAt' | 'size' | 'sha256'> | null;
+  /** Checks the file's checksum, then restores it (a dump: pg_restore --clean into `url`). */
+  restore(backupId: string, url: string | undefined, timeoutMs: number): Promise<StepOutcome>;
 }
 
 export interface RecoveryEngineOptions {
@@ -564,9 +564,10 @@ export class RecoveryEngine {
     if (step.type === 'restore-backup') {
       const backups = this.options.backups;
       if (!backups) return { ok: false, detail: 'backups are not configured in this central' };
-      const backup = backups.newestVerified('postgres');
-      if (!backup) return { ok: false, detail: 'there is no verified postgres backup to restore' };
-      const summary = `restore backup ${backup.id} taken ${new Date(backup.finishedAt ?? 0).toISOString()} (${backup.size} bytes, sha256 ${backup.sha256.slice(0, 12)}…) into ${step.url}`;
+      const backup = backups.newestRestorable(step.kind);
+      if (!backup) return { ok: false, detail: `there is no ${step.kind === 'postgres' ? 'verified postgres' : step.kind} backup to restore` };
+      const into = step.url ? `into ${step.url}` : step.kind === 'config' ? 'over the paths in backups.config' : 'through backups.chain.restore';
+      const summary = `restore backup ${backup.id} taken ${new Date(backup.finishedAt ?? 0).toISOString()} (${backup.size} bytes, sha256 ${backup.sha256.slice(0, 12)}…) ${into}`;
       return { ok: true, detail: summary, prepared: { summary, params: { backupId: backup.id, takenAt: String(backup.startedAt) } } };
     }
     if (step.type === 'chain-restore') {
@@ -598,7 +599,7 @@ export class RecoveryEngine {
       case 'restore-backup': {
         if (!this.options.backups || !params.backupId) return { ok: false, detail: 'no backup was prepared for this restore' };
         const restored = await this.options.backups.restore(params.backupId, step.url, step.timeoutMs);
-        if (restored.ok && step.reforward) {
+        if (restored.ok && step.reforward && step.url) {
           await this.afterRestore(slot, step.id, { procedure: slot.name, runId, backupId: params.backupId, url: step.url, takenAt: Number(params.takenAt) });
         }
         return restored;

@@ -1,27 +1,22 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock.js';
 import { backupsConfigSchema } from '../../central/backups/config.js';
 import { findPgBinDir } from '../../central/backups/pg-tools.js';
 import { BackupService, sha256File } from '../../central/backups/service.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { waitFor } from '../peers/net.js';
-import { MemoryIncidents } from '../peers/memory-incidents.js';
 import { adminQuery, throwawayDatabase } from '../peers/postgres.js';
-import { centralTables } from '../helpers/central-db.js';
+import { backupSandbox } from './sandbox.js';
 
 const HOUR = 3_600_000;
 
 describeWithPeers('backups (real PostgreSQL, pg_dump, tar)', [peers.postgres()], () => {
   let source: Awaited<ReturnType<typeof throwawayDatabase>>;
-  let dir: string;
-  let db: Database.Database;
-  let incidents: MemoryIncidents;
-  let service: BackupService | undefined;
+  const box = backupSandbox('hotpot-backups-');
+  let service: BackupService;
 
   beforeAll(async () => {
     source = await throwawayDatabase('hotpot_bk');
@@ -33,21 +28,10 @@ describeWithPeers('backups (real PostgreSQL, pg_dump, tar)', [peers.postgres()],
   });
   afterAll(() => source.drop());
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'hotpot-backups-'));
-    db = centralTables(join(dir, 'central.db'));
-    incidents = new MemoryIncidents();
-  });
-  afterEach(async () => {
-    await service?.stop();
-    service = undefined;
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   const configFor = (extra: Record<string, unknown> = {}) =>
     backupsConfigSchema.parse({
-      dir: join(dir, 'backups'),
+      dir: join(box.dir, 'backups'),
       postgres: { url: source.url, verify: { checks: [{ name: 'orders restored', query: 'SELECT count(*) FROM orders', min: 1000 }] } },
       ...extra,
     });
@@ -55,9 +39,10 @@ describeWithPeers('backups (real PostgreSQL, pg_dump, tar)', [peers.postgres()],
   const databaseExists = async (name: string) => (await adminQuery(`SELECT 1 FROM pg_database WHERE datname = '${name}'`)).rowCount === 1;
 
   it('dumps with pg_dump -Fc, writes a sha256, proves the dump restores, drops the scratch database, copies offsite', async () => {
-    const offsite = join(dir, 'offsite');
+    const offsite = join(box.dir, 'offsite');
     mkdirSync(offsite);
-    service = new BackupService({ config: configFor({ offsite: { argv: ['cp', '{file}', '{checksumFile}', offsite] } }), db, incidents });
+    const target = { type: 'command', name: 'nas', remote: offsite, copy: ['cp', '{file}', '{checksumFile}', '{remote}/'], list: ['ls', '-l', '{remote}'], delete: ['rm', '{remote}/{name}'] };
+    service = box.use(new BackupService({ config: configFor({ postgres: { url: source.url, verify: { checks: [{ name: 'orders restored', query: 'SELECT count(*) FROM orders', min: 1000 }] }, targets: [{ type: 'local' }, target] } }), db: box.db, incidents: box.incidents }));
     await service.start();
     const backup = await service.run('postgres', 'test');
 
@@ -76,42 +61,42 @@ describeWithPeers('backups (real PostgreSQL, pg_dump, tar)', [peers.postgres()],
     expect(overview.newestVerified?.id).toBe(backup.id);
     expect(overview.newestVerified!.ageHours).toBeLessThan(1);
     expect(service.newestVerified('postgres')?.id).toBe(backup.id);
-    expect(incidents.open.size).toBe(0);
+    expect(box.incidents.open.size).toBe(0);
   });
 
   it('marks a dump whose integrity checks fail as unverified and raises an incident', async () => {
     const config = configFor();
     config.postgres!.verify.checks = [{ name: 'impossible row count', query: 'SELECT count(*) FROM orders', min: 1_000_000 }];
-    service = new BackupService({ config, db, incidents });
+    service = box.use(new BackupService({ config, db: box.db, incidents: box.incidents }));
     await service.start();
     const backup = await service.run('postgres');
     expect(backup).toMatchObject({ status: 'ok', verify: 'failed' });
     expect(backup.verifyDetail).toContain('impossible row count: "1000" FAILED');
     expect(service.newestVerified('postgres')).toBeNull();
-    expect(incidents.open.get('backups:postgres')?.detail).toMatch(/verification failed/);
+    expect(box.incidents.open.get('backups:postgres')?.detail).toMatch(/verification failed/);
   });
 
   it('fails cleanly, with an incident, when the database cannot be dumped', async () => {
     const config = configFor();
     config.postgres!.url = 'postgres://postgres:pw-should-hide@127.0.0.1:5432/hotpot_no_such_database_zz';
-    service = new BackupService({ config, db, incidents });
+    service = box.use(new BackupService({ config, db: box.db, incidents: box.incidents }));
     await service.start();
     const backup = await service.run('postgres');
     expect(backup).toMatchObject({ status: 'failed', verify: 'skipped' });
     expect(backup.error).toMatch(/pg_dump.*exited 1/);
     expect(backup.error).not.toContain('pw-should-hide');
     expect(existsSync(`${backup.file}.partial`)).toBe(false);
-    expect(incidents.open.get('backups:postgres')?.detail).toContain('failed');
+    expect(box.incidents.open.get('backups:postgres')?.detail).toContain('failed');
   });
 
   it('tars config and logs with paths relative to their folders', async () => {
-    const etc = join(dir, 'etc');
-    const logs = join(dir, 'logs');
+    const etc = join(box.dir, 'etc');
+    const logs = join(box.dir, 'logs');
     mkdirSync(etc);
     mkdirSync(logs);
     writeFileSync(join(etc, 'central.json'), '{"http":{"port":8080}}');
     writeFileSync(join(logs, 'central.log'), 'line 1\n');
-    service = new BackupService({ config: configFor({ config: { paths: [join(etc, 'central.json')] }, logs: { paths: [logs] } }), db, incidents });
+    service = box.use(new BackupService({ config: configFor({ config: { paths: [join(etc, 'central.json')] }, logs: { paths: [logs] } }), db: box.db, incidents: box.incidents }));
     await service.start();
     const configBackup = await service.run('config');
     const logsBackup = await service.run('logs');
@@ -122,9 +107,9 @@ describeWithPeers('backups (real PostgreSQL, pg_dump, tar)', [peers.postgres()],
 
   it('keeps each kind for its retention, never deleting the newest good backup', async () => {
     const clock = new ManualClock(Date.now());
-    const etc = join(dir, 'etc.json');
+    const etc = join(box.dir, 'etc.json');
     writeFileSync(etc, '{}');
-    service = new BackupService({ config: configFor({ config: { paths: [etc], retentionDays: 2 } }), db, incidents, clock });
+    service = box.use(new BackupService({ config: configFor({ config: { paths: [etc], targets: [{ type: 'local', retentionDays: 2 }] } }), db: box.db, incidents: box.incidents, clock }));
     await service.start();
     const first = await service.run('config');
     clock.advance(HOUR);
@@ -143,7 +128,7 @@ describeWithPeers('backups (real PostgreSQL, pg_dump, tar)', [peers.postgres()],
     await service.stop();
     const strict = configFor();
     strict.postgres!.verify.checks = [{ name: 'impossible', query: 'SELECT count(*) FROM orders', min: 1_000_000 }];
-    service = new BackupService({ config: strict, db, incidents, clock });
+    service = box.use(new BackupService({ config: strict, db: box.db, incidents: box.incidents, clock }));
     await service.start();
     const unverified = await service.run('postgres');
     expect(unverified.verify).toBe('failed');
@@ -157,33 +142,35 @@ describeWithPeers('backups (real PostgreSQL, pg_dump, tar)', [peers.postgres()],
   it('runs on its cron schedule and alerts when the newest verified backup is older than 26 h', async () => {
     const start = Date.UTC(2031, 4, 10, 2, 59, 30);
     const clock = new ManualClock(start);
-    service = new BackupService({ config: configFor({ postgres: { url: source.url, schedule: '0 3 * * *' } }), db, incidents, clock });
+    service = box.use(new BackupService({ config: configFor({ postgres: { url: source.url, schedules: { daily: { cron: '0 3 * * *' } } } }), db: box.db, incidents: box.incidents, clock }));
     await service.start();
-    expect(service.overview().schedules).toEqual([{ kind: 'postgres', schedule: '0 3 * * *', nextAt: Date.UTC(2031, 4, 10, 3, 0, 0), retentionDays: 14 }]);
+    expect(service.overview().schedules).toEqual([
+      { kind: 'postgres', tiers: [{ tier: 'daily', cron: '0 3 * * *', retentionDays: 7, nextAt: Date.UTC(2031, 4, 10, 3, 0, 0) }], targets: [{ name: 'local', type: 'local', retentionDays: 7, tiers: ['daily', 'weekly', 'monthly'] }], drill: null },
+    ]);
     service.tick();
     expect(service.overview().running).toEqual([]);
     clock.set(Date.UTC(2031, 4, 10, 3, 0, 1));
     service.tick();
     expect(service.overview().running).toMatchObject([{ kind: 'postgres' }]);
-    await waitFor(() => service!.overview().running.length === 0, 'the scheduled backup to finish', 60_000);
+    await waitFor(() => service.overview().running.length === 0, 'the scheduled backup to finish', 60_000);
     const backup = service.overview().backups[0]!;
     expect(backup).toMatchObject({ by: 'schedule', verify: 'passed' });
-    expect(service.overview().schedules[0]!.nextAt).toBe(Date.UTC(2031, 4, 11, 3, 0, 0));
+    expect(service.overview().schedules[0]!.tiers[0]!.nextAt).toBe(Date.UTC(2031, 4, 11, 3, 0, 0));
 
     clock.set(backup.finishedAt! + 25 * HOUR);
     service.tick(); // tomorrow's 03:00 backup is due too; let it run, then look at the alert
-    await waitFor(() => service!.overview().running.length === 0, 'the next scheduled backup', 60_000);
-    expect(incidents.open.has('backups:stale')).toBe(false);
+    await waitFor(() => service.overview().running.length === 0, 'the next scheduled backup', 60_000);
+    expect(box.incidents.open.has('backups:stale')).toBe(false);
 
     const newest = service.overview().newestVerified!;
     clock.set(newest.finishedAt + 27 * HOUR - 1);
     await service.stop(); // no more schedule runs: only the age check matters now
-    service = new BackupService({ config: configFor(), db, incidents, clock });
+    service = box.use(new BackupService({ config: configFor(), db: box.db, incidents: box.incidents, clock }));
     await service.start();
     service.tick();
-    expect(incidents.open.get('backups:stale')?.detail).toMatch(/is 27\.0 h old; the limit is 26 h/);
+    expect(box.incidents.open.get('backups:stale')?.detail).toMatch(/is 27\.0 h old; the limit is 26 h/);
     await service.run('postgres');
-    expect(incidents.open.has('backups:stale')).toBe(false);
+    expect(box.incidents.open.has('backups:stale')).toBe(false);
   });
 
   it('finds pg_dump where Debian keeps it, or takes the configured directory', () => {

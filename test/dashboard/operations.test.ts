@@ -36,7 +36,7 @@ describeWithPeers('backups and incidents on the dashboard (real PostgreSQL, chat
       extra: {
         backups: {
           dir: join(dir, 'backups'),
-          postgres: { url: source.url, schedule: '0 3 * * *', verify: { checks: [{ name: 'orders', query: 'SELECT count(*) FROM orders', min: 1 }] } },
+          postgres: { url: source.url, schedules: { daily: { cron: '0 3 * * *' } }, verify: { checks: [{ name: 'orders', query: 'SELECT count(*) FROM orders', min: 1 }] } },
           config: { paths: [join(dir, 'central.json')] },
         },
       },
@@ -46,7 +46,7 @@ describeWithPeers('backups and incidents on the dashboard (real PostgreSQL, chat
     const card = page.locator('article.kind[data-kind="postgres"]');
     await card.waitFor({ timeout: 10_000 });
     expect(await card.textContent()).toContain('none yet');
-    expect(await card.locator('dd', { hasText: 'cron 0 3 * * *' }).textContent()).toMatch(/^(\d\d\.\d\d )?03:00 Tbilisi \(in \d+ (min|h)\) \(cron 0 3 \* \* \*\)$/);
+    expect(await card.locator('.tier[data-tier="daily"]').textContent()).toMatch(/^daily: (\d\d\.\d\d )?03:00 Tbilisi \(in \d+ (min|h)\) \(cron 0 3 \* \* \*\)$/);
     await lookAt(page, 'backups-empty');
 
     await card.locator('button.run-now').click();

@@ -52,7 +52,7 @@ describe('hotpot central init', () => {
       ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', 'hotpot@10.0.1.2', 'systemctl', 'restart', 'chain-node'],
       ['systemctl', 'restart', 'chain-node'],
     ]);
-    expect(config.backups).toMatchObject({ dir: '/var/lib/hotpot/backups', postgres: { url: SITE.databaseUrl, schedule: '0 2 * * *', retentionDays: 7 }, maxVerifiedAgeHours: 26 });
+    expect(config.backups).toMatchObject({ dir: '/var/lib/hotpot/backups', postgres: { url: SITE.databaseUrl, schedules: { daily: { cron: '0 2 * * *', retentionDays: 7 }, weekly: { cron: '0 3 * * 0', retentionDays: 28 }, monthly: { cron: '0 4 1 * *', retentionDays: 365 } }, targets: [{ type: 'local', retentionDays: 7 }] }, maxVerifiedAgeHours: 26 });
     expect(config.notify.contacts.map((c) => c.name)).toEqual(['administrator', 'on-duty']);
     expect(initCentralConfig(file, SITE)).toMatchObject({ changed: false });
     expect(readFileSync(file, 'utf8')).toBe(text);

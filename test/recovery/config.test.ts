@@ -79,14 +79,17 @@ describe('recovery and backups config', () => {
       expect(notice).toMatchObject({ type: 'notice', text: { ru: expect.any(String), en: expect.any(String), ka: expect.any(String) } });
     }
     expect(recovery.procedures['main-server']!.stages[0]!.steps[0]).toMatchObject({ text: { en: 'The main server is down. Orders are kept on this box and will be sent when it is back.' } });
-    expect(backupsConfigSchema.parse(example.backups).postgres?.schedule).toBe('0 3 * * *');
+    expect(backupsConfigSchema.parse(example.backups).postgres?.schedules.daily?.cron).toBe('0 3 * * *');
   });
 
   it('validates backup schedules as cron and URLs as postgres URLs', () => {
-    const text = problems(backupsConfigSchema, { postgres: { url: 'mysql://x', schedule: 'every night' } }).join('\n');
+    const text = problems(backupsConfigSchema, { postgres: { url: 'mysql://x', schedules: { daily: { cron: 'every night' } } } }).join('\n');
     expect(text).toMatch(/postgres\.url: expected a postgres:\/\/ connection URL/);
-    expect(text).toMatch(/postgres\.schedule: not a valid cron expression/);
-    const ok = backupsConfigSchema.parse({ postgres: { url: 'postgres://postgres@127.0.0.1/app', schedule: '0 3 * * *' } });
-    expect(ok.postgres).toMatchObject({ retentionDays: 14, verify: { enabled: true, checks: [] } });
+    expect(text).toMatch(/postgres\.schedules\.daily\.cron: not a valid cron expression/);
+    const ok = backupsConfigSchema.parse({ postgres: { url: 'postgres://postgres@127.0.0.1/app', schedules: { daily: { cron: '0 3 * * *' }, monthly: { cron: '0 4 1 * *' } } } });
+    expect(ok.postgres).toMatchObject({ schedules: { daily: { retentionDays: 7 }, monthly: { retentionDays: 365 } }, targets: [{ type: 'local', retentionDays: 7 }], verify: { enabled: true, checks: [] } });
+    // one local target; a drill needs a target it can fetch from
+    expect(problems(backupsConfigSchema, { config: { paths: ['/x'], targets: [] } }).join('\n')).toMatch(/config\.targets: exactly one \{ "type": "local" \} target/);
+    expect(problems(backupsConfigSchema, { config: { paths: ['/x'], drill: {} } }).join('\n')).toMatch(/config\.drill\.target: the drill needs a command target with a fetch command/);
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -58,7 +58,11 @@ describe('recovery HTTP API', () => {
     });
     engine = new RecoveryEngine({ config, db, incidents });
     writeFileSync(join(dir, 'central.json'), '{}');
-    backups = withBackups ? new BackupService({ config: backupsConfigSchema.parse({ dir: join(dir, 'backups'), config: { paths: [join(dir, 'central.json')] } }), db, incidents }) : null;
+    const cloud = join(dir, 'cloud');
+    mkdirSync(cloud);
+    const target = { type: 'command', name: 'cloud', remote: cloud, copy: ['cp', '{file}', '{remote}/'], list: ['ls', '-l', '{remote}'], delete: ['rm', '{remote}/{name}'], fetch: ['cp', '{remote}/{name}', '{file}'] };
+    const kind = { paths: [join(dir, 'central.json')], targets: [{ type: 'local' }, target], drill: {} };
+    backups = withBackups ? new BackupService({ config: backupsConfigSchema.parse({ dir: join(dir, 'backups'), config: kind }), db, incidents }) : null;
     await backups?.start();
     const router = new Router<RouteMeta>();
     router.addHook((req) => void (req.principal = { name: String(req.headers['x-test-user']), role: 'admin', kind: 'user' }));
@@ -129,10 +133,15 @@ describe('recovery HTTP API', () => {
     await startWith(true);
     expect((await call('POST', '/api/backups/run', { kind: 'tapes' })).status).toBe(400);
     expect((await call('POST', '/api/backups/run', { kind: 'logs' })).body.error).toMatch(/backups\.logs is not configured/);
-    const started = await call('POST', '/api/backups/run', { kind: 'config' });
+    const started = await call('POST', '/api/backups/run', { kind: 'config', tier: 'monthly' });
     expect(started.status).toBe(202);
     await waitFor(async () => ((await call('GET', '/api/backups')).body.running as unknown[]).length === 0, 'the backup to finish', 20_000);
     const listed = (await call('GET', '/api/backups')).body.backups as Array<Record<string, unknown>>;
-    expect(listed[0]).toMatchObject({ id: started.body.id, kind: 'config', status: 'ok' });
+    expect(listed[0]).toMatchObject({ id: started.body.id, kind: 'config', tier: 'monthly', status: 'ok', offsite: 'ok' });
+    // a restore drill by hand, from the off-site copy
+    expect((await call('POST', '/api/backups/drill', { kind: 'logs' })).body.error).toMatch(/backups\.logs\.drill is not configured/);
+    expect((await call('POST', '/api/backups/drill', { kind: 'config' })).status).toBe(202);
+    await waitFor(async () => ((await call('GET', '/api/backups')).body.drills as unknown[]).length === 1, 'the drill', 20_000);
+    expect(((await call('GET', '/api/backups')).body.drills as unknown[])[0]).toMatchObject({ kind: 'config', ok: true, backupId: started.body.id, target: 'cloud' });
   });
 });

@@ -1,5 +1,7 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { BACKUP_KINDS, type KindConfig } from '../../central/backups/config.js';
+import { TIERS } from '../../central/backups/plan.js';
 import { loadCentralConfig, type CentralConfig } from '../../central/config.js';
 import { ChainMonitor } from '../../central/recovery/chain-monitor.js';
 import { runProbes, type ProbeOutcome } from '../../central/recovery/executors.js';
@@ -67,11 +69,18 @@ function writable(dir: string): boolean {
   }
 }
 
+/** `daily "0 2 * * *", monthly "0 4 1 * *" kept 365 d; local 7 d, s3 30 d (daily, weekly)` */
+function describeKind(kind: KindConfig): string {
+  const tiers = TIERS.flatMap((tier) => (kind.schedules[tier] ? [`${tier} "${kind.schedules[tier].cron}" kept ≥ ${kind.schedules[tier].retentionDays} d`] : []));
+  const targets = kind.targets.map((t) => (t.type === 'local' ? `local ${t.retentionDays} d` : `${t.name} ${t.retentionDays} d${t.tiers.length < TIERS.length ? ` (${t.tiers.join(', ')})` : ''}`));
+  return `${tiers.length ? tiers.join(', ') : 'on demand'}; ${targets.join(', ')}${kind.drill ? `; restore drill "${kind.drill.cron}"` : ''}`;
+}
+
 async function backupLines(config: CentralConfig): Promise<{ lines: string[]; problems: number }> {
   const { backups } = config;
-  const kinds = (['postgres', 'config', 'logs'] as const).filter((kind) => backups[kind]);
+  const kinds = BACKUP_KINDS.filter((kind) => backups[kind]);
   if (kinds.length === 0) return { lines: ['backups: NONE configured (hotpot central init writes the runbook\'s)'], problems: 1 };
-  const lines = [`backups into ${backups.dir}: ${kinds.map((kind) => `${kind}${backups[kind]?.schedule ? ` at "${backups[kind].schedule}"` : ' on demand'} kept ${backups[kind]?.retentionDays} d`).join(', ')}`];
+  const lines = [`backups into ${backups.dir} (schedules in ${config.timeZone}):`, ...kinds.map((kind) => `  ${kind}: ${describeKind(backups[kind]!)}`)];
   let problems = 0;
   if (!writable(backups.dir)) {
     problems += 1;

@@ -55,8 +55,18 @@ export const TABLES_QUERY = "SELECT count(*) FROM pg_catalog.pg_tables WHERE sch
 /** Non-interactive: a missing key or host key fails at once instead of waiting for a prompt. */
 const SSH = ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10'];
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-/** The runbook's schedule: nightly dumps kept 7 days locally, checked within 26 h. */
-const RUNBOOK_BACKUPS = { postgresSchedule: '0 2 * * *', postgresDays: 7, configSchedule: '30 2 * * *', configDays: 30, maxVerifiedAgeHours: 26 };
+/**
+ * The runbook's schedule: nightly dumps (02:00), a weekly full one (Sunday 03:00) and a monthly
+ * archive (the 1st, 04:00), in central's time zone; kept 7 days locally (weekly 4 weeks, monthly
+ * 12 months), checked within 26 h. Off-site targets are the site's own: added by hand.
+ */
+const RUNBOOK_BACKUPS = {
+  postgresSchedules: { daily: { cron: '0 2 * * *' }, weekly: { cron: '0 3 * * 0' }, monthly: { cron: '0 4 1 * *' } },
+  localDays: 7,
+  configSchedules: { daily: { cron: '30 2 * * *' }, monthly: { cron: '30 4 1 * *' } },
+  configDays: 30,
+  maxVerifiedAgeHours: 26,
+};
 
 function onHost(host: string | undefined, argv: string[]): [string, ...string[]] {
   return (host ? [...SSH, host, ...argv] : argv) as [string, ...string[]];
@@ -182,11 +192,11 @@ export function runbookSections(raw: RunbookInput): RunbookSections {
       dir: input.backupDir,
       postgres: {
         url: input.databaseUrl,
-        schedule: RUNBOOK_BACKUPS.postgresSchedule,
-        retentionDays: RUNBOOK_BACKUPS.postgresDays,
+        schedules: RUNBOOK_BACKUPS.postgresSchedules,
+        targets: [{ type: 'local', retentionDays: RUNBOOK_BACKUPS.localDays }],
         verify: { checks: [{ name: 'user tables', query: TABLES_QUERY, min: 1 }] },
       },
-      config: { paths: ['/etc/hotpot/central.json'], schedule: RUNBOOK_BACKUPS.configSchedule, retentionDays: RUNBOOK_BACKUPS.configDays },
+      config: { paths: ['/etc/hotpot/central.json'], schedules: RUNBOOK_BACKUPS.configSchedules, targets: [{ type: 'local', retentionDays: RUNBOOK_BACKUPS.configDays }] },
       maxVerifiedAgeHours: RUNBOOK_BACKUPS.maxVerifiedAgeHours,
     },
     // The default ladders page these two (chat 0, e-mail 5, SMS 15, call 30 min): give them addresses.

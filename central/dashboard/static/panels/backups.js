@@ -3,7 +3,7 @@ import { t } from '../i18n.js';
 import { fmtBytes, fmtWhen, fmtAge } from '../clock.js';
 
 const REFRESH_EVERY_MS = 60_000;
-const KINDS = ['postgres', 'config', 'logs'];
+const KINDS = ['postgres', 'config', 'logs', 'chain'];
 
 /**
  * Backups by kind: the last verified one (time, size, sha256, the verification's checks), the last
@@ -78,14 +78,31 @@ export default {
         failure && (!good || failure.startedAt > good.startedAt)
           ? row(t('backup.lastFailure'), h('div', { class: 'error failure' }, fmtWhen(failure.finishedAt ?? failure.startedAt, now), ': ', failure.error ?? failure.verifyDetail ?? failure.offsiteDetail ?? ''))
           : null,
-        row(t('backup.next'), schedule.nextAt ? fmtWhen(schedule.nextAt, now) : t('backup.onDemand'), schedule.schedule ? h('span', { class: 'muted' }, ` (cron ${schedule.schedule})`) : null),
-        row(t('backup.retention'), t('backup.retentionDays', { n: schedule.retentionDays })),
+        row(
+          t('backup.next'),
+          schedule.tiers.length
+            ? schedule.tiers.map((tier) => h('div', { class: 'tier', dataset: { tier: tier.tier } }, `${t(`backup.tier.${tier.tier}`)}: `, tier.nextAt ? fmtWhen(tier.nextAt, now) : '—', h('span', { class: 'muted' }, ` (cron ${tier.cron})`)))
+            : t('backup.onDemand'),
+        ),
+        row(t('backup.retention'), schedule.targets.map((target) => h('div', { dataset: { target: target.name } }, `${target.name}: ${t('backup.retentionDays', { n: target.retentionDays })}`))),
+        schedule.drill ? row(t('backup.drill'), drillLine(kind, schedule.drill, now)) : null,
       );
       fill(
         actions,
         app.can('operator')
           ? h('button', { type: 'button', class: 'primary run-now', disabled: Boolean(running), dataset: { kind }, onclick: (e) => runNow(kind, e.currentTarget) }, t('backup.runNow'))
           : h('p', { class: 'muted' }, t('err.role', { role: t('role.operator') })),
+      );
+    }
+
+    /** The last restore drill of `kind` (from the drill's target) and when the next one runs. */
+    function drillLine(kind, drill, now) {
+      const last = overview.drills.find((d) => d.kind === kind);
+      return h(
+        'div',
+        { class: 'drill', dataset: { ok: last ? String(last.ok) : 'none' } },
+        last ? h('div', { class: last.ok ? '' : 'error' }, fmtWhen(last.at, now), ': ', t(last.ok ? 'backup.drillPassed' : 'backup.drillFailed'), h('div', { class: 'muted small' }, last.detail)) : null,
+        h('div', { class: 'muted' }, `${t('backup.next')}: `, drill.nextAt ? fmtWhen(drill.nextAt, now) : '—', ` (${drill.target}, cron ${drill.cron})`),
       );
     }
 
