@@ -15,6 +15,9 @@ const InternetTarget = z
   .string()
   .regex(/^(tcp:\/\/[^/:]+:\d{1,5}|https?:\/\/.+)$/, 'must be tcp://host:port or an http(s):// URL');
 
+const BrokerUrl = z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/.+/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL');
+const DEFAULT_BROKER = 'mqtt://127.0.0.1:1883';
+
 const Percent = z.number().min(1).max(100);
 
 export const Language = z.enum(['ru', 'en', 'ka']);
@@ -60,7 +63,12 @@ export const agentConfigSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data/agent'),
   mqtt: z
     .strictObject({
-      url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/.+/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL').default('mqtt://127.0.0.1:1883'),
+      /** One broker: the shorthand of `urls` with one element. */
+      url: BrokerUrl.optional(),
+      /** Brokers in order of preference: the next when one fails, the first again every `primaryRetryMs`. */
+      urls: z.array(BrokerUrl).min(1).max(10).optional(),
+      /** While on a broker other than the first, how often the first is tried again. */
+      primaryRetryMs: z.number().int().min(1000).max(86_400_000).default(30_000),
       username: z.string().min(1).optional(),
       password: z.string().min(1).optional(),
       ...mqttTlsFields,
@@ -72,6 +80,14 @@ export const agentConfigSchema = z.strictObject({
       window: z.number().int().min(1).max(100_000).default(5000),
     })
     .superRefine(requireCertWithKey)
+    .superRefine((mqtt, ctx) => {
+      if (mqtt.url !== undefined && mqtt.urls !== undefined) ctx.addIssue({ code: 'custom', path: ['urls'], message: 'set mqtt.url or mqtt.urls, not both (mqtt.url is the one-broker shorthand of mqtt.urls)' });
+    })
+    // `urls` is the list the link uses; `url` stays the first broker, the one checks and logs name.
+    .transform(({ url, urls, ...rest }) => {
+      const list = urls ?? [url ?? DEFAULT_BROKER];
+      return { ...rest, url: list[0]!, urls: list };
+    })
     .prefault({}),
   http: z
     .strictObject({
@@ -173,6 +189,10 @@ export const agentConfigSchema = z.strictObject({
       maxOrderTotal: Money.optional(),
       /** The most all offline orders not yet synced may total together, this one included. */
       maxOfflineTotal: Money.optional(),
+      /** An order entered with a `takenAt` older than this many minutes needs the manager PIN. */
+      lateEntryMinutes: z.number().int().min(0).max(100_000).default(15),
+      /** An order entered with a `takenAt` older than this many hours is refused. */
+      lateEntryMaxHours: z.number().int().min(1).max(10_000).default(72),
     })
     .prefault({}),
   pins: z

@@ -21,7 +21,9 @@ export const OrderRequest = z.strictObject({
   payment: Payment,
   note: z.string().max(500).optional(),
   clientRef: z.string().min(1).max(100).optional(),
-  /** Approves an order over an offline limit (`limits.*`); checked against `pins.manager`. */
+  /** When the order was really taken (ms since the epoch): a paper order or one a tablet kept while the box was down. */
+  takenAt: z.number().int('takenAt must be whole milliseconds since the epoch').positive().optional(),
+  /** Approves an order over an offline limit (`limits.*`) or a late entry; checked against `pins.manager`. */
   managerPin: z.string().max(64).optional(),
 });
 export type OrderRequest = z.infer<typeof OrderRequest>;

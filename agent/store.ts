@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { openDatabase } from '../lib/sqlite.js';
 import { uuidv7 } from '../lib/uuidv7.js';
-import { orderNumber, type Mode, type OrderItem, type OrderRecord } from '../sync/schemas.js';
+import { orderNumber, orderTime, type Mode, type OrderItem, type OrderRecord } from '../sync/schemas.js';
 import type { DayOrder } from '../sync/day-summary.js';
 
 /**
@@ -50,6 +50,8 @@ export interface NewOrder {
   clientRef: string | null;
   currency: string;
   mode: Mode;
+  /** When the order was really taken (a late entry), else null: it was taken now. */
+  takenAt?: number | null;
 }
 
 export interface StoredOrder {
@@ -121,8 +123,10 @@ export class OrderStore implements SessionStore {
         note: input.note,
         clientRef: input.clientRef,
         mode: input.mode,
+        ...(input.takenAt != null ? { takenAt: input.takenAt } : {}),
       };
-      this.stmts.insert.run(seq, order.id, order.number, order.clientRef, now, order.total, JSON.stringify(order));
+      // created_at is the time the order counts at (its day, GET /api/orders?date=): takenAt when entered late.
+      this.stmts.insert.run(seq, order.id, order.number, order.clientRef, orderTime(order), order.total, JSON.stringify(order));
       alsoInTransaction?.(order);
       return { order, created: true };
     });

@@ -88,6 +88,8 @@ export const OrderRecord = z
     note: z.string().max(500).nullable(),
     clientRef: z.string().max(100).nullable(),
     mode: Mode,
+    /** When the order was really taken, for one entered late (paper, a tablet while the box was down): its day. */
+    takenAt: Timestamp.optional(),
   })
   .superRefine((order, ctx) => {
     order.items.forEach((item, i) => {
@@ -103,6 +105,11 @@ export const OrderRecord = z
     }
   });
 export type OrderRecord = z.infer<typeof OrderRecord>;
+
+/** The time an order counts at (its day): when it was really taken, else when the box committed it. */
+export function orderTime(order: Pick<OrderRecord, 'createdAt' | 'takenAt'>): number {
+  return order.takenAt ?? order.createdAt;
+}
 
 export function orderNumber(pointId: string, seq: number): string {
   return `${pointId}-${String(seq).padStart(6, '0')}`;

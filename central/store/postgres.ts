@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../../lib/log.js';
 import { UUID_V7 } from '../../lib/uuidv7.js';
-import type { OrderRecord } from '../../sync/schemas.js';
+import { orderTime, type OrderRecord } from '../../sync/schemas.js';
 import type { DayOrder } from '../../sync/day-summary.js';
 import type { CentralStore, CommitResult, CommittedOrder, OrderQuery, OrderStats } from './types.js';
 
@@ -98,7 +98,7 @@ export class PostgresCentralStore implements CentralStore {
           orders.map((order) => order.pointId),
           orders.map((order) => order.seq),
           orders.map((order) => order.number),
-          orders.map((order) => order.createdAt),
+          orders.map(orderTime),
           receivedAt,
           orders.map((order) => order.total),
           orders.map((order) => JSON.stringify(order)),

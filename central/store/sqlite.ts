@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { openDatabase } from '../../lib/sqlite.js';
-import type { OrderRecord } from '../../sync/schemas.js';
+import { orderTime, type OrderRecord } from '../../sync/schemas.js';
 import type { DayOrder } from '../../sync/day-summary.js';
 import type { CentralStore, CommitResult, CommittedOrder, OrderQuery, OrderStats } from './types.js';
 
@@ -45,7 +45,7 @@ export class SqliteCentralStore implements CentralStore {
       const insertedByPoint = new Map<string, number>();
       const fresh: OrderRecord[] = [];
       for (const order of orders) {
-        const changes = this.stmts.insert.run(order.id, order.pointId, order.seq, order.number, order.createdAt, receivedAt, order.total, JSON.stringify(order)).changes;
+        const changes = this.stmts.insert.run(order.id, order.pointId, order.seq, order.number, orderTime(order), receivedAt, order.total, JSON.stringify(order)).changes;
         if (changes) {
           insertedByPoint.set(order.pointId, (insertedByPoint.get(order.pointId) ?? 0) + 1);
           fresh.push(order);

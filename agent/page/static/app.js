@@ -84,7 +84,7 @@ function newRef() {
 }
 
 function newDraft() {
-  return { lines: [], payment: null, note: '', tendered: '', clientRef: newRef() };
+  return { lines: [], payment: null, note: '', tendered: '', takenAt: '', clientRef: newRef() };
 }
 
 function isLine(line) {
@@ -104,6 +104,7 @@ function loadDraft() {
         payment: draft.payment === 'cash' || draft.payment === 'card' ? draft.payment : null,
         note: typeof draft.note === 'string' ? draft.note : '',
         tendered: typeof draft.tendered === 'string' ? draft.tendered : '',
+        takenAt: typeof draft.takenAt === 'string' ? draft.takenAt : '',
         clientRef: draft.clientRef,
       };
     }
@@ -347,6 +348,8 @@ function renderTotal() {
 function renderDraftFields() {
   for (const radio of document.querySelectorAll('input[name="payment"]')) radio.checked = radio.value === state.draft.payment;
   $('note').value = state.draft.note;
+  $('taken-at').value = state.draft.takenAt;
+  $('paper').open = Boolean(state.draft.takenAt) || $('paper').open;
   $('tendered').value = state.draft.tendered;
   renderLines();
   renderTotal();
@@ -545,6 +548,7 @@ function showView(view) {
 function renderAll() {
   translatePage(document, state.t, state.lang);
   $('open-price-label').textContent = state.t('open.price', { currency: currencySign() });
+  $('paper-hint').textContent = state.t('paper.hint', { minutes: state.page?.limits?.lateEntryMinutes ?? 15 });
   $('logout').hidden = !state.page?.login;
   $('lang').value = state.lang;
   renderView();
@@ -574,8 +578,16 @@ function requestBody(managerPin) {
     payment: state.draft.payment,
     ...(state.draft.note.trim() ? { note: state.draft.note.trim() } : {}),
     clientRef: state.draft.clientRef,
+    ...(paperTime() === null ? {} : { takenAt: paperTime() }),
     ...(managerPin === undefined ? {} : { managerPin }),
   };
+}
+
+/** A paper order's time (the picker's local time, ms since the epoch), or null for an order taken now. */
+function paperTime() {
+  if (!state.draft.takenAt) return null;
+  const ms = new Date(state.draft.takenAt).getTime();
+  return Number.isFinite(ms) ? ms : null;
 }
 
 /** What is wrong with the draft before it goes to the box, or null. */
@@ -585,6 +597,7 @@ function draftProblem() {
   const badIndex = state.draft.lines.findIndex((line) => validQty(line.qty) === null);
   if (badIndex >= 0) return { text: t('err.qty', { name: lineName(state.draft.lines[badIndex]) }), focus: document.querySelector(`[data-focus-key="qty-${badIndex}"]`) };
   if (!state.draft.payment) return { text: t('err.payment'), focus: document.querySelector('input[name="payment"]') };
+  if (state.draft.takenAt && paperTime() === null) return { text: t('err.takenAt'), focus: $('taken-at') };
   return null;
 }
 
@@ -616,6 +629,7 @@ function askManagerPin(reason, wrong) {
 }
 
 function limitReason(data) {
+  if (typeof data.ageMinutes === 'number') return state.t('pin.reason.late', { minutes: data.ageMinutes });
   const params = { amount: money(data.amount ?? 0), max: money(data.max ?? 0) };
   return data.limit === 'maxOfflineTotal' ? state.t('pin.reason.maxOfflineTotal', params) : state.t('pin.reason.maxOrderTotal', params);
 }
@@ -835,6 +849,10 @@ function wire() {
   }
   $('note').addEventListener('input', () => {
     state.draft.note = $('note').value;
+    changed();
+  });
+  $('taken-at').addEventListener('input', () => {
+    state.draft.takenAt = $('taken-at').value;
     changed();
   });
   $('tendered').addEventListener('input', () => {
