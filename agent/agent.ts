@@ -84,7 +84,9 @@ export class Agent {
     this.menu = new MenuSource(this.store, this.log, config.menuFile, config.currency);
     this.notices = new NoticeBoard(this.store, this.log);
     this.link = new MqttLink({
-      url: config.mqtt.url,
+      url: config.mqtt.urls[0]!,
+      fallbackUrls: config.mqtt.urls.slice(1),
+      primaryRetryMs: config.mqtt.primaryRetryMs,
       clientId: agentClientId(config.pointId),
       username: config.mqtt.username ?? config.pointId,
       password: config.mqtt.password,
@@ -152,7 +154,7 @@ export class Agent {
     this.store.deferCheckpoints(CHECKPOINT_BACKSTOP_PAGES);
     this.healthTimer = setInterval(() => void this.publishHealth(), this.deps.healthEveryMs ?? 30_000);
     this.healthTimer.unref();
-    this.log.info({ pointId: config.pointId, http: { host: this.http.host, port: this.http.port }, mqtt: config.mqtt.url, version: VERSION }, 'ready');
+    this.log.info({ pointId: config.pointId, http: { host: this.http.host, port: this.http.port }, mqtt: config.mqtt.urls, version: VERSION }, 'ready');
   }
 
   /** Commits an order, then queues its receipt (and kitchen ticket), opens the drawer for cash and wakes the outbox. */
