@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { HttpError, Router, parseWith, type Request } from '../lib/http.js';
 import type { Logger } from '../lib/log.js';
 import type { Clock } from '../lib/clock.js';
-import { DateString, orderTime, type OrderRecord } from '../sync/schemas.js';
+import { DateString, orderTime, tabletOrderNumber, type OrderRecord } from '../sync/schemas.js';
 import { dayWindow, formatMinor, localDate } from '../sync/day-summary.js';
 import type { Agent } from './agent.js';
 import { isLoopbackHost } from './config.js';
@@ -55,7 +55,13 @@ function approveOverLimit(breach: LimitBreach, currency: string, managerPin: str
 }
 
 /** A `takenAt` the box cannot take (too far ahead, too old), or one old enough to need the manager PIN. */
-function approveLateEntry(config: AgentRouterDeps & { limits: Parameters<typeof lateEntry>[0]; manager: PinGate | undefined }, takenAt: number | undefined, managerPin: string | undefined, req: Request) {
+function approveLateEntry(
+  config: AgentRouterDeps & { limits: Parameters<typeof lateEntry>[0]; manager: PinGate | undefined },
+  takenAt: number | undefined,
+  managerPin: string | undefined,
+  req: Request,
+  fromTablet: boolean,
+) {
   const entry = lateEntry(config.limits, takenAt, config.clock.now());
   const minutes = Math.round(entry.ageMs / 60_000);
   if (!entry.ok) {
@@ -65,7 +71,7 @@ function approveLateEntry(config: AgentRouterDeps & { limits: Parameters<typeof 
         : `takenAt is ${Math.round(entry.ageMs / 3_600_000)} h ago, older than limits.lateEntryMaxHours (${config.limits.lateEntryMaxHours} h): enter it at central's side instead`;
     throw new HttpError(400, { error, code: entry.reason === 'future' ? 'taken_at_future' : 'taken_at_too_old', issues: [{ path: 'takenAt', message: error }] });
   }
-  if (entry.needsManager) {
+  if (entry.needsManager && !fromTablet) {
     const late = `an order taken ${minutes} min ago is a late entry (over limits.lateEntryMinutes, ${config.limits.lateEntryMinutes} min)`;
     if (!config.manager) throw new HttpError(403, { error: `${late}; no manager PIN is set on this box (pins.manager), so it cannot be approved`, code: 'late_entry', ageMinutes: minutes });
     if (managerPin === undefined) throw new HttpError(403, { error: `${late}: a manager PIN is needed`, code: 'manager_pin_required', ageMinutes: minutes });
@@ -136,7 +142,9 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
     // A retried POST with a known clientRef answers 200 with the order it already saved.
     const prior = request.clientRef ? agent.store.getByClientRef(request.clientRef) : null;
     if (prior) return { status: 200, body: receipt(agent, prior.order, prior.syncedAt, false) };
-    const takenAt = approveLateEntry({ log, clock, limits: config.limits, manager }, request.takenAt, request.managerPin, req);
+    // A tablet's queued order was taken live while the box was away: no manager PIN for its age, but still the max age.
+    const fromTablet = request.deviceTag !== undefined;
+    const takenAt = approveLateEntry({ log, clock, limits: config.limits, manager }, request.takenAt, request.managerPin, req, fromTablet);
     const mode = agent.health.mode();
     const total = priced.items.reduce((sum, item) => sum + item.lineTotal, 0);
     // Summing the offline backlog scans it: only when a limit on it is configured.
@@ -151,6 +159,7 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
       currency: agent.menu.menu.currency,
       mode,
       takenAt,
+      number: fromTablet ? tabletOrderNumber(config.pointId, request.deviceTag!, request.deviceSeq!) : null,
     });
     const stored = created ? null : agent.store.get(order.id)?.syncedAt ?? null;
     return { status: created ? 201 : 200, body: receipt(agent, order, stored, created) };

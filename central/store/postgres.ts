@@ -146,11 +146,11 @@ export class PostgresCentralStore implements CentralStore {
 
   async dayOrders(pointId: string, from: number, to: number): Promise<DayOrder[]> {
     await this.ready();
-    const result = await this.pool.query<{ seq: number; total: string; payment: DayOrder['payment'] }>(
-      `SELECT seq, total, record->>'payment' AS payment FROM orders WHERE point_id = $1 AND created_at >= $2 AND created_at < $3`,
+    const result = await this.pool.query<{ seq: number; number: string; total: string; payment: DayOrder['payment'] }>(
+      `SELECT seq, number, total, record->>'payment' AS payment FROM orders WHERE point_id = $1 AND created_at >= $2 AND created_at < $3`,
       [pointId, from, to],
     );
-    return result.rows.map((row) => ({ seq: row.seq, total: Number(row.total), payment: row.payment, synced: true }));
+    return result.rows.map((row) => ({ seq: row.seq, number: row.number, total: Number(row.total), payment: row.payment, synced: true }));
   }
 
   async close(): Promise<void> {

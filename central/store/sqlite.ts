@@ -38,7 +38,7 @@ export class SqliteCentralStore implements CentralStore {
       count: db.prepare('INSERT INTO point_counts (point_id, orders) VALUES (?, ?) ON CONFLICT(point_id) DO UPDATE SET orders = orders + excluded.orders'),
       stats: db.prepare<[], { point_id: string; orders: number }>('SELECT point_id, orders FROM point_counts ORDER BY point_id'),
       dayOrders: db.prepare<[string, number, number], Omit<DayOrder, 'synced'>>(
-        "SELECT seq, total, json_extract(record, '$.payment') AS payment FROM orders WHERE point_id = ? AND created_at >= ? AND created_at < ?",
+        "SELECT seq, number, total, json_extract(record, '$.payment') AS payment FROM orders WHERE point_id = ? AND created_at >= ? AND created_at < ?",
       ),
     };
     this.commitTx = db.transaction((orders: readonly OrderRecord[], receivedAt: number) => {
