@@ -1,5 +1,8 @@
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { loadConfig } from '../lib/config.js';
+import { ConfigError, loadConfig } from '../lib/config.js';
+import type { TlsFiles } from '../lib/http.js';
 import { Currency, Money, PointId } from '../sync/schemas.js';
 import { DEFAULT_TIME_ZONE, isTimeZone } from '../sync/day-summary.js';
 import { mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
@@ -93,6 +96,13 @@ export const agentConfigSchema = z.strictObject({
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8088),
+      /**
+       * The page and API over HTTPS too (tablets run the page as an app only on a secure origin): a
+       * server certificate from the franchise CA (`provision-point --server-cert`) and its key, PEM files.
+       */
+      tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+      /** Where the HTTPS listener answers (same host), beside plain HTTP on `port`. */
+      tlsPort: z.number().int().min(0).max(65535).default(8443),
     })
     .prefault({}),
   currency: Currency.default('GEL'),
@@ -220,5 +230,36 @@ export function receiptLanguage(config: Pick<AgentConfig, 'language' | 'receipt'
 }
 
 export function loadAgentConfig(file?: string, env: NodeJS.ProcessEnv = process.env, base?: Record<string, unknown>): AgentConfig {
-  return loadConfig(agentConfigSchema, { file, env, ...(base ? { base } : {}) });
+  const config = loadConfig(agentConfigSchema, { file, env, ...(base ? { base } : {}) });
+  if (config.http.tls) readHttpTls(config.http.tls);
+  return config;
+}
+
+/**
+ * `http.tls`'s files, checked: readable, a certificate, a private key, and the key the certificate's.
+ * A ConfigError names the key and what to do, so a bad file stops the agent at start, not at a tablet.
+ */
+export function readHttpTls(tls: { cert: string; key: string }): TlsFiles {
+  const read = (key: 'cert' | 'key'): Buffer => {
+    try {
+      return readFileSync(tls[key]);
+    } catch (error) {
+      throw new ConfigError([`http.tls.${key}: cannot read ${tls[key]} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): issue one with hotpot provision-point --server-cert NAME…`]);
+    }
+  };
+  const files = { cert: read('cert'), key: read('key') };
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(files.cert);
+  } catch {
+    throw new ConfigError([`http.tls.cert: ${tls.cert} is not a PEM certificate`]);
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(files.key);
+  } catch {
+    throw new ConfigError([`http.tls.key: ${tls.key} is not a PEM private key`]);
+  }
+  if (!cert.checkPrivateKey(key)) throw new ConfigError([`http.tls.key: ${tls.key} is not the key of ${tls.cert}: give the pair provision-point wrote together`]);
+  return files;
 }
