@@ -5,6 +5,11 @@ export const LANGUAGES = ['ru', 'en', 'ka'];
 
 export const STRINGS = {
   en: {
+    'tablet.title': 'Waiting on this tablet',
+    'tablet.kept': 'Saved on this tablet № {number}: the box does not answer. It goes to the box by itself when the box answers again.',
+    'tablet.waiting': 'waiting on this tablet',
+    'tablet.delivered': 'delivered to the box',
+    'tablet.refused': 'refused by the box: {reason} — a manager enters it from paper',
     'printer.problem': 'Printer {reason}: receipts will wait',
     'manager.pin': 'Manager PIN for these actions',
     'views.today': 'Today',
@@ -159,6 +164,11 @@ export const STRINGS = {
     'issue.unknown': 'the box refused the order',
   },
   ru: {
+    'tablet.title': 'Ждут на этом планшете',
+    'tablet.kept': 'Сохранено на планшете № {number}: устройство не отвечает. Заказ уйдёт на устройство сам, когда оно снова ответит.',
+    'tablet.waiting': 'ждёт на этом планшете',
+    'tablet.delivered': 'передан на устройство',
+    'tablet.refused': 'устройство не приняло: {reason} — менеджер вносит его с бумаги',
     'printer.problem': 'Принтер — {reason}: чеки подождут',
     'manager.pin': 'PIN-код менеджера для этих действий',
     'views.today': 'Сегодня',
@@ -313,6 +323,11 @@ export const STRINGS = {
     'issue.unknown': 'устройство отклонило заказ',
   },
   ka: {
+    'tablet.title': 'ელოდება ამ პლანშეტზე',
+    'tablet.kept': 'შენახულია პლანშეტზე № {number}: მოწყობილობა არ პასუხობს. შეკვეთა თავად გადავა მოწყობილობაზე, როცა ის ისევ უპასუხებს.',
+    'tablet.waiting': 'ელოდება ამ პლანშეტზე',
+    'tablet.delivered': 'გადაეცა მოწყობილობას',
+    'tablet.refused': 'მოწყობილობამ არ მიიღო: {reason} — მენეჯერი შეიყვანს ქაღალდიდან',
     'printer.problem': 'პრინტერი — {reason}: ჩეკები დაელოდება',
     'manager.pin': 'მენეჯერის PIN ამ მოქმედებებისთვის',
     'views.today': 'დღეს',
