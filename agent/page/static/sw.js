@@ -20,7 +20,11 @@ self.addEventListener('install', (event) => {
   event.waitUntil(
     caches
       .open(CACHE)
-      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload', credentials: 'same-origin' }))))
+      .then(async (cache) => {
+        await cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload', credentials: 'same-origin' })));
+        // The menu and settings as they are now; a page behind the staff login may not have them yet.
+        await Promise.all([...KEPT_API].map((url) => fetch(url, { credentials: 'same-origin', cache: 'no-store' }).then((r) => (r.ok ? cache.put(url, r) : undefined)).catch(() => undefined)));
+      })
       .then(() => self.skipWaiting()),
   );
 });
