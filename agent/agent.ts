@@ -7,7 +7,7 @@ import { agentClientId, MqttLink } from '../sync/mqtt.js';
 import { Outbox } from '../sync/outbox.js';
 import { agentFilters, decodeMessage, type CommandMessage, type CommandName } from '../sync/protocol.js';
 import type { HealthBody, OrderRecord, StatusMessage } from '../sync/schemas.js';
-import type { AgentConfig } from './config.js';
+import { readHttpTls, type AgentConfig } from './config.js';
 import { OrderStore } from './store.js';
 import { MenuSource } from './menu.js';
 import { NoticeBoard } from './notices.js';
@@ -70,6 +70,8 @@ export class Agent {
   readonly dayReporter: DayReporter;
   private readonly linkHealth: LinkHealth | undefined;
   private http: StartedServer | undefined;
+  /** The same router over HTTPS (`http.tls`), on `http.tlsPort`. */
+  private https: StartedServer | undefined;
   private session = 0;
   private modeNow: { mode: string; since: number } | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
@@ -84,7 +86,9 @@ export class Agent {
     this.menu = new MenuSource(this.store, this.log, config.menuFile, config.currency);
     this.notices = new NoticeBoard(this.store, this.log);
     this.link = new MqttLink({
-      url: config.mqtt.url,
+      url: config.mqtt.urls[0]!,
+      fallbackUrls: config.mqtt.urls.slice(1),
+      primaryRetryMs: config.mqtt.primaryRetryMs,
       clientId: agentClientId(config.pointId),
       username: config.mqtt.username ?? config.pointId,
       password: config.mqtt.password,
@@ -125,6 +129,10 @@ export class Agent {
     return this.http?.port;
   }
 
+  get httpsPort(): number | undefined {
+    return this.https?.port;
+  }
+
   async start(): Promise<void> {
     const { config, link } = this;
     link.onMessage((topic, payload) => this.onMessage(topic, payload));
@@ -142,7 +150,9 @@ export class Agent {
     });
     this.noteMode();
     await link.subscribe(agentFilters(config.pointId));
-    this.http = await listen(agentRouter(this, { log: this.log, clock: this.clock }), config.http.host, config.http.port, this.log);
+    const router = agentRouter(this, { log: this.log, clock: this.clock });
+    this.http = await listen(router, config.http.host, config.http.port, this.log);
+    if (config.http.tls) this.https = await listen(router, config.http.host, config.http.tlsPort, this.log, readHttpTls(config.http.tls));
     this.health.start();
     this.receipts?.start();
     this.kitchen?.start();
@@ -152,7 +162,7 @@ export class Agent {
     this.store.deferCheckpoints(CHECKPOINT_BACKSTOP_PAGES);
     this.healthTimer = setInterval(() => void this.publishHealth(), this.deps.healthEveryMs ?? 30_000);
     this.healthTimer.unref();
-    this.log.info({ pointId: config.pointId, http: { host: this.http.host, port: this.http.port }, mqtt: config.mqtt.url, version: VERSION }, 'ready');
+    this.log.info({ pointId: config.pointId, http: { host: this.http.host, port: this.http.port, ...(this.https ? { tlsPort: this.https.port } : {}) }, mqtt: config.mqtt.urls, version: VERSION }, 'ready');
   }
 
   /** Commits an order, then queues its receipt (and kitchen ticket), opens the drawer for cash and wakes the outbox. */
@@ -320,7 +330,7 @@ export class Agent {
     await step('receipts', this.receipts?.stop());
     await step('kitchen', this.kitchen?.stop());
     await step('checks', this.health.stop());
-    await step('http', this.http?.close());
+    await step('http', Promise.all([this.http?.close(), this.https?.close()]));
     this.store.close();
   }
 }

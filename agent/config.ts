@@ -1,5 +1,8 @@
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { loadConfig } from '../lib/config.js';
+import { ConfigError, loadConfig } from '../lib/config.js';
+import type { TlsFiles } from '../lib/http.js';
 import { Currency, Money, PointId } from '../sync/schemas.js';
 import { DEFAULT_TIME_ZONE, isTimeZone } from '../sync/day-summary.js';
 import { mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
@@ -14,6 +17,9 @@ export function isLoopbackHost(host: string): boolean {
 const InternetTarget = z
   .string()
   .regex(/^(tcp:\/\/[^/:]+:\d{1,5}|https?:\/\/.+)$/, 'must be tcp://host:port or an http(s):// URL');
+
+const BrokerUrl = z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/.+/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL');
+const DEFAULT_BROKER = 'mqtt://127.0.0.1:1883';
 
 const Percent = z.number().min(1).max(100);
 
@@ -60,7 +66,12 @@ export const agentConfigSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data/agent'),
   mqtt: z
     .strictObject({
-      url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/.+/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL').default('mqtt://127.0.0.1:1883'),
+      /** One broker: the shorthand of `urls` with one element. */
+      url: BrokerUrl.optional(),
+      /** Brokers in order of preference: the next when one fails, the first again every `primaryRetryMs`. */
+      urls: z.array(BrokerUrl).min(1).max(10).optional(),
+      /** While on a broker other than the first, how often the first is tried again. */
+      primaryRetryMs: z.number().int().min(1000).max(86_400_000).default(30_000),
       username: z.string().min(1).optional(),
       password: z.string().min(1).optional(),
       ...mqttTlsFields,
@@ -72,11 +83,26 @@ export const agentConfigSchema = z.strictObject({
       window: z.number().int().min(1).max(100_000).default(5000),
     })
     .superRefine(requireCertWithKey)
+    .superRefine((mqtt, ctx) => {
+      if (mqtt.url !== undefined && mqtt.urls !== undefined) ctx.addIssue({ code: 'custom', path: ['urls'], message: 'set mqtt.url or mqtt.urls, not both (mqtt.url is the one-broker shorthand of mqtt.urls)' });
+    })
+    // `urls` is the list the link uses; `url` stays the first broker, the one checks and logs name.
+    .transform(({ url, urls, ...rest }) => {
+      const list = urls ?? [url ?? DEFAULT_BROKER];
+      return { ...rest, url: list[0]!, urls: list };
+    })
     .prefault({}),
   http: z
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8088),
+      /**
+       * The page and API over HTTPS too (tablets run the page as an app only on a secure origin): a
+       * server certificate from the franchise CA (`provision-point --server-cert`) and its key, PEM files.
+       */
+      tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+      /** Where the HTTPS listener answers (same host), beside plain HTTP on `port`. */
+      tlsPort: z.number().int().min(0).max(65535).default(8443),
     })
     .prefault({}),
   currency: Currency.default('GEL'),
@@ -173,6 +199,10 @@ export const agentConfigSchema = z.strictObject({
       maxOrderTotal: Money.optional(),
       /** The most all offline orders not yet synced may total together, this one included. */
       maxOfflineTotal: Money.optional(),
+      /** An order entered with a `takenAt` older than this many minutes needs the manager PIN. */
+      lateEntryMinutes: z.number().int().min(0).max(100_000).default(15),
+      /** An order entered with a `takenAt` older than this many hours is refused. */
+      lateEntryMaxHours: z.number().int().min(1).max(10_000).default(72),
     })
     .prefault({}),
   pins: z
@@ -200,5 +230,36 @@ export function receiptLanguage(config: Pick<AgentConfig, 'language' | 'receipt'
 }
 
 export function loadAgentConfig(file?: string, env: NodeJS.ProcessEnv = process.env, base?: Record<string, unknown>): AgentConfig {
-  return loadConfig(agentConfigSchema, { file, env, ...(base ? { base } : {}) });
+  const config = loadConfig(agentConfigSchema, { file, env, ...(base ? { base } : {}) });
+  if (config.http.tls) readHttpTls(config.http.tls);
+  return config;
+}
+
+/**
+ * `http.tls`'s files, checked: readable, a certificate, a private key, and the key the certificate's.
+ * A ConfigError names the key and what to do, so a bad file stops the agent at start, not at a tablet.
+ */
+export function readHttpTls(tls: { cert: string; key: string }): TlsFiles {
+  const read = (key: 'cert' | 'key'): Buffer => {
+    try {
+      return readFileSync(tls[key]);
+    } catch (error) {
+      throw new ConfigError([`http.tls.${key}: cannot read ${tls[key]} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): issue one with hotpot provision-point --server-cert NAME…`]);
+    }
+  };
+  const files = { cert: read('cert'), key: read('key') };
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(files.cert);
+  } catch {
+    throw new ConfigError([`http.tls.cert: ${tls.cert} is not a PEM certificate`]);
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(files.key);
+  } catch {
+    throw new ConfigError([`http.tls.key: ${tls.key} is not a PEM private key`]);
+  }
+  if (!cert.checkPrivateKey(key)) throw new ConfigError([`http.tls.key: ${tls.key} is not the key of ${tls.cert}: give the pair provision-point wrote together`]);
+  return files;
 }

@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { HttpError, Router, parseWith, type Request } from '../lib/http.js';
 import type { Logger } from '../lib/log.js';
 import type { Clock } from '../lib/clock.js';
-import { DateString, type OrderRecord } from '../sync/schemas.js';
+import { DateString, orderTime, tabletOrderNumber, type OrderRecord } from '../sync/schemas.js';
 import { dayWindow, formatMinor, localDate } from '../sync/day-summary.js';
 import type { Agent } from './agent.js';
 import { isLoopbackHost } from './config.js';
-import { offlineLimitBreach, type LimitBreach } from './limits.js';
+import { lateEntry, offlineLimitBreach, type LimitBreach } from './limits.js';
 import { OrderRequest, priceItems } from './orders.js';
 import { boxDaySummary } from './reconciliation.js';
 import { accessGate, clientOf, GuardedRouter, PageAssets, PinGate, pinRefused, registerPageRoutes, StaffSessions } from './page/index.js';
@@ -54,6 +54,37 @@ function approveOverLimit(breach: LimitBreach, currency: string, managerPin: str
   log.info(facts, 'order over an offline limit approved with the manager PIN');
 }
 
+/** A `takenAt` the box cannot take (too far ahead, too old), or one old enough to need the manager PIN. */
+function approveLateEntry(
+  config: AgentRouterDeps & { limits: Parameters<typeof lateEntry>[0]; manager: PinGate | undefined },
+  takenAt: number | undefined,
+  managerPin: string | undefined,
+  req: Request,
+  fromTablet: boolean,
+) {
+  const entry = lateEntry(config.limits, takenAt, config.clock.now());
+  const minutes = Math.round(entry.ageMs / 60_000);
+  if (!entry.ok) {
+    const error =
+      entry.reason === 'future'
+        ? `takenAt is ${-minutes} min ahead of the box's clock (at most 2 min is taken as now): check the tablet's or the box's clock`
+        : `takenAt is ${Math.round(entry.ageMs / 3_600_000)} h ago, older than limits.lateEntryMaxHours (${config.limits.lateEntryMaxHours} h): enter it at central's side instead`;
+    throw new HttpError(400, { error, code: entry.reason === 'future' ? 'taken_at_future' : 'taken_at_too_old', issues: [{ path: 'takenAt', message: error }] });
+  }
+  if (entry.needsManager && !fromTablet) {
+    const late = `an order taken ${minutes} min ago is a late entry (over limits.lateEntryMinutes, ${config.limits.lateEntryMinutes} min)`;
+    if (!config.manager) throw new HttpError(403, { error: `${late}; no manager PIN is set on this box (pins.manager), so it cannot be approved`, code: 'late_entry', ageMinutes: minutes });
+    if (managerPin === undefined) throw new HttpError(403, { error: `${late}: a manager PIN is needed`, code: 'manager_pin_required', ageMinutes: minutes });
+    const result = config.manager.check(clientOf(req), managerPin);
+    if (!result.ok) {
+      const refusal = pinRefused(result, 'manager');
+      throw new HttpError(refusal.status, { ...refusal.body(), ageMinutes: minutes });
+    }
+    config.log.info({ takenAt: entry.takenAt, ageMinutes: minutes }, 'late entry approved with the manager PIN');
+  }
+  return entry.takenAt;
+}
+
 /** A manager-only action: 409 without pins.manager, 403 without or with a wrong PIN. */
 function requireManager(manager: PinGate | undefined, managerPin: string | undefined, req: Request, what: string): void {
   if (!manager) throw new HttpError(409, { error: `no manager PIN is set on this box (pins.manager), so nobody can ${what}`, code: 'no_manager_pin' });
@@ -67,6 +98,8 @@ function receipt(agent: Agent, order: OrderRecord, syncedAt: number | null, just
   return {
     id: order.id,
     number: order.number,
+    createdAt: order.createdAt,
+    takenAt: orderTime(order),
     total: order.total,
     currency: order.currency,
     status: syncedAt === null ? 'unsynced' : 'synced',
@@ -109,6 +142,9 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
     // A retried POST with a known clientRef answers 200 with the order it already saved.
     const prior = request.clientRef ? agent.store.getByClientRef(request.clientRef) : null;
     if (prior) return { status: 200, body: receipt(agent, prior.order, prior.syncedAt, false) };
+    // A tablet's queued order was taken live while the box was away: no manager PIN for its age, but still the max age.
+    const fromTablet = request.deviceTag !== undefined;
+    const takenAt = approveLateEntry({ log, clock, limits: config.limits, manager }, request.takenAt, request.managerPin, req, fromTablet);
     const mode = agent.health.mode();
     const total = priced.items.reduce((sum, item) => sum + item.lineTotal, 0);
     // Summing the offline backlog scans it: only when a limit on it is configured.
@@ -122,6 +158,8 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
       clientRef: request.clientRef ?? null,
       currency: agent.menu.menu.currency,
       mode,
+      takenAt,
+      number: fromTablet ? tabletOrderNumber(config.pointId, request.deviceTag!, request.deviceSeq!) : null,
     });
     const stored = created ? null : agent.store.get(order.id)?.syncedAt ?? null;
     return { status: created ? 201 : 200, body: receipt(agent, order, stored, created) };
@@ -132,7 +170,7 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
     const orders = agent.store.list(query.status, { limit: query.limit, ...(day ? { since: day.from, until: day.to } : {}) });
     return {
       status: 200,
-      body: orders.map(({ order, syncedAt }) => ({ ...order, syncedAt, printed: agent.receipts?.printed(order.id) ?? false })),
+      body: orders.map(({ order, syncedAt }) => ({ ...order, takenAt: orderTime(order), syncedAt, printed: agent.receipts?.printed(order.id) ?? false })),
     };
   });
   router.post('/api/orders/:id/reprint', (req) => {

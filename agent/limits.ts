@@ -29,3 +29,29 @@ export function offlineLimitBreach(limits: OfflineLimits, mode: Mode, orderTotal
   }
   return null;
 }
+
+/** How far ahead of the box's clock a `takenAt` is still taken as now (a tablet's clock a little fast). */
+export const TAKEN_AT_AHEAD_MS = 2 * 60_000;
+
+export interface LateEntryLimits {
+  lateEntryMinutes: number;
+  lateEntryMaxHours: number;
+}
+
+/**
+ * What a `takenAt` on `POST /api/orders` means (the contract's Continuity rules): up to 2 min ahead
+ * is now, later is refused; older than `lateEntryMinutes` needs the manager PIN, older than
+ * `lateEntryMaxHours` is refused. `takenAt` null: the order was taken now (no late entry).
+ */
+export type LateEntry =
+  | { ok: true; takenAt: number | null; needsManager: boolean; ageMs: number }
+  | { ok: false; reason: 'future' | 'too_old'; ageMs: number };
+
+export function lateEntry(limits: LateEntryLimits, takenAt: number | undefined, now: number): LateEntry {
+  if (takenAt === undefined) return { ok: true, takenAt: null, needsManager: false, ageMs: 0 };
+  const ageMs = now - takenAt;
+  if (ageMs < -TAKEN_AT_AHEAD_MS) return { ok: false, reason: 'future', ageMs };
+  if (ageMs > limits.lateEntryMaxHours * 3_600_000) return { ok: false, reason: 'too_old', ageMs };
+  if (ageMs <= 0) return { ok: true, takenAt: now, needsManager: false, ageMs: 0 };
+  return { ok: true, takenAt, needsManager: ageMs > limits.lateEntryMinutes * 60_000, ageMs };
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Money, MAX_ORDER_ITEMS, Payment, type Menu, type OrderItem } from '../sync/schemas.js';
+import { DeviceSeq, DeviceTag, Money, MAX_ORDER_ITEMS, Payment, type Menu, type OrderItem } from '../sync/schemas.js';
 
 const Qty = z.number().int('qty must be a whole number').min(1, 'qty must be at least 1').max(999, 'qty must be at most 999');
 
@@ -16,14 +16,29 @@ const Line = z.unknown().transform((value, ctx) => {
 });
 
 /** `POST /api/orders` body. Prices of menu items come from the menu, never from the client. */
-export const OrderRequest = z.strictObject({
-  items: z.array(Line).min(1, 'an order needs at least one item').max(MAX_ORDER_ITEMS, `at most ${MAX_ORDER_ITEMS} lines per order`),
-  payment: Payment,
-  note: z.string().max(500).optional(),
-  clientRef: z.string().min(1).max(100).optional(),
-  /** Approves an order over an offline limit (`limits.*`); checked against `pins.manager`. */
-  managerPin: z.string().max(64).optional(),
-});
+export const OrderRequest = z
+  .strictObject({
+    items: z.array(Line).min(1, 'an order needs at least one item').max(MAX_ORDER_ITEMS, `at most ${MAX_ORDER_ITEMS} lines per order`),
+    payment: Payment,
+    note: z.string().max(500).optional(),
+    clientRef: z.string().min(1).max(100).optional(),
+    /** When the order was really taken (ms since the epoch): a paper order or one a tablet kept while the box was down. */
+    takenAt: z.number().int('takenAt must be whole milliseconds since the epoch').positive().optional(),
+    /** Approves an order over an offline limit (`limits.*`) or a late entry; checked against `pins.manager`. */
+    managerPin: z.string().max(64).optional(),
+    /** An order a tablet kept while the box did not answer: the tablet's tag and its counter make the order's number. */
+    deviceTag: DeviceTag.optional(),
+    deviceSeq: DeviceSeq.optional(),
+  })
+  .superRefine((request, ctx) => {
+    if ((request.deviceTag === undefined) !== (request.deviceSeq === undefined)) {
+      const missing = request.deviceTag === undefined ? 'deviceTag' : 'deviceSeq';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'deviceTag and deviceSeq come together' });
+    }
+    if (request.deviceTag !== undefined && request.clientRef === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['clientRef'], message: 'an order a tablet kept needs its clientRef (it is delivered exactly once by it)' });
+    }
+  });
 export type OrderRequest = z.infer<typeof OrderRequest>;
 
 export interface PricingIssue {

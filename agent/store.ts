@@ -1,8 +1,12 @@
 import type Database from 'better-sqlite3';
 import { openDatabase } from '../lib/sqlite.js';
 import { uuidv7 } from '../lib/uuidv7.js';
-import { orderNumber, type Mode, type OrderItem, type OrderRecord } from '../sync/schemas.js';
+import { defineError } from '../lib/errors.js';
+import { orderNumber, orderTime, type Mode, type OrderItem, type OrderRecord } from '../sync/schemas.js';
 import type { DayOrder } from '../sync/day-summary.js';
+
+/** Another order (another clientRef) already has the number a tablet gave: two tablets sharing a tag, or a tablet's counter reset. */
+export const NumberTaken = defineError('number_taken', 409, (number: string) => `another order already has the number ${number}: give this tablet a new device tag (clear the page's site data) and enter the order again`);
 
 /**
  * Versioned schema: entry N moves user_version N → N+1. Append only; never edit a shipped entry.
@@ -50,6 +54,10 @@ export interface NewOrder {
   clientRef: string | null;
   currency: string;
   mode: Mode;
+  /** When the order was really taken (a late entry), else null: it was taken now. */
+  takenAt?: number | null;
+  /** The number a tablet gave an order it kept while the box did not answer (`<pointId>-<deviceTag>-<seq>`); else the box numbers it. */
+  number?: string | null;
 }
 
 export interface StoredOrder {
@@ -89,6 +97,7 @@ export class OrderStore implements SessionStore {
     const db = this.db;
     this.stmts = {
       byClientRef: db.prepare<[string], { record: string; synced_at: number | null }>('SELECT record, synced_at FROM orders WHERE client_ref = ?'),
+      byNumber: db.prepare<[string], { seq: number }>('SELECT seq FROM orders WHERE number = ?'),
       byId: db.prepare<[string], { record: string; synced_at: number | null }>('SELECT record, synced_at FROM orders WHERE id = ?'),
       maxSeq: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM orders'),
       insert: db.prepare('INSERT INTO orders (seq, id, number, client_ref, created_at, total, record) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -107,12 +116,14 @@ export class OrderStore implements SessionStore {
         const prior = this.stmts.byClientRef.get(input.clientRef);
         if (prior) return { order: JSON.parse(prior.record) as OrderRecord, created: false };
       }
+      if (input.number && this.stmts.byNumber.get(input.number)) throw NumberTaken(input.number);
+      // The box's own seq orders the outbox and the day's gaps, a tablet's number or not.
       const seq = (this.stmts.maxSeq.get()?.seq ?? 0) + 1;
       const order: OrderRecord = {
         id: uuidv7(now),
         pointId: this.pointId,
         seq,
-        number: orderNumber(this.pointId, seq),
+        number: input.number ?? orderNumber(this.pointId, seq),
         createdAt: now,
         items: input.items,
         total: input.items.reduce((sum, item) => sum + item.lineTotal, 0),
@@ -121,8 +132,10 @@ export class OrderStore implements SessionStore {
         note: input.note,
         clientRef: input.clientRef,
         mode: input.mode,
+        ...(input.takenAt != null ? { takenAt: input.takenAt } : {}),
       };
-      this.stmts.insert.run(seq, order.id, order.number, order.clientRef, now, order.total, JSON.stringify(order));
+      // created_at is the time the order counts at (its day, GET /api/orders?date=): takenAt when entered late.
+      this.stmts.insert.run(seq, order.id, order.number, order.clientRef, orderTime(order), order.total, JSON.stringify(order));
       alsoInTransaction?.(order);
       return { order, created: true };
     });
@@ -177,8 +190,8 @@ export class OrderStore implements SessionStore {
   /** Orders created in [from, to), as a day summary needs them. */
   ordersCreatedBetween(from: number, to: number): DayOrder[] {
     return this.db
-      .prepare<[number, number], { seq: number; total: number; payment: 'cash' | 'card'; synced: number }>(
-        `SELECT seq, total, json_extract(record, '$.payment') AS payment, synced_at IS NOT NULL AS synced FROM orders WHERE created_at >= ? AND created_at < ?`,
+      .prepare<[number, number], { seq: number; number: string; total: number; payment: 'cash' | 'card'; synced: number }>(
+        `SELECT seq, number, total, json_extract(record, '$.payment') AS payment, synced_at IS NOT NULL AS synced FROM orders WHERE created_at >= ? AND created_at < ?`,
       )
       .all(from, to)
       .map((row) => ({ ...row, synced: row.synced === 1 }));

@@ -25,7 +25,7 @@ ${DEVICE_GROUPS[*]}), the app in $APP_DIR (npm ci --omit=dev, or a release bundl
 unit $UNIT (enabled and started).
 
   --point-dir DIR         the directory from 'hotpot provision-point' (agent.json, ca.crt,
-                          client.crt/.key); needed on the first install, replaces the config after
+                          client.crt/.key, https.crt/.key); needed on the first install, replaces the config after
   --printer-usb-id V:P    install the udev rule that names the printer /dev/hotpot-printer
   --force                 upgrade (or purge) even while the outbox holds unsynced orders
   --bundle FILE           install a release bundle (npm run bundle): no npm registry, no compiler
@@ -107,6 +107,8 @@ install_point_files() {
     if [[ -f $POINT_DIR/ca.crt ]]; then install_file "$POINT_DIR/ca.crt" "$ETC_DIR/ca.crt" 0644 0:0; fi
     if [[ -f $POINT_DIR/client.crt ]]; then install_file "$POINT_DIR/client.crt" "$ETC_DIR/client.crt" 0644 0:0; fi
     if [[ -f $POINT_DIR/client.key ]]; then install_file "$POINT_DIR/client.key" "$ETC_DIR/client.key" 0600 "$owner"; fi
+    if [[ -f $POINT_DIR/https.crt ]]; then install_file "$POINT_DIR/https.crt" "$ETC_DIR/https.crt" 0644 0:0; fi
+    if [[ -f $POINT_DIR/https.key ]]; then install_file "$POINT_DIR/https.key" "$ETC_DIR/https.key" 0600 "$owner"; fi
   fi
   [[ -f $ROOT$ETC_DIR/agent.json ]] || die "no $ETC_DIR/agent.json: pass --point-dir DIR (made by 'hotpot provision-point <pointId>')"
   local data_dir

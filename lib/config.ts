@@ -97,7 +97,9 @@ interface Leaf {
 
 function leaves(schema: AnySchema, path: string[] = []): Leaf[] {
   const inner = unwrap(schema);
-  const def = (inner as unknown as { def: { type: string } }).def;
+  const def = (inner as unknown as { def: { type: string; in?: AnySchema } }).def;
+  // A transformed object (a shorthand normalized) takes the keys of what goes in.
+  if (def.type === 'pipe' && def.in) return leaves(def.in, path);
   if (def.type === 'object') {
     const shape = (inner as z.ZodObject).shape as Record<string, AnySchema>;
     return Object.entries(shape).flatMap(([key, child]) => leaves(child, [...path, key]));

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { z } from 'zod';
 import type { Logger } from './log.js';
 import { withTimeout } from './timeout.js';
@@ -231,13 +232,20 @@ export interface StartedServer {
   close(): Promise<void>;
 }
 
-/** Starts a router on host:port (port 0 picks a free one) and resolves once it listens. */
-export async function listen<M>(router: Router<M>, host: string, port: number, log: Logger): Promise<StartedServer> {
-  const server = createServer((req, res) => {
+/** A server certificate chain and its key (PEM), for HTTPS. */
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** Starts a router on host:port (port 0 picks a free one) and resolves once it listens; with `tls`, over HTTPS. */
+export async function listen<M>(router: Router<M>, host: string, port: number, log: Logger, tls?: TlsFiles): Promise<StartedServer> {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     void router.handle(req, res, log);
-  });
+  };
+  const server: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
   server.keepAliveTimeout = 5000;
-  const bound = await listenOn(server, host, port, 'the HTTP server');
+  const bound = await listenOn(server, host, port, tls ? 'the HTTPS server' : 'the HTTP server');
   return {
     server,
     host,

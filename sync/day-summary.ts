@@ -82,6 +82,8 @@ export function datesBetween(from: string, to: string): string[] {
 /** One order as a day summary needs it. */
 export interface DayOrder {
   seq: number;
+  /** The printed number (a tablet's `<pointId>-<deviceTag>-<seq>` differs from the seq's); absent: the seq's. */
+  number?: string;
   total: number;
   payment: 'cash' | 'card';
   synced: boolean;
@@ -127,8 +129,8 @@ export function summarizeDay(scope: DayScope, orders: readonly DayOrder[]): DayS
     count: sorted.length,
     total,
     byPayment,
-    firstNumber: first ? orderNumber(scope.pointId, first.seq) : null,
-    lastNumber: last ? orderNumber(scope.pointId, last.seq) : null,
+    firstNumber: first ? (first.number ?? orderNumber(scope.pointId, first.seq)) : null,
+    lastNumber: last ? (last.number ?? orderNumber(scope.pointId, last.seq)) : null,
     firstSeq: first?.seq ?? null,
     lastSeq: last?.seq ?? null,
     gaps,

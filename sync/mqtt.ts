@@ -31,7 +31,12 @@ export function agentClientId(pointId: string): string {
 }
 
 export interface MqttLinkOptions {
+  /** The broker, or the first of `fallbackUrls`' list: the one preferred. */
   url: string;
+  /** More brokers, in order of preference: the next is tried when one fails. */
+  fallbackUrls?: readonly string[] | undefined;
+  /** While on a fallback, how often the first broker is tried again (default 30 s). */
+  primaryRetryMs?: number | undefined;
   clientId: string;
   username?: string | undefined;
   password?: string | undefined;
@@ -71,29 +76,50 @@ const REFUSED_RECONNECT_MS = 5000;
  */
 export class MqttLink extends EventEmitter {
   private client: MqttClient | undefined;
+  /** A connection to the first broker being tried while the link is on a fallback. */
+  private probe: MqttClient | undefined;
   private readonly handlers: MessageHandler[] = [];
   private readonly filters = new Set<string>();
   private connections = 0;
+  private readonly urls: readonly string[];
+  /** Which of `urls` the link is on (or trying). */
+  private index = 0;
+  private next: NodeJS.Timeout | undefined;
+  private primaryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: MqttLinkOptions) {
     super();
+    this.urls = [options.url, ...(options.fallbackUrls ?? [])];
   }
 
   get connected(): boolean {
     return this.client?.connected ?? false;
   }
 
+  /** The broker the link is on (or trying). */
   get url(): string {
-    return this.options.url;
+    return this.urls[this.index]!;
   }
 
   start(): void {
+    this.client = this.open(0);
+  }
+
+  /**
+   * A client for `urls[index]`. With one broker mqtt.js reconnects by itself; with a list the link
+   * moves to the next broker when a connection fails or drops, and tries the first again every
+   * `primaryRetryMs` while on another (make before break: the fallback is left only once the first
+   * has accepted the session, so the outbox never sees a gap).
+   */
+  private open(index: number, asProbe = false): MqttClient {
     const o = this.options;
+    const url = this.urls[index]!;
+    const single = this.urls.length === 1;
     const clientOptions: IClientOptions = {
       clientId: o.clientId,
       clean: o.clean,
       keepalive: o.keepaliveSeconds,
-      reconnectPeriod: RECONNECT_MS,
+      reconnectPeriod: single ? RECONNECT_MS : 0,
       // A box runs for years untouched: a refused login (a password not yet in the broker's file,
       // a rotation half done) must not end its retries; see the 'packetreceive' handler below.
       reconnectOnConnackError: true,
@@ -110,13 +136,25 @@ export class MqttLink extends EventEmitter {
       ...(o.cert && o.key ? { cert: readFileSync(o.cert), key: readFileSync(o.key) } : {}),
       ...(o.will ? { will: this.willPacket() } : {}),
     };
-    if ((o.ca || o.cert) && !/^(mqtts|wss|ssl):/.test(o.url)) o.log.warn({ url: o.url }, 'mqtt.ca / mqtt.cert are set but the URL is not TLS (mqtts://): they are not used');
-    const client = mqtt.connect(o.url, clientOptions);
-    this.client = client;
+    if ((o.ca || o.cert) && !/^(mqtts|wss|ssl):/.test(url)) o.log.warn({ url }, 'mqtt.ca / mqtt.cert are set but the URL is not TLS (mqtts://): they are not used');
+    const client = mqtt.connect(url, clientOptions);
+    let refused = false;
     client.on('connect', (connack) => {
+      if (asProbe) {
+        if (this.probe !== client) return;
+        // The first broker is back: the link moves over, then leaves the fallback cleanly (no will).
+        const old = this.client;
+        o.log.info({ url, from: this.url }, 'mqtt back on the first broker');
+        this.probe = undefined;
+        this.client = client;
+        this.index = 0;
+        this.stopPrimaryRetry();
+        old?.end(false);
+      } else if (this.client !== client) return;
       this.connections++;
       const connection = this.connections;
-      o.log.info({ url: o.url, sessionPresent: connack.sessionPresent, connection }, 'mqtt connected');
+      o.log.info({ url, sessionPresent: connack.sessionPresent, connection }, 'mqtt connected');
+      if (this.index !== 0) this.startPrimaryRetry();
       // 'connect' is emitted only once the subscriptions are granted, so nothing a listener then
       // publishes (e.g. central's "online") can draw replies that arrive before we listen.
       void this.resubscribe(client).then(() => {
@@ -127,17 +165,24 @@ export class MqttLink extends EventEmitter {
     });
     client.on('packetreceive', (packet) => {
       if (packet.cmd !== 'connack') return;
-      const refused = (packet.returnCode ?? packet.reasonCode ?? 0) !== 0;
+      refused = (packet.returnCode ?? packet.reasonCode ?? 0) !== 0;
       // Refused logins are retried, but gently: a fleet with a wrong password must not hammer the broker.
-      client.options.reconnectPeriod = refused ? REFUSED_RECONNECT_MS : RECONNECT_MS;
+      if (single) client.options.reconnectPeriod = refused ? REFUSED_RECONNECT_MS : RECONNECT_MS;
     });
     client.on('close', () => {
+      if (asProbe) {
+        // The first broker is still away: stay on the fallback, try again at the next retry.
+        if (this.probe === client) this.dropProbe();
+        return;
+      }
+      if (this.client !== client) return;
       // Refresh the will before mqtt.js reconnects: it builds CONNECT from client.options.
       if (o.will) client.options.will = this.willPacket();
       this.emit('disconnect');
+      if (!single) this.moveOn(client, refused ? REFUSED_RECONNECT_MS : RECONNECT_MS);
     });
     client.on('error', (error) => {
-      if (this.client === client) o.log.warn({ err: error.message, url: o.url }, 'mqtt error');
+      if (this.client === client || this.probe === client) o.log.warn({ err: error.message, url }, 'mqtt error');
     });
     client.on('message', (topic, payload) => {
       for (const handler of this.handlers) {
@@ -148,6 +193,42 @@ export class MqttLink extends EventEmitter {
         }
       }
     });
+    return client;
+  }
+
+  /** The connection to the current broker failed or dropped: the next one, after `delayMs`. */
+  private moveOn(failed: MqttClient, delayMs: number): void {
+    this.stopPrimaryRetry();
+    this.dropProbe();
+    failed.end(true);
+    clearTimeout(this.next);
+    this.next = setTimeout(() => {
+      if (this.client !== failed) return;
+      const from = this.url;
+      this.index = (this.index + 1) % this.urls.length;
+      this.options.log.warn({ from, to: this.url }, 'mqtt broker lost; trying the next one');
+      this.client = this.open(this.index);
+    }, delayMs);
+  }
+
+  private startPrimaryRetry(): void {
+    if (this.primaryTimer) return;
+    this.primaryTimer = setInterval(() => {
+      if (this.probe || this.index === 0 || !this.connected) return;
+      this.probe = this.open(0, true);
+    }, this.options.primaryRetryMs ?? 30_000);
+    this.primaryTimer.unref();
+  }
+
+  private stopPrimaryRetry(): void {
+    clearInterval(this.primaryTimer);
+    this.primaryTimer = undefined;
+  }
+
+  private dropProbe(): void {
+    const probe = this.probe;
+    this.probe = undefined;
+    probe?.end(true);
   }
 
   private async resubscribe(client: MqttClient): Promise<void> {
@@ -192,7 +273,7 @@ export class MqttLink extends EventEmitter {
   /** A raw publish, for tools and tests that speak to a broker outside the protocol map. */
   async publishTopic(topic: string, payload: Buffer, options: { retain?: boolean; qos?: 0 | 1; timeoutMs?: number } = {}): Promise<void> {
     const client = this.client;
-    if (!client?.connected) throw new NotConnectedError(this.options.url);
+    if (!client?.connected) throw new NotConnectedError(this.url);
     await withTimeout(
       client.publishAsync(topic, payload, { qos: options.qos ?? 1, retain: options.retain ?? false }),
       options.timeoutMs ?? this.options.publishTimeoutMs ?? 10_000,
@@ -203,7 +284,7 @@ export class MqttLink extends EventEmitter {
   /** Waits for the first connection, up to `ms`. */
   async waitConnected(ms: number): Promise<void> {
     if (this.connected) return;
-    await withTimeout(new Promise<void>((resolve) => this.once('connect', () => resolve())), ms, `an MQTT connection to ${this.options.url}`);
+    await withTimeout(new Promise<void>((resolve) => this.once('connect', () => resolve())), ms, `an MQTT connection to ${this.urls.join(' or ')}`);
   }
 
   /**
@@ -212,6 +293,9 @@ export class MqttLink extends EventEmitter {
    */
   async stop(graceful = true): Promise<void> {
     const client = this.client;
+    this.stopPrimaryRetry();
+    this.dropProbe();
+    clearTimeout(this.next);
     if (!client) return;
     this.client = undefined;
     await withTimeout(

@@ -88,6 +88,8 @@ export const OrderRecord = z
     note: z.string().max(500).nullable(),
     clientRef: z.string().max(100).nullable(),
     mode: Mode,
+    /** When the order was really taken, for one entered late (paper, a tablet while the box was down): its day. */
+    takenAt: Timestamp.optional(),
   })
   .superRefine((order, ctx) => {
     order.items.forEach((item, i) => {
@@ -98,14 +100,35 @@ export const OrderRecord = z
     if (order.total !== order.items.reduce((sum, item) => sum + item.lineTotal, 0)) {
       ctx.addIssue({ code: 'custom', path: ['total'], message: 'total must equal the sum of lineTotal' });
     }
-    if (order.number !== orderNumber(order.pointId, order.seq)) {
-      ctx.addIssue({ code: 'custom', path: ['number'], message: 'number must be <pointId>-<seq>' });
+    if (order.number !== orderNumber(order.pointId, order.seq) && !isTabletNumber(order.pointId, order.number)) {
+      ctx.addIssue({ code: 'custom', path: ['number'], message: 'number must be <pointId>-<seq> or, for an order a tablet kept, <pointId>-<deviceTag>-<seq>' });
     }
   });
 export type OrderRecord = z.infer<typeof OrderRecord>;
 
+/** The time an order counts at (its day): when it was really taken, else when the box committed it. */
+export function orderTime(order: Pick<OrderRecord, 'createdAt' | 'takenAt'>): number {
+  return order.takenAt ?? order.createdAt;
+}
+
 export function orderNumber(pointId: string, seq: number): string {
   return `${pointId}-${String(seq).padStart(6, '0')}`;
+}
+
+/** A tablet's tag (1–8 of [a-z0-9], made once per tablet) and its own order counter. */
+export const DeviceTag = z.string().regex(/^[a-z0-9]{1,8}$/, 'must be 1-8 of a-z and 0-9');
+export const DeviceSeq = z.number().int('deviceSeq must be a whole number').positive().max(1_000_000_000);
+
+/**
+ * The number of an order a tablet took while the box did not answer: `<pointId>-<deviceTag>-<seq>`,
+ * made on the tablet and kept by the box. It never equals a box number (`<pointId>-<6 digits>`).
+ */
+export function tabletOrderNumber(pointId: string, deviceTag: string, deviceSeq: number): string {
+  return `${pointId}-${deviceTag}-${deviceSeq}`;
+}
+
+function isTabletNumber(pointId: string, number: string): boolean {
+  return number.startsWith(`${pointId}-`) && /^[a-z0-9]{1,8}-[1-9][0-9]{0,9}$/.test(number.slice(pointId.length + 1));
 }
 
 /** `points/{id}/orders`: one or more full order records. */

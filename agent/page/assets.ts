@@ -5,11 +5,12 @@ import { HttpError, type Reply } from '../../lib/http.js';
 import { StaticFiles, selfOnlyPageHeaders } from '../../lib/static.js';
 
 /** fonts.css and the font files are made by the build (agent/page/build-fonts.ts). */
-const REQUIRED = ['index.html', 'login.html', 'app.js', 'app.css', 'i18n.js', 'login.js', 'fonts.css'];
+const REQUIRED = ['index.html', 'login.html', 'app.js', 'app.css', 'i18n.js', 'login.js', 'fonts.css', 'tablet.js', 'sw.js', 'manifest.webmanifest'];
 
 /** Everything the page loads comes from the box itself: no CDN, no inline script; its fonts too. */
 const PAGE_HEADERS = selfOnlyPageHeaders({ formAction: true });
-const SECURITY_HEADERS = { ...PAGE_HEADERS, 'content-security-policy': `${PAGE_HEADERS['content-security-policy']}; font-src 'self'` };
+// The page as an app: its manifest and its service worker (sw.js) come from the box too.
+const SECURITY_HEADERS = { ...PAGE_HEADERS, 'content-security-policy': `${PAGE_HEADERS['content-security-policy']}; font-src 'self'; manifest-src 'self'; worker-src 'self'` };
 
 /**
  * The staff page's static files (agent/page/static, next to the sources: tsc does not copy them to

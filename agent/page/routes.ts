@@ -28,6 +28,9 @@ export function registerPageRoutes(router: Router, { agent, assets, sessions, cl
   // The login page speaks the box's language before anyone has chosen one.
   router.get('/login', (req) => (sessions ? assets.inLanguage('login.html', agent.config.language, req.headers) : redirect('/')));
   router.get('/assets/:file', (req) => assets.reply(req.params.file!, req.headers));
+  // At the root, so the service worker's scope is the whole page (a worker's scope is its own path at most).
+  router.get('/sw.js', (req) => assets.reply('sw.js', req.headers));
+  router.get('/manifest.webmanifest', (req) => assets.reply('manifest.webmanifest', req.headers));
   router.post('/api/login', (req) => {
     if (!sessions) return { status: 204 };
     const { pin } = parseWith(LoginBody, req.body);
@@ -50,7 +53,7 @@ export function registerPageRoutes(router: Router, { agent, assets, sessions, cl
         kitchen: agent.kitchen !== undefined,
         drawer: agent.drawer !== undefined,
         receiptLanguage: receiptLanguage(config),
-        limits: { maxOrderTotal: config.limits.maxOrderTotal ?? null, maxOfflineTotal: config.limits.maxOfflineTotal ?? null },
+        limits: { maxOrderTotal: config.limits.maxOrderTotal ?? null, maxOfflineTotal: config.limits.maxOfflineTotal ?? null, lateEntryMinutes: config.limits.lateEntryMinutes },
         managerPin: config.pins.manager !== undefined,
         login: sessions !== undefined,
       },

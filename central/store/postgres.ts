@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../../lib/log.js';
 import { UUID_V7 } from '../../lib/uuidv7.js';
-import type { OrderRecord } from '../../sync/schemas.js';
+import { orderTime, type OrderRecord } from '../../sync/schemas.js';
 import type { DayOrder } from '../../sync/day-summary.js';
 import type { CentralStore, CommitResult, CommittedOrder, OrderQuery, OrderStats } from './types.js';
 
@@ -98,7 +98,7 @@ export class PostgresCentralStore implements CentralStore {
           orders.map((order) => order.pointId),
           orders.map((order) => order.seq),
           orders.map((order) => order.number),
-          orders.map((order) => order.createdAt),
+          orders.map(orderTime),
           receivedAt,
           orders.map((order) => order.total),
           orders.map((order) => JSON.stringify(order)),
@@ -146,11 +146,11 @@ export class PostgresCentralStore implements CentralStore {
 
   async dayOrders(pointId: string, from: number, to: number): Promise<DayOrder[]> {
     await this.ready();
-    const result = await this.pool.query<{ seq: number; total: string; payment: DayOrder['payment'] }>(
-      `SELECT seq, total, record->>'payment' AS payment FROM orders WHERE point_id = $1 AND created_at >= $2 AND created_at < $3`,
+    const result = await this.pool.query<{ seq: number; number: string; total: string; payment: DayOrder['payment'] }>(
+      `SELECT seq, number, total, record->>'payment' AS payment FROM orders WHERE point_id = $1 AND created_at >= $2 AND created_at < $3`,
       [pointId, from, to],
     );
-    return result.rows.map((row) => ({ seq: row.seq, total: Number(row.total), payment: row.payment, synced: true }));
+    return result.rows.map((row) => ({ seq: row.seq, number: row.number, total: Number(row.total), payment: row.payment, synced: true }));
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { openDatabase } from '../../lib/sqlite.js';
-import type { OrderRecord } from '../../sync/schemas.js';
+import { orderTime, type OrderRecord } from '../../sync/schemas.js';
 import type { DayOrder } from '../../sync/day-summary.js';
 import type { CentralStore, CommitResult, CommittedOrder, OrderQuery, OrderStats } from './types.js';
 
@@ -38,14 +38,14 @@ export class SqliteCentralStore implements CentralStore {
       count: db.prepare('INSERT INTO point_counts (point_id, orders) VALUES (?, ?) ON CONFLICT(point_id) DO UPDATE SET orders = orders + excluded.orders'),
       stats: db.prepare<[], { point_id: string; orders: number }>('SELECT point_id, orders FROM point_counts ORDER BY point_id'),
       dayOrders: db.prepare<[string, number, number], Omit<DayOrder, 'synced'>>(
-        "SELECT seq, total, json_extract(record, '$.payment') AS payment FROM orders WHERE point_id = ? AND created_at >= ? AND created_at < ?",
+        "SELECT seq, number, total, json_extract(record, '$.payment') AS payment FROM orders WHERE point_id = ? AND created_at >= ? AND created_at < ?",
       ),
     };
     this.commitTx = db.transaction((orders: readonly OrderRecord[], receivedAt: number) => {
       const insertedByPoint = new Map<string, number>();
       const fresh: OrderRecord[] = [];
       for (const order of orders) {
-        const changes = this.stmts.insert.run(order.id, order.pointId, order.seq, order.number, order.createdAt, receivedAt, order.total, JSON.stringify(order)).changes;
+        const changes = this.stmts.insert.run(order.id, order.pointId, order.seq, order.number, orderTime(order), receivedAt, order.total, JSON.stringify(order)).changes;
         if (changes) {
           insertedByPoint.set(order.pointId, (insertedByPoint.get(order.pointId) ?? 0) + 1);
           fresh.push(order);

@@ -52,8 +52,11 @@ export type BodyShape = (typeof BODY_SHAPES)[number];
 /** `upstream`: forwarding committed orders to the main server. No `url`, no forwarding. */
 export const upstreamConfigSchema = z
   .strictObject({
-    /** The main server's sale-recording endpoint (POST). Absent: forwarding is off. */
+    /** The main server's sale-recording endpoint (POST): the one-endpoint shorthand of `urls`. Absent (both): forwarding is off. */
     url: httpUrl.optional(),
+    /** The main server's endpoints in order, tried in turn: sticky while one works, the first again after `primaryRetryMs`. */
+    urls: z.array(httpUrl).min(1).max(10).optional(),
+    primaryRetryMs: z.number().int().min(1000).max(86_400_000).default(60_000),
     /** Polled while forwarding pauses itself; default: `/api/status` on the url's host. */
     statusUrl: httpUrl.optional(),
     /** Sent as `Authorization: Bearer <token>`. */
@@ -91,6 +94,14 @@ export const upstreamConfigSchema = z
     /** How the books check asks the main server what it holds; absent: no books check. */
     lookup: lookupConfigSchema.optional(),
   })
+  .superRefine((upstream, ctx) => {
+    if (upstream.url !== undefined && upstream.urls !== undefined) ctx.addIssue({ code: 'custom', path: ['urls'], message: 'set upstream.url or upstream.urls, not both (upstream.url is the one-endpoint shorthand of upstream.urls)' });
+  })
+  // `urls` is the list forwarding uses ([] when off); `url` stays the first, as the status URL and the views name it.
+  .transform(({ url, urls, ...rest }) => {
+    const list = urls ?? (url ? [url] : []);
+    return { ...rest, url: list[0], urls: list };
+  })
   .prefault({});
 
 export type UpstreamConfig = z.output<typeof upstreamConfigSchema>;
@@ -104,10 +115,15 @@ function isValidRegex(pattern: string): boolean {
   }
 }
 
-/** The status endpoint polled while paused: configured, or `/api/status` on the upstream host. */
+/** The status endpoints polled while paused: configured, or `/api/status` on each endpoint's host. */
+export function statusUrlsOf(config: UpstreamConfig): string[] {
+  if (config.statusUrl) return [config.statusUrl];
+  return [...new Set(config.urls.map((url) => new URL('/api/status', url).href))];
+}
+
+/** The status endpoint shown: configured, or the first endpoint's. */
 export function statusUrlOf(config: UpstreamConfig): string | undefined {
-  if (config.statusUrl) return config.statusUrl;
-  return config.url ? new URL('/api/status', config.url).href : undefined;
+  return statusUrlsOf(config)[0];
 }
 
 /** Headers on every upstream request: auth and configured extras. */

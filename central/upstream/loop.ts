@@ -7,8 +7,9 @@ import { withTimeout } from '../../lib/timeout.js';
 import type { Incidents } from '../incidents/index.js';
 import type { CentralStore, MaybePromise } from '../store/types.js';
 import { toUpstreamBody } from './body.js';
-import { statusUrlOf, upstreamHeaders, type UpstreamConfig } from './config.js';
-import { backlogOverdue, classifyExchange, parkedIncidentChanges, planDispatch, transitionFor, type Outcome, type QueueHead } from './decisions.js';
+import { statusUrlsOf, upstreamHeaders, type UpstreamConfig } from './config.js';
+import { EndpointHealth, Endpoints, endpointFailed } from './endpoints.js';
+import { backlogOverdue, classifyExchange, parkedIncidentChanges, planDispatch, transitionFor, type Exchange, type Outcome, type QueueHead } from './decisions.js';
 import { exchange } from './exchange.js';
 import type { TargetGate } from '../recovery/gate.js';
 import type { ForwardStore } from './store.js';
@@ -30,6 +31,8 @@ export const LiveStatus = z.object({
   lastError: z.object({ at: z.number(), orderId: z.string(), pointId: z.string(), error: z.string() }).nullable(),
   lastProbe: z.object({ at: z.number(), ok: z.boolean(), detail: z.string() }).nullable(),
   alertOpen: z.boolean(),
+  /** Each of `upstream.urls` (absent in a status written before there was a list). */
+  endpoints: z.array(EndpointHealth).optional(),
 });
 export type LiveStatus = z.infer<typeof LiveStatus>;
 export const LIVE_META_KEY = 'live';
@@ -98,12 +101,14 @@ export class ForwardLoop {
   /** Set once stop() has waited for the requests in flight: late answers then change nothing. */
   private closed = false;
   private readonly permanentError: RegExp;
-  private readonly statusUrl: string | undefined;
+  private readonly statusUrls: string[];
+  private readonly endpoints: Endpoints;
   private readonly pool: ConnectionPool;
 
   constructor(private readonly o: ForwardLoopOptions) {
     this.permanentError = new RegExp(o.config.permanentErrorPattern, 'i');
-    this.statusUrl = statusUrlOf(o.config);
+    this.statusUrls = statusUrlsOf(o.config);
+    this.endpoints = new Endpoints(o.config.urls, o.config.primaryRetryMs);
     // One connection per request in flight, and one for the status probe.
     this.pool = new ConnectionPool(o.config.concurrency + 1);
   }
@@ -192,6 +197,7 @@ export class ForwardLoop {
       lastError: this.lastError,
       lastProbe: this.lastProbe,
       alertOpen: this.alertOpen ?? false,
+      endpoints: this.endpoints.view(),
     };
   }
 
@@ -278,14 +284,26 @@ export class ForwardLoop {
     const { config } = this.o;
     const order = await bounded(this.o.store.order(head.orderId), config.timeoutMs, `the queued record of order ${head.orderId}`);
     if (!order) return { kind: 'permanent', error: `the queued record of order ${head.orderId} is missing` };
-    const answer = await exchange({
-      method: 'POST',
-      url: config.url,
-      headers: { ...upstreamHeaders(config), 'idempotency-key': order.id },
-      body: toUpstreamBody(order, config.body, config),
-      timeoutMs: config.timeoutMs,
-      pool: this.pool,
-    });
+    const body = toUpstreamBody(order, config.body, config);
+    // Down the endpoint list while endpoints fail; the same Idempotency-Key on each, so a sale one of
+    // them recorded without answering is not recorded twice.
+    let answer: Exchange = { error: 'no endpoint' };
+    for (const index of this.endpoints.order(this.now())) {
+      answer = await exchange({
+        method: 'POST',
+        url: this.endpoints.urls[index]!,
+        headers: { ...upstreamHeaders(config), 'idempotency-key': order.id },
+        body,
+        timeoutMs: config.timeoutMs,
+        pool: this.pool,
+      });
+      const failure = endpointFailed(answer);
+      if (failure === null) {
+        this.endpoints.succeeded(index, this.now());
+        break;
+      }
+      this.endpoints.failed(index, this.now(), failure);
+    }
     return classifyExchange(answer, config.body, this.permanentError);
   }
 
@@ -398,9 +416,12 @@ export class ForwardLoop {
   /** While paused by failures: GET the status URL until it answers 200. */
   private async probe(): Promise<void> {
     if (this.stopped || !this.paused.has('failures')) return;
-    const answer = this.statusUrl
-      ? await exchange({ url: this.statusUrl, headers: upstreamHeaders(this.o.config), timeoutMs: this.o.config.timeoutMs, pool: this.pool })
-      : { error: 'no status URL' };
+    let answer: Exchange = { error: 'no status URL' };
+    // Any endpoint's status answering 200 is enough: requests find the working endpoint themselves.
+    for (const url of this.statusUrls) {
+      answer = await exchange({ url, headers: upstreamHeaders(this.o.config), timeoutMs: this.o.config.timeoutMs, pool: this.pool });
+      if ('status' in answer && answer.status === 200) break;
+    }
     const ok = 'status' in answer && answer.status === 200;
     this.lastProbe = { at: this.now(), ok, detail: 'status' in answer ? `HTTP ${answer.status}` : answer.error };
     if (this.stopped) return;

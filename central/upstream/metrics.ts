@@ -1,12 +1,15 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { BooksReport } from './books.js';
 import type { Backlog } from './store.js';
+import type { EndpointHealth } from './endpoints.js';
 
 export interface ForwardMetricsSource {
   backlog(): Promise<Backlog>;
   paused(): Promise<boolean>;
   /** The last books check; null before the first (or without `upstream.lookup`). */
   books(): Promise<BooksReport | null>;
+  /** Each of `upstream.urls`, as the leader last saw it. */
+  endpoints(): Promise<EndpointHealth[]>;
 }
 
 /** The forwarder's series on central's registry; gauges read the shared forward state at scrape time, on any replica. */
@@ -36,6 +39,26 @@ export function registerForwardMetrics(registry: Registry, source: ForwardMetric
     registers: [registry],
     async collect() {
       this.set((await source.paused()) ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'hotpot_forward_endpoint_up',
+    help: "Each of the main server's endpoints (upstream.urls): 1 when its last request was answered, 0 when it failed (absent until tried)",
+    labelNames: ['endpoint'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const endpoint of await source.endpoints()) if (endpoint.up !== null) this.set({ endpoint: endpoint.url }, endpoint.up ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'hotpot_forward_endpoint_current',
+    help: 'The endpoint requests go to first now (1), the others 0',
+    labelNames: ['endpoint'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const endpoint of await source.endpoints()) this.set({ endpoint: endpoint.url }, endpoint.current ? 1 : 0);
     },
   });
   new Gauge({

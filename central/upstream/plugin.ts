@@ -10,7 +10,7 @@ import { registerForwardMetrics } from './metrics.js';
 import { forwardBacklog, type ForwardStore, type QueuedOrder, type RedriveFilter } from './store.js';
 import { PostgresForwardStore } from './store-postgres.js';
 import { SqliteForwardStore, UPSTREAM_MIGRATIONS, openForwardDatabase } from './store-sqlite.js';
-import { forwardingView, sharedLive } from './view.js';
+import { endpointsOf, forwardingView, sharedLive } from './view.js';
 
 export interface UpstreamDeps {
   /** Stands in for the main-server runbook's verdict (tests); otherwise the recovery plugin's gate. */
@@ -54,6 +54,7 @@ export class UpstreamPlugin implements CentralPlugin<'upstream'> {
       backlog: async () => store.backlog(ctx.clock.now()),
       paused: async () => Boolean((await live())?.paused),
       books: async () => readBooksReport(await store.meta(BOOKS_META_KEY)),
+      endpoints: async () => endpointsOf(config, await live()),
     });
     const lead = async () => {
       if (this.loop) return;

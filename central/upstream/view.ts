@@ -1,6 +1,7 @@
 import { redactSecrets } from '../../lib/redact.js';
 import { BOOKS_META_KEY, readBooksReport, type BooksReport } from './books.js';
 import { statusUrlOf, type UpstreamConfig } from './config.js';
+import type { EndpointHealth } from './endpoints.js';
 import { parseJsonAs } from './json.js';
 import { LIVE_META_KEY, LiveStatus } from './loop.js';
 import type { Backlog, ForwardAuditEntry, ForwardStore, ParkedOrder, PointBacklog } from './store.js';
@@ -11,6 +12,8 @@ const AUDIT_SHOWN = 20;
 /** What `GET /api/forwarding` shows, on any replica (the endpoint is absent while `upstream.url` is unset). */
 export interface ForwardingView {
   upstream: string;
+  /** Each of `upstream.urls` in order: which is current, and its health as the leader last saw it. */
+  endpoints: EndpointHealth[];
   statusUrl: string | null;
   body: UpstreamConfig['body'];
   concurrency: number;
@@ -41,6 +44,11 @@ export async function sharedLive(store: ForwardStore): Promise<LiveStatus | null
   return parseJsonAs(LiveStatus, await store.meta(LIVE_META_KEY));
 }
 
+/** The leader's view of the endpoints, or the configured list not yet tried. */
+export function endpointsOf(config: UpstreamConfig, live: LiveStatus | null): EndpointHealth[] {
+  return live?.endpoints ?? config.urls.map((url, i) => ({ url: redactSecrets(url), current: i === 0, up: null, lastOkAt: null, lastFailedAt: null, lastError: null, failures: 0 }));
+}
+
 /**
  * Builds the view from the shared store and a live status: this replica's own loop's when it leads,
  * else the one the leader last wrote.
@@ -57,6 +65,7 @@ export async function forwardingView(store: ForwardStore, config: UpstreamConfig
   const statusUrl = statusUrlOf(config);
   return {
     upstream: redactSecrets(config.url),
+    endpoints: endpointsOf(config, live),
     statusUrl: statusUrl ? redactSecrets(statusUrl) : null,
     body: config.body,
     concurrency: config.concurrency,

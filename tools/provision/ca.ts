@@ -145,6 +145,11 @@ export async function provisionCa(dir: string, serverNames: readonly string[] = 
   return { files, created };
 }
 
+/** The box's HTTPS certificate (the staff page on tablets): its LAN names and addresses, signed by the franchise CA. */
+export async function issueBoxServerCert(ca: CaFiles, names: readonly string[], cert: string, key: string): Promise<void> {
+  await issueLeaf({ ca, commonName: names[0]!, altNames: names, profile: 'server', cert, key });
+}
+
 /** A client certificate for one point (CN and SAN = pointId), signed by the franchise CA. */
 export async function issueClientCert(ca: CaFiles, pointId: string, cert: string, key: string): Promise<void> {
   await issueLeaf({ ca, commonName: pointId, altNames: [pointId], profile: 'client', cert, key });

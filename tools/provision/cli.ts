@@ -25,6 +25,7 @@ const ProvisionPointArgs = z.object({
   cert: z.boolean().default(false),
   'passwd-file': z.string().min(1).optional(),
   rotate: z.boolean().default(false),
+  'server-cert': z.array(ServerName).default([]),
 });
 
 /** Bad arguments: one line naming each option, exit 2 (usage). */
@@ -78,13 +79,16 @@ export const provisionPointCommand: Command = {
   summary: "issue a point's broker credentials and its agent.json",
   usage: [
     'usage: hotpot provision-point <pointId> --broker-url URL [--out DIR] [--ca-dir DIR] [--cert]',
-    '                              [--passwd-file FILE] [--rotate]',
+    '                              [--passwd-file FILE] [--rotate] [--server-cert NAME ...]',
     '',
     "Writes the point's files into DIR (default ./<pointId>):",
     '  agent.json        its config with a new random password (mode 0600; install on the box)',
     "  mosquitto.passwd  the password-file line for central's Mosquitto",
     '  ca.crt            the franchise CA certificate (from --ca-dir, default /etc/hotpot/ca)',
     '  client.crt/.key   with --cert: a client certificate signed by the franchise CA',
+    "  https.crt/.key    with --server-cert NAME...: the box's HTTPS certificate (http.tls) for its LAN",
+    '                    names and addresses (e.g. --server-cert pos.local --server-cert 192.168.1.10),',
+    '                    so tablets that trust the franchise CA run the staff page as an app',
     '--passwd-file FILE also puts the line into that password file, replacing the point\'s old one:',
     "Mosquitto's (then reload Mosquitto) or central's embedded broker's broker.passwordFile (default",
     '<dataDir>/broker.passwd; central reads it again by itself; made, with its directory, when missing).',
@@ -100,6 +104,7 @@ export const provisionPointCommand: Command = {
     cert: { type: 'boolean' },
     'passwd-file': { type: 'string' },
     rotate: { type: 'boolean' },
+    'server-cert': { type: 'string', multiple: true },
   },
   async run(values, positionals) {
     if (positionals.length > 1) throw new CommandError(`expected one pointId, got ${positionals.length}: ${positionals.join(' ')}`, 2);
@@ -112,6 +117,7 @@ export const provisionPointCommand: Command = {
       clientCert: args.cert,
       passwordFile: args['passwd-file'],
       rotate: args.rotate,
+      serverCertNames: args['server-cert'],
     }));
     process.stdout.write(
       [

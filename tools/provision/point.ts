@@ -5,7 +5,7 @@ import { agentConfigSchema } from '../../agent/config.js';
 import { CommandError } from '../../lib/cli.js';
 import { formatIssues } from '../../lib/config.js';
 import { isReservedForCentral } from '../../central/broker/acl.js';
-import { caFiles, issueClientCert } from './ca.js';
+import { caFiles, issueBoxServerCert, issueClientCert } from './ca.js';
 import { generatePassword, mosquittoPasswordLine, upsertPasswordFile } from './password.js';
 
 /** Where install/agent.sh puts things on a box; the provisioned agent.json points there. */
@@ -14,6 +14,8 @@ export const BOX_PATHS = {
   ca: '/etc/hotpot/ca.crt',
   clientCert: '/etc/hotpot/client.crt',
   clientKey: '/etc/hotpot/client.key',
+  httpsCert: '/etc/hotpot/https.crt',
+  httpsKey: '/etc/hotpot/https.key',
   dataDir: '/var/lib/hotpot',
 } as const;
 
@@ -30,12 +32,14 @@ export interface ProvisionPointOptions {
   passwordFile?: string | undefined;
   /** Allow replacing an earlier provisioning of this point (a credential rotation). */
   rotate?: boolean;
+  /** The box's LAN names and addresses: issue its HTTPS certificate (`http.tls`) for them. */
+  serverCertNames?: readonly string[];
 }
 
 export interface ProvisionedPoint {
   outDir: string;
   /** Every file written, by role. */
-  files: { agentConfig: string; passwordLine: string; ca?: string; clientCert?: string; clientKey?: string };
+  files: { agentConfig: string; passwordLine: string; ca?: string; clientCert?: string; clientKey?: string; httpsCert?: string; httpsKey?: string };
   passwordFileUpdated?: string;
   /** The password file did not exist before: worth a look that it is the one the broker reads. */
   passwordFileCreated?: boolean;
@@ -52,6 +56,7 @@ function internetTarget(brokerUrl: string): string {
 /** What rotation needs from an earlier agent.json: the whole object, and its client certificate paths. */
 const earlierConfigSchema = z.looseObject({
   mqtt: z.looseObject({ cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).optional(),
+  http: z.looseObject({}).optional(),
 });
 type EarlierConfig = z.output<typeof earlierConfigSchema>;
 
@@ -113,10 +118,12 @@ function pointConfig(options: ProvisionPointOptions, password: string, earlier: 
   const keepCert = earlier?.mqtt?.cert && earlier.mqtt.key ? { cert: earlier.mqtt.cert, key: earlier.mqtt.key } : {};
   const cert = options.clientCert ? { cert: BOX_PATHS.clientCert, key: BOX_PATHS.clientKey } : keepCert;
   const mqtt = { url: brokerUrl, username: pointId, password, ...(tls ? { ca: BOX_PATHS.ca } : {}), ...cert };
-  if (earlier) return { ...earlier, pointId, mqtt: { ...earlier.mqtt, ...mqtt } };
+  const https = options.serverCertNames?.length ? { tls: { cert: BOX_PATHS.httpsCert, key: BOX_PATHS.httpsKey } } : undefined;
+  if (earlier) return { ...earlier, pointId, mqtt: { ...earlier.mqtt, ...mqtt }, ...(https ? { http: { ...(earlier.http as object | undefined), ...https } } : {}) };
   return {
     pointId,
     dataDir: BOX_PATHS.dataDir,
+    ...(https ? { http: https } : {}),
     mqtt: { ...mqtt, keepalive: 10 },
     checks: {
       internet: { targets: [internetTarget(brokerUrl)] },
@@ -142,6 +149,7 @@ export async function provisionPoint(options: ProvisionPointOptions): Promise<Pr
   if ((tls || options.clientCert) && !(ca && existsSync(ca.caCert))) {
     throw new CommandError(`--ca-dir: no ca.crt in ${options.caDir ?? '(not given)'}; run hotpot provision-ca first (needed for ${tls ? brokerUrl : '--cert'})`);
   }
+  if (options.serverCertNames?.length && !(ca && existsSync(ca.caKey))) throw new CommandError(`--server-cert: no ca.key in ${options.caDir}: the box's HTTPS certificate is signed on central, where the CA key is`);
   if (options.clientCert && !(ca && existsSync(ca.caKey))) throw new CommandError(`--cert: no ca.key in ${options.caDir}: client certificates are signed on central, where the CA key is`);
   const agentConfig = join(outDir, 'agent.json');
   if (existsSync(agentConfig) && !rotate) {
@@ -164,6 +172,11 @@ export async function provisionPoint(options: ProvisionPointOptions): Promise<Pr
   } else if (existsSync(join(outDir, 'client.crt')) && existsSync(join(outDir, 'client.key'))) {
     result.files.clientCert = join(outDir, 'client.crt');
     result.files.clientKey = join(outDir, 'client.key');
+  }
+  if (ca && options.serverCertNames?.length) {
+    result.files.httpsCert = join(outDir, 'https.crt');
+    result.files.httpsKey = join(outDir, 'https.key');
+    await issueBoxServerCert(ca, options.serverCertNames, result.files.httpsCert, result.files.httpsKey);
   }
   if (ca && existsSync(ca.caCert)) {
     result.files.ca = join(outDir, 'ca.crt');

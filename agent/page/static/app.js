@@ -1,6 +1,7 @@
 // The staff page: manual orders on the point's own box. Everything is served by the box, so it
 // works with no internet. Text from the menu or orders is only ever set as textContent.
 import { LANGUAGES, errorText, formatAmount, parseAmount, rememberLanguage, storedLanguage, translatePage, translator } from './i18n.js';
+import { deliverKept, keepOrder, keptOrders } from './tablet.js';
 
 const $ = (id) => document.getElementById(id);
 const DRAFT_KEY = 'hotpot.draft';
@@ -34,6 +35,8 @@ const state = {
   cleared: null,
   /** The message beside Save is the printer's standing problem (replaced by anything else). */
   printerNotice: false,
+  /** Orders kept on this tablet while the box did not answer (tablet.js), oldest first. */
+  kept: [],
 };
 
 // ---------- money ----------
@@ -84,7 +87,7 @@ function newRef() {
 }
 
 function newDraft() {
-  return { lines: [], payment: null, note: '', tendered: '', clientRef: newRef() };
+  return { lines: [], payment: null, note: '', tendered: '', takenAt: '', clientRef: newRef() };
 }
 
 function isLine(line) {
@@ -104,6 +107,7 @@ function loadDraft() {
         payment: draft.payment === 'cash' || draft.payment === 'card' ? draft.payment : null,
         note: typeof draft.note === 'string' ? draft.note : '',
         tendered: typeof draft.tendered === 'string' ? draft.tendered : '',
+        takenAt: typeof draft.takenAt === 'string' ? draft.takenAt : '',
         clientRef: draft.clientRef,
       };
     }
@@ -347,6 +351,8 @@ function renderTotal() {
 function renderDraftFields() {
   for (const radio of document.querySelectorAll('input[name="payment"]')) radio.checked = radio.value === state.draft.payment;
   $('note').value = state.draft.note;
+  $('taken-at').value = state.draft.takenAt;
+  $('paper').open = Boolean(state.draft.takenAt) || $('paper').open;
   $('tendered').value = state.draft.tendered;
   renderLines();
   renderTotal();
@@ -545,6 +551,7 @@ function showView(view) {
 function renderAll() {
   translatePage(document, state.t, state.lang);
   $('open-price-label').textContent = state.t('open.price', { currency: currencySign() });
+  $('paper-hint').textContent = state.t('paper.hint', { minutes: state.page?.limits?.lateEntryMinutes ?? 15 });
   $('logout').hidden = !state.page?.login;
   $('lang').value = state.lang;
   renderView();
@@ -554,6 +561,7 @@ function renderAll() {
   renderOrders();
   renderBanner();
   renderNotices();
+  renderKept();
 }
 
 function setLanguage(lang) {
@@ -574,8 +582,16 @@ function requestBody(managerPin) {
     payment: state.draft.payment,
     ...(state.draft.note.trim() ? { note: state.draft.note.trim() } : {}),
     clientRef: state.draft.clientRef,
+    ...(paperTime() === null ? {} : { takenAt: paperTime() }),
     ...(managerPin === undefined ? {} : { managerPin }),
   };
+}
+
+/** A paper order's time (the picker's local time, ms since the epoch), or null for an order taken now. */
+function paperTime() {
+  if (!state.draft.takenAt) return null;
+  const ms = new Date(state.draft.takenAt).getTime();
+  return Number.isFinite(ms) ? ms : null;
 }
 
 /** What is wrong with the draft before it goes to the box, or null. */
@@ -585,6 +601,7 @@ function draftProblem() {
   const badIndex = state.draft.lines.findIndex((line) => validQty(line.qty) === null);
   if (badIndex >= 0) return { text: t('err.qty', { name: lineName(state.draft.lines[badIndex]) }), focus: document.querySelector(`[data-focus-key="qty-${badIndex}"]`) };
   if (!state.draft.payment) return { text: t('err.payment'), focus: document.querySelector('input[name="payment"]') };
+  if (state.draft.takenAt && paperTime() === null) return { text: t('err.takenAt'), focus: $('taken-at') };
   return null;
 }
 
@@ -616,6 +633,7 @@ function askManagerPin(reason, wrong) {
 }
 
 function limitReason(data) {
+  if (typeof data.ageMinutes === 'number') return state.t('pin.reason.late', { minutes: data.ageMinutes });
   const params = { amount: money(data.amount ?? 0), max: money(data.max ?? 0) };
   return data.limit === 'maxOfflineTotal' ? state.t('pin.reason.maxOfflineTotal', params) : state.t('pin.reason.maxOrderTotal', params);
 }
@@ -638,6 +656,59 @@ async function save() {
   }
 }
 
+/** The box does not answer: the order waits on this tablet under its own number, and goes when the box is back. */
+async function keepOnTablet() {
+  const t = state.t;
+  if (!state.page) return showMessage('error', t('err.network'));
+  const body = requestBody();
+  let order;
+  try {
+    order = await keepOrder(state.page.pointId, body, draftTotal());
+  } catch {
+    return showMessage('error', t('err.network'));
+  }
+  state.lastSaved = null;
+  state.cleared = null;
+  state.draft = newDraft();
+  storeDraft();
+  renderDraftFields();
+  showMessage('ok', t('tablet.kept', { number: order.number }));
+  await refreshKept();
+}
+
+async function refreshKept() {
+  state.kept = await keptOrders();
+  renderKept();
+}
+
+function renderKept() {
+  const t = state.t;
+  const list = $('kept-list');
+  list.replaceChildren(
+    ...state.kept.map((order) => {
+      const status = order.state === 'waiting' ? t('tablet.waiting') : order.state === 'delivered' ? t('tablet.delivered') : t('tablet.refused', { reason: order.reason ?? '' });
+      return el(
+        'li',
+        { 'data-number': order.number, 'data-state': order.state, class: `kept-${order.state}` },
+        el('span', { class: 'kept-number', text: `№ ${order.number}` }),
+        el('span', { text: `${timeOf(order.body.takenAt)} · ${money(order.total)}` }),
+        el('span', { class: 'kept-state', text: status }),
+      );
+    }),
+  );
+  $('kept').hidden = state.kept.length === 0;
+}
+
+/** Each order waiting on this tablet goes to the box once (its clientRef), with the time it was taken. */
+async function deliverNow() {
+  if (!state.kept.some((order) => order.state === 'waiting')) return;
+  const post = (body) => api('/api/orders', { method: 'POST', body, timeoutMs: 15_000 });
+  if (await deliverKept(post, (status, data) => errorText(state.t, status, data, state.lang))) {
+    await refreshKept();
+    void refreshOrders().catch(() => undefined);
+  }
+}
+
 async function submitDraft() {
   const t = state.t;
   const total = draftTotal();
@@ -647,12 +718,13 @@ async function submitDraft() {
   for (;;) {
     let result;
     try {
-      result = await api('/api/orders', { method: 'POST', body: requestBody(managerPin), timeoutMs: 15_000 });
+      // The box is asked first even when a health check missed: it is the one that numbers orders. Known away, not for long.
+      result = await api('/api/orders', { method: 'POST', body: requestBody(managerPin), timeoutMs: state.boxAnswering ? 15_000 : 4000 });
     } catch {
-      // Unknown outcome: the same clientRef goes with the retry, so the box cannot save it twice.
+      // Unknown outcome: the order waits on the tablet with the same clientRef, so the box cannot save it twice.
       state.boxAnswering = false;
       renderBanner();
-      return showMessage('error', t('err.network'));
+      return keepOnTablet();
     }
     const { status, data } = result;
     if (status === 201 || status === 200) {
@@ -763,7 +835,10 @@ async function readHealth() {
   try {
     const { status, data } = await api('/api/health', { timeoutMs: 1200 });
     state.boxAnswering = status === 200;
-    if (status === 200) state.health = data;
+    if (status === 200) {
+      state.health = data;
+      void deliverNow().catch(() => undefined);
+    }
   } catch {
     state.boxAnswering = false;
   }
@@ -837,6 +912,10 @@ function wire() {
     state.draft.note = $('note').value;
     changed();
   });
+  $('taken-at').addEventListener('input', () => {
+    state.draft.takenAt = $('taken-at').value;
+    changed();
+  });
   $('tendered').addEventListener('input', () => {
     state.draft.tendered = $('tendered').value;
     changed();
@@ -860,8 +939,11 @@ function wire() {
 }
 
 async function start() {
+  // The page as an app (sw.js keeps its shell and menu for when the box is away); only on a secure origin.
+  if ('serviceWorker' in navigator && window.isSecureContext) void navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => undefined);
   state.draft = loadDraft();
   wire();
+  await refreshKept().catch(() => undefined);
   try {
     await refreshPage();
     await refreshMenu();

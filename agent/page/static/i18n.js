@@ -5,6 +5,11 @@ export const LANGUAGES = ['ru', 'en', 'ka'];
 
 export const STRINGS = {
   en: {
+    'tablet.title': 'Waiting on this tablet',
+    'tablet.kept': 'Saved on this tablet № {number}: the box does not answer. It goes to the box by itself when the box answers again.',
+    'tablet.waiting': 'waiting on this tablet',
+    'tablet.delivered': 'delivered to the box',
+    'tablet.refused': 'refused by the box: {reason} — a manager enters it from paper',
     'printer.problem': 'Printer {reason}: receipts will wait',
     'manager.pin': 'Manager PIN for these actions',
     'views.today': 'Today',
@@ -49,6 +54,14 @@ export const STRINGS = {
     'payment.cash': 'Cash',
     'payment.card': 'Card',
     'note.label': 'Note',
+    'paper.toggle': 'Enter a paper order',
+    'paper.takenAt': 'Taken at',
+    'paper.hint': 'The time written on the paper. Older than {minutes} min needs the manager PIN.',
+    'err.takenAt': 'Pick the date and time the paper order was taken.',
+    'pin.reason.late': 'This paper order was taken {minutes} min ago: a late entry needs the manager.',
+    'code.taken_at_future': 'Not saved: that time is in the future. Check the time on the paper and the tablet’s clock.',
+    'code.taken_at_too_old': 'Not saved: the paper order is too old to enter on the box. Give it to the office.',
+    'code.late_entry': 'Not saved: a late paper order needs the manager PIN, and none is set on this box.',
     'total.label': 'Total',
     'save': 'Save & print',
     'saving': 'Saving…',
@@ -151,6 +164,11 @@ export const STRINGS = {
     'issue.unknown': 'the box refused the order',
   },
   ru: {
+    'tablet.title': 'Ждут на этом планшете',
+    'tablet.kept': 'Сохранено на планшете № {number}: устройство не отвечает. Заказ уйдёт на устройство сам, когда оно снова ответит.',
+    'tablet.waiting': 'ждёт на этом планшете',
+    'tablet.delivered': 'передан на устройство',
+    'tablet.refused': 'устройство не приняло: {reason} — менеджер вносит его с бумаги',
     'printer.problem': 'Принтер — {reason}: чеки подождут',
     'manager.pin': 'PIN-код менеджера для этих действий',
     'views.today': 'Сегодня',
@@ -195,6 +213,14 @@ export const STRINGS = {
     'payment.cash': 'Наличные',
     'payment.card': 'Карта',
     'note.label': 'Комментарий',
+    'paper.toggle': 'Ввести бумажный заказ',
+    'paper.takenAt': 'Время заказа',
+    'paper.hint': 'Время, записанное на бумаге. Старше {minutes} мин — нужен PIN-код менеджера.',
+    'err.takenAt': 'Укажите дату и время, когда был принят бумажный заказ.',
+    'pin.reason.late': 'Бумажный заказ принят {minutes} мин назад: позднему вводу нужен менеджер.',
+    'code.taken_at_future': 'Не сохранено: это время ещё не наступило. Проверьте время на бумаге и часы планшета.',
+    'code.taken_at_too_old': 'Не сохранено: бумажный заказ слишком старый для ввода на устройстве. Передайте его в офис.',
+    'code.late_entry': 'Не сохранено: позднему бумажному заказу нужен PIN-код менеджера, а он на устройстве не задан.',
     'total.label': 'Итого',
     'save': 'Сохранить и распечатать',
     'saving': 'Сохранение…',
@@ -297,6 +323,11 @@ export const STRINGS = {
     'issue.unknown': 'устройство отклонило заказ',
   },
   ka: {
+    'tablet.title': 'ელოდება ამ პლანშეტზე',
+    'tablet.kept': 'შენახულია პლანშეტზე № {number}: მოწყობილობა არ პასუხობს. შეკვეთა თავად გადავა მოწყობილობაზე, როცა ის ისევ უპასუხებს.',
+    'tablet.waiting': 'ელოდება ამ პლანშეტზე',
+    'tablet.delivered': 'გადაეცა მოწყობილობას',
+    'tablet.refused': 'მოწყობილობამ არ მიიღო: {reason} — მენეჯერი შეიყვანს ქაღალდიდან',
     'printer.problem': 'პრინტერი — {reason}: ჩეკები დაელოდება',
     'manager.pin': 'მენეჯერის PIN ამ მოქმედებებისთვის',
     'views.today': 'დღეს',
@@ -341,6 +372,14 @@ export const STRINGS = {
     'payment.cash': 'ნაღდი',
     'payment.card': 'ბარათი',
     'note.label': 'შენიშვნა',
+    'paper.toggle': 'ქაღალდის შეკვეთის შეყვანა',
+    'paper.takenAt': 'მიღების დრო',
+    'paper.hint': 'ქაღალდზე ჩაწერილი დრო. {minutes} წუთზე ძველს მენეჯერის PIN სჭირდება.',
+    'err.takenAt': 'მიუთითეთ ქაღალდის შეკვეთის მიღების თარიღი და დრო.',
+    'pin.reason.late': 'ქაღალდის შეკვეთა მიღებულია {minutes} წუთის წინ: დაგვიანებულ შეყვანას მენეჯერი სჭირდება.',
+    'code.taken_at_future': 'არ შეინახა: ეს დრო ჯერ არ დამდგარა. შეამოწმეთ ქაღალდზე დრო და პლანშეტის საათი.',
+    'code.taken_at_too_old': 'არ შეინახა: ქაღალდის შეკვეთა ძალიან ძველია მოწყობილობაზე შესაყვანად. გადაეცით ოფისს.',
+    'code.late_entry': 'არ შეინახა: დაგვიანებულ ქაღალდის შეკვეთას მენეჯერის PIN სჭირდება, მოწყობილობაზე კი არ არის დაყენებული.',
     'total.label': 'სულ',
     'save': 'შენახვა და ბეჭდვა',
     'saving': 'ინახება…',
@@ -498,6 +537,7 @@ export function parseAmount(text, max) {
 export function errorText(t, status, data, lang) {
   const code = data?.code;
   if (code === 'pin_locked' || status === 429) return t('err.locked', { minutes: Math.max(1, Math.ceil((data?.retryAfterSec ?? 60) / 60)) });
+  if (code === 'taken_at_future' || code === 'taken_at_too_old') return t(`code.${code}`);
   if (status === 400) {
     const issues = Array.isArray(data?.issues) ? data.issues : [];
     const words = issues.map((issue) => (issue.code === 'unknown_sku' || issue.code === 'total_too_large' ? t(`issue.${issue.code}`) : t('issue.field', { field: String(issue.path ?? '') })));
