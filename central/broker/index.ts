@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
@@ -6,13 +6,32 @@ import type { Logger } from '../../lib/log.js';
 import { ConfigError } from '../../lib/config.js';
 import { withTimeout } from '../../lib/timeout.js';
 import { listenOn } from '../../lib/net.js';
-import { clientIdAllowed, mayPublish, maySubscribe } from './acl.js';
+import { brokerUser, clientIdAllowed, mayPublish, maySubscribe } from './acl.js';
+import { parsePasswordFile } from './password-file.js';
 import { brokerPasswordFile, type BrokerConfig } from './config.js';
 import { BrokerLogins, type Login } from './logins.js';
 
 export { brokerConfigSchema, brokerPasswordFile, type BrokerConfig } from './config.js';
 export { CENTRAL_MQTT_USER, CENTRAL_MQTT_USERS } from './acl.js';
 export { mosquittoPasswordLine } from './password-file.js';
+
+/** The logins of a password file as they stand (for their age): user, point, stored hash; the file's mtime. Null when there is no file. */
+export function readPasswordLogins(file: string): { logins: { username: string; pointId: string | undefined; stored: string }[]; mtime: number } | null {
+  let text: string;
+  let mtime: number;
+  try {
+    text = readFileSync(file, 'utf8');
+    mtime = statSync(file).mtimeMs;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  const logins = [...parsePasswordFile(text).entries.values()].map((entry) => {
+    const user = brokerUser(entry.username);
+    return { username: entry.username, pointId: user?.kind === 'point' ? user.pointId : undefined, stored: entry.stored };
+  });
+  return { logins, mtime };
+}
 
 export interface EmbeddedBroker {
   port: number;
