@@ -186,6 +186,7 @@ export class Central {
       link,
       metrics: this.metrics,
       httpAddress: () => (this.http ? { host: this.http.host, port: this.http.port } : undefined),
+      revokeBrokerLogin: this.broker ? (username) => this.broker!.revokeLogin(username) : undefined,
       extendOrderStats: (key, read) => this.orderStatsExtensions.set(key, read),
     });
     this.http = await listen(this.router, config.http.host, config.http.port, this.log);

@@ -53,6 +53,11 @@ export interface CentralFacts {
   databaseUrl: string | undefined;
   /** Where central's HTTP server listens, once it does. */
   httpAddress(): { host: string; port: number } | undefined;
+  /**
+   * Revokes a broker login on the embedded broker (its password-file line goes, its client is
+   * dropped); false when it had none. Undefined when central joins an external broker.
+   */
+  revokeBrokerLogin: ((username: string) => boolean) | undefined;
 }
 
 /**

@@ -7,7 +7,7 @@ import { ConfigError } from '../../lib/config.js';
 import { withTimeout } from '../../lib/timeout.js';
 import { listenOn } from '../../lib/net.js';
 import { brokerUser, clientIdAllowed, mayPublish, maySubscribe } from './acl.js';
-import { parsePasswordFile } from './password-file.js';
+import { parsePasswordFile, updatePasswordFile } from './password-file.js';
 import { brokerPasswordFile, type BrokerConfig } from './config.js';
 import { BrokerLogins, type Login } from './logins.js';
 
@@ -41,6 +41,11 @@ export interface EmbeddedBroker {
   url: string;
   /** Central's own login (made at start, held only in memory). */
   centralLogin: { username: string; password: string };
+  /**
+   * Takes `username`'s line out of the password file and reads it again at once: the broker drops
+   * the client that logged in with it and refuses it from then on. False when it had no line.
+   */
+  revokeLogin(username: string): boolean;
   close(): Promise<void>;
 }
 
@@ -141,6 +146,13 @@ export async function startEmbeddedBroker(config: { dataDir: string; broker: Bro
       host,
       url: `mqtt://${connectHost}:${bound}`,
       centralLogin: logins.central,
+      revokeLogin(username) {
+        const present = readPasswordLogins(logins.file)?.logins.some((login) => login.username === username) ?? false;
+        if (present) updatePasswordFile(logins.file, [], [username]);
+        logins.reloadIfChanged();
+        log.warn({ username, passwordFile: logins.file }, 'broker login revoked');
+        return present;
+      },
       close: () => closeBroker(broker, servers, logins),
     };
   } catch (error) {

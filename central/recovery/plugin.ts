@@ -7,6 +7,8 @@ import { RecoveryEngine, type RestoreHook, type TargetHealth } from './engine.js
 import type { TargetGate } from './gate.js';
 import { HostWatch, hostSampler } from './host-watch.js';
 import { registerRecoveryRoutes } from './http.js';
+import { RunbookAudit } from './audit.js';
+import { SecurityProcedure } from './security.js';
 
 /** Runs the dashboard shows (the same as its GET /api/runbooks/runs). */
 const DASHBOARD_RUNS = 20;
@@ -53,7 +55,17 @@ export class RecoveryPlugin implements CentralPlugin<'recovery'> {
       clock: ctx.clock,
       log: ctx.log,
     });
-    registerRecoveryRoutes(ctx.routes, engine);
+    const security = new SecurityProcedure({
+      audit: new RunbookAudit(ctx.db),
+      incidents: ctx.incidents,
+      clock: ctx.clock,
+      log: ctx.log,
+      approvals: ctx.config.approvals,
+      revokeBrokerLogin: ctx.central.revokeBrokerLogin,
+      connected: (pointId) => ctx.fleet.view(pointId, ctx.clock.now())?.connected ?? false,
+    });
+    ctx.bus.onPointChanged(this, ({ pointId }) => security.pointChanged(pointId));
+    registerRecoveryRoutes(ctx.routes, engine, security);
     this.pushToDashboard(ctx, engine);
     this.hostWatch = new HostWatch({ config: ctx.config.host, incidents: ctx.incidents, log: ctx.log, keyPrefix: `central:${hostname()}`, sample: hostSampler(ctx.central.dataDir) });
     this.hostWatch.start();
