@@ -257,6 +257,13 @@ export const procedureSchema = z
       /** Consecutive failed probes before a run starts. */
       failAfter: z.number().int().min(1).default(1),
       checks: z.array(probeSchema).min(1),
+      /** Before it is down: p95 of the probes over `degradedWindow` above this opens `runbook:<target>:degraded` (absent: speed not judged). */
+      slowMs: z.number().int().positive().optional(),
+      /** … and so does this share of them failing. */
+      errorRate: z.number().gt(0).max(1).default(0.2),
+      degradedWindow: duration('15m'),
+      /** Fewer probes than this in the window: no verdict. */
+      degradedMinSamples: z.number().int().min(1).default(5),
     }),
     budget: z.strictObject({ restarts: z.number().int().min(0).default(3), window: duration('15m') }).prefault({}),
     incident: z

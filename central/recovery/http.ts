@@ -35,6 +35,7 @@ const runsQuery = z.object({
 /** The runbook endpoints, under `/api/runbooks`: who approves or starts a run is the signed-in user. */
 export function registerRecoveryRoutes(routes: PluginRoutes, engine: RecoveryEngine, security: SecurityProcedure): void {
   routes.get('', 'viewer', () => ({ status: 200, body: engine.procedures() }));
+  routes.get('/figures', 'viewer', () => ({ status: 200, body: engine.figures() }));
   routes.get('/runs', 'viewer', (req) => {
     const query = parseWith(runsQuery, Object.fromEntries(req.query), 'query');
     return { status: 200, body: engine.runs(query) };

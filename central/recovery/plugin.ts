@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { Gauge } from 'prom-client';
 import { coalesce } from '../../lib/timeout.js';
 import { whileLeader } from '../leader.js';
 import type { CentralPlugin, PluginContext } from '../plugin.js';
@@ -66,6 +67,7 @@ export class RecoveryPlugin implements CentralPlugin<'recovery'> {
     });
     ctx.bus.onPointChanged(this, ({ pointId }) => security.pointChanged(pointId));
     registerRecoveryRoutes(ctx.routes, engine, security);
+    registerFigureMetrics(ctx, engine);
     this.pushToDashboard(ctx, engine);
     this.hostWatch = new HostWatch({ config: ctx.config.host, incidents: ctx.incidents, log: ctx.log, keyPrefix: `central:${hostname()}`, sample: hostSampler(ctx.central.dataDir) });
     this.hostWatch.start();
@@ -89,4 +91,28 @@ export class RecoveryPlugin implements CentralPlugin<'recovery'> {
     this.hostWatch?.stop();
     await this.detach?.();
   }
+}
+
+/** `hotpot_probe_*`: each target's probe figures, computed when Prometheus scrapes. */
+function registerFigureMetrics(ctx: PluginContext<'recovery'>, engine: RecoveryEngine): void {
+  const registers = [ctx.metrics.registry];
+  // Registered first, so collected first: it fills the other two.
+  new Gauge({
+    name: 'hotpot_probe_response_seconds',
+    help: "A target's probe response time over 24 h, by quantile (0.5, 0.95)",
+    labelNames: ['target', 'quantile'] as const,
+    registers,
+    collect() {
+      for (const gauge of [this, errors, uptime]) gauge.reset();
+      for (const f of engine.figures()) {
+        if (f.p50Ms !== null) this.set({ target: f.target, quantile: '0.5' }, f.p50Ms / 1000);
+        if (f.p95Ms !== null) this.set({ target: f.target, quantile: '0.95' }, f.p95Ms / 1000);
+        if (f.errorRate24h !== null) errors.set({ target: f.target }, f.errorRate24h);
+        if (f.uptime24h !== null) uptime.set({ target: f.target, window: '24h' }, f.uptime24h);
+        if (f.uptime30d !== null) uptime.set({ target: f.target, window: '30d' }, f.uptime30d);
+      }
+    },
+  });
+  const errors = new Gauge({ name: 'hotpot_probe_error_ratio', help: "Share of a target's probes that failed over 24 h", labelNames: ['target'] as const, registers });
+  const uptime = new Gauge({ name: 'hotpot_probe_uptime_ratio', help: "Share of a target's probes that passed, by window (24h, 30d)", labelNames: ['target', 'window'] as const, registers });
 }
