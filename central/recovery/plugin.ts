@@ -69,7 +69,7 @@ export class RecoveryPlugin implements CentralPlugin<'recovery'> {
     registerRecoveryRoutes(ctx.routes, engine, security);
     registerFigureMetrics(ctx, engine);
     this.pushToDashboard(ctx, engine);
-    this.hostWatch = new HostWatch({ config: ctx.config.host, incidents: ctx.incidents, log: ctx.log, keyPrefix: `central:${hostname()}`, sample: hostSampler(ctx.central.dataDir) });
+    this.hostWatch = new HostWatch({ config: ctx.config.host, incidents: ctx.incidents, log: ctx.log, keyPrefix: `central:${hostname()}`, sample: hostSampler(ctx.central.dataDir, ctx.config.host) });
     this.hostWatch.start();
     this.detach = whileLeader(ctx.leader, ctx.log, () => engine.start(), () => engine.stop());
     return { gate: (target) => engine.gate(target), targetHealth: (target) => engine.targetHealth(target), onRestored: (name, hook) => engine.onRestored(name, hook) };
