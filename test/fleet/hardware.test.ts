@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Central } from '../../central/central.js';
 import type { PointView } from '../../central/fleet.js';
 import type { FleetEvent } from '../../central/history/store.js';
 import { waitFor } from '../peers/net.js';
