@@ -10,6 +10,7 @@ import { brokerConfigSchema } from './broker/config.js';
 import { keysConfigSchema } from './access/key-age.js';
 import { upstreamConfigSchema } from './upstream/config.js';
 import { alertsConfigSchema } from './alerts/config.js';
+import { activityConfigSchema } from './activity/config.js';
 import { recoveryConfigSchema } from './recovery/config.js';
 import { backupsConfigSchema } from './backups/config.js';
 import { historyConfigSchema } from './history/config.js';
@@ -88,6 +89,8 @@ export const centralConfigSchema = z.strictObject({
   upstream: upstreamConfigSchema,
   /** The public status page (`/status`, `/status.json`). */
   status: statusConfigSchema.prefault({}),
+  /** Orders per point per hour; usually busy points gone quiet (`activity:<point>:silent`). */
+  activity: activityConfigSchema.prefault({}),
 });
 
 export type CentralConfig = z.output<typeof centralConfigSchema>;

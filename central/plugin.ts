@@ -27,7 +27,7 @@ export interface RouteMeta {
 }
 
 /** Central's plugins; a plugin's name is its folder's name and its config key. */
-export const PLUGIN_NAMES = ['notify', 'notices', 'history', 'alerts', 'commands', 'dashboard', 'menu', 'reconciliation', 'backups', 'recovery', 'upstream', 'status'] as const;
+export const PLUGIN_NAMES = ['notify', 'notices', 'history', 'alerts', 'commands', 'dashboard', 'menu', 'reconciliation', 'backups', 'recovery', 'upstream', 'status', 'activity'] as const;
 export type PluginName = (typeof PLUGIN_NAMES)[number];
 
 /**
