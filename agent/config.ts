@@ -143,11 +143,25 @@ export const agentConfigSchema = z.strictObject({
       system: z
         .strictObject({
           ...checkSchedule({ intervalMs: 30_000, timeoutMs: 5000, failAfter: 1, recoverAfter: 1 }),
-          /** Percent thresholds (and °C for temperature) above which the box is degraded. */
+          /** Percent thresholds above which the box is degraded; `temperatureC` is the `temperature` check's (degraded above it). */
           cpuPercent: Percent.default(80),
           memoryPercent: Percent.default(80),
           diskPercent: Percent.default(80),
           temperatureC: z.number().min(20).max(150).default(80),
+        })
+        .prefault({}),
+      /** Hardware health: the box's temperature (`temperature` check) and its disks (`disk` check). */
+      hardware: z
+        .strictObject({
+          ...checkSchedule({ intervalMs: 60_000, timeoutMs: 10_000, failAfter: 2, recoverAfter: 1 }),
+          /** Down above this (°C); degraded above `checks.system.temperatureC`. */
+          temperatureCriticalC: z.number().min(20).max(150).default(90),
+          /** eMMC/SD life used (%, the kernel's 10 % steps) at or above which the card is wearing out. */
+          wearPercent: Percent.default(80),
+          /** Where the kernel's sysfs is (thermal zones, /block/mmcblk*); a directory of files in tests. */
+          sysfsRoot: z.string().min(1).default('/sys'),
+          /** smartctl (smartmontools) as a program name on PATH or a path; absent → disk health unknown. */
+          smartctl: z.string().min(1).default('smartctl'),
         })
         .prefault({}),
     })

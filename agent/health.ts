@@ -1,9 +1,12 @@
 import { EventEmitter } from 'node:events';
-import type { CheckName, CheckState, Mode } from '../sync/schemas.js';
+import type { CheckName, CheckState, HardwareCheckName, Mode } from '../sync/schemas.js';
+
+/** The four core checks always; the hardware ones where the provider runs them. */
+export type HealthChecks = Record<CheckName, CheckState> & Partial<Record<HardwareCheckName, CheckState>>;
 
 export interface HealthSnapshot {
   mode: Mode;
-  checks: Record<CheckName, CheckState>;
+  checks: HealthChecks;
 }
 
 /** What the agent needs from its health checks: a snapshot and a 'change' event. */

@@ -9,7 +9,7 @@ import { Ingest } from '../sync/ingest.js';
 import { decodeMessage, filterOf, sharedFilter, CENTRAL_KINDS, ROOT, type InboundMessage } from '../sync/protocol.js';
 import type { OrderRecord } from '../sync/schemas.js';
 import type { CentralConfig } from './config.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from './broker/index.js';
+import { brokerPasswordFile, readPasswordLogins, startEmbeddedBroker, type EmbeddedBroker } from './broker/index.js';
 import { EventBus } from './events.js';
 import { Fleet } from './fleet.js';
 import { createMetrics, registerFleetMetrics, type CentralMetrics } from './metrics.js';
@@ -25,6 +25,7 @@ import { registerCoreRoutes } from './http.js';
 import { Access } from './access/access.js';
 import { accessGate, addressList, viaTls } from './access/gate.js';
 import { registerAccessRoutes } from './access/routes.js';
+import { credentialSources, KeyAge } from './access/key-age.js';
 import { PostgresAccessStore, SqliteAccessStore, type AccessStore } from './access/store.js';
 
 export interface CentralDeps {
@@ -57,6 +58,8 @@ export class Central {
   /** Named users, tokens and sessions: who may do what at central. */
   readonly access: Access;
   private readonly accessStore: AccessStore;
+  /** Every credential's age and expiry. */
+  readonly keyAge: KeyAge;
   private broker: EmbeddedBroker | undefined;
   private link: MqttLink | undefined;
   private http: StartedServer | undefined;
@@ -92,6 +95,16 @@ export class Central {
     this.access = new Access({ store: this.accessStore, clock: this.clock, log: this.log.child({ part: 'access' }), sessionTtlMs: config.http.sessionTtl, dataDir: config.dataDir });
     this.incidents = new Incidents(this.store.db, this.clock, this.log);
     registerFleetMetrics(this.metrics, this.fleet, this.incidents, this.clock);
+    this.keyAge = new KeyAge({
+      db: this.store.db,
+      clock: this.clock,
+      log: this.log.child({ part: 'keys' }),
+      incidents: this.incidents,
+      registry: this.metrics.registry,
+      config: config.keys,
+      sources: credentialSources(config, () => readPasswordLogins(brokerPasswordFile(config))),
+      tokens: () => this.accessStore.listTokens(),
+    });
     this.plugins = new PluginHost(deps.plugins ?? [], { config, log: this.log, clock: this.clock, router: this.router });
   }
 
@@ -173,9 +186,11 @@ export class Central {
       link,
       metrics: this.metrics,
       httpAddress: () => (this.http ? { host: this.http.host, port: this.http.port } : undefined),
+      revokeBrokerLogin: this.broker ? (username) => this.broker!.revokeLogin(username) : undefined,
       extendOrderStats: (key, read) => this.orderStatsExtensions.set(key, read),
     });
     this.http = await listen(this.router, config.http.host, config.http.port, this.log);
+    await this.keyAge.start();
     const setupFile = await this.access.prepareSetup().catch((error: unknown) => {
       this.log.error({ err: (error as Error).message }, 'could not read central users; logins fail until the user store answers');
       return null;
@@ -200,7 +215,7 @@ export class Central {
     const allowedHosts = [...http.allowedHosts, ...bound, ...(notify.publicUrl ? [new URL(notify.publicUrl).hostname] : [])];
     this.router.addHook(accessGate({ access: this.access, allowedHosts, authProxy: http.authProxy }));
     const trusted = http.authProxy ? addressList(http.authProxy.trustedProxies) : undefined;
-    registerAccessRoutes(this.router, { access: this.access, overTls: (req) => viaTls(req, trusted) });
+    registerAccessRoutes(this.router, { access: this.access, keyAge: this.keyAge, overTls: (req) => viaTls(req, trusted) });
   }
 
   health() {
@@ -275,6 +290,7 @@ export class Central {
   async stop(graceful = true): Promise<void> {
     this.stopping = true;
     const step = stopSteps(STOP_BUDGET_MS, this.log);
+    this.keyAge.stop();
     await step('plugins', this.plugins.stop());
     if (graceful && this.link?.connected) {
       await step('announceOffline', this.link.publish('centralStatus', {}, { online: false, ts: this.clock.now() }));

@@ -7,8 +7,10 @@ import { ROLES } from './plugin.js';
 import { duration } from '../lib/duration.js';
 import { mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
 import { brokerConfigSchema } from './broker/config.js';
+import { keysConfigSchema } from './access/key-age.js';
 import { upstreamConfigSchema } from './upstream/config.js';
 import { alertsConfigSchema } from './alerts/config.js';
+import { activityConfigSchema } from './activity/config.js';
 import { recoveryConfigSchema } from './recovery/config.js';
 import { backupsConfigSchema, MOVED_BACKUP_KEYS } from './backups/config.js';
 import { historyConfigSchema } from './history/config.js';
@@ -74,6 +76,8 @@ export const centralConfigSchema = z.strictObject({
     })
     .prefault({}),
   /** IANA time zone every page and message shows times in (and backup schedules run in). */
+  /** Key age: when passwords, tokens and secrets are due for rotation and certificates for renewal. */
+  keys: keysConfigSchema.prefault({}),
   timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Tbilisi').default(DEFAULT_TIME_ZONE),
   // Plugins' settings: each key is the plugin's name (central/plugins.ts).
   history: historyConfigSchema.prefault({}),
@@ -85,6 +89,8 @@ export const centralConfigSchema = z.strictObject({
   upstream: upstreamConfigSchema,
   /** The public status page (`/status`, `/status.json`). */
   status: statusConfigSchema.prefault({}),
+  /** Orders per point per hour; usually busy points gone quiet (`activity:<point>:silent`). */
+  activity: activityConfigSchema.prefault({}),
 });
 
 export type CentralConfig = z.output<typeof centralConfigSchema>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Logger } from '../lib/log.js';
 import type { Clock } from '../lib/clock.js';
-import type { CheckName, CheckState, HealthMessage, Mode, RejectReason, StatusMessage } from '../sync/schemas.js';
+import type { AnyCheckName, CheckState, HealthMessage, Mode, RejectReason, StatusMessage } from '../sync/schemas.js';
 
 /** A group (city) of points: `tbilisi`, `batumi`. */
 export const GroupName = z.string().regex(/^[a-z0-9-]{1,64}$/, 'a group is 1-64 of a-z, 0-9 and -');
@@ -31,7 +31,7 @@ export interface PointView {
   /** When central first saw the current mode. */
   modeSince: number | null;
   lastSeen: number | null;
-  checks: Partial<Record<CheckName, CheckState>>;
+  checks: Partial<Record<AnyCheckName, CheckState>>;
   usage: Usage;
   unsynced: number | null;
   oldestUnsyncedAt: number | null;

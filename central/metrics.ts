@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { CHECK_NAMES } from '../sync/schemas.js';
+import { ALL_CHECK_NAMES } from '../sync/schemas.js';
 import type { Clock } from '../lib/clock.js';
 import { fleetSummary, type Fleet } from './fleet.js';
 import type { Incidents } from './incidents/store.js';
@@ -18,7 +18,7 @@ export function createMetrics() {
 
 export type CentralMetrics = ReturnType<typeof createMetrics>;
 
-const CHECK_LEVEL = { up: 0, degraded: 1, down: 2 } as const;
+const CHECK_LEVEL = { up: 0, degraded: 1, down: 2, unknown: -1 } as const;
 
 /**
  * Per-point gauges and incident counts, computed when Prometheus scrapes (nothing per message).
@@ -41,7 +41,7 @@ export function registerFleetMetrics(metrics: CentralMetrics, fleet: Fleet, inci
         const point = view.pointId;
         this.set({ point }, view.connected ? 1 : 0);
         if (view.mode) manual.set({ point }, view.mode === 'offline' ? 1 : 0);
-        for (const name of CHECK_NAMES) {
+        for (const name of ALL_CHECK_NAMES) {
           const state = view.checks[name];
           if (state) check.set({ point, check: name }, CHECK_LEVEL[state.status]);
         }
@@ -52,7 +52,7 @@ export function registerFleetMetrics(metrics: CentralMetrics, fleet: Fleet, inci
     },
   });
   const manual = new Gauge({ name: 'hotpot_point_manual_mode', help: '1 when the point takes orders by hand (mode offline)', labelNames: ['point'] as const, registers });
-  const check = new Gauge({ name: 'hotpot_point_check_status', help: 'Check status: 0 up, 1 degraded, 2 down', labelNames: ['point', 'check'] as const, registers });
+  const check = new Gauge({ name: 'hotpot_point_check_status', help: 'Check status: 0 up, 1 degraded, 2 down, -1 unknown (no sensor or tool to tell)', labelNames: ['point', 'check'] as const, registers });
   const unsynced = new Gauge({ name: 'hotpot_point_unsynced_orders', help: 'Orders on the box central has not acked', labelNames: ['point'] as const, registers });
   const lastSeen = new Gauge({ name: 'hotpot_point_last_seen_seconds', help: 'Seconds since central last heard from the point', labelNames: ['point'] as const, registers });
   const byCondition = new Gauge({ name: 'hotpot_fleet_points', help: 'Points by condition', labelNames: ['condition'] as const, registers });

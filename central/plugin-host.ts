@@ -27,6 +27,7 @@ export interface CoreParts {
   link: MqttLink;
   metrics: CentralMetrics;
   httpAddress(): { host: string; port: number } | undefined;
+  revokeBrokerLogin: ((username: string) => boolean) | undefined;
   /** Adds a key to `GET /api/orders/stats`. */
   extendOrderStats(key: string, read: OrderStatsExtension): void;
 }
@@ -141,6 +142,7 @@ export class PluginHost {
         replica: this.o.config.mqtt.clientId,
         databaseUrl: this.o.config.database.url,
         httpAddress: core.httpAddress,
+        revokeBrokerLogin: core.revokeBrokerLogin,
       },
       log,
       clock: this.o.clock,

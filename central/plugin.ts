@@ -27,7 +27,7 @@ export interface RouteMeta {
 }
 
 /** Central's plugins; a plugin's name is its folder's name and its config key. */
-export const PLUGIN_NAMES = ['notify', 'notices', 'history', 'alerts', 'commands', 'dashboard', 'menu', 'reconciliation', 'backups', 'recovery', 'upstream', 'status'] as const;
+export const PLUGIN_NAMES = ['notify', 'notices', 'history', 'alerts', 'commands', 'dashboard', 'menu', 'reconciliation', 'backups', 'recovery', 'upstream', 'status', 'activity'] as const;
 export type PluginName = (typeof PLUGIN_NAMES)[number];
 
 /**
@@ -53,6 +53,11 @@ export interface CentralFacts {
   databaseUrl: string | undefined;
   /** Where central's HTTP server listens, once it does. */
   httpAddress(): { host: string; port: number } | undefined;
+  /**
+   * Revokes a broker login on the embedded broker (its password-file line goes, its client is
+   * dropped); false when it had none. Undefined when central joins an external broker.
+   */
+  revokeBrokerLogin: ((username: string) => boolean) | undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { ActivityPlugin } from './activity/index.js';
 import { AlertsPlugin } from './alerts/index.js';
 import { BackupsPlugin } from './backups/index.js';
 import { CommandsPlugin } from './commands/index.js';
@@ -30,5 +31,6 @@ export function centralPlugins(): CentralPlugin[] {
     new RecoveryPlugin(),
     new UpstreamPlugin(),
     new StatusPlugin(),
+    new ActivityPlugin(),
   ] as CentralPlugin[];
 }

@@ -1,9 +1,10 @@
 import { cpus } from 'node:os';
-import { readdir, readFile, statfs } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { statfs } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sleep } from '../lib/timeout.js';
 import type { SystemStats } from './types.js';
+import { readTemperature, round1 } from './hardware.js';
 
 const MIN_CPU_WINDOW_MS = 1000;
 
@@ -14,10 +15,6 @@ const MIN_CPU_WINDOW_MS = 1000;
 const SI_MEMORY_MODULE = 'systeminformation/lib/memory.js';
 type SystemInformationMemory = Pick<typeof import('systeminformation'), 'mem'>;
 let si: Promise<SystemInformationMemory> | undefined;
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
-}
 
 /** statfs of the path, or of its nearest existing parent (the data directory may not exist yet). */
 async function filesystemOf(path: string): Promise<Awaited<ReturnType<typeof statfs>>> {
@@ -44,34 +41,6 @@ function cpuTimes(): { busy: number; total: number } {
   return { busy, total };
 }
 
-async function readNumber(file: string): Promise<number | null> {
-  const value = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-  return Number.isFinite(value) && value > 0 ? value : null;
-}
-
-/**
- * CPU temperature (°C) from the kernel's thermal zones, or hwmon sensors; null where the box
- * has neither (VMs, containers). A zone named like the CPU wins over the hottest zone.
- */
-async function cpuTemperature(): Promise<number | null> {
-  const zones = (await readdir('/sys/class/thermal').catch(() => [] as string[])).filter((name) => name.startsWith('thermal_zone'));
-  const readings = await Promise.all(
-    zones.map(async (zone) => ({
-      type: (await readFile(join('/sys/class/thermal', zone, 'type'), 'utf8').catch(() => '')).trim(),
-      milli: await readNumber(join('/sys/class/thermal', zone, 'temp')),
-    })),
-  );
-  const valid = readings.filter((r): r is { type: string; milli: number } => r.milli !== null);
-  if (valid.length === 0) {
-    const hwmon = await readdir('/sys/class/hwmon').catch(() => [] as string[]);
-    const inputs = await Promise.all(hwmon.map((name) => readNumber(join('/sys/class/hwmon', name, 'temp1_input'))));
-    const hottest = Math.max(...inputs.filter((v): v is number => v !== null));
-    return Number.isFinite(hottest) ? round1(hottest / 1000) : null;
-  }
-  const cpu = valid.find((r) => /cpu|x86_pkg|soc|core/i.test(r.type));
-  return round1((cpu ?? valid.reduce((a, b) => (b.milli > a.milli ? b : a))).milli / 1000);
-}
-
 /**
  * The box's vital signs. Memory comes from systeminformation; CPU load and temperature are read
  * here from os.cpus() and /sys, because systeminformation reads both through execSync shell
@@ -91,7 +60,7 @@ export class SystemStatsReader {
     const { mem } = await si;
     // CPU load needs a window; a first read right after start (hotpot doctor) waits for one.
     const window = MIN_CPU_WINDOW_MS - (performance.now() - this.lastAt);
-    const [memory, temperatureC, fs] = await Promise.all([mem(), cpuTemperature(), filesystemOf(this.dataDir), window > 0 ? sleep(window) : undefined]);
+    const [memory, temperatureC, fs] = await Promise.all([mem(), readTemperature(), filesystemOf(this.dataDir), window > 0 ? sleep(window) : undefined]);
     const now = cpuTimes();
     this.lastAt = performance.now();
     const total = now.total - this.last.total;

@@ -14,7 +14,8 @@ export const MAX_PAYLOAD_BYTES = 512 * 1024;
 export const MAX_ORDER_ITEMS = 200;
 export const MAX_ORDERS_PER_MESSAGE = 1000;
 
-export const CheckStatus = z.enum(['up', 'down', 'degraded']);
+/** `unknown`: the box cannot tell (no sensor, no smartctl); only the hardware checks say it, and it is never down. */
+export const CheckStatus = z.enum(['up', 'down', 'degraded', 'unknown']);
 export const CheckState = z.object({
   status: CheckStatus,
   detail: z.string().max(500),
@@ -26,6 +27,11 @@ export type CheckState = z.infer<typeof CheckState>;
 
 export const CHECK_NAMES = ['internet', 'printer', 'camera', 'system'] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
+/** Hardware health (box temperature, disk health and wear): optional in a health report (older agents lack them). */
+export const HARDWARE_CHECK_NAMES = ['temperature', 'disk'] as const;
+export type HardwareCheckName = (typeof HARDWARE_CHECK_NAMES)[number];
+export const ALL_CHECK_NAMES = [...CHECK_NAMES, ...HARDWARE_CHECK_NAMES] as const;
+export type AnyCheckName = (typeof ALL_CHECK_NAMES)[number];
 
 export const Mode = z.enum(['online', 'offline']);
 export type Mode = z.infer<typeof Mode>;
@@ -34,7 +40,7 @@ export type Mode = z.infer<typeof Mode>;
 export const HealthBody = z.object({
   pointId: PointId,
   mode: Mode,
-  checks: z.object({ internet: CheckState, printer: CheckState, camera: CheckState, system: CheckState }),
+  checks: z.object({ internet: CheckState, printer: CheckState, camera: CheckState, system: CheckState, temperature: CheckState.optional(), disk: CheckState.optional() }),
   unsynced: z.number().int().nonnegative(),
   oldestUnsyncedAt: Timestamp.nullable().optional(),
   version: z.string().max(64).optional(),

@@ -11,6 +11,8 @@ import { InternetCheck } from './internet.js';
 import { PrinterCheck } from './printer.js';
 import { DeviceHealth, type ScheduledCheck } from './runner.js';
 import { SystemCheck } from './system.js';
+import { DiskHealthCheck, TemperatureCheck } from './hardware.js';
+import { readDisks, readTemperature } from '../../drivers/hardware.js';
 
 /** The configured devices, each driver loaded only when its device is configured. */
 export interface Devices {
@@ -70,10 +72,12 @@ function scheduled(check: ScheduledCheck['check'], schedule: Schedule): Schedule
 
 /** Every check the config asks for; internet and system always run. */
 export function buildChecks(config: AgentConfig, devices: Devices, centralConnected: () => boolean | Promise<boolean>): ScheduledCheck[] {
-  const { internet, printer, camera, system } = config.checks;
+  const { internet, printer, camera, system, hardware } = config.checks;
   const checks = [
     scheduled(new InternetCheck(devices.probes, { timeoutMs: internet.timeoutMs, slowMs: internet.slowMs, centralConnected, defaultRoute: hasDefaultRoute }), internet),
     scheduled(new SystemCheck(devices.systemStats, system), system),
+    scheduled(new TemperatureCheck(() => readTemperature(hardware.sysfsRoot), { highC: system.temperatureC, criticalC: hardware.temperatureCriticalC }), hardware),
+    scheduled(new DiskHealthCheck(() => readDisks({ sysfsRoot: hardware.sysfsRoot, smartctl: hardware.smartctl, timeoutMs: hardware.timeoutMs }), { wearPercent: hardware.wearPercent }), hardware),
   ];
   if (devices.printer) checks.push(scheduled(new PrinterCheck(devices.printer), printer));
   if (devices.camera) checks.push(scheduled(new CameraCheck(devices.camera, camera), camera));

@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Logger } from '../../lib/log.js';
 import { loadProbes } from '../../drivers/index.js';
-import { CHECK_NAMES, type CheckState } from '../../sync/schemas.js';
+import { ALL_CHECK_NAMES, type CheckState } from '../../sync/schemas.js';
 import type { AgentConfig } from '../config.js';
 import { buildChecks, loadDevices } from './build.js';
 import { DeviceHealth } from './runner.js';
@@ -27,7 +27,7 @@ function formatData(data: CheckState['data']): string {
 
 /** The doctor's table: one row per check, then the mode it implies. */
 export function formatDoctorTable(checks: Record<string, CheckState>, mode: string, reason: string): string {
-  const rows = CHECK_NAMES.map((name) => [name, checks[name]!.status.toUpperCase(), checks[name]!.detail, formatData(checks[name]!.data)]);
+  const rows = ALL_CHECK_NAMES.filter((name) => checks[name]).map((name) => [name, checks[name]!.status.toUpperCase(), checks[name]!.detail, formatData(checks[name]!.data)]);
   const header = ['CHECK', 'STATUS', 'DETAIL', 'DATA'];
   const widths = [0, 1, 2].map((i) => Math.max(header[i]!.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd();

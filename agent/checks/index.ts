@@ -4,5 +4,6 @@ export { InternetCheck, assessInternet } from './internet.js';
 export { PrinterCheck, printerResult } from './printer.js';
 export { CameraCheck } from './camera.js';
 export { SystemCheck, assessSystem } from './system.js';
+export { TemperatureCheck, DiskHealthCheck } from './hardware.js';
 export { buildChecks, loadDevices, deviceDeps, type Devices, type DeviceDeps } from './build.js';
 export { runDoctor, formatDoctorTable } from './doctor.js';

@@ -25,7 +25,8 @@ export interface CheckTrack {
 
 export const EMPTY_TRACK: CheckTrack = { state: null, streak: null };
 
-const RANK: Record<CheckStatus, number> = { up: 0, degraded: 1, down: 2 };
+// Not knowing is no better than degraded (a reading that stops working needs failAfter to show).
+const RANK: Record<CheckStatus, number> = { up: 0, unknown: 1, degraded: 1, down: 2 };
 
 /** Folds one result into a track. Pure: the same history always gives the same state. */
 export function applyResult(track: CheckTrack, result: CheckResult, now: number, policy: Hysteresis): CheckTrack {

@@ -3,13 +3,13 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../lib/log.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { withTimeout } from '../../lib/timeout.js';
-import { CHECK_NAMES, type CheckName, type CheckState, type Mode } from '../../sync/schemas.js';
-import type { HealthProvider, HealthSnapshot } from '../health.js';
+import { CHECK_NAMES, HARDWARE_CHECK_NAMES, type AnyCheckName, type CheckState, type Mode } from '../../sync/schemas.js';
+import type { HealthChecks, HealthProvider, HealthSnapshot } from '../health.js';
 import { EMPTY_TRACK, applyResult, decideMode, type CheckResult, type CheckTrack, type Hysteresis, type ModeDecision, type OverrideSource, type Overrides } from './machine.js';
 
 /** One health check: a single run gives one result and never throws. */
 export interface Check {
-  readonly name: CheckName;
+  readonly name: AnyCheckName;
   run(): Promise<CheckResult>;
 }
 
@@ -67,7 +67,7 @@ interface Slot {
  * Emits 'change' when a status, a detail or the mode changes.
  */
 export class DeviceHealth extends EventEmitter implements HealthProvider {
-  private readonly slots = new Map<CheckName, Slot>();
+  private readonly slots = new Map<AnyCheckName, Slot>();
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly createdAt: number;
@@ -104,12 +104,16 @@ export class DeviceHealth extends EventEmitter implements HealthProvider {
   }
 
   snapshot(): HealthSnapshot {
-    const checks = {} as Record<CheckName, CheckState>;
+    const checks = {} as HealthChecks;
+    const stateOf = (slot: Slot): CheckState => slot.track.state ?? { status: 'degraded', detail: 'not checked yet', since: this.createdAt };
     for (const name of CHECK_NAMES) {
       const slot = this.slots.get(name);
-      checks[name] = !slot
-        ? { status: 'up', detail: 'not configured', since: this.createdAt }
-        : (slot.track.state ?? { status: 'degraded', detail: 'not checked yet', since: this.createdAt });
+      checks[name] = slot ? stateOf(slot) : { status: 'up', detail: 'not configured', since: this.createdAt };
+    }
+    // Hardware checks are reported only where they run (a health report without them stays valid).
+    for (const name of HARDWARE_CHECK_NAMES) {
+      const slot = this.slots.get(name);
+      if (slot) checks[name] = stateOf(slot);
     }
     return { mode: this.decision.mode, checks };
   }
@@ -136,7 +140,7 @@ export class DeviceHealth extends EventEmitter implements HealthProvider {
   }
 
   /** Runs every check once, now, without hysteresis (for `hotpot doctor`). */
-  async runOnce(): Promise<Record<CheckName, CheckState>> {
+  async runOnce(): Promise<HealthChecks> {
     const now = this.clock.now();
     await Promise.all(
       [...this.slots.values()].map(async (slot) => {

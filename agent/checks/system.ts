@@ -6,20 +6,18 @@ export interface SystemLimits {
   cpuPercent: number;
   memoryPercent: number;
   diskPercent: number;
-  temperatureC: number;
 }
 
-/** degraded when any measure is over its limit. Pure. */
+/** degraded when any measure is over its limit. Pure. Temperature is only data here: the `temperature` check judges it. */
 export function assessSystem(stats: SystemStats, limits: SystemLimits): CheckResult {
   // The detail names what is over its limit and stays the same while it is; the numbers are in data.
   const over: string[] = [];
   if (stats.cpuPercent > limits.cpuPercent) over.push(`cpu over ${limits.cpuPercent} %`);
   if (stats.memoryPercent > limits.memoryPercent) over.push(`memory over ${limits.memoryPercent} %`);
   if (stats.diskPercent > limits.diskPercent) over.push(`disk (data directory) over ${limits.diskPercent} %`);
-  if (stats.temperatureC !== null && stats.temperatureC > limits.temperatureC) over.push(`temperature over ${limits.temperatureC} °C`);
   const data = { ...stats };
   if (over.length) return { status: 'degraded', detail: over.join('; '), data };
-  return { status: 'up', detail: stats.temperatureC === null ? 'cpu, memory and disk within limits (no temperature sensor)' : 'cpu, memory, disk and temperature within limits', data };
+  return { status: 'up', detail: 'cpu, memory and disk within limits', data };
 }
 
 export class SystemCheck implements Check {

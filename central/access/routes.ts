@@ -7,6 +7,7 @@ import { StaticFiles, selfOnlyPageHeaders } from '../../lib/static.js';
 import type { RouteMeta } from '../plugin.js';
 import type { Access } from './access.js';
 import { cookieValue, SESSION_COOKIE } from './gate.js';
+import type { KeyAge } from './key-age.js';
 
 /** The login and first-admin pages: files of static/, served from memory. */
 const pages = new StaticFiles(join(packageRoot(), 'central', 'access', 'static'), { headers: selfOnlyPageHeaders() });
@@ -16,6 +17,8 @@ const SetupBody = z.strictObject({ token: z.string().min(1).max(200), username: 
 
 export interface AccessRouteOptions {
   access: Access;
+  /** Every credential's age and expiry (`GET /api/credentials`, admin). */
+  keyAge: KeyAge;
   /** Whether the request came over TLS (the session cookie is then Secure). */
   overTls(req: Request): boolean;
 }
@@ -51,6 +54,7 @@ export function registerAccessRoutes(router: Router<RouteMeta>, o: AccessRouteOp
     const who = req.principal!;
     return { status: 200, body: who.kind === 'user' ? { username: who.name, role: who.role } : { username: who.name, role: who.role, kind: who.kind } };
   });
+  router.add('GET', '/api/credentials', meta('admin'), () => ({ status: 200, body: o.keyAge.view() }));
   router.add('POST', '/api/setup', meta('public'), async (req) => {
     const body = parseWith(SetupBody, req.body);
     await o.access.setup(body.token, body.username, body.password, readSetupToken(o.access.setupTokenFile));

@@ -21,6 +21,10 @@ export const alertsConfigSchema = z.strictObject({
   printer: z.strictObject({ ...rule(0, 'major'), degradedSeverity: Severity.default('minor') }).prefault({}),
   /** Down, or degraded (black or frozen picture). */
   camera: z.strictObject({ ...rule(0, 'minor'), degradedSeverity: Severity.default('minor') }).prefault({}),
+  /** The box's temperature check: degraded (high) or down (critical); `afterMs` counts from the check's `since`. */
+  temperature: z.strictObject({ ...rule(300_000, 'major'), degradedSeverity: Severity.default('minor') }).prefault({}),
+  /** The box's disk check: down (smartctl FAILED, eMMC pre-EOL urgent) or degraded (wearing out). Key `point:<id>:disk-health`. */
+  diskHealth: z.strictObject({ ...rule(0, 'major'), degradedSeverity: Severity.default('minor') }).prefault({}),
   /** CPU, memory and disk use of the box, from its system check's data; `afterMs` counts from that check's `since` (CPU spikes are normal). */
   resources: z.strictObject({ ...rule(300_000, 'minor'), percent: z.number().min(1).max(100).default(80) }).prefault({}),
   /** `afterMs`: an unsynced order older than this alerts. */

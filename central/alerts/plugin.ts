@@ -7,6 +7,8 @@ const CLEARED: Record<RuleName, string> = {
   manual: 'back to online mode',
   printer: 'printer up again',
   camera: 'camera up again',
+  temperature: 'temperature back within limits',
+  'disk-health': 'disk health back to normal',
   cpu: 'cpu back under the limit',
   memory: 'memory back under the limit',
   disk: 'disk back under the limit',

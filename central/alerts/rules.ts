@@ -9,7 +9,8 @@ import type { AlertsConfig } from './config.js';
  * exactly these keys; other keys (e.g. the reconciliation's `point:<id>:reconciliation`, raised
  * through IncidentSink) belong to whoever raised them.
  */
-export const RULES = ['disconnected', 'manual', 'printer', 'camera', 'cpu', 'memory', 'disk', 'unsynced', 'clock'] as const;
+/** `disk` is the data disk's use in percent; `disk-health` is the disk failing or wearing out (the box's `disk` check). */
+export const RULES = ['disconnected', 'manual', 'printer', 'camera', 'temperature', 'disk-health', 'cpu', 'memory', 'disk', 'unsynced', 'clock'] as const;
 export type RuleName = (typeof RULES)[number];
 
 export function pointKey(pointId: string, rule: RuleName): string {
@@ -67,18 +68,26 @@ class Collector {
   }
 }
 
+const CHECK_RULE_WORDS = {
+  printer: { down: 'printer down', degraded: 'printer degraded' },
+  camera: { down: 'camera down', degraded: 'camera degraded' },
+  temperature: { down: 'temperature critical', degraded: 'temperature high' },
+  'disk-health': { down: 'disk failing', degraded: 'disk wearing out' },
+} as const satisfies Partial<Record<RuleName, { down: string; degraded: string }>>;
+
+/** A check that is down or degraded for `afterMs`; `unknown` (the box cannot tell) never alerts. */
 function checkAlert(
   into: Collector,
-  rule: 'printer' | 'camera',
+  rule: keyof typeof CHECK_RULE_WORDS,
   check: CheckState | undefined,
   skewMs: number,
   cfg: AlertsConfig['printer'],
   pointId: string,
 ): void {
-  if (!cfg.enabled || !check || check.status === 'up') return;
+  if (!cfg.enabled || !check || check.status === 'up' || check.status === 'unknown') return;
   const down = check.status === 'down';
   into.hold(rule, check.since + skewMs, cfg.afterMs, () => ({
-    title: `${pointId}: ${rule} ${down ? 'down' : 'degraded'}`,
+    title: `${pointId}: ${CHECK_RULE_WORDS[rule][down ? 'down' : 'degraded']}`,
     severity: down ? cfg.severity : cfg.degradedSeverity,
     detail: check.detail || `${rule} ${check.status}`,
   }));
@@ -108,6 +117,8 @@ export function pointAlerts(view: PointView, now: number, cfg: AlertsConfig): Po
   const skew = view.clockSkewMs ?? 0;
   checkAlert(into, 'printer', view.checks.printer, skew, cfg.printer, pointId);
   checkAlert(into, 'camera', view.checks.camera, skew, cfg.camera, pointId);
+  checkAlert(into, 'temperature', view.checks.temperature, skew, cfg.temperature, pointId);
+  checkAlert(into, 'disk-health', view.checks.disk, skew, cfg.diskHealth, pointId);
   if (cfg.resources.enabled) {
     for (const resource of ['cpu', 'memory', 'disk'] as const satisfies readonly (keyof Usage & RuleName)[]) {
       const used = view.usage[resource];

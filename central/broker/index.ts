@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
@@ -6,13 +6,32 @@ import type { Logger } from '../../lib/log.js';
 import { ConfigError } from '../../lib/config.js';
 import { withTimeout } from '../../lib/timeout.js';
 import { listenOn } from '../../lib/net.js';
-import { clientIdAllowed, mayPublish, maySubscribe } from './acl.js';
+import { brokerUser, clientIdAllowed, mayPublish, maySubscribe } from './acl.js';
+import { parsePasswordFile, updatePasswordFile } from './password-file.js';
 import { brokerPasswordFile, type BrokerConfig } from './config.js';
 import { BrokerLogins, type Login } from './logins.js';
 
 export { brokerConfigSchema, brokerPasswordFile, type BrokerConfig } from './config.js';
 export { CENTRAL_MQTT_USER, CENTRAL_MQTT_USERS } from './acl.js';
 export { mosquittoPasswordLine } from './password-file.js';
+
+/** The logins of a password file as they stand (for their age): user, point, stored hash; the file's mtime. Null when there is no file. */
+export function readPasswordLogins(file: string): { logins: { username: string; pointId: string | undefined; stored: string }[]; mtime: number } | null {
+  let text: string;
+  let mtime: number;
+  try {
+    text = readFileSync(file, 'utf8');
+    mtime = statSync(file).mtimeMs;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  const logins = [...parsePasswordFile(text).entries.values()].map((entry) => {
+    const user = brokerUser(entry.username);
+    return { username: entry.username, pointId: user?.kind === 'point' ? user.pointId : undefined, stored: entry.stored };
+  });
+  return { logins, mtime };
+}
 
 export interface EmbeddedBroker {
   port: number;
@@ -22,6 +41,11 @@ export interface EmbeddedBroker {
   url: string;
   /** Central's own login (made at start, held only in memory). */
   centralLogin: { username: string; password: string };
+  /**
+   * Takes `username`'s line out of the password file and reads it again at once: the broker drops
+   * the client that logged in with it and refuses it from then on. False when it had no line.
+   */
+  revokeLogin(username: string): boolean;
   close(): Promise<void>;
 }
 
@@ -122,6 +146,13 @@ export async function startEmbeddedBroker(config: { dataDir: string; broker: Bro
       host,
       url: `mqtt://${connectHost}:${bound}`,
       centralLogin: logins.central,
+      revokeLogin(username) {
+        const present = readPasswordLogins(logins.file)?.logins.some((login) => login.username === username) ?? false;
+        if (present) updatePasswordFile(logins.file, [], [username]);
+        logins.reloadIfChanged();
+        log.warn({ username, passwordFile: logins.file }, 'broker login revoked');
+        return present;
+      },
       close: () => closeBroker(broker, servers, logins),
     };
   } catch (error) {

@@ -107,7 +107,7 @@ export class BrokerLogins {
   }
 
   /** Reads the file again when its inode, size or mtime moved. */
-  private reloadIfChanged(): void {
+  reloadIfChanged(): void {
     if (fileStamp(this.file) !== this.stamp) this.reload();
   }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseWith } from '../../lib/http.js';
-import { CHECK_NAMES } from '../../sync/schemas.js';
+import { ALL_CHECK_NAMES } from '../../sync/schemas.js';
 import type { ChangeCause, PointView } from '../fleet.js';
 import { CentralErrors } from '../errors.js';
 import type { CentralPlugin, PluginContext } from '../plugin.js';
@@ -14,7 +14,7 @@ const connectionOf = (view: PointView) => (view.connected ? 'connected' : view.s
 /** The signature's values in one string: most messages change none, and this costs one string. */
 function fingerprint(view: PointView): string {
   let text = `${connectionOf(view)}|${view.mode}|${view.version}`;
-  for (const name of CHECK_NAMES) text += `|${view.checks[name]?.status}`;
+  for (const name of ALL_CHECK_NAMES) text += `|${view.checks[name]?.status}`;
   return text;
 }
 
@@ -23,7 +23,7 @@ function signature(view: PointView): Signature {
   sig.set('connection', { value: connectionOf(view), detail: view.stale ? 'silent longer than expected' : `session ${view.session}` });
   if (view.mode) sig.set('mode', { value: view.mode, detail: '' });
   if (view.version) sig.set('version', { value: view.version, detail: '' });
-  for (const name of CHECK_NAMES) {
+  for (const name of ALL_CHECK_NAMES) {
     const check = view.checks[name];
     if (check) sig.set(`check:${name}`, { value: check.status, detail: check.detail });
   }

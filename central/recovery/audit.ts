@@ -100,6 +100,9 @@ export const RECOVERY_MIGRATIONS: readonly string[] = [
   `,
   // Who started a run by hand (null: a failed probe did).
   `ALTER TABLE runbook_runs ADD COLUMN started_by TEXT`,
+  // Every timed probe (figures.ts): response time, error rate and uptime per target.
+  `CREATE TABLE probe_samples (target TEXT NOT NULL, at INTEGER NOT NULL, ms REAL NOT NULL, ok INTEGER NOT NULL);
+   CREATE INDEX probe_samples_by_target ON probe_samples (target, at);`,
 ];
 
 /**

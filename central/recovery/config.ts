@@ -268,6 +268,13 @@ export const procedureSchema = z
       /** Consecutive failed probes before a run starts. */
       failAfter: z.number().int().min(1).default(1),
       checks: z.array(probeSchema).min(1),
+      /** Before it is down: p95 of the probes over `degradedWindow` above this opens `runbook:<target>:degraded` (absent: speed not judged). */
+      slowMs: z.number().int().positive().optional(),
+      /** … and so does this share of them failing. */
+      errorRate: z.number().gt(0).max(1).default(0.2),
+      degradedWindow: duration('15m'),
+      /** Fewer probes than this in the window: no verdict. */
+      degradedMinSamples: z.number().int().min(1).default(5),
     }),
     budget: z.strictObject({ restarts: z.number().int().min(0).default(3), window: duration('15m') }).prefault({}),
     incident: z
@@ -305,6 +312,14 @@ export const hostWatchSchema = z.strictObject({
   diskPercent: z.number().min(1).max(100).default(80),
   /** Consecutive samples over a limit before an incident (CPU spikes are normal). */
   sustainedSamples: z.number().int().min(1).default(3),
+  /** The host's CPU temperature (°C) above which it alerts; a host without a sensor never does. */
+  temperatureC: z.number().min(20).max(150).default(80),
+  /** eMMC/SD life used (%) at or above which the host's card is wearing out; smartctl FAILED always alerts. */
+  wearPercent: z.number().min(1).max(100).default(80),
+  /** The kernel's sysfs (thermal zones, block devices); a directory of files in tests. */
+  sysfsRoot: z.string().min(1).default('/sys'),
+  /** smartctl (smartmontools) on PATH or a path; absent → disk health is not watched, never an alert. */
+  smartctl: z.string().min(1).default('smartctl'),
 });
 
 /** Central config key `recovery`. Empty means nothing configured, nothing runs (the host watch aside). */

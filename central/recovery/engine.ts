@@ -14,6 +14,7 @@ import type { NoticesApi } from '../notices/plugin.js';
 import type { NotifyApi } from '../notify/plugin.js';
 import { RunbookAudit, type RunRecord, type StepOutcome } from './audit.js';
 import { ChainMonitor } from './chain-monitor.js';
+import { degradedVerdict, figuresOf, ProbeSamples, type TargetFigures } from './figures.js';
 import type { ActionStep, AnnounceStep, Procedure, ProbeSpec, RecoveryConfig } from './config.js';
 import { describeProbes, describeStep } from './describe.js';
 import { renderPlan } from './dry-run.js';
@@ -118,6 +119,7 @@ interface Slot {
 export class RecoveryEngine {
   private readonly slots: Slot[];
   private readonly audit: RunbookAudit;
+  private readonly samples: ProbeSamples;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly redact: Redact;
@@ -132,6 +134,7 @@ export class RecoveryEngine {
     this.log = options.log ?? silentLogger();
     this.changes = new ChangeListeners(this.log, 'runbook');
     this.audit = new RunbookAudit(options.db);
+    this.samples = new ProbeSamples(options.db);
     this.redact = createRedactor([...options.config.secrets, ...configSecrets(options.config)]);
     this.slots = Object.entries(options.config.procedures).map(([name, procedure]) => ({
       name,
@@ -346,7 +349,9 @@ export class RecoveryEngine {
     if (slot.probing || slot.busy > 0) return slot.probing ?? Promise.resolve();
     slot.probing = (async () => {
       try {
+        const began = performance.now();
         const outcome = await this.runChecks(slot, slot.procedure.probe.checks);
+        this.recordSample(slot, performance.now() - began, outcome.ok);
         if (!this.running || slot.busy > 0) return;
         const locked = this.slots.some((other) => other !== slot && other.target === slot.target && other.state.run !== null);
         this.dispatch(slot, { type: 'probe', ok: outcome.ok, detail: this.redact(outcome.detail), locked });
@@ -356,6 +361,34 @@ export class RecoveryEngine {
     })();
     return slot.probing;
   }
+
+  /** Per target: response time p50/p95, error rate and uptime (24 h, 30 d) of its timed probes. */
+  figures(): TargetFigures[] {
+    const now = this.clock.now();
+    const targets = [...new Set(this.slots.map((s) => s.target))];
+    return targets.map((target) => figuresOf(target, this.samples.since(target, now - 30 * 86_400_000), now));
+  }
+
+  /** Keeps a timed probe; slow or erroring before down opens `runbook:<target>:degraded`, which clears when it is not. */
+  private recordSample(slot: Slot, ms: number, ok: boolean): void {
+    const now = this.clock.now();
+    const { probe } = slot.procedure;
+    this.samples.add(slot.target, { at: now, ms, ok });
+    if (now - this.prunedAt > 3_600_000) {
+      this.samples.prune(now);
+      this.prunedAt = now;
+    }
+    const rule = { windowMs: probe.degradedWindow, slowMs: probe.slowMs, errorRate: probe.errorRate, minSamples: probe.degradedMinSamples };
+    const verdict = this.health(slot.target) === 'down' ? null : degradedVerdict(this.samples.since(slot.target, now - probe.degradedWindow), now, rule);
+    const key = `runbook:${slot.target}:degraded`;
+    if (verdict) {
+      this.options.incidents.raise({ key, title: `${slot.target} is ${verdict.why === 'slow' ? 'slow' : 'erroring'}`, severity: 'minor', detail: `${verdict.detail}; not down yet` });
+    } else {
+      this.options.incidents.clear(key, 'answers in time again');
+    }
+  }
+
+  private prunedAt = 0;
 
   /** Runs the planner on one event, applies its effects and starts its work; returns a refusal. */
   private dispatch(slot: Slot, event: RunbookEvent): string | undefined {

@@ -1,4 +1,5 @@
 import { SystemStatsReader } from '../../drivers/system.js';
+import { assessDisks, readDisks, readTemperature, type DiskReadings } from '../../drivers/hardware.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { IncidentSink } from '../incidents/types.js';
@@ -9,6 +10,10 @@ export interface HostSample {
   memoryPercent: number;
   /** Used percent per mount point. */
   disks: Array<{ mount: string; usedPercent: number }>;
+  /** CPU temperature (°C); null without a sensor. */
+  temperatureC: number | null;
+  /** smartctl's verdicts and eMMC/SD wear. */
+  diskHealth: DiskReadings;
 }
 
 export interface HostFinding {
@@ -36,6 +41,14 @@ export function evaluateHost(sample: HostSample, config: HostWatchConfig, previo
     const over = counts[m.key]! >= m.needed;
     return { key: m.key, over, detail: `${m.what} ${m.value.toFixed(1)}% (limit ${m.limit}%)` };
   });
+  if (sample.temperatureC !== null) {
+    const key = `${keyPrefix}:temperature`;
+    counts[key] = sample.temperatureC > config.temperatureC ? (previous[key] ?? 0) + 1 : 0;
+    findings.push({ key, over: counts[key]! >= config.sustainedSamples, detail: `temperature ${sample.temperatureC.toFixed(1)} °C (limit ${config.temperatureC} °C)` });
+  }
+  // The box's rule: failing or wearing out; not knowing (no smartctl, no eMMC) is no finding.
+  const disk = assessDisks(sample.diskHealth, { wearPercent: config.wearPercent });
+  if (disk.status !== 'unknown') findings.push({ key: `${keyPrefix}:disk-health`, over: disk.status !== 'up', detail: `disk health: ${disk.detail}` });
   return { counts, findings };
 }
 
@@ -43,15 +56,19 @@ export function evaluateHost(sample: HostSample, config: HostWatchConfig, previo
  * Samples central's host: CPU from os.cpus(), memory, and the disk holding `dataDir` (the agent's
  * reader: systeminformation's CPU and disk calls run execSync pipelines that block the event loop).
  */
-export function hostSampler(dataDir: string): () => Promise<HostSample> {
+export function hostSampler(dataDir: string, hardware: Pick<HostWatchConfig, 'sysfsRoot' | 'smartctl'>): () => Promise<HostSample> {
   const reader = new SystemStatsReader(dataDir);
   return async () => {
-    const stats = await withTimeout(reader.read(), 15_000, 'host metrics');
-    return { cpuPercent: stats.cpuPercent, memoryPercent: stats.memoryPercent, disks: [{ mount: dataDir, usedPercent: stats.diskPercent }] };
+    const [stats, temperatureC, diskHealth] = await withTimeout(
+      Promise.all([reader.read(), readTemperature(hardware.sysfsRoot), readDisks({ ...hardware, timeoutMs: 10_000 })]),
+      15_000,
+      'host metrics',
+    );
+    return { cpuPercent: stats.cpuPercent, memoryPercent: stats.memoryPercent, disks: [{ mount: dataDir, usedPercent: stats.diskPercent }], temperatureC, diskHealth };
   };
 }
 
-/** Central watching its own host (CPU, memory, disk > 80 %), as the runbook's monitoring script does. */
+/** Central watching its own host (CPU, memory, disk > 80 %, temperature, disk health), as the runbook's monitoring script does. */
 export class HostWatch {
   private counts: OverCounts = {};
   private timer: NodeJS.Timeout | null = null;

@@ -3,7 +3,7 @@ import type { Logger } from '../../lib/log.js';
 import { UUID_V7 } from '../../lib/uuidv7.js';
 import { orderTime, type OrderRecord } from '../../sync/schemas.js';
 import type { DayOrder } from '../../sync/day-summary.js';
-import type { CentralStore, CommitResult, CommittedOrder, OrderQuery, OrderStats } from './types.js';
+import type { CentralStore, CommitResult, CommittedOrder, HourCount, OrderQuery, OrderStats } from './types.js';
 
 /** Append only: entry N moves the schema from version N to N+1. */
 export const POSTGRES_MIGRATIONS: string[] = [
@@ -22,6 +22,8 @@ export const POSTGRES_MIGRATIONS: string[] = [
    CREATE TABLE point_counts (point_id text PRIMARY KEY, orders bigint NOT NULL);`,
   // End-of-day reconciliation counts one point's orders of one day.
   `CREATE INDEX orders_point_created ON orders (point_id, created_at);`,
+  // Activity counts every point's orders per hour over a few weeks.
+  `CREATE INDEX orders_created ON orders (created_at);`,
 ];
 
 /**
@@ -151,6 +153,15 @@ export class PostgresCentralStore implements CentralStore {
       [pointId, from, to],
     );
     return result.rows.map((row) => ({ seq: row.seq, number: row.number, total: Number(row.total), payment: row.payment, synced: true }));
+  }
+
+  async hourlyCounts(from: number, to: number): Promise<HourCount[]> {
+    await this.ready();
+    const result = await this.pool.query<{ point_id: string; hour: string; count: string }>(
+      'SELECT point_id, (created_at / 3600000) * 3600000 AS hour, COUNT(*) AS count FROM orders WHERE created_at >= $1 AND created_at < $2 GROUP BY point_id, hour ORDER BY point_id, hour',
+      [from, to],
+    );
+    return result.rows.map((row) => ({ pointId: row.point_id, hour: Number(row.hour), count: Number(row.count) }));
   }
 
   async close(): Promise<void> {

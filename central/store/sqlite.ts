@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { openDatabase } from '../../lib/sqlite.js';
 import { orderTime, type OrderRecord } from '../../sync/schemas.js';
 import type { DayOrder } from '../../sync/day-summary.js';
-import type { CentralStore, CommitResult, CommittedOrder, OrderQuery, OrderStats } from './types.js';
+import type { CentralStore, CommitResult, CommittedOrder, HourCount, OrderQuery, OrderStats } from './types.js';
 
 /** Append only: entry N moves user_version N → N+1. */
 export const CENTRAL_MIGRATIONS: string[] = [
@@ -21,6 +21,8 @@ export const CENTRAL_MIGRATIONS: string[] = [
    CREATE TABLE point_counts (point_id TEXT PRIMARY KEY, orders INTEGER NOT NULL);`,
   // End-of-day reconciliation counts one point's orders of one day.
   `CREATE INDEX orders_point_created ON orders(point_id, created_at);`,
+  // Activity counts every point's orders per hour over a few weeks.
+  `CREATE INDEX orders_created ON orders(created_at);`,
 ];
 
 export class SqliteCentralStore implements CentralStore {
@@ -39,6 +41,9 @@ export class SqliteCentralStore implements CentralStore {
       stats: db.prepare<[], { point_id: string; orders: number }>('SELECT point_id, orders FROM point_counts ORDER BY point_id'),
       dayOrders: db.prepare<[string, number, number], Omit<DayOrder, 'synced'>>(
         "SELECT seq, number, total, json_extract(record, '$.payment') AS payment FROM orders WHERE point_id = ? AND created_at >= ? AND created_at < ?",
+      ),
+      hourlyCounts: db.prepare<[number, number], { pointId: string; hour: number; count: number }>(
+        'SELECT point_id AS pointId, (created_at / 3600000) * 3600000 AS hour, COUNT(*) AS count FROM orders WHERE created_at >= ? AND created_at < ? GROUP BY point_id, hour ORDER BY point_id, hour',
       ),
     };
     this.commitTx = db.transaction((orders: readonly OrderRecord[], receivedAt: number) => {
@@ -90,6 +95,10 @@ export class SqliteCentralStore implements CentralStore {
 
   dayOrders(pointId: string, from: number, to: number): DayOrder[] {
     return this.stmts.dayOrders.all(pointId, from, to).map((row) => ({ ...row, synced: true }));
+  }
+
+  hourlyCounts(from: number, to: number): HourCount[] {
+    return this.stmts.hourlyCounts.all(from, to);
   }
 
   close(): void {

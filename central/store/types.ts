@@ -18,6 +18,14 @@ export interface OrderStats {
   byPoint: Record<string, number>;
 }
 
+/** Orders one point took in one hour (by the order's own time, `createdAt`). */
+export interface HourCount {
+  pointId: string;
+  /** The hour's start, ms since the epoch (a whole UTC hour). */
+  hour: number;
+  count: number;
+}
+
 export interface CommitResult {
   inserted: number;
   /** The orders this commit added (duplicates of earlier commits left out). */
@@ -39,5 +47,7 @@ export interface CentralStore extends IngestStore {
   orderStats(): MaybePromise<OrderStats>;
   /** One point's orders created in [from, to): what end-of-day reconciliation counts. */
   dayOrders(pointId: string, from: number, to: number): MaybePromise<DayOrder[]>;
+  /** Orders per point per hour created in [from, to), hours with none left out; by point, then hour. */
+  hourlyCounts(from: number, to: number): MaybePromise<HourCount[]>;
   close(): MaybePromise<void>;
 }

@@ -1,3 +1,4 @@
+import { KEY_AGE_MIGRATIONS } from '../../central/access/key-age.js';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -53,7 +54,7 @@ describe('a central.db made by 0.1 upgrades in place', () => {
 
     central = await start(dataDir);
     const plugins = centralPlugins();
-    const expected = Object.fromEntries([['incidents', 1], ['access', 1], ...plugins.filter((p) => p.migrations).map((p) => [p.name, p.migrations!.length])]);
+    const expected = Object.fromEntries([['incidents', 1], ['access', 1], ['keys', KEY_AGE_MIGRATIONS.length], ...plugins.filter((p) => p.migrations).map((p) => [p.name, p.migrations!.length])]);
     expect(schemaVersions(central.store.db)).toEqual(expected);
     expect(central.runningPlugins.sort()).toEqual(plugins.map((p) => p.name).sort());
 

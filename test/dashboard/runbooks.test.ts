@@ -57,6 +57,18 @@ describeWithPeers('runbooks on the dashboard (real main server process, real Chr
     const card = (page: typeof lasha.page, name: string) => page.locator(`article.procedure[data-procedure="${name}"]`);
     await card(lasha.page, 'main-server').locator('.badge[data-health="up"]').waitFor({ timeout: 20_000 });
 
+    // Probe figures: one card per probed target, on the phone too (figures are read every 30 s and on load).
+    await lasha.page.reload();
+    const figure = lasha.page.locator('section.figures article.figure[data-target="main-server"]');
+    await figure.waitFor({ timeout: 20_000 });
+    expect(await lasha.page.locator('section.figures h2').textContent()).toBe('Probe figures');
+    expect(await figure.locator('dt').allTextContents()).toEqual(['Response p50 / p95 (24 h)', 'Error rate (24 h)', 'Uptime 24 h / 30 days']);
+    const [response, errors, uptime] = await figure.locator('dd').allTextContents();
+    expect(response).toMatch(/^\d+ ms \/ \d+ ms$/);
+    expect(errors).toBe('0.0 %');
+    expect(uptime).toBe('100.0 % / 100.0 %');
+    await lookAt(lasha.page, 'runbooks-figures');
+
     // The main server dies: the run diagnoses it, then waits for two approvals of the restart.
     await server.kill();
     const awaiting = card(lasha.page, 'main-server').locator('.awaiting');

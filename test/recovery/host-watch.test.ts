@@ -3,9 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { hostWatchSchema } from '../../central/recovery/config.js';
 import { HostWatch, evaluateHost, hostSampler, type HostSample } from '../../central/recovery/host-watch.js';
 import { MemoryIncidents } from '../peers/memory-incidents.js';
+import { FakeHardware } from '../peers/hardware.js';
+import { tempDir } from '../helpers/hotpot.js';
 
 const config = hostWatchSchema.parse({ sustainedSamples: 2 });
-const sample = (cpu: number, memory: number, disk: number): HostSample => ({ cpuPercent: cpu, memoryPercent: memory, disks: [{ mount: '/', usedPercent: disk }] });
+const sample = (cpu: number, memory: number, disk: number, hardware: Partial<HostSample> = {}): HostSample => ({
+  cpuPercent: cpu,
+  memoryPercent: memory,
+  disks: [{ mount: '/', usedPercent: disk }],
+  temperatureC: null,
+  diskHealth: { smart: null, wear: [] },
+  ...hardware,
+});
 
 describe('central host self-watch', () => {
   it('flags memory and disk at once, CPU only when sustained', () => {
@@ -31,8 +40,28 @@ describe('central host self-watch', () => {
     expect(incidents.open.size).toBe(0);
   });
 
+  it('watches the host temperature (sustained) and its disk health like a box', async () => {
+    const hw = new FakeHardware(tempDir('host-hardware'));
+    const hardware = { sysfsRoot: hw.sysfsRoot, smartctl: `${hw.binDir}/smartctl` };
+    const incidents = new MemoryIncidents();
+    const watch = new HostWatch({ config, incidents, sample: hostSampler(tmpdir(), hardware) });
+    hw.setTemperature(88);
+    hw.setSmart('FAILED!');
+    await watch.check();
+    expect(incidents.open.get('central:host:disk-health')).toMatchObject({ detail: expect.stringContaining('/dev/sda failing') });
+    expect(incidents.open.has('central:host:temperature')).toBe(false);
+    await watch.check();
+    expect(incidents.open.get('central:host:temperature')).toMatchObject({ detail: 'central host temperature 88.0 °C (limit 80 °C)' });
+    hw.setTemperature(50);
+    hw.setSmart('PASSED');
+    await watch.check();
+    expect([...incidents.open.keys()].filter((key) => /temperature|disk-health/.test(key))).toEqual([]);
+    // No smartctl and no eMMC: not known, so no finding at all (never an alert).
+    expect(evaluateHost(sample(1, 1, 1), config, {}).findings.map((f) => f.key)).not.toContain('central:host:disk-health');
+  });
+
   it('samples this machine for real', async () => {
-    const real = await hostSampler(tmpdir())();
+    const real = await hostSampler(tmpdir(), { sysfsRoot: '/sys', smartctl: 'smartctl' })();
     expect(real.cpuPercent).toBeGreaterThanOrEqual(0);
     expect(real.cpuPercent).toBeLessThanOrEqual(100);
     expect(real.memoryPercent).toBeGreaterThan(0);

@@ -149,4 +149,18 @@ export function centralStoreContract(open: () => Promise<StoreUnderTest>): void 
     expect(day).toEqual(orders.slice(1, 3).map((order) => ({ seq: order.seq, total: order.total, payment: order.payment, synced: true })));
     expect(await store.dayOrders('zugdidi-01', 2_000_000, 3_000_000)).toEqual([]);
   });
+
+  it('counts every point\'s orders per hour in a window [from, to), by the orders\' own time', async () => {
+    const { store } = await fresh();
+    const H = 3_600_000;
+    const base = 500_000 * H;
+    const at = (pointId: string, times: number[]) => makeOrders(pointId, times.length).map((order, i) => ({ ...order, createdAt: times[i]! }));
+    await store.commitOrders([...at('zugdidi-01', [base + 10, base + 20, base + H + 5]), ...at('batumi-01', [base + 2 * H - 1, base + 3 * H])], 5000);
+    expect(await store.hourlyCounts(base, base + 3 * H)).toEqual([
+      { pointId: 'batumi-01', hour: base + H, count: 1 },
+      { pointId: 'zugdidi-01', hour: base, count: 2 },
+      { pointId: 'zugdidi-01', hour: base + H, count: 1 },
+    ]);
+    expect(await store.hourlyCounts(base + 4 * H, base + 5 * H)).toEqual([]);
+  });
 }

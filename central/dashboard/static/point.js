@@ -1,4 +1,4 @@
-import { h, clear, fill, CHECKS } from './dom.js';
+import { h, clear, fill, CHECKS, HARDWARE_CHECKS } from './dom.js';
 import { t } from './i18n.js';
 import { fmtTime, fmtWhen, fmtFull, timeZone } from './clock.js';
 import { badge, checkWord, isCurrent, modeFacts, stateLine, unsyncedFacts } from './facts.js';
@@ -87,7 +87,7 @@ export function openPoint(body, pointId, app, { heading, badge: badgeHolder }) {
       h(
         'tbody',
         {},
-        CHECKS.filter((name) => p.checks[name]).map((name) => {
+        [...CHECKS, ...HARDWARE_CHECKS].filter((name) => p.checks[name]).map((name) => {
           const check = p.checks[name];
           return h(
             'tr',

@@ -33,14 +33,17 @@ export default {
     const list = h('div', { class: 'procedures' });
     const runList = h('ul', { class: 'runs', 'aria-label': t('runbook.runs') });
     const forwarding = h('section', { class: 'forwarding', 'aria-label': t('forward.title') });
-    el.append(h('h1', { class: 'view-title' }, t('view.runbooks')), error, list, forwarding, h('h2', { class: 'sub-title' }, t('runbook.runs')), runList);
+    const figures = h('section', { class: 'figures', 'aria-label': t('figures.title') });
+    el.append(h('h1', { class: 'view-title' }, t('view.runbooks')), error, list, figures, forwarding, h('h2', { class: 'sub-title' }, t('runbook.runs')), runList);
     const fail = (e) => (error.textContent = e.message);
 
     async function load() {
       try {
-        [procedures, runs] = await Promise.all([app.api('/api/runbooks'), app.api(`/api/runbooks/runs?limit=${RUNS}`)]);
+        let targets;
+        [procedures, runs, targets] = await Promise.all([app.api('/api/runbooks'), app.api(`/api/runbooks/runs?limit=${RUNS}`), app.api('/api/runbooks/figures')]);
         error.textContent = '';
         render();
+        renderFigures(targets);
       } catch (e) {
         fail(e);
       }
@@ -232,6 +235,36 @@ export default {
       const waiting = procedures.filter((p) => p.run?.awaiting).length;
       const count = document.querySelector('.tab-count[data-view="runbooks"]');
       if (count) count.textContent = waiting ? String(waiting) : '';
+    }
+
+    /** Each probed target's response times (p50/p95) and error rate over 24 h, and its uptime over 24 h and 30 days. */
+    function renderFigures(targets) {
+      if (!targets.length) return fill(figures, null);
+      const ms = (v) => (v === null ? '—' : `${Math.round(v)} ms`);
+      const pct = (v) => (v === null ? '—' : `${(Math.floor(v * 1000) / 10).toFixed(1)} %`);
+      const row = (label, value) => [h('dt', {}, label), h('dd', {}, value)];
+      fill(
+        figures,
+        h('h2', { class: 'sub-title' }, t('figures.title')),
+        h(
+          'div',
+          { class: 'figure-cards' },
+          targets.map((f) =>
+            h(
+              'article',
+              { class: 'card figure', dataset: { target: f.target } },
+              h('header', { class: 'card-head' }, h('h3', {}, f.target), h('span', { class: 'muted small' }, t('figures.samples', { n: f.samples24h }))),
+              h(
+                'dl',
+                { class: 'facts' },
+                row(t('figures.response'), `${ms(f.p50Ms)} / ${ms(f.p95Ms)}`),
+                row(t('figures.errors'), pct(f.errorRate24h)),
+                row(t('figures.uptime'), `${pct(f.uptime24h)} / ${pct(f.uptime30d)}`),
+              ),
+            ),
+          ),
+        ),
+      );
     }
 
     /** Orders on their way to the main server: paused or not, the backlog, parked orders and "send again". */
