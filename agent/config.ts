@@ -173,11 +173,13 @@ export const agentConfigSchema = z.strictObject({
       maxOrderTotal: Money.optional(),
       /** The most all offline orders not yet synced may total together, this one included. */
       maxOfflineTotal: Money.optional(),
+      /** An order may be voided without the manager PIN this long after it was taken. */
+      voidWithoutPinMinutes: z.number().int().min(0).max(1440).default(5),
     })
     .prefault({}),
   pins: z
     .strictObject({
-      /** Approves orders over an offline limit. */
+      /** Approves orders over an offline limit, and voids past limits.voidWithoutPinMinutes. */
       manager: Pin.optional(),
       /** Unlocks the staff page when http.host is not loopback (required then). */
       staff: Pin.optional(),
