@@ -158,7 +158,9 @@ export class ForwardLoop {
       const after = (await bounded(this.o.store.watermark(), 30_000, 'the forward watermark')) ?? undefined;
       const page = await bounded(this.o.orders.listOrders({ after, limit: PULL_PAGE }), 30_000, 'committed orders after the watermark');
       if (this.closed || page.length === 0) return;
-      if ((await bounded(this.o.store.enqueue(page, this.now()), 30_000, 'queuing committed orders')) > 0) this.kick();
+      // The queued record is the order as the box sent it: a listing's void fields stay out of it.
+      const orders = page.map(({ voidedAt: _voidedAt, voidReason: _voidReason, ...order }) => order);
+      if ((await bounded(this.o.store.enqueue(orders, this.now()), 30_000, 'queuing committed orders')) > 0) this.kick();
       if (page.length < PULL_PAGE) return;
     }
   }
