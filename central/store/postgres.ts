@@ -178,6 +178,15 @@ export class PostgresCentralStore implements CentralStore {
     return result.rows.map((row) => ({ ...row.record, receivedAt: Number(row.received_at) }));
   }
 
+  async listVoids(after: string | undefined, limit: number): Promise<CommittedVoid[]> {
+    await this.ready();
+    const result = await this.pool.query<{ record: VoidRecord; received_at: string }>(
+      'SELECT record, received_at FROM voids WHERE commit_seq > COALESCE((SELECT commit_seq FROM voids WHERE id = $1::uuid), 0) ORDER BY commit_seq LIMIT $2',
+      [after && UUID_V7.test(after) ? after : null, limit],
+    );
+    return result.rows.map((row) => ({ ...row.record, receivedAt: Number(row.received_at) }));
+  }
+
   async orderStats(): Promise<OrderStats> {
     await this.ready();
     const result = await this.pool.query<{ point_id: string; orders: string }>('SELECT point_id, orders FROM point_counts ORDER BY point_id');

@@ -53,6 +53,9 @@ export class SqliteCentralStore implements CentralStore {
         'INSERT INTO voids (id, order_id, point_id, voided_at, reason, received_at, record) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
       voidOf: db.prepare<[string], { record: string; received_at: number }>('SELECT record, received_at FROM voids WHERE order_id = ?'),
+      voidsAfter: db.prepare<{ after: string | null; limit: number }, { record: string; received_at: number }>(
+        'SELECT record, received_at FROM voids WHERE rowid > COALESCE((SELECT rowid FROM voids WHERE id = @after), 0) ORDER BY rowid LIMIT @limit',
+      ),
       dayOrders: db.prepare<[string, number, number], Omit<DayOrder, 'synced' | 'voided'> & { voided: number }>(
         `SELECT o.seq, o.total, json_extract(o.record, '$.payment') AS payment, v.id IS NOT NULL AS voided
            FROM orders o LEFT JOIN voids v ON v.order_id = o.id AND v.point_id = o.point_id WHERE o.point_id = ? AND o.created_at >= ? AND o.created_at < ?`,
@@ -104,6 +107,10 @@ export class SqliteCentralStore implements CentralStore {
       const row = this.stmts.voidOf.get(orderId);
       return row ? [{ ...(JSON.parse(row.record) as VoidRecord), receivedAt: row.received_at }] : [];
     });
+  }
+
+  listVoids(after: string | undefined, limit: number): CommittedVoid[] {
+    return this.stmts.voidsAfter.all({ after: after ?? null, limit }).map((row) => ({ ...(JSON.parse(row.record) as VoidRecord), receivedAt: row.received_at }));
   }
 
   orderStats(): OrderStats {

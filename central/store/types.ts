@@ -57,6 +57,8 @@ export interface CentralStore extends IngestStore {
   listOrders(query: OrderQuery): MaybePromise<ListedOrder[]>;
   /** The voids of these orders that are here. */
   voidsOf(orderIds: readonly string[]): MaybePromise<CommittedVoid[]>;
+  /** Voids in commit order, those committed after the void `after` (a void id) when given. */
+  listVoids(after: string | undefined, limit: number): MaybePromise<CommittedVoid[]>;
   orderStats(): MaybePromise<OrderStats>;
   /** One point's orders created in [from, to): what end-of-day reconciliation counts. */
   dayOrders(pointId: string, from: number, to: number): MaybePromise<DayOrder[]>;

@@ -170,6 +170,17 @@ export function centralStoreContract(open: () => Promise<StoreUnderTest>): void 
     expect(day.filter((order) => order.voided).map((order) => order.seq)).toEqual([orders[1]!.seq]);
   });
 
+  it('pages voids in commit order after a void id (what forwarding catches up from)', async () => {
+    const { store } = await fresh();
+    const orders = makeOrders('gori-04', 3);
+    const voids = orders.map((order, i) => makeVoid(order, `reason ${i}`));
+    await store.commitOrders(orders, 1000, [voids[0]!]);
+    await store.commitOrders([], 2000, [voids[1]!, voids[2]!]);
+    expect((await store.listVoids(undefined, 2)).map((record) => record.id)).toEqual([voids[0]!.id, voids[1]!.id]);
+    expect(await store.listVoids(voids[1]!.id, 10)).toEqual([{ ...voids[2]!, receivedAt: 2000 }]);
+    expect(await store.listVoids(voids[2]!.id, 10)).toEqual([]);
+  });
+
   it('keeps a void that arrives before its order, and applies it when the order comes', async () => {
     const { store } = await fresh();
     const [order] = makeOrders('gori-02', 1) as [OrderRecord];

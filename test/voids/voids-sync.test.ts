@@ -8,6 +8,9 @@ import { MosquittoPeer } from '../peers/mosquitto.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { startCentral, sampleOrder } from '../helpers/inproc.js';
 import { httpJson, startHotpot, tempDir, type HotpotProcess } from '../helpers/hotpot.js';
+import { SalesServer } from '../peers/sales-server.js';
+import { FAST_UPSTREAM } from '../upstream/central.js';
+import type { ForwardingView } from '../../central/upstream/index.js';
 
 const POINT = 'void-sync-01';
 
@@ -35,13 +38,16 @@ describeWithPeers('voids on the same road as orders (real Mosquitto, kill -9, ce
     for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
   });
 
-  it('20 orders, 5 voided (one twice, one while central is down, one right before a kill -9): central holds each void once, and the days agree', async () => {
+  it('20 orders, 5 voided (one twice, one while central is down, one right before a kill -9): central holds each void once, the days agree, and the main server gets each void once, after its sale', async () => {
     const dir = tempDir('void-sync');
     const broker = await new MosquittoPeer().start();
     cleanup.push(() => broker.stop());
+    const sales = await new SalesServer().start();
+    cleanup.push(() => sales.close());
+    const centralOptions = { mqttUrl: broker.url, extra: { upstream: { ...FAST_UPSTREAM, url: sales.url } } };
     let agent: HotpotProcess = await startHotpot('agent', agentEnv(dir, broker.url));
     cleanup.push(() => agent.kill());
-    let central: Central = await startCentral(dir, { mqttUrl: broker.url });
+    let central: Central = await startCentral(dir, centralOptions);
     cleanup.push(() => central.stop());
 
     const ids: string[] = [];
@@ -67,7 +73,7 @@ describeWithPeers('voids on the same road as orders (real Mosquitto, kill -9, ce
     await central.stop();
     voids.set(ids[10]!, (await voidIt(10, 'kitchen out of broth')).id);
     expect(await unsynced()).toBe(1);
-    central = await startCentral(dir, { mqttUrl: broker.url });
+    central = await startCentral(dir, centralOptions);
     cleanup.push(() => central.stop());
     await waitFor(async () => (await unsynced()) === 0, 'the void made while central was down to sync', 30_000);
 
@@ -96,5 +102,29 @@ describeWithPeers('voids on the same road as orders (real Mosquitto, kill -9, ce
     await waitFor(async () => (await httpJson<CentralDay>(central.httpPort!, 'GET', `/api/reconciliation?pointId=${POINT}`)).body.status === 'match', 'central to match the box day', 30_000);
     const day = (await httpJson<CentralDay>(central.httpPort!, 'GET', `/api/reconciliation?pointId=${POINT}`)).body;
     expect({ gross: day.central.gross, voids: day.central.voids, net: day.central.net }).toEqual({ gross: box.gross, voids: box.voids, net: box.net });
+
+    // The main server: every sale, and exactly these five voids, once each, none sent before its sale.
+    await waitFor(() => sales.stats().voids.length === 5, 'the main server to record the five voids', 30_000);
+    const forwarded = sales.stats();
+    expect(forwarded.recorded).toBe(20);
+    expect(new Map(forwarded.voids.map((record) => [record.saleId, record.voidId]))).toEqual(voids);
+    expect(forwarded.voidsBeforeSale).toBe(0);
+    expect(forwarded.badIdempotencyKey).toBe(0);
+    const tenth = forwarded.voids.find((record) => record.saleId === ids[10]);
+    expect(tenth!.body).toEqual({ VoidSale: { sale_id: ids[10], void_id: voids.get(ids[10]!), reason: 'kitchen out of broth', voided_at: expect.any(Number) } });
+    await waitFor(async () => (await httpJson<ForwardingView>(central.httpPort!, 'GET', '/api/forwarding')).body.voids.forwarded === 5, 'the forwarder to mark the five voids forwarded');
+
+    // The main server down: a new order and its void wait; once it is back, the sale goes first, then the void.
+    sales.control({ down: true });
+    const late = (await httpJson<{ id: string }>(agent.httpPort, 'POST', '/api/orders', sampleOrder(20))).body.id;
+    const lateVoid = (await httpJson<VoidRecord>(agent.httpPort, 'POST', `/api/orders/${late}/void`, { reason: 'paid twice' })).body;
+    await waitFor(async () => (await central.orders.voidsOf([late])).length === 1, 'central to hold the late void');
+    const waiting = (await httpJson<ForwardingView>(central.httpPort!, 'GET', '/api/forwarding')).body.voids;
+    expect(waiting).toEqual({ pending: 1, waitingForSale: 1, parked: 0, forwarded: 5 });
+    sales.control({ down: false });
+    await waitFor(() => sales.stats().voids.some((record) => record.voidId === lateVoid.id), 'the late void to reach the main server', 30_000);
+    expect(sales.sale(late)).toBeDefined();
+    expect(sales.stats()).toMatchObject({ recorded: 21, voidsBeforeSale: 0 });
+    expect(sales.stats().voids).toHaveLength(6);
   });
 });
