@@ -168,28 +168,36 @@ export class PostgresForwardStore implements ForwardStore {
   }
 
   async enqueue(orders: readonly CommittedOrder[], now: number): Promise<number> {
-    const last = orders[orders.length - 1];
-    if (!last) return 0;
+    return this.enqueueRows('forward_orders', 'watermark', now, {
+      order_id: ['uuid', orders.map((order) => order.id)],
+      point_id: ['text', orders.map((order) => order.pointId)],
+      seq: ['int', orders.map((order) => order.seq)],
+      received_at: ['bigint', orders.map((order) => order.receivedAt)],
+      record: ['jsonb', orders.map(({ receivedAt: _received, ...record }) => JSON.stringify(record))],
+    });
+  }
+
+  /**
+   * Queues rows (the first column is the key: rows already queued are left as they are) and moves
+   * the watermark `watermarkKey` to the last row's key, in one statement. Returns how many it added.
+   */
+  private async enqueueRows(table: 'forward_orders' | 'forward_voids', watermarkKey: string, now: number, columns: Record<string, [type: string, values: unknown[]]>): Promise<number> {
+    const names = Object.keys(columns);
+    const keys = columns[names[0]!]![1];
+    if (keys.length === 0) return 0;
+    const arrays = names.map((name, i) => `$${i + 1}::${columns[name]![0]}[]`);
     const result = await this.query<{ added: string }>(
       `WITH added AS (
-         INSERT INTO forward_orders (order_id, point_id, seq, received_at, record, status, next_attempt_at, updated_at)
-         SELECT o.id, o.point_id, o.seq, o.received_at, o.record, 'pending', o.received_at, $6
-           FROM unnest($1::uuid[], $2::text[], $3::int[], $4::bigint[], $5::jsonb[]) AS o(id, point_id, seq, received_at, record)
-         ON CONFLICT (order_id) DO NOTHING
+         INSERT INTO ${table} (${names.join(', ')}, status, next_attempt_at, updated_at)
+         SELECT ${names.map((name) => `r.${name}`).join(', ')}, 'pending', r.received_at, $${names.length + 1}
+           FROM unnest(${arrays.join(', ')}) AS r(${names.join(', ')})
+         ON CONFLICT (${names[0]}) DO NOTHING
          RETURNING 1
        ), moved AS (
-         INSERT INTO forward_meta (key, value) VALUES ('watermark', $7) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+         INSERT INTO forward_meta (key, value) VALUES ($${names.length + 2}, $${names.length + 3}) ON CONFLICT (key) DO UPDATE SET value = excluded.value
        )
        SELECT count(*) AS added FROM added`,
-      [
-        orders.map((order) => order.id),
-        orders.map((order) => order.pointId),
-        orders.map((order) => order.seq),
-        orders.map((order) => order.receivedAt),
-        orders.map(({ receivedAt: _received, ...record }) => JSON.stringify(record)),
-        now,
-        last.id,
-      ],
+      [...names.map((name) => columns[name]![1]), now, watermarkKey, keys[keys.length - 1]],
     );
     return Number(result.rows[0]!.added);
   }
@@ -223,30 +231,13 @@ export class PostgresForwardStore implements ForwardStore {
   }
 
   async enqueueVoids(voids: readonly CommittedVoid[], now: number): Promise<number> {
-    const last = voids[voids.length - 1];
-    if (!last) return 0;
-    const result = await this.query<{ added: string }>(
-      `WITH added AS (
-         INSERT INTO forward_voids (void_id, order_id, point_id, received_at, record, status, next_attempt_at, updated_at)
-         SELECT v.id, v.order_id, v.point_id, v.received_at, v.record, 'pending', v.received_at, $6
-           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::jsonb[]) AS v(id, order_id, point_id, received_at, record)
-         ON CONFLICT (void_id) DO NOTHING
-         RETURNING 1
-       ), moved AS (
-         INSERT INTO forward_meta (key, value) VALUES ('void_watermark', $7) ON CONFLICT (key) DO UPDATE SET value = excluded.value
-       )
-       SELECT count(*) AS added FROM added`,
-      [
-        voids.map((record) => record.id),
-        voids.map((record) => record.orderId),
-        voids.map((record) => record.pointId),
-        voids.map((record) => record.receivedAt),
-        voids.map(({ receivedAt: _received, ...record }) => JSON.stringify(record)),
-        now,
-        last.id,
-      ],
-    );
-    return Number(result.rows[0]!.added);
+    return this.enqueueRows('forward_voids', 'void_watermark', now, {
+      void_id: ['uuid', voids.map((record) => record.id)],
+      order_id: ['uuid', voids.map((record) => record.orderId)],
+      point_id: ['text', voids.map((record) => record.pointId)],
+      received_at: ['bigint', voids.map((record) => record.receivedAt)],
+      record: ['jsonb', voids.map(({ receivedAt: _received, ...record }) => JSON.stringify(record))],
+    });
   }
 
   async voidHeads(limit: number): Promise<QueueHead[]> {
