@@ -6,7 +6,7 @@ import { listen, type StartedServer } from '../lib/http.js';
 import { agentClientId, MqttLink } from '../sync/mqtt.js';
 import { Outbox } from '../sync/outbox.js';
 import { agentFilters, decodeMessage, type CommandMessage, type CommandName } from '../sync/protocol.js';
-import type { HealthBody, OrderRecord, StatusMessage } from '../sync/schemas.js';
+import type { HealthBody, OrderRecord, StatusMessage, VoidRecord } from '../sync/schemas.js';
 import { readHttpTls, type AgentConfig } from './config.js';
 import { OrderStore } from './store.js';
 import { MenuSource } from './menu.js';
@@ -36,6 +36,8 @@ export interface Receipts {
   stop(): Promise<void>;
   /** Queues the receipt of an order inside the order's own transaction; never throws, never blocks the order. */
   enqueue(order: OrderRecord): void;
+  /** Queues a void's slip (or kitchen "VOID" ticket) inside the void's own transaction, like enqueue. */
+  enqueueVoid(voided: VoidRecord): void;
   reprint(orderId: string): boolean;
   printed(orderId: string): boolean;
   /** Why its paper waits and since when; null while it prints. */
@@ -176,6 +178,21 @@ export class Agent {
     }
     return result;
   }
+
+  /** Commits a void (null: no such order), queues its paper in the same transaction and wakes the outbox. */
+  commitVoid(input: Parameters<OrderStore['addVoid']>[0]): ReturnType<OrderStore['addVoid']> {
+    const result = this.store.addVoid(input, this.clock.now(), this.voidPaperJobs);
+    if (result?.created) {
+      this.checkpointWhenIdle();
+      this.outbox.kick();
+    }
+    return result;
+  }
+
+  private readonly voidPaperJobs = (voided: VoidRecord): void => {
+    this.receipts?.enqueueVoid(voided);
+    this.kitchen?.enqueueVoid(voided);
+  };
 
   /** The WAL is copied into the database between orders, not during one (the commit's p99). */
   private checkpointWhenIdle(): void {

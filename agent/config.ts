@@ -213,6 +213,8 @@ export const agentConfigSchema = z.strictObject({
       maxOrderTotal: Money.optional(),
       /** The most all offline orders not yet synced may total together, this one included. */
       maxOfflineTotal: Money.optional(),
+      /** An order may be voided without the manager PIN this long after it was taken. */
+      voidWithoutPinMinutes: z.number().int().min(0).max(1440).default(5),
       /** An order entered with a `takenAt` older than this many minutes needs the manager PIN. */
       lateEntryMinutes: z.number().int().min(0).max(100_000).default(15),
       /** An order entered with a `takenAt` older than this many hours is refused. */
@@ -221,7 +223,7 @@ export const agentConfigSchema = z.strictObject({
     .prefault({}),
   pins: z
     .strictObject({
-      /** Approves orders over an offline limit. */
+      /** Approves orders over an offline limit, and voids past limits.voidWithoutPinMinutes. */
       manager: Pin.optional(),
       /** Unlocks the staff page when http.host is not loopback (required then). */
       staff: Pin.optional(),

@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { HttpError, Router, parseWith, type Request } from '../lib/http.js';
 import type { Logger } from '../lib/log.js';
 import type { Clock } from '../lib/clock.js';
-import { DateString, orderTime, tabletOrderNumber, type OrderRecord } from '../sync/schemas.js';
+import { DateString, orderTime, tabletOrderNumber, type OrderRecord, type VoidRecord } from '../sync/schemas.js';
 import { dayWindow, formatMinor, localDate } from '../sync/day-summary.js';
 import type { Agent } from './agent.js';
 import { isLoopbackHost } from './config.js';
 import { lateEntry, offlineLimitBreach, type LimitBreach } from './limits.js';
 import { OrderRequest, priceItems } from './orders.js';
 import { boxDaySummary } from './reconciliation.js';
+import { repeatedVoid, voidApprover, VoidRequest } from './voids.js';
 import { accessGate, clientOf, GuardedRouter, PageAssets, PinGate, pinRefused, registerPageRoutes, StaffSessions } from './page/index.js';
 
 const OrdersQuery = z.object({
@@ -170,8 +171,32 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
     const orders = agent.store.list(query.status, { limit: query.limit, ...(day ? { since: day.from, until: day.to } : {}) });
     return {
       status: 200,
-      body: orders.map(({ order, syncedAt }) => ({ ...order, takenAt: orderTime(order), syncedAt, printed: agent.receipts?.printed(order.id) ?? false })),
+      body: orders.map(({ order, syncedAt, void: voided }) => ({
+        ...order,
+        takenAt: orderTime(order),
+        syncedAt,
+        printed: agent.receipts?.printed(order.id) ?? false,
+        voidedAt: voided?.voidedAt ?? null,
+        voidReason: voided?.reason ?? null,
+      })),
     };
+  });
+  router.post('/api/orders/:id/void', (req) => {
+    const request = parseWith(VoidRequest, req.body);
+    const stored = agent.store.get(req.params.id!);
+    if (!stored) throw new HttpError(404, { error: `no order ${req.params.id} on this box`, code: 'order_not_found' });
+    const answerRepeat = (existing: VoidRecord) => {
+      if (repeatedVoid(existing, request.reason).status === 200) return { status: 200, body: existing };
+      throw new HttpError(409, { error: `order ${existing.orderNumber} is already voided, with another reason ("${existing.reason}")`, code: 'already_voided', void: existing });
+    };
+    if (stored.void) return answerRepeat(stored.void);
+    const approvedBy = voidApprover(stored.order.createdAt, clock.now(), config.limits.voidWithoutPinMinutes);
+    if (approvedBy === 'manager') requireManager(manager, request.managerPin, req, `void an order older than ${config.limits.voidWithoutPinMinutes} minutes`);
+    const result = agent.commitVoid({ orderId: stored.order.id, reason: request.reason, approvedBy });
+    if (!result) throw new HttpError(404, { error: `no order ${req.params.id} on this box`, code: 'order_not_found' });
+    if (!result.created) return answerRepeat(result.void);
+    log.info({ order: stored.order.number, voidId: result.void.id, approvedBy, client: clientOf(req) }, 'order voided');
+    return { status: 201, body: result.void };
   });
   router.post('/api/orders/:id/reprint', (req) => {
     const stored = agent.store.get(req.params.id!);

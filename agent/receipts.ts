@@ -1,10 +1,10 @@
 import type { Logger } from '../lib/log.js';
 import { systemClock, type Clock } from '../lib/clock.js';
-import type { OrderItem, OrderRecord } from '../sync/schemas.js';
+import type { OrderItem, OrderRecord, VoidRecord } from '../sync/schemas.js';
 import { formatMinor } from '../sync/day-summary.js';
 import { assessPrinter, type Printer, type ReceiptBlock } from '../drivers/index.js';
 import type { Receipts } from './agent.js';
-import type { OrderStore } from './store.js';
+import type { OrderStore, StoredOrder } from './store.js';
 import type { Language } from './config.js';
 
 /** 1250 tetri → "12.50" (en) or "12,50" (ru, ka): money stays an integer until this point. */
@@ -25,9 +25,9 @@ function formatTime(ms: number, timeZone: string): string {
 
 /** What paper says, in the point's language (`receipt.language`). */
 const PAPER = {
-  en: { point: 'Point', order: 'Order', reprint: 'REPRINT', each: 'each', total: 'TOTAL', payment: 'Payment', cash: 'cash', card: 'card', note: 'Note', offline: 'OFFLINE ORDER — will sync', kitchen: 'KITCHEN' },
-  ru: { point: 'Точка', order: 'Заказ', reprint: 'ПОВТОРНАЯ ПЕЧАТЬ', each: 'за шт.', total: 'ИТОГО', payment: 'Оплата', cash: 'наличные', card: 'карта', note: 'Комментарий', offline: 'ОФЛАЙН-ЗАКАЗ — будет синхронизирован', kitchen: 'КУХНЯ' },
-  ka: { point: 'ფილიალი', order: 'შეკვეთა', reprint: 'ხელახლა ბეჭდვა', each: '/ ცალი', total: 'სულ', payment: 'გადახდა', cash: 'ნაღდი', card: 'ბარათი', note: 'შენიშვნა', offline: 'ოფლაინ შეკვეთა — სინქრონიზდება', kitchen: 'სამზარეულო' },
+  en: { point: 'Point', order: 'Order', reprint: 'REPRINT', each: 'each', total: 'TOTAL', payment: 'Payment', cash: 'cash', card: 'card', note: 'Note', offline: 'OFFLINE ORDER — will sync', kitchen: 'KITCHEN', void: 'VOID', reason: 'Reason', approvedBy: 'Approved by', staff: 'staff', manager: 'manager' },
+  ru: { point: 'Точка', order: 'Заказ', reprint: 'ПОВТОРНАЯ ПЕЧАТЬ', each: 'за шт.', total: 'ИТОГО', payment: 'Оплата', cash: 'наличные', card: 'карта', note: 'Комментарий', offline: 'ОФЛАЙН-ЗАКАЗ — будет синхронизирован', kitchen: 'КУХНЯ', void: 'ОТМЕНА ЗАКАЗА', reason: 'Причина', approvedBy: 'Одобрил', staff: 'кассир', manager: 'менеджер' },
+  ka: { point: 'ფილიალი', order: 'შეკვეთა', reprint: 'ხელახლა ბეჭდვა', each: '/ ცალი', total: 'სულ', payment: 'გადახდა', cash: 'ნაღდი', card: 'ბარათი', note: 'შენიშვნა', offline: 'ოფლაინ შეკვეთა — სინქრონიზდება', kitchen: 'სამზარეულო', void: 'შეკვეთა გაუქმდა', reason: 'მიზეზი', approvedBy: 'დაადასტურა', staff: 'პერსონალი', manager: 'მენეჯერი' },
 } as const satisfies Record<Language, Record<string, string>>;
 
 export const OFFLINE_LINE = PAPER.en.offline;
@@ -81,13 +81,44 @@ export function kitchenTicketBlocks(order: OrderRecord, options: PaperOptions): 
   return blocks;
 }
 
+/** The void slip: which order, its total, when, why and who approved. Pure. */
+export function voidSlipBlocks(order: OrderRecord, voided: VoidRecord, options: PaperOptions): ReceiptBlock[] {
+  const words = PAPER[options.language];
+  return [
+    { kind: 'text', text: words.void, align: 'center', bold: true, large: true },
+    { kind: 'text', text: `${words.point} ${order.pointId}`, align: 'center' },
+    { kind: 'text', text: `${words.order} ${order.number}`, align: 'center', bold: true },
+    { kind: 'text', text: formatTime(voided.voidedAt, options.timeZone), align: 'center' },
+    { kind: 'rule' },
+    { kind: 'pair', left: words.total, right: `-${formatMoney(order.total, order.currency, options.language)}`, bold: true },
+    { kind: 'text', text: `${words.payment}: ${words[order.payment]}` },
+    { kind: 'text', text: `${words.reason}: ${voided.reason}` },
+    { kind: 'text', text: `${words.approvedBy}: ${words[voided.approvedBy]}` },
+    { kind: 'text', text: voided.id, align: 'center' },
+  ];
+}
+
+/** The kitchen's "VOID" ticket: stop cooking these lines. Pure. */
+export function voidTicketBlocks(order: OrderRecord, voided: VoidRecord, options: PaperOptions): ReceiptBlock[] {
+  const words = PAPER[options.language];
+  const blocks: ReceiptBlock[] = [
+    { kind: 'text', text: `${words.kitchen}: ${words.void}`, align: 'center', bold: true, large: true },
+    { kind: 'text', text: `${words.order} ${order.number}`, align: 'center', bold: true, large: true },
+    { kind: 'text', text: formatTime(voided.voidedAt, options.timeZone), align: 'center' },
+    { kind: 'rule' },
+  ];
+  for (const item of order.items) blocks.push({ kind: 'text', text: `${item.qty} x ${itemName(item, options.language)}`, bold: true });
+  blocks.push({ kind: 'rule' }, { kind: 'text', text: `${words.reason}: ${voided.reason}` });
+  return blocks;
+}
+
 /** Which paper a queue prints: the customer's receipt, or the kitchen's ticket. */
 export type PaperKind = 'receipt' | 'kitchen';
 
 interface JobRow {
   id: number;
   order_id: string;
-  reason: 'order' | 'reprint';
+  reason: 'order' | 'reprint' | 'void';
 }
 
 export interface PrintQueueOptions {
@@ -145,7 +176,7 @@ export class PrintQueue implements Receipts {
       markQueued: db.prepare<[string, number]>("UPDATE print_jobs SET state = 'queued', last_error = ? WHERE id = ?"),
       markUncertain: db.prepare<[string, number]>("UPDATE print_jobs SET state = 'uncertain', last_error = ? WHERE id = ?"),
       interrupted: db.prepare<[], JobRow>(`SELECT id, order_id, reason FROM print_jobs WHERE state = 'printing' AND target = '${kind}' ORDER BY id`),
-      printed: db.prepare<[string], { one: number }>(`SELECT 1 AS one FROM print_jobs WHERE order_id = ? AND state = 'printed' AND target = '${kind}' LIMIT 1`),
+      printed: db.prepare<[string], { one: number }>(`SELECT 1 AS one FROM print_jobs WHERE order_id = ? AND state = 'printed' AND reason != 'void' AND target = '${kind}' LIMIT 1`),
       counts: db.prepare<[], { state: string; n: number }>(`SELECT state, COUNT(*) AS n FROM print_jobs WHERE target = '${kind}' GROUP BY state`),
       maxSeq: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM orders'),
       missing: db.prepare<[number, number]>(
@@ -177,6 +208,15 @@ export class PrintQueue implements Receipts {
     } catch (error) {
       // The order is committed already; a receipt that cannot be queued must not fail it.
       this.log.error({ err: (error as Error).message, order: order.number }, 'could not queue the receipt; reprint it');
+    }
+  }
+
+  enqueueVoid(voided: VoidRecord): void {
+    try {
+      this.stmts.insert.run(voided.orderId, 'void', this.clock.now());
+      this.kick();
+    } catch (error) {
+      this.log.error({ err: (error as Error).message, order: voided.orderNumber }, 'could not queue the void slip');
     }
   }
 
@@ -274,7 +314,7 @@ export class PrintQueue implements Receipts {
     let failure: string | null;
     try {
       const paper = { reprint: job.reason === 'reprint', timeZone: this.options.timeZone, language: this.options.language };
-      const after = assessPrinter(await this.printer.print(this.kind === 'kitchen' ? kitchenTicketBlocks(stored.order, paper) : receiptBlocks(stored.order, paper)));
+      const after = assessPrinter(await this.printer.print(this.blocks(job, stored, paper)));
       failure = after.status === 'down' ? `the printer reported ${after.reasons.join('; ')} right after the receipt` : null;
     } catch (error) {
       failure = (error as Error).message;
@@ -290,6 +330,12 @@ export class PrintQueue implements Receipts {
       this.waitingReason = null;
     }
     return null;
+  }
+
+  private blocks(job: JobRow, stored: StoredOrder, paper: PaperOptions): ReceiptBlock[] {
+    const kitchen = this.kind === 'kitchen';
+    if (job.reason === 'void' && stored.void) return kitchen ? voidTicketBlocks(stored.order, stored.void, paper) : voidSlipBlocks(stored.order, stored.void, paper);
+    return kitchen ? kitchenTicketBlocks(stored.order, paper) : receiptBlocks(stored.order, paper);
   }
 
   private waitForPrinter(reason: string): void {

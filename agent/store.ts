@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { openDatabase } from '../lib/sqlite.js';
 import { uuidv7 } from '../lib/uuidv7.js';
 import { defineError } from '../lib/errors.js';
-import { orderNumber, orderTime, type Mode, type OrderItem, type OrderRecord } from '../sync/schemas.js';
+import { orderNumber, orderTime, type Mode, type OrderItem, type OrderRecord, type VoidRecord } from '../sync/schemas.js';
 import type { DayOrder } from '../sync/day-summary.js';
 
 /** Another order (another clientRef) already has the number a tablet gave: two tablets sharing a tag, or a tablet's counter reset. */
@@ -45,6 +45,34 @@ export const MIGRATIONS: string[] = [
   `ALTER TABLE print_jobs ADD COLUMN target TEXT NOT NULL DEFAULT 'receipt' CHECK (target IN ('receipt', 'kitchen'));
    DROP INDEX print_jobs_queued;
    CREATE INDEX print_jobs_queued ON print_jobs(target, id) WHERE state = 'queued';`,
+  // Voids (DESIGN.md "Voids"): one per order, in the outbox like orders; a void slip is a print job.
+  `CREATE TABLE voids (
+     seq INTEGER PRIMARY KEY,
+     id TEXT NOT NULL UNIQUE,
+     order_id TEXT NOT NULL UNIQUE,
+     voided_at INTEGER NOT NULL,
+     record TEXT NOT NULL,
+     synced_at INTEGER
+   );
+   CREATE INDEX voids_unsynced ON voids(seq) WHERE synced_at IS NULL;
+   CREATE TABLE print_jobs_v5 (
+     id INTEGER PRIMARY KEY,
+     order_id TEXT NOT NULL,
+     reason TEXT NOT NULL CHECK (reason IN ('order', 'reprint', 'void')),
+     state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'printing', 'printed', 'uncertain')),
+     created_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     started_at INTEGER,
+     printed_at INTEGER,
+     last_error TEXT,
+     target TEXT NOT NULL DEFAULT 'receipt' CHECK (target IN ('receipt', 'kitchen'))
+   );
+   INSERT INTO print_jobs_v5 (id, order_id, reason, state, created_at, attempts, started_at, printed_at, last_error, target)
+     SELECT id, order_id, reason, state, created_at, attempts, started_at, printed_at, last_error, target FROM print_jobs;
+   DROP TABLE print_jobs;
+   ALTER TABLE print_jobs_v5 RENAME TO print_jobs;
+   CREATE INDEX print_jobs_queued ON print_jobs(target, id) WHERE state = 'queued';
+   CREATE INDEX print_jobs_order ON print_jobs(order_id);`,
 ];
 
 export interface NewOrder {
@@ -63,6 +91,14 @@ export interface NewOrder {
 export interface StoredOrder {
   order: OrderRecord;
   syncedAt: number | null;
+  /** Its void, if it has one. */
+  void: VoidRecord | null;
+}
+
+export interface NewVoid {
+  orderId: string;
+  reason: string;
+  approvedBy: VoidRecord['approvedBy'];
 }
 
 /** An unsynced order as the outbox reads it: the record stays a JSON string, sent as is. */
@@ -82,8 +118,17 @@ export interface SessionStore {
   dropSessionsExpiredBy(now: number): void;
 }
 
-function toStored(row: { record: string; synced_at: number | null } | undefined): StoredOrder | null {
-  return row ? { order: JSON.parse(row.record) as OrderRecord, syncedAt: row.synced_at } : null;
+interface OrderRow {
+  record: string;
+  synced_at: number | null;
+  void_record: string | null;
+}
+
+/** An order row with its void (LEFT JOIN voids). */
+const ORDER_COLUMNS = 'o.record, o.synced_at, v.record AS void_record FROM orders o LEFT JOIN voids v ON v.order_id = o.id';
+
+function toStored(row: OrderRow | undefined): StoredOrder | null {
+  return row ? { order: JSON.parse(row.record) as OrderRecord, syncedAt: row.synced_at, void: row.void_record ? (JSON.parse(row.void_record) as VoidRecord) : null } : null;
 }
 
 /** The agent's durable order store and outbox: the source of truth until central acks. */
@@ -91,14 +136,20 @@ export class OrderStore implements SessionStore {
   readonly db: Database.Database;
   private readonly stmts;
   private readonly insertTx;
+  private readonly voidTx;
 
   constructor(readonly file: string, private readonly pointId: string, migrations: readonly string[] = MIGRATIONS) {
     this.db = openDatabase(file, migrations);
     const db = this.db;
     this.stmts = {
-      byClientRef: db.prepare<[string], { record: string; synced_at: number | null }>('SELECT record, synced_at FROM orders WHERE client_ref = ?'),
+      byClientRef: db.prepare<[string], OrderRow>(`SELECT ${ORDER_COLUMNS} WHERE o.client_ref = ?`),
       byNumber: db.prepare<[string], { seq: number }>('SELECT seq FROM orders WHERE number = ?'),
-      byId: db.prepare<[string], { record: string; synced_at: number | null }>('SELECT record, synced_at FROM orders WHERE id = ?'),
+      byId: db.prepare<[string], OrderRow>(`SELECT ${ORDER_COLUMNS} WHERE o.id = ?`),
+      voidOf: db.prepare<[string], { record: string }>('SELECT record FROM voids WHERE order_id = ?'),
+      insertVoid: db.prepare<[string, string, number, string]>('INSERT INTO voids (id, order_id, voided_at, record) VALUES (?, ?, ?, ?)'),
+      unsyncedVoidsAfter: db.prepare<[number, number], OutboxRow>('SELECT seq, id, record FROM voids WHERE synced_at IS NULL AND seq > ? ORDER BY seq LIMIT ?'),
+      markVoidSynced: db.prepare<[number, string]>('UPDATE voids SET synced_at = ? WHERE id = ? AND synced_at IS NULL'),
+      unsyncedVoidStats: db.prepare<[], { count: number; oldest: number | null }>('SELECT COUNT(*) AS count, MIN(o.created_at) AS oldest FROM voids v JOIN orders o ON o.id = v.order_id WHERE v.synced_at IS NULL'),
       maxSeq: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM orders'),
       insert: db.prepare('INSERT INTO orders (seq, id, number, client_ref, created_at, total, record) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       unsyncedAfter: db.prepare<[number, number], OutboxRow>('SELECT seq, id, record FROM orders WHERE synced_at IS NULL AND seq > ? ORDER BY seq LIMIT ?'),
@@ -139,6 +190,39 @@ export class OrderStore implements SessionStore {
       alsoInTransaction?.(order);
       return { order, created: true };
     });
+    this.voidTx = db.transaction((input: NewVoid, now: number, alsoInTransaction?: (voided: VoidRecord, order: OrderRecord) => void) => {
+      const prior = this.stmts.voidOf.get(input.orderId);
+      if (prior) return { void: JSON.parse(prior.record) as VoidRecord, created: false };
+      const stored = this.stmts.byId.get(input.orderId);
+      if (!stored) return null;
+      const order = JSON.parse(stored.record) as OrderRecord;
+      const record: VoidRecord = {
+        id: uuidv7(now),
+        orderId: order.id,
+        pointId: this.pointId,
+        orderNumber: order.number,
+        total: order.total,
+        reason: input.reason,
+        voidedAt: now,
+        approvedBy: input.approvedBy,
+      };
+      this.stmts.insertVoid.run(record.id, record.orderId, now, JSON.stringify(record));
+      alsoInTransaction?.(record, order);
+      return { void: record, created: true };
+    });
+  }
+
+  /**
+   * Commits the void of an order (fsync'd before this returns); an order already voided returns its
+   * void (`created: false`), an unknown order null.
+   */
+  addVoid(input: NewVoid, now = Date.now(), alsoInTransaction?: (voided: VoidRecord, order: OrderRecord) => void): { void: VoidRecord; created: boolean } | null {
+    return this.voidTx.immediate(input, now, alsoInTransaction);
+  }
+
+  /** The next unsynced voids after `afterSeq` (the voids' own sequence), oldest first. */
+  unsyncedVoidsAfter(afterSeq: number, limit: number): OutboxRow[] {
+    return this.stmts.unsyncedVoidsAfter.all(afterSeq, limit);
   }
 
   /** Commits one order (fsync'd before this returns). A known clientRef returns the earlier order. */
@@ -152,11 +236,9 @@ export class OrderStore implements SessionStore {
 
   /** Newest first; `since`/`until` bound created_at to [since, until). */
   list(filter: OrderFilter, options: { limit?: number; since?: number; until?: number } = {}): StoredOrder[] {
-    const where = filter === 'unsynced' ? 'synced_at IS NULL' : filter === 'synced' ? 'synced_at IS NOT NULL' : '1';
+    const where = filter === 'unsynced' ? 'synced_at IS NULL' : filter === 'synced' ? 'synced_at IS NOT NULL' : 'seq > 0';
     const rows = this.db
-      .prepare<[number, number, number], { record: string; synced_at: number | null }>(
-        `SELECT record, synced_at FROM orders WHERE ${where} AND created_at >= ? AND created_at < ? ORDER BY seq DESC LIMIT ?`,
-      )
+      .prepare<[number, number, number], OrderRow>(`SELECT ${ORDER_COLUMNS} WHERE o.${where} AND o.created_at >= ? AND o.created_at < ? ORDER BY o.seq DESC LIMIT ?`)
       .all(options.since ?? 0, options.until ?? Number.MAX_SAFE_INTEGER, options.limit ?? 500);
     return rows.map((row) => toStored(row)!);
   }
@@ -166,14 +248,22 @@ export class OrderStore implements SessionStore {
     return this.stmts.unsyncedAfter.all(afterSeq, limit);
   }
 
-  /** Marks acked orders synced in one transaction; returns how many changed. */
+  /** Marks acked orders and voids (central acks both by id) synced in one transaction; returns how many changed. */
   markSynced(ids: readonly string[], now = Date.now()): number {
-    return this.db.transaction(() => ids.reduce((changed, id) => changed + this.stmts.markSynced.run(now, id).changes, 0))();
+    return this.db.transaction(() =>
+      ids.reduce((changed, id) => {
+        const orders = this.stmts.markSynced.run(now, id).changes;
+        return changed + (orders || this.stmts.markVoidSynced.run(now, id).changes);
+      }, 0),
+    )();
   }
 
+  /** Orders and voids not yet acked; the oldest by order time (a void belongs to its order's day). */
   unsyncedStats(): { count: number; oldestCreatedAt: number | null } {
-    const row = this.stmts.unsyncedStats.get()!;
-    return { count: row.count, oldestCreatedAt: row.oldest };
+    const orders = this.stmts.unsyncedStats.get()!;
+    const voids = this.stmts.unsyncedVoidStats.get()!;
+    const oldest = [orders.oldest, voids.oldest].filter((at): at is number => at !== null);
+    return { count: orders.count + voids.count, oldestCreatedAt: oldest.length ? Math.min(...oldest) : null };
   }
 
   getByClientRef(clientRef: string): StoredOrder | null {
@@ -187,14 +277,16 @@ export class OrderStore implements SessionStore {
       .get()!.total;
   }
 
-  /** Orders created in [from, to), as a day summary needs them. */
+  /** Orders created in [from, to), as a day summary needs them (a void counts in its order's day). */
   ordersCreatedBetween(from: number, to: number): DayOrder[] {
     return this.db
-      .prepare<[number, number], { seq: number; number: string; total: number; payment: 'cash' | 'card'; synced: number }>(
-        `SELECT seq, number, total, json_extract(record, '$.payment') AS payment, synced_at IS NOT NULL AS synced FROM orders WHERE created_at >= ? AND created_at < ?`,
+      .prepare<[number, number], { seq: number; number: string; total: number; payment: 'cash' | 'card'; synced: number; voided: number }>(
+        `SELECT o.seq, o.number, o.total, json_extract(o.record, '$.payment') AS payment, v.id IS NOT NULL AS voided,
+                (o.synced_at IS NOT NULL AND (v.id IS NULL OR v.synced_at IS NOT NULL)) AS synced
+           FROM orders o LEFT JOIN voids v ON v.order_id = o.id WHERE o.created_at >= ? AND o.created_at < ?`,
       )
       .all(from, to)
-      .map((row) => ({ ...row, synced: row.synced === 1 }));
+      .map((row) => ({ ...row, synced: row.synced === 1, voided: row.voided === 1 }));
   }
 
   sessionExpiry(tokenHash: string): number | null {

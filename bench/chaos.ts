@@ -28,6 +28,8 @@ const BROKER_RESTART_EVERY_MS = 20_000;
 const POSTGRES_RESTARTS = 3;
 const ORDER_PAUSE_MS = 60;
 const CONVERGE_TIMEOUT_MS = 180_000;
+/** Every this many orders a box voids the one just entered. */
+const VOID_EVERY = 5;
 const TAKEOVER_TARGET_MS = 10_000;
 
 const random = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
@@ -111,6 +113,7 @@ class Campaign {
   readonly faults: Record<string, number> = {};
   readonly takeoversMs: number[] = [];
   readonly entered: Entered[] = [];
+  readonly voided: { pointId: string; orderId: string; voidId: string }[] = [];
   readonly recoveries = new Set<Promise<void>>();
   readonly crashes: Crash[] = [];
   postFailures = 0;
@@ -144,31 +147,41 @@ class Campaign {
     say(`${REPLICAS.length} replicas and ${POINTS.length} agents running`);
   }
 
-  /** Staff entering orders on one box, pressing "save" again (same clientRef) until the box confirms. */
+  /**
+   * Staff entering orders on one box, pressing "save" again (same clientRef) until the box confirms;
+   * every VOID_EVERY-th order is voided right after, pressed again the same way until confirmed.
+   */
   async enterOrders(index: number): Promise<void> {
     const slot = this.agents[index]!;
     for (let n = 1; !this.stopEntering; n++) {
       const clientRef = `${slot.name}-${n}`;
-      for (;;) {
-        const port = slot.proc?.httpPort;
-        if (port === undefined) {
-          await sleep(100);
-          continue;
-        }
-        try {
-          const res = await httpJson<{ id: string }>(port, 'POST', '/api/orders', { ...sampleOrder(n), clientRef });
-          if (res.status === 201 || res.status === 200) {
-            this.entered.push({ pointId: slot.name, clientRef, id: res.body.id, status: res.status });
-            break;
-          }
-          throw new Error(`HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`);
-        } catch (error) {
-          this.postFailures++;
-          if (!/ECONNREFUSED|ECONNRESET|socket hang up|timed out/.test((error as Error).message)) say(`${clientRef}: ${(error as Error).message}`);
-          await sleep(100);
-        }
+      const order = await this.postUntilConfirmed(slot, '/api/orders', { ...sampleOrder(n), clientRef }, clientRef);
+      this.entered.push({ pointId: slot.name, clientRef, id: order.id, status: order.status });
+      if (n % VOID_EVERY === 0) {
+        const voided = await this.postUntilConfirmed(slot, `/api/orders/${order.id}/void`, { reason: 'chaos: rang twice' }, `void of ${clientRef}`);
+        this.voided.push({ pointId: slot.name, orderId: order.id, voidId: voided.id });
       }
       await sleep(ORDER_PAUSE_MS);
+    }
+  }
+
+  /** POSTs until the box answers 201 or 200 (a retry it recognises), through restarts and faults. */
+  private async postUntilConfirmed(slot: Restartable, path: string, body: unknown, what: string): Promise<{ id: string; status: 200 | 201 }> {
+    for (;;) {
+      const port = slot.proc?.httpPort;
+      if (port === undefined) {
+        await sleep(100);
+        continue;
+      }
+      try {
+        const res = await httpJson<{ id: string }>(port, 'POST', path, body);
+        if (res.status === 201 || res.status === 200) return { id: res.body.id, status: res.status };
+        throw new Error(`HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`);
+      } catch (error) {
+        this.postFailures++;
+        if (!/ECONNREFUSED|ECONNRESET|socket hang up|timed out/.test((error as Error).message)) say(`${what}: ${(error as Error).message}`);
+        await sleep(100);
+      }
     }
   }
 
@@ -346,6 +359,7 @@ interface Verdict {
   duplicateNumbers: number;
   duplicateClientRefs: number;
   unsyncedOnBoxes: Record<string, number>;
+  voids: { confirmedByBoxes: number; atCentral: number; centralStatsVoids: number; missingAtCentral: number; notConfirmed: number; duplicates: number };
 }
 
 async function verify(campaign: Campaign): Promise<Verdict> {
@@ -357,6 +371,10 @@ async function verify(campaign: Campaign): Promise<Verdict> {
     campaign.databaseUrl,
   );
   const db = rows.rows[0] as { n: number; ids: number; numbers: number; refs: number };
+  const voidRows = await adminQuery('SELECT v.id::text AS id, v.order_id::text AS order_id FROM voids v JOIN orders o ON o.id = v.order_id AND o.point_id = v.point_id', campaign.databaseUrl);
+  const centralVoids = voidRows.rows as { id: string; order_id: string }[];
+  const voidedAtCentral = new Set(centralVoids.map((row) => row.order_id));
+  const voidedOnBoxes = new Set(campaign.voided.map((v) => v.orderId));
   for (const agent of campaign.agents) await agent.kill('SIGTERM');
   const boxIds = new Set<string>();
   const unsyncedOnBoxes: Record<string, number> = {};
@@ -382,6 +400,14 @@ async function verify(campaign: Campaign): Promise<Verdict> {
     duplicateNumbers: db.n - db.numbers,
     duplicateClientRefs: db.n - db.refs,
     unsyncedOnBoxes,
+    voids: {
+      confirmedByBoxes: campaign.voided.length,
+      atCentral: centralVoids.length,
+      centralStatsVoids: stats.voids ?? 0,
+      missingAtCentral: campaign.voided.filter((v) => !voidedAtCentral.has(v.orderId)).length,
+      notConfirmed: centralVoids.filter((row) => !voidedOnBoxes.has(row.order_id)).length,
+      duplicates: centralVoids.length - voidedAtCentral.size + (campaign.voided.length - voidedOnBoxes.size),
+    },
   };
 }
 
@@ -416,6 +442,10 @@ async function main(): Promise<void> {
       verdict.duplicateClientRefs === 0 &&
       verdict.atCentral === verdict.onBoxes &&
       verdict.centralStatsTotal === verdict.atCentral &&
+      verdict.voids.missingAtCentral === 0 &&
+      verdict.voids.notConfirmed === 0 &&
+      verdict.voids.duplicates === 0 &&
+      verdict.voids.centralStatsVoids === verdict.voids.confirmedByBoxes &&
       campaign.crashes.length === 0 &&
       Object.values(verdict.unsyncedOnBoxes).every((n) => n === 0);
     const takeoverOk = takeovers.every((ms) => ms <= TAKEOVER_TARGET_MS);
@@ -445,6 +475,7 @@ async function main(): Promise<void> {
         `faults injected: ${campaign.faultCount} (${Object.entries(campaign.faults).map(([kind, n]) => `${n} ${kind}`).join(', ')})`,
         `orders confirmed by the boxes: ${verdict.confirmedByBoxes}; on the boxes: ${verdict.onBoxes}; at central: ${verdict.atCentral}`,
         `missing at central: ${verdict.missingAtCentral}; at central but on no box: ${verdict.notOnAnyBox}; duplicates: ${verdict.duplicateIds} ids, ${verdict.duplicateNumbers} numbers, ${verdict.duplicateClientRefs} clientRefs`,
+        `voids confirmed by the boxes: ${verdict.voids.confirmedByBoxes}; at central: ${verdict.voids.atCentral} (stats ${verdict.voids.centralStatsVoids}); missing: ${verdict.voids.missingAtCentral}; unconfirmed: ${verdict.voids.notConfirmed}; duplicates: ${verdict.voids.duplicates}`,
         `unsynced on the boxes: ${JSON.stringify(verdict.unsyncedOnBoxes)}; all synced ${report.convergeSec} s after healing`,
         `processes that crashed by themselves: ${campaign.crashes.length}${campaign.crashes.length ? ` (${campaign.crashes.map((c) => c.name).join(', ')})` : ''}`,
         `leader takeovers: ${takeovers.length}, p50 ${report.leaderTakeover.p50Ms} ms, max ${report.leaderTakeover.maxMs} ms (target ≤ ${TAKEOVER_TARGET_MS} ms: ${takeoverOk ? 'ok' : 'MISS'})`,

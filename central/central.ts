@@ -7,7 +7,7 @@ import { listen, Router, type StartedServer } from '../lib/http.js';
 import { MqttLink } from '../sync/mqtt.js';
 import { Ingest } from '../sync/ingest.js';
 import { decodeMessage, filterOf, sharedFilter, CENTRAL_KINDS, ROOT, type InboundMessage } from '../sync/protocol.js';
-import type { OrderRecord } from '../sync/schemas.js';
+import type { OrderRecord, VoidRecord } from '../sync/schemas.js';
 import type { CentralConfig } from './config.js';
 import { brokerPasswordFile, readPasswordLogins, startEmbeddedBroker, type EmbeddedBroker } from './broker/index.js';
 import { EventBus } from './events.js';
@@ -154,7 +154,7 @@ export class Central {
     });
     this.link = link;
     const ingest = new Ingest({
-      store: { commitOrders: (orders, receivedAt) => this.commit(orders, receivedAt) },
+      store: { commitOrders: (orders, receivedAt, voids) => this.commit(orders, receivedAt, voids) },
       publishAck: (pointId, ids) => link.publish('pointAcks', { pointId }, { ts: this.clock.now(), ids }),
       log: this.log,
       clock: this.clock,
@@ -243,10 +243,10 @@ export class Central {
     });
   }
 
-  private async commit(orders: readonly OrderRecord[], receivedAt: number): Promise<{ inserted: number }> {
-    const result = await this.orders.commitOrders(orders, receivedAt);
-    if (result.fresh.length > 0 && this.bus.hasListeners('ordersCommitted')) {
-      this.bus.emitOrdersCommitted({ orders: result.fresh.map((order) => ({ ...order, receivedAt })) });
+  private async commit(orders: readonly OrderRecord[], receivedAt: number, voids: readonly VoidRecord[] = []): Promise<{ inserted: number }> {
+    const result = await this.orders.commitOrders(orders, receivedAt, voids);
+    if (result.fresh.length + result.freshVoids.length > 0 && this.bus.hasListeners('ordersCommitted')) {
+      this.bus.emitOrdersCommitted({ orders: result.fresh.map((order) => ({ ...order, receivedAt })), voids: result.freshVoids });
     }
     return result;
   }

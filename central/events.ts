@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../lib/log.js';
 import type { CommandName } from '../sync/protocol.js';
-import type { CommandResultMessage, DaySummaryMessage } from '../sync/schemas.js';
+import type { CommandResultMessage, DaySummaryMessage, VoidRecord } from '../sync/schemas.js';
 import type { ChangeCause } from './fleet.js';
 import type { CommittedOrder } from './store/types.js';
 
-/** Orders newly committed (duplicates excluded), in commit order. */
+/** Orders and voids newly committed (duplicates excluded), in commit order. */
 export interface OrdersCommitted {
   orders: CommittedOrder[];
+  voids: VoidRecord[];
 }
 /** A point's state changed: a status (or will), a health message, or silence (stale). */
 export interface PointChanged {

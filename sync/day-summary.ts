@@ -86,7 +86,10 @@ export interface DayOrder {
   number?: string;
   total: number;
   payment: 'cash' | 'card';
+  /** Acked by central, and so is its void if it has one (always true in central's own summary). */
   synced: boolean;
+  /** The order has a void (counted in the order's day). */
+  voided?: boolean;
 }
 
 export interface DayScope {
@@ -105,8 +108,13 @@ export function summarizeDay(scope: DayScope, orders: readonly DayOrder[]): DayS
   let duplicateSeqs = 0;
   let total = 0;
   let unsynced = 0;
+  const voids = { count: 0, sum: 0 };
   sorted.forEach((order, i) => {
     total += order.total;
+    if (order.voided) {
+      voids.count++;
+      voids.sum += order.total;
+    }
     byPayment[order.payment].count++;
     byPayment[order.payment].total += order.total;
     if (!order.synced) unsynced++;
@@ -128,6 +136,9 @@ export function summarizeDay(scope: DayScope, orders: readonly DayOrder[]): DayS
     to,
     count: sorted.length,
     total,
+    gross: total,
+    voids,
+    net: total - voids.sum,
     byPayment,
     firstNumber: first ? (first.number ?? orderNumber(scope.pointId, first.seq)) : null,
     lastNumber: last ? (last.number ?? orderNumber(scope.pointId, last.seq)) : null,
@@ -164,6 +175,12 @@ export function dayDifferences(box: DaySummary, central: DaySummary): string[] {
   compare('total', formatMinor(box.total), formatMinor(central.total));
   compare('cash total', formatMinor(box.byPayment.cash.total), formatMinor(central.byPayment.cash.total));
   compare('card total', formatMinor(box.byPayment.card.total), formatMinor(central.byPayment.card.total));
+  // A box that predates voids reports none: its days compare as before.
+  if (box.voids && central.voids) {
+    compare('voids', box.voids.count, central.voids.count);
+    compare('voided sum', formatMinor(box.voids.sum), formatMinor(central.voids.sum));
+    compare('net', formatMinor(box.net ?? 0), formatMinor(central.net ?? 0));
+  }
   compare('first number', box.firstNumber, central.firstNumber);
   compare('last number', box.lastNumber, central.lastNumber);
   compare('sequence gaps', describeGaps(box), describeGaps(central));

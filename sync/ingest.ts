@@ -1,11 +1,20 @@
 import type { Logger } from '../lib/log.js';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { MAX_ORDERS_PER_MESSAGE, type OrderRecord, type OrdersMessage, type RejectReason } from './schemas.js';
+import { MAX_ORDERS_PER_MESSAGE, type OrderRecord, type RejectReason, type VoidRecord } from './schemas.js';
 
-/** What ingest needs from central's store: an idempotent commit (dedup by order id). */
+/** What ingest needs from central's store: an idempotent commit (dedup by order id, and by void id). */
 export interface IngestStore {
-  /** Commits all orders in one transaction; orders already present are left as they are. May be async (PostgreSQL). */
-  commitOrders(orders: readonly OrderRecord[], receivedAt: number): { inserted: number } | Promise<{ inserted: number }>;
+  /**
+   * Commits all orders and voids in one transaction; those already present are left as they are. A
+   * void whose order has not arrived is kept and takes effect when the order does. May be async (PostgreSQL).
+   */
+  commitOrders(orders: readonly OrderRecord[], receivedAt: number, voids?: readonly VoidRecord[]): { inserted: number } | Promise<{ inserted: number }>;
+}
+
+/** One decoded `points/{pointId}/orders` message (`voids` absent from boxes that predate them). */
+export interface IngestMessage {
+  orders: readonly OrderRecord[];
+  voids?: readonly VoidRecord[] | undefined;
 }
 
 export interface IngestOptions {
@@ -23,7 +32,7 @@ export interface IngestOptions {
  * the messages that arrived together), then ack. A bad message is counted and logged, never acked.
  */
 export class Ingest {
-  private pending: { pointId: string; orders: OrderRecord[] }[] = [];
+  private pending: { pointId: string; orders: readonly OrderRecord[]; voids: readonly VoidRecord[] }[] = [];
   private scheduled = false;
   private committing = false;
   private readonly clock: Clock;
@@ -33,10 +42,11 @@ export class Ingest {
   }
 
   /** One decoded `points/{pointId}/orders` message. */
-  accept(pointId: string, message: OrdersMessage): void {
-    const foreign = message.orders.find((order) => order.pointId !== pointId);
-    if (foreign) return this.reject('point_mismatch', pointId, `order ${foreign.id} belongs to ${foreign.pointId}, published on ${pointId}'s topic`);
-    this.pending.push({ pointId, orders: message.orders });
+  accept(pointId: string, message: IngestMessage): void {
+    const voids = message.voids ?? [];
+    const foreign = [...message.orders, ...voids].find((record) => record.pointId !== pointId);
+    if (foreign) return this.reject('point_mismatch', pointId, `record ${foreign.id} belongs to ${foreign.pointId}, published on ${pointId}'s topic`);
+    this.pending.push({ pointId, orders: message.orders, voids });
     this.schedule();
   }
 
@@ -58,13 +68,14 @@ export class Ingest {
     this.pending = [];
     if (batch.length === 0) return;
     const orders = batch.flatMap((message) => message.orders);
+    const voids = batch.flatMap((message) => message.voids);
     let inserted: number;
     this.committing = true;
     try {
-      inserted = (await this.o.store.commitOrders(orders, this.clock.now())).inserted;
+      inserted = (await this.o.store.commitOrders(orders, this.clock.now(), voids)).inserted;
     } catch (error) {
       // Nothing is acked; the points send these again after their ack timeout.
-      this.o.log.error({ err: error, orders: orders.length }, 'order commit failed; not acking');
+      this.o.log.error({ err: error, orders: orders.length, voids: voids.length }, 'order commit failed; not acking');
       return;
     } finally {
       this.committing = false;
@@ -74,7 +85,7 @@ export class Ingest {
     const byPoint = new Map<string, string[]>();
     for (const message of batch) {
       const ids = byPoint.get(message.pointId) ?? [];
-      for (const order of message.orders) ids.push(order.id);
+      for (const record of [...message.orders, ...message.voids]) ids.push(record.id);
       byPoint.set(message.pointId, ids);
     }
     const acks: Promise<void>[] = [];

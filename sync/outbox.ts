@@ -3,9 +3,17 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { MAX_PAYLOAD_BYTES } from './schemas.js';
 import type { MqttLink } from './mqtt.js';
 
+interface SourceRow {
+  seq: number;
+  id: string;
+  record: string;
+}
+
 /** What the outbox needs from the agent's order store. */
 export interface OutboxSource {
-  unsyncedAfter(afterSeq: number, limit: number): { seq: number; id: string; record: string }[];
+  unsyncedAfter(afterSeq: number, limit: number): SourceRow[];
+  /** Voids, in their own sequence; they share the orders' messages, window, ack and resend. */
+  unsyncedVoidsAfter(afterSeq: number, limit: number): SourceRow[];
   markSynced(ids: readonly string[], now?: number): number;
   unsyncedStats(): { count: number; oldestCreatedAt: number | null };
 }
@@ -27,9 +35,11 @@ export interface OutboxOptions {
  * Publishes unsynced orders from SQLite (never from an in-memory MQTT queue), QoS 1, batched,
  * with a bounded window of unacked orders. An order is synced only on central's ack; anything
  * unacked after the ack timeout, a reconnect or a restart is sent again (central dedups by id).
+ * Voids travel the same road, in the same messages (`voids` beside `orders`), acked by their id.
  */
 export class Outbox {
-  private cursor = 0;
+  /** The last seq sent of each lane: orders, and voids (in their own sequence). */
+  private cursor = { orders: 0, voids: 0 };
   private readonly inFlight = new Set<string>();
   private centralOnline = false;
   private draining = false;
@@ -83,7 +93,7 @@ export class Outbox {
 
   /** Forget what is in flight and send every unacked order again, oldest first. */
   rewind(why: string): void {
-    this.cursor = 0;
+    this.cursor = { orders: 0, voids: 0 };
     this.inFlight.clear();
     this.lastProgressAt = this.clock.now();
     this.o.log.debug({ why }, 'outbox rewind');
@@ -121,17 +131,24 @@ export class Outbox {
     const sends: Promise<void>[] = [];
     while (!this.stopped && link.connected && this.centralOnline && this.inFlight.size < this.o.window) {
       const room = Math.min(this.o.batchSize, this.o.window - this.inFlight.size);
-      const rows = this.o.source.unsyncedAfter(this.cursor, room);
+      // Orders first: a void usually travels with or after its order (central waits for it anyway).
+      const orders = this.o.source.unsyncedAfter(this.cursor.orders, room).map((row) => ({ ...row, lane: 'orders' as const }));
+      const voids = orders.length < room ? this.o.source.unsyncedVoidsAfter(this.cursor.voids, room - orders.length).map((row) => ({ ...row, lane: 'voids' as const })) : [];
+      const rows = [...orders, ...voids];
       if (rows.length === 0) break;
       if (this.inFlight.size === 0) this.lastProgressAt = this.clock.now();
       for (const batch of splitBySize(rows)) {
-        for (const row of batch) this.inFlight.add(row.id);
-        this.cursor = batch[batch.length - 1]!.seq;
-        const payload = Buffer.from(`{"ts":${this.clock.now()},"orders":[${batch.map((r) => r.record).join(',')}]}`);
+        for (const row of batch) {
+          this.inFlight.add(row.id);
+          this.cursor[row.lane] = row.seq;
+        }
+        const records = (lane: 'orders' | 'voids') => batch.filter((row) => row.lane === lane).map((row) => row.record);
+        const voidRecords = records('voids');
+        const payload = Buffer.from(`{"ts":${this.clock.now()},"orders":[${records('orders').join(',')}]${voidRecords.length ? `,"voids":[${voidRecords.join(',')}]` : ''}}`);
         sends.push(
           link.publishEncoded('pointOrders', { pointId }, payload).catch((error: unknown) => {
             // Left in SQLite; the next connect or the ack timeout sends it again.
-            this.o.log.warn({ err: (error as Error).message, orders: batch.length }, 'order publish failed; will resend');
+            this.o.log.warn({ err: (error as Error).message, records: batch.length }, 'order publish failed; will resend');
           }),
         );
       }

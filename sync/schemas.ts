@@ -137,8 +137,37 @@ function isTabletNumber(pointId: string, number: string): boolean {
   return number.startsWith(`${pointId}-`) && /^[a-z0-9]{1,8}-[1-9][0-9]{0,9}$/.test(number.slice(pointId.length + 1));
 }
 
-/** `points/{id}/orders`: one or more full order records. */
-export const OrdersMessage = z.object({ ts: Timestamp, orders: z.array(OrderRecord).min(1).max(MAX_ORDERS_PER_MESSAGE) });
+export const MAX_VOID_REASON_CHARS = 200;
+export const VoidReason = z.string().trim().min(1, 'a void needs a reason').max(MAX_VOID_REASON_CHARS);
+
+/**
+ * A void: an event of its own that cancels one order (DESIGN.md "Voids"). `approvedBy` says who let
+ * it through: the staff within `limits.voidWithoutPinMinutes` of the order, else the manager PIN.
+ * `total` is the voided order's, so the record reads on its own (the main server's `plain` body).
+ */
+export const VoidRecord = z.object({
+  id: OrderId,
+  orderId: OrderId,
+  pointId: PointId,
+  orderNumber: z.string().min(3).max(80),
+  total: Money,
+  reason: VoidReason,
+  voidedAt: Timestamp,
+  approvedBy: z.enum(['staff', 'manager']),
+});
+export type VoidRecord = z.infer<typeof VoidRecord>;
+
+/**
+ * `points/{id}/orders`: full order records and voids, sent, acked (by id) and resent alike. A
+ * message carries at least one of either; `voids` is absent from boxes that predate voids.
+ */
+export const OrdersMessage = z
+  .object({
+    ts: Timestamp,
+    orders: z.array(OrderRecord).max(MAX_ORDERS_PER_MESSAGE).default([]),
+    voids: z.array(VoidRecord).max(MAX_ORDERS_PER_MESSAGE).default([]),
+  })
+  .refine((message) => message.orders.length + message.voids.length > 0, { message: 'a message needs at least one order or void', path: ['orders'] });
 export type OrdersMessage = z.infer<typeof OrdersMessage>;
 
 /** `points/{id}/acks`: ids central has committed. */
@@ -209,8 +238,13 @@ export const DaySummary = z.object({
   from: Timestamp,
   to: Timestamp,
   count: z.number().int().nonnegative(),
-  /** Sum of order totals, minor units. */
+  /** Sum of order totals, minor units (every order, voided or not: the same as `gross`). */
   total: z.number().int().nonnegative(),
+  /** Voids count in their order's day. Absent from boxes that predate voids. */
+  gross: z.number().int().nonnegative().optional(),
+  voids: z.object({ count: z.number().int().nonnegative(), sum: z.number().int().nonnegative() }).optional(),
+  /** gross − voids.sum. */
+  net: z.number().int().optional(),
   byPayment: z.object({ cash: Tally, card: Tally }),
   firstNumber: z.string().max(80).nullable(),
   lastNumber: z.string().max(80).nullable(),

@@ -53,7 +53,7 @@ export function registerPageRoutes(router: Router, { agent, assets, sessions, cl
         kitchen: agent.kitchen !== undefined,
         drawer: agent.drawer !== undefined,
         receiptLanguage: receiptLanguage(config),
-        limits: { maxOrderTotal: config.limits.maxOrderTotal ?? null, maxOfflineTotal: config.limits.maxOfflineTotal ?? null, lateEntryMinutes: config.limits.lateEntryMinutes },
+        limits: { maxOrderTotal: config.limits.maxOrderTotal ?? null, maxOfflineTotal: config.limits.maxOfflineTotal ?? null, lateEntryMinutes: config.limits.lateEntryMinutes, voidWithoutPinMinutes: config.limits.voidWithoutPinMinutes },
         managerPin: config.pins.manager !== undefined,
         login: sessions !== undefined,
       },

@@ -52,7 +52,7 @@ export class ReconciliationPlugin implements CentralPlugin<'reconciliation'> {
     ctx.bus.onDaySummariesReceived(this, ({ pointId, message }) => {
       if (this.running) this.enqueue(`day summary of ${pointId}`, () => this.accept(pointId, message));
     });
-    ctx.bus.onOrdersCommitted(this, ({ orders }) => this.onCommitted(orders));
+    ctx.bus.onOrdersCommitted(this, ({ orders, voids }) => this.onCommitted([...orders, ...voids]));
     ctx.routes.get('/reconciliation', 'viewer', async (req) => {
       const query = parseWith(Query, Object.fromEntries(req.query), 'query');
       const timeZone = store.latest(query.pointId)?.box.timeZone ?? DEFAULT_TIME_ZONE;
@@ -94,7 +94,7 @@ export class ReconciliationPlugin implements CentralPlugin<'reconciliation'> {
     return check;
   }
 
-  /** Orders arrived for a point with a mismatching day: they may be the ones that were missing. */
+  /** Orders or voids arrived for a point with a mismatching day: they may be the ones that were missing. */
   private async recheck(pointId: string): Promise<void> {
     for (const mismatch of this.store!.mismatches(pointId)) await this.check(mismatch.box);
     this.raiseOrClear(pointId);

@@ -1,9 +1,9 @@
 import pg from 'pg';
 import type { Logger } from '../../lib/log.js';
 import { UUID_V7 } from '../../lib/uuidv7.js';
-import { orderTime, type OrderRecord } from '../../sync/schemas.js';
+import { orderTime, type OrderRecord, type VoidRecord } from '../../sync/schemas.js';
 import type { DayOrder } from '../../sync/day-summary.js';
-import type { CentralStore, CommitResult, CommittedOrder, HourCount, OrderQuery, OrderStats } from './types.js';
+import type { CentralStore, CommitResult, CommittedVoid, HourCount, ListedOrder, OrderQuery, OrderStats } from './types.js';
 
 /** Append only: entry N moves the schema from version N to N+1. */
 export const POSTGRES_MIGRATIONS: string[] = [
@@ -24,6 +24,17 @@ export const POSTGRES_MIGRATIONS: string[] = [
   `CREATE INDEX orders_point_created ON orders (point_id, created_at);`,
   // Activity counts every point's orders per hour over a few weeks.
   `CREATE INDEX orders_created ON orders (created_at);`,
+  // Voids (DESIGN.md "Voids"): idempotent by id, one per order; one before its order waits for it here.
+  `CREATE TABLE voids (
+     commit_seq bigserial PRIMARY KEY,
+     id uuid NOT NULL UNIQUE,
+     order_id uuid NOT NULL UNIQUE,
+     point_id text NOT NULL,
+     voided_at bigint NOT NULL,
+     reason text NOT NULL,
+     received_at bigint NOT NULL,
+     record jsonb NOT NULL
+   );`,
 ];
 
 /**
@@ -75,10 +86,10 @@ export class PostgresCentralStore implements CentralStore {
     return this.schema;
   }
 
-  async commitOrders(orders: readonly OrderRecord[], receivedAt: number): Promise<CommitResult> {
-    if (orders.length === 0) return { inserted: 0, fresh: [] };
+  async commitOrders(orders: readonly OrderRecord[], receivedAt: number, voids: readonly VoidRecord[] = []): Promise<CommitResult> {
+    if (orders.length === 0 && voids.length === 0) return { inserted: 0, fresh: [], freshVoids: [] };
     await this.ready();
-    const inserted = await this.transaction(async (client) => {
+    const [inserted, insertedVoids] = await this.transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [COMMIT_LOCK]);
       const result = await client.query<{ id: string }>(
         `WITH ins AS (
@@ -106,30 +117,74 @@ export class PostgresCentralStore implements CentralStore {
           orders.map((order) => JSON.stringify(order)),
         ],
       );
-      return new Set(result.rows.map((row) => row.id));
+      const voided = voids.length
+        ? await client.query<{ id: string }>(
+            `INSERT INTO voids (id, order_id, point_id, voided_at, reason, received_at, record)
+             SELECT v.id, v.order_id, v.point_id, v.voided_at, v.reason, $6, v.record
+               FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $7::jsonb[])
+                    WITH ORDINALITY AS v(id, order_id, point_id, voided_at, reason, record, ord)
+              ORDER BY v.ord
+             ON CONFLICT DO NOTHING
+             RETURNING id`,
+            [
+              voids.map((record) => record.id),
+              voids.map((record) => record.orderId),
+              voids.map((record) => record.pointId),
+              voids.map((record) => record.voidedAt),
+              voids.map((record) => record.reason),
+              receivedAt,
+              voids.map((record) => JSON.stringify(record)),
+            ],
+          )
+        : { rows: [] };
+      return [new Set(result.rows.map((row) => row.id)), new Set(voided.rows.map((row) => row.id))] as const;
     });
     // The same id twice in one batch (a resend that joined the original's group) counts once.
     const fresh = orders.filter((order) => inserted.delete(order.id));
-    return { inserted: fresh.length, fresh };
+    const freshVoids = voids.filter((record) => insertedVoids.delete(record.id));
+    return { inserted: fresh.length, fresh, freshVoids };
   }
 
-  async listOrders(query: OrderQuery): Promise<CommittedOrder[]> {
+  async listOrders(query: OrderQuery): Promise<ListedOrder[]> {
     await this.ready();
     const where: string[] = [];
     const args: unknown[] = [];
     if (query.pointId) {
       args.push(query.pointId);
-      where.push(`point_id = $${args.length}`);
+      where.push(`o.point_id = $${args.length}`);
     }
     if (query.after) {
       // Only a UUIDv7 can name a committed order; anything else is unknown, as in SQLite: from the start.
       args.push(UUID_V7.test(query.after) ? query.after : null);
-      where.push(`commit_seq > COALESCE((SELECT commit_seq FROM orders WHERE id = $${args.length}::uuid), 0)`);
+      where.push(`o.commit_seq > COALESCE((SELECT commit_seq FROM orders WHERE id = $${args.length}::uuid), 0)`);
     }
     args.push(query.limit);
-    const result = await this.pool.query<{ record: OrderRecord; received_at: string }>(
-      `SELECT record, received_at FROM orders ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY commit_seq LIMIT $${args.length}`,
+    const result = await this.pool.query<{ record: OrderRecord; received_at: string; voided_at: string | null; reason: string | null }>(
+      `SELECT o.record, o.received_at, v.voided_at, v.reason FROM orders o LEFT JOIN voids v ON v.order_id = o.id AND v.point_id = o.point_id
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY o.commit_seq LIMIT $${args.length}`,
       args,
+    );
+    return result.rows.map((row) => ({
+      ...row.record,
+      receivedAt: Number(row.received_at),
+      voidedAt: row.voided_at === null ? null : Number(row.voided_at),
+      voidReason: row.reason,
+    }));
+  }
+
+  async voidsOf(orderIds: readonly string[]): Promise<CommittedVoid[]> {
+    const ids = orderIds.filter((id) => UUID_V7.test(id));
+    if (ids.length === 0) return [];
+    await this.ready();
+    const result = await this.pool.query<{ record: VoidRecord; received_at: string }>('SELECT record, received_at FROM voids WHERE order_id = ANY($1::uuid[])', [ids]);
+    return result.rows.map((row) => ({ ...row.record, receivedAt: Number(row.received_at) }));
+  }
+
+  async listVoids(after: string | undefined, limit: number): Promise<CommittedVoid[]> {
+    await this.ready();
+    const result = await this.pool.query<{ record: VoidRecord; received_at: string }>(
+      'SELECT record, received_at FROM voids WHERE commit_seq > COALESCE((SELECT commit_seq FROM voids WHERE id = $1::uuid), 0) ORDER BY commit_seq LIMIT $2',
+      [after && UUID_V7.test(after) ? after : null, limit],
     );
     return result.rows.map((row) => ({ ...row.record, receivedAt: Number(row.received_at) }));
   }
@@ -137,22 +192,24 @@ export class PostgresCentralStore implements CentralStore {
   async orderStats(): Promise<OrderStats> {
     await this.ready();
     const result = await this.pool.query<{ point_id: string; orders: string }>('SELECT point_id, orders FROM point_counts ORDER BY point_id');
+    const voids = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM voids v JOIN orders o ON o.id = v.order_id AND o.point_id = v.point_id');
     const byPoint: Record<string, number> = {};
     let total = 0;
     for (const row of result.rows) {
       byPoint[row.point_id] = Number(row.orders);
       total += Number(row.orders);
     }
-    return { total, byPoint };
+    return { total, byPoint, voids: Number(voids.rows[0]?.n ?? 0) };
   }
 
   async dayOrders(pointId: string, from: number, to: number): Promise<DayOrder[]> {
     await this.ready();
-    const result = await this.pool.query<{ seq: number; number: string; total: string; payment: DayOrder['payment'] }>(
-      `SELECT seq, number, total, record->>'payment' AS payment FROM orders WHERE point_id = $1 AND created_at >= $2 AND created_at < $3`,
+    const result = await this.pool.query<{ seq: number; number: string; total: string; payment: DayOrder['payment']; voided: boolean }>(
+      `SELECT o.seq, o.number, o.total, o.record->>'payment' AS payment, v.id IS NOT NULL AS voided
+         FROM orders o LEFT JOIN voids v ON v.order_id = o.id AND v.point_id = o.point_id WHERE o.point_id = $1 AND o.created_at >= $2 AND o.created_at < $3`,
       [pointId, from, to],
     );
-    return result.rows.map((row) => ({ seq: row.seq, number: row.number, total: Number(row.total), payment: row.payment, synced: true }));
+    return result.rows.map((row) => ({ seq: row.seq, number: row.number, total: Number(row.total), payment: row.payment, synced: true, voided: row.voided }));
   }
 
   async hourlyCounts(from: number, to: number): Promise<HourCount[]> {

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import { openDatabase } from '../../lib/sqlite.js';
-import { orderTime, type OrderRecord } from '../../sync/schemas.js';
+import { orderTime, type OrderRecord, type VoidRecord } from '../../sync/schemas.js';
 import type { DayOrder } from '../../sync/day-summary.js';
-import type { CentralStore, CommitResult, CommittedOrder, HourCount, OrderQuery, OrderStats } from './types.js';
+import type { CentralStore, CommitResult, CommittedVoid, HourCount, ListedOrder, OrderQuery, OrderStats } from './types.js';
 
 /** Append only: entry N moves user_version N → N+1. */
 export const CENTRAL_MIGRATIONS: string[] = [
@@ -23,11 +23,22 @@ export const CENTRAL_MIGRATIONS: string[] = [
   `CREATE INDEX orders_point_created ON orders(point_id, created_at);`,
   // Activity counts every point's orders per hour over a few weeks.
   `CREATE INDEX orders_created ON orders(created_at);`,
+  // Voids (DESIGN.md "Voids"): idempotent by id, one per order; one before its order waits for it here.
+  `CREATE TABLE voids (
+     rowid INTEGER PRIMARY KEY,
+     id TEXT NOT NULL UNIQUE,
+     order_id TEXT NOT NULL UNIQUE,
+     point_id TEXT NOT NULL,
+     voided_at INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     received_at INTEGER NOT NULL,
+     record TEXT NOT NULL
+   );`,
 ];
 
 export class SqliteCentralStore implements CentralStore {
   readonly db: Database.Database;
-  private readonly commitTx: (orders: readonly OrderRecord[], receivedAt: number) => CommitResult;
+  private readonly commitTx: (orders: readonly OrderRecord[], receivedAt: number, voids: readonly VoidRecord[]) => CommitResult;
   private readonly stmts;
 
   constructor(file: string) {
@@ -39,14 +50,23 @@ export class SqliteCentralStore implements CentralStore {
       ),
       count: db.prepare('INSERT INTO point_counts (point_id, orders) VALUES (?, ?) ON CONFLICT(point_id) DO UPDATE SET orders = orders + excluded.orders'),
       stats: db.prepare<[], { point_id: string; orders: number }>('SELECT point_id, orders FROM point_counts ORDER BY point_id'),
-      dayOrders: db.prepare<[string, number, number], Omit<DayOrder, 'synced'>>(
-        "SELECT seq, number, total, json_extract(record, '$.payment') AS payment FROM orders WHERE point_id = ? AND created_at >= ? AND created_at < ?",
+      voidCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM voids v JOIN orders o ON o.id = v.order_id AND o.point_id = v.point_id'),
+      insertVoid: db.prepare(
+        'INSERT INTO voids (id, order_id, point_id, voided_at, reason, received_at, record) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      voidOf: db.prepare<[string], { record: string; received_at: number }>('SELECT record, received_at FROM voids WHERE order_id = ?'),
+      voidsAfter: db.prepare<{ after: string | null; limit: number }, { record: string; received_at: number }>(
+        'SELECT record, received_at FROM voids WHERE rowid > COALESCE((SELECT rowid FROM voids WHERE id = @after), 0) ORDER BY rowid LIMIT @limit',
+      ),
+      dayOrders: db.prepare<[string, number, number], Omit<DayOrder, 'synced' | 'voided'> & { voided: number }>(
+        `SELECT o.seq, o.number, o.total, json_extract(o.record, '$.payment') AS payment, v.id IS NOT NULL AS voided
+           FROM orders o LEFT JOIN voids v ON v.order_id = o.id AND v.point_id = o.point_id WHERE o.point_id = ? AND o.created_at >= ? AND o.created_at < ?`,
       ),
       hourlyCounts: db.prepare<[number, number], { pointId: string; hour: number; count: number }>(
         'SELECT point_id AS pointId, (created_at / 3600000) * 3600000 AS hour, COUNT(*) AS count FROM orders WHERE created_at >= ? AND created_at < ? GROUP BY point_id, hour ORDER BY point_id, hour',
       ),
     };
-    this.commitTx = db.transaction((orders: readonly OrderRecord[], receivedAt: number) => {
+    this.commitTx = db.transaction((orders: readonly OrderRecord[], receivedAt: number, voids: readonly VoidRecord[]) => {
       const insertedByPoint = new Map<string, number>();
       const fresh: OrderRecord[] = [];
       for (const order of orders) {
@@ -57,30 +77,45 @@ export class SqliteCentralStore implements CentralStore {
         }
       }
       for (const [pointId, count] of insertedByPoint) this.stmts.count.run(pointId, count);
-      return { inserted: fresh.length, fresh };
+      const freshVoids = voids.filter(
+        (record) => this.stmts.insertVoid.run(record.id, record.orderId, record.pointId, record.voidedAt, record.reason, receivedAt, JSON.stringify(record)).changes > 0,
+      );
+      return { inserted: fresh.length, fresh, freshVoids };
     });
   }
 
-  commitOrders(orders: readonly OrderRecord[], receivedAt: number): CommitResult {
-    return this.commitTx(orders, receivedAt);
+  commitOrders(orders: readonly OrderRecord[], receivedAt: number, voids: readonly VoidRecord[] = []): CommitResult {
+    return this.commitTx(orders, receivedAt, voids);
   }
 
-  listOrders(query: OrderQuery): CommittedOrder[] {
+  listOrders(query: OrderQuery): ListedOrder[] {
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (query.pointId) {
-      where.push('point_id = ?');
+      where.push('o.point_id = ?');
       args.push(query.pointId);
     }
     if (query.after) {
-      where.push('rowid > COALESCE((SELECT rowid FROM orders WHERE id = ?), 0)');
+      where.push('o.rowid > COALESCE((SELECT rowid FROM orders WHERE id = ?), 0)');
       args.push(query.after);
     }
-    const sql = `SELECT record, received_at FROM orders ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid LIMIT ?`;
+    const sql = `SELECT o.record, o.received_at, v.voided_at, v.reason FROM orders o LEFT JOIN voids v ON v.order_id = o.id AND v.point_id = o.point_id
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY o.rowid LIMIT ?`;
     return this.db
-      .prepare<(string | number)[], { record: string; received_at: number }>(sql)
+      .prepare<(string | number)[], { record: string; received_at: number; voided_at: number | null; reason: string | null }>(sql)
       .all(...args, query.limit)
-      .map((row) => ({ ...(JSON.parse(row.record) as OrderRecord), receivedAt: row.received_at }));
+      .map((row) => ({ ...(JSON.parse(row.record) as OrderRecord), receivedAt: row.received_at, voidedAt: row.voided_at, voidReason: row.reason }));
+  }
+
+  voidsOf(orderIds: readonly string[]): CommittedVoid[] {
+    return orderIds.flatMap((orderId) => {
+      const row = this.stmts.voidOf.get(orderId);
+      return row ? [{ ...(JSON.parse(row.record) as VoidRecord), receivedAt: row.received_at }] : [];
+    });
+  }
+
+  listVoids(after: string | undefined, limit: number): CommittedVoid[] {
+    return this.stmts.voidsAfter.all({ after: after ?? null, limit }).map((row) => ({ ...(JSON.parse(row.record) as VoidRecord), receivedAt: row.received_at }));
   }
 
   orderStats(): OrderStats {
@@ -90,11 +125,11 @@ export class SqliteCentralStore implements CentralStore {
       byPoint[row.point_id] = row.orders;
       total += row.orders;
     }
-    return { total, byPoint };
+    return { total, byPoint, voids: this.stmts.voidCount.get()!.n };
   }
 
   dayOrders(pointId: string, from: number, to: number): DayOrder[] {
-    return this.stmts.dayOrders.all(pointId, from, to).map((row) => ({ ...row, synced: true }));
+    return this.stmts.dayOrders.all(pointId, from, to).map((row) => ({ ...row, synced: true, voided: row.voided === 1 }));
   }
 
   hourlyCounts(from: number, to: number): HourCount[] {

@@ -1,9 +1,15 @@
-import type { OrderRecord } from '../../sync/schemas.js';
+import type { OrderRecord, VoidRecord } from '../../sync/schemas.js';
 import type { IngestStore } from '../../sync/ingest.js';
 import type { DayOrder } from '../../sync/day-summary.js';
 
 export interface CommittedOrder extends OrderRecord {
   receivedAt: number;
+}
+
+/** An order as `GET /api/orders` lists it: with its void's time on the box and reason (null when none). */
+export interface ListedOrder extends CommittedOrder {
+  voidedAt: number | null;
+  voidReason: string | null;
 }
 
 export interface OrderQuery {
@@ -14,8 +20,11 @@ export interface OrderQuery {
 }
 
 export interface OrderStats {
+  /** Every order, voided or not. */
   total: number;
   byPoint: Record<string, number>;
+  /** Voids in effect (their order is here too). */
+  voids: number;
 }
 
 /** Orders one point took in one hour (by the order's own time, `createdAt`). */
@@ -30,6 +39,13 @@ export interface CommitResult {
   inserted: number;
   /** The orders this commit added (duplicates of earlier commits left out). */
   fresh: OrderRecord[];
+  /** The voids this commit added (by void id; a second void of one order is left out too). */
+  freshVoids: VoidRecord[];
+}
+
+/** A void central holds, with when it arrived. */
+export interface CommittedVoid extends VoidRecord {
+  receivedAt: number;
 }
 
 /** SQLite answers synchronously (and stays fast); PostgreSQL answers with a Promise. Callers await. */
@@ -40,10 +56,17 @@ export type MaybePromise<T> = T | Promise<T>;
  * contract suite in test/store/contract.ts.
  */
 export interface CentralStore extends IngestStore {
-  /** Idempotent by order id, in one transaction. */
-  commitOrders(orders: readonly OrderRecord[], receivedAt: number): MaybePromise<CommitResult>;
+  /**
+   * Idempotent by order id and by void id, in one transaction. A void whose order is not here yet
+   * is kept, and takes effect (listings, stats, day summaries) once the order arrives.
+   */
+  commitOrders(orders: readonly OrderRecord[], receivedAt: number, voids?: readonly VoidRecord[]): MaybePromise<CommitResult>;
   /** In commit order. */
-  listOrders(query: OrderQuery): MaybePromise<CommittedOrder[]>;
+  listOrders(query: OrderQuery): MaybePromise<ListedOrder[]>;
+  /** The voids of these orders that are here. */
+  voidsOf(orderIds: readonly string[]): MaybePromise<CommittedVoid[]>;
+  /** Voids in commit order, those committed after the void `after` (a void id) when given. */
+  listVoids(after: string | undefined, limit: number): MaybePromise<CommittedVoid[]>;
   orderStats(): MaybePromise<OrderStats>;
   /** One point's orders created in [from, to): what end-of-day reconciliation counts. */
   dayOrders(pointId: string, from: number, to: number): MaybePromise<DayOrder[]>;

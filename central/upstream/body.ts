@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { OrderRecord } from '../../sync/schemas.js';
-import type { BodyShape, UpstreamConfig } from './config.js';
+import type { OrderRecord, VoidRecord } from '../../sync/schemas.js';
+import type { BodyShape, UpstreamConfig, VoidBodyShape } from './config.js';
 
 /** The main server's `RecordSale` command: prices in subunits (tetri), our order id as the sale id. */
 export interface RecordSale {
@@ -50,4 +50,20 @@ export function toUpstreamBody(order: OrderRecord, shape: BodyShape, mapping: Ma
       },
     },
   };
+}
+
+/** The main server's `VoidSale` command: the sale it cancels, our void id, why and when (ms since the epoch, the box's clock). */
+export interface VoidSale {
+  sale_id: string;
+  void_id: string;
+  reason: string;
+  voided_at: number;
+}
+
+export type UpstreamVoidBody = VoidRecord | { VoidSale: VoidSale };
+
+/** The one place a void record becomes an upstream body. */
+export function toUpstreamVoidBody(record: VoidRecord, shape: VoidBodyShape): UpstreamVoidBody {
+  if (shape === 'plain') return record;
+  return { VoidSale: { sale_id: record.orderId, void_id: record.id, reason: record.reason, voided_at: record.voidedAt } };
 }

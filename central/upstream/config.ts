@@ -6,6 +6,7 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or http
 const upstreamId = z.union([z.string().min(1).max(128), z.number().int().nonnegative()]);
 
 export const BODY_SHAPES = ['plain', 'recordSale'] as const;
+export const VOID_BODY_SHAPES = ['plain', 'voidSale'] as const;
 
 /** Placeholders a lookup URL may carry; each is replaced URL-encoded. */
 export const LOOKUP_PLACEHOLDERS = ['saleId', 'pointId', 'posId', 'nodeId', 'since', 'until', 'sinceMs', 'untilMs'] as const;
@@ -48,6 +49,7 @@ export const lookupConfigSchema = z
   .refine((lookup) => Boolean(lookup.saleUrl) !== Boolean(lookup.listUrl), { message: 'set exactly one of saleUrl and listUrl' });
 export type LookupConfig = z.output<typeof lookupConfigSchema>;
 export type BodyShape = (typeof BODY_SHAPES)[number];
+export type VoidBodyShape = (typeof VOID_BODY_SHAPES)[number];
 
 /** `upstream`: forwarding committed orders to the main server. No `url`, no forwarding. */
 export const upstreamConfigSchema = z
@@ -68,6 +70,10 @@ export const upstreamConfigSchema = z
     concurrency: z.number().int().min(1).max(256).default(8),
     /** `recordSale`: the main server's tagged `{"RecordSale": {...}}` form; `plain`: the order record as JSON. */
     body: z.enum(BODY_SHAPES).default('recordSale'),
+    /** Where voids are POSTed (each after its sale); default: `url`. */
+    voidUrl: httpUrl.optional(),
+    /** `voidSale`: the main server's tagged `{"VoidSale": {sale_id, void_id, reason, voided_at}}` form; `plain`: the void record as JSON. */
+    voidBody: z.enum(VOID_BODY_SHAPES).default('voidSale'),
     /** `node_id` for every point not listed in `points`; absent: the point id. */
     nodeId: upstreamId.optional(),
     /** Per point `node_id` / `pos_id` on the main server; `pos_id` defaults to the point id. */

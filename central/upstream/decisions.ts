@@ -54,26 +54,32 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
-/** What an outcome does to the order's durable state. */
-export type Transition =
-  | { orderId: string; to: 'forwarded' }
-  | { orderId: string; to: 'retry'; error: string; nextAttemptAt: number }
-  | { orderId: string; to: 'parked'; error: string };
+/** What an outcome does to the order's (or, with `voidId`, its void's) durable state. */
+export type Transition = { orderId: string; voidId?: string } & (
+  | { to: 'forwarded' }
+  | { to: 'retry'; error: string; nextAttemptAt: number }
+  | { to: 'parked'; error: string }
+);
 
 export function transitionFor(head: QueueHead, outcome: Outcome, now: number, backoff: { baseMs: number; maxMs: number }, random: () => number): Transition {
+  const ids = head.voidId ? { orderId: head.orderId, voidId: head.voidId } : { orderId: head.orderId };
   switch (outcome.kind) {
     case 'forwarded':
-      return { orderId: head.orderId, to: 'forwarded' };
+      return { ...ids, to: 'forwarded' };
     case 'permanent':
-      return { orderId: head.orderId, to: 'parked', error: outcome.error };
+      return { ...ids, to: 'parked', error: outcome.error };
     case 'transient':
-      return { orderId: head.orderId, to: 'retry', error: outcome.error, nextAttemptAt: now + backoffMs(head.attempts + 1, backoff.baseMs, backoff.maxMs, random) };
+      return { ...ids, to: 'retry', error: outcome.error, nextAttemptAt: now + backoffMs(head.attempts + 1, backoff.baseMs, backoff.maxMs, random) };
   }
 }
 
-/** The lowest-seq pending order of one point: the only one of that point that may be sent. */
+/**
+ * The lowest-seq pending order of one point: the only one of that point that may be sent. With
+ * `voidId`, a pending void of the forwarded order `orderId` (voids wait for their sale, not for each other).
+ */
 export interface QueueHead {
   orderId: string;
+  voidId?: string;
   pointId: string;
   seq: number;
   attempts: number;
@@ -87,12 +93,17 @@ export interface DispatchPlan {
   wakeAt: number | null;
 }
 
+/** What may have one request in flight at a time: a point's sales, or one void. */
+export function laneOf(head: QueueHead): string {
+  return head.voidId ? `void:${head.voidId}` : head.pointId;
+}
+
 /**
  * One point at a time, in seq order; different points in parallel up to `slots`. Among the due
  * heads the oldest (by when central received them) go first, so no point starves.
  */
 export function planDispatch(heads: readonly QueueHead[], busyPoints: ReadonlySet<string>, slots: number, now: number): DispatchPlan {
-  const idle = heads.filter((head) => !busyPoints.has(head.pointId));
+  const idle = heads.filter((head) => !busyPoints.has(laneOf(head)));
   const due = idle.filter((head) => head.nextAttemptAt <= now).sort((a, b) => a.receivedAt - b.receivedAt || a.seq - b.seq);
   const wakeAt = idle.reduce<number | null>((soonest, head) => (head.nextAttemptAt > now && (soonest === null || head.nextAttemptAt < soonest) ? head.nextAttemptAt : soonest), null);
   return { send: due.slice(0, Math.max(0, slots)), wakeAt };

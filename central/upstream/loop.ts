@@ -6,10 +6,10 @@ import { redactSecrets } from '../../lib/redact.js';
 import { withTimeout } from '../../lib/timeout.js';
 import type { Incidents } from '../incidents/index.js';
 import type { CentralStore, MaybePromise } from '../store/types.js';
-import { toUpstreamBody } from './body.js';
+import { toUpstreamBody, toUpstreamVoidBody } from './body.js';
 import { statusUrlsOf, upstreamHeaders, type UpstreamConfig } from './config.js';
 import { EndpointHealth, Endpoints, endpointFailed } from './endpoints.js';
-import { backlogOverdue, classifyExchange, parkedIncidentChanges, planDispatch, transitionFor, type Exchange, type Outcome, type QueueHead } from './decisions.js';
+import { backlogOverdue, classifyExchange, laneOf, parkedIncidentChanges, planDispatch, transitionFor, type Exchange, type Outcome, type QueueHead } from './decisions.js';
 import { exchange } from './exchange.js';
 import type { TargetGate } from '../recovery/gate.js';
 import type { ForwardStore } from './store.js';
@@ -69,6 +69,7 @@ const PULL_PAGE = 500;
  * incidents true. Its state is the store's, so another replica taking over carries on from it.
  */
 export class ForwardLoop {
+  /** By lane (laneOf): a point's sales, or one void. */
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly paused = new Set<PauseReason>();
   private pausedSince: number | null = null;
@@ -158,12 +159,23 @@ export class ForwardLoop {
       });
   }
 
+  /** Orders first, then voids: a void queued with its sale still goes only once the sale is forwarded. */
   private async pullPages(): Promise<void> {
     for (;;) {
       const after = (await bounded(this.o.store.watermark(), 30_000, 'the forward watermark')) ?? undefined;
       const page = await bounded(this.o.orders.listOrders({ after, limit: PULL_PAGE }), 30_000, 'committed orders after the watermark');
+      if (this.closed) return;
+      if (page.length === 0) break;
+      // The queued record is the order as the box sent it: a listing's void fields stay out of it.
+      const orders = page.map(({ voidedAt: _voidedAt, voidReason: _voidReason, ...order }) => order);
+      if ((await bounded(this.o.store.enqueue(orders, this.now()), 30_000, 'queuing committed orders')) > 0) this.kick();
+      if (page.length < PULL_PAGE) break;
+    }
+    for (;;) {
+      const after = (await bounded(this.o.store.voidWatermark(), 30_000, 'the void watermark')) ?? undefined;
+      const page = await bounded(this.o.orders.listVoids(after, PULL_PAGE), 30_000, 'committed voids after the watermark');
       if (this.closed || page.length === 0) return;
-      if ((await bounded(this.o.store.enqueue(page, this.now()), 30_000, 'queuing committed orders')) > 0) this.kick();
+      if ((await bounded(this.o.store.enqueueVoids(page, this.now()), 30_000, 'queuing committed voids')) > 0) this.kick();
       if (page.length < PULL_PAGE) return;
     }
   }
@@ -235,15 +247,18 @@ export class ForwardLoop {
     this.pumping = true;
     try {
       const busy = new Set(this.inFlight.keys());
-      const heads = await bounded(this.o.store.heads(), config.timeoutMs, 'the forward queue');
+      const heads = [
+        ...(await bounded(this.o.store.heads(), config.timeoutMs, 'the forward queue')),
+        ...(await bounded(this.o.store.voidHeads(config.concurrency + busy.size), config.timeoutMs, 'the void queue')),
+      ];
       if (this.stopped || this.paused.size > 0) return;
       const now = this.now();
       const plan = planDispatch(heads, busy, config.concurrency - this.inFlight.size, now);
       for (const head of plan.send) {
         const sending = this.send(head).catch((error: unknown) => {
-          this.o.log.error({ err: error, orderId: head.orderId }, 'forwarding an order failed unexpectedly; it stays pending');
+          this.o.log.error({ err: error, orderId: head.orderId, voidId: head.voidId }, 'forwarding an order failed unexpectedly; it stays pending');
         });
-        this.inFlight.set(head.pointId, sending);
+        this.inFlight.set(laneOf(head), sending);
       }
       this.scheduleWake(plan.wakeAt, now);
     } catch (error) {
@@ -282,21 +297,17 @@ export class ForwardLoop {
 
   private async attempt(head: QueueHead): Promise<Outcome> {
     const { config } = this.o;
-    const order = await bounded(this.o.store.order(head.orderId), config.timeoutMs, `the queued record of order ${head.orderId}`);
-    if (!order) return { kind: 'permanent', error: `the queued record of order ${head.orderId} is missing` };
-    const body = toUpstreamBody(order, config.body, config);
+    const request = await this.requestFor(head);
+    if (!request) return { kind: 'permanent', error: `the queued record of ${head.voidId ? `void ${head.voidId}` : `order ${head.orderId}`} is missing` };
+    const shape = request.enveloped ? 'recordSale' : 'plain';
+    const send = (url: string) =>
+      exchange({ method: 'POST', url, headers: { ...upstreamHeaders(config), 'idempotency-key': request.key }, body: request.body, timeoutMs: config.timeoutMs, pool: this.pool });
+    if (request.url) return classifyExchange(await send(request.url), shape, this.permanentError);
     // Down the endpoint list while endpoints fail; the same Idempotency-Key on each, so a sale one of
     // them recorded without answering is not recorded twice.
     let answer: Exchange = { error: 'no endpoint' };
     for (const index of this.endpoints.order(this.now())) {
-      answer = await exchange({
-        method: 'POST',
-        url: this.endpoints.urls[index]!,
-        headers: { ...upstreamHeaders(config), 'idempotency-key': order.id },
-        body,
-        timeoutMs: config.timeoutMs,
-        pool: this.pool,
-      });
+      answer = await send(this.endpoints.urls[index]!);
       const failure = endpointFailed(answer);
       if (failure === null) {
         this.endpoints.succeeded(index, this.now());
@@ -304,7 +315,21 @@ export class ForwardLoop {
       }
       this.endpoints.failed(index, this.now(), failure);
     }
-    return classifyExchange(answer, config.body, this.permanentError);
+    return classifyExchange(answer, shape, this.permanentError);
+  }
+
+  /**
+   * What to POST for a queued sale or void; null when its record is gone. `url` is set only for a
+   * void with its own `upstream.voidUrl`: everything else goes down the endpoint list.
+   */
+  private async requestFor(head: QueueHead): Promise<{ url: string | undefined; key: string; body: unknown; enveloped: boolean } | null> {
+    const { config } = this.o;
+    if (head.voidId) {
+      const record = await bounded(this.o.store.voidRecord(head.voidId), config.timeoutMs, `the queued record of void ${head.voidId}`);
+      return record && { url: config.voidUrl, key: record.id, body: toUpstreamVoidBody(record, config.voidBody), enveloped: config.voidBody !== 'plain' };
+    }
+    const order = await bounded(this.o.store.order(head.orderId), config.timeoutMs, `the queued record of order ${head.orderId}`);
+    return order && { url: undefined, key: order.id, body: toUpstreamBody(order, config.body, config), enveloped: config.body !== 'plain' };
   }
 
   /** The answers that arrived together are recorded by one flush, after the flushes before it. */
@@ -335,12 +360,12 @@ export class ForwardLoop {
       await bounded(this.o.store.apply(transitions, now), config.timeoutMs, 'recording forward outcomes');
     } catch (error) {
       this.o.log.error({ err: error, orders: batch.length }, 'could not record forward outcomes; those orders are sent again');
-      for (const { head } of batch) this.inFlight.delete(head.pointId);
+      for (const { head } of batch) this.inFlight.delete(laneOf(head));
       this.scheduleWake(now + config.backoff.baseMs, now);
       return;
     }
     for (const { head, outcome } of batch) {
-      this.inFlight.delete(head.pointId);
+      this.inFlight.delete(laneOf(head));
       this.afterOutcome(head, outcome, now);
     }
     this.kick();

@@ -1,15 +1,18 @@
 import pg from 'pg';
 import type { Logger } from '../../lib/log.js';
 import { withTimeout } from '../../lib/timeout.js';
-import type { OrderRecord } from '../../sync/schemas.js';
+import type { OrderRecord, VoidRecord } from '../../sync/schemas.js';
 import { migratePostgres } from '../migrations-postgres.js';
-import type { CommittedOrder } from '../store/types.js';
+import type { CommittedOrder, CommittedVoid } from '../store/types.js';
 import type { QueueHead, Transition } from './decisions.js';
 import { parseJsonAs } from './json.js';
 import {
   ForwardSignal,
   foldByPoint,
   summarize,
+  summarizeVoids,
+  voidHeadsSql,
+  VOID_BACKLOG_SQL,
   type Backlog,
   type ForwardAuditEntry,
   type ForwardedOrder,
@@ -20,6 +23,7 @@ import {
   type QueuedOrder,
   type RedriveFilter,
   type ReforwardFilter,
+  type VoidBacklog,
 } from './store.js';
 
 /** Append only: the forward state every replica shares (`hotpot_schema_versions` owner `upstream`). */
@@ -49,7 +53,48 @@ export const UPSTREAM_POSTGRES_MIGRATIONS: readonly string[] = [
      count integer NOT NULL,
      detail text NOT NULL
    );`,
+  // Voids for the main server (DESIGN.md "Voids"): each goes once its sale is forwarded.
+  `CREATE TABLE forward_voids (
+     void_id uuid PRIMARY KEY,
+     order_id uuid NOT NULL,
+     point_id text NOT NULL,
+     received_at bigint NOT NULL,
+     record jsonb NOT NULL,
+     status text NOT NULL CHECK (status IN ('pending', 'forwarded', 'parked')),
+     attempts integer NOT NULL DEFAULT 0,
+     last_error text,
+     next_attempt_at bigint NOT NULL,
+     forwarded_at bigint,
+     parked_at bigint,
+     updated_at bigint NOT NULL
+   );
+   CREATE INDEX forward_voids_pending ON forward_voids (received_at, void_id) WHERE status = 'pending';`,
 ];
+
+/** Records a group of outcomes of one queue table; its four arrays are the parameters from `$first` on, the time is $9. */
+function applySql(table: 'forward_orders' | 'forward_voids', key: 'order_id' | 'void_id', first: number): string {
+  const [ids, kinds, errors, nextAts] = [0, 1, 2, 3].map((i) => `$${first + i}`);
+  return `UPDATE ${table} f SET
+      status = CASE t.kind WHEN 'forwarded' THEN 'forwarded' WHEN 'parked' THEN 'parked' ELSE 'pending' END,
+      attempts = f.attempts + 1,
+      last_error = t.error,
+      next_attempt_at = COALESCE(t.next_at, f.next_attempt_at),
+      forwarded_at = CASE WHEN t.kind = 'forwarded' THEN $9 ELSE f.forwarded_at END,
+      parked_at = CASE WHEN t.kind = 'parked' THEN $9 ELSE f.parked_at END,
+      updated_at = $9
+    FROM unnest(${ids}::uuid[], ${kinds}::text[], ${errors}::text[], ${nextAts}::bigint[]) AS t(id, kind, error, next_at)
+    WHERE f.${key} = t.id AND f.status = 'pending'
+    RETURNING 1`;
+}
+
+function applyParams(transitions: readonly Transition[]): unknown[] {
+  return [
+    transitions.map((t) => t.voidId ?? t.orderId),
+    transitions.map((t) => t.to),
+    transitions.map((t) => (t.to === 'forwarded' ? null : t.error)),
+    transitions.map((t) => (t.to === 'retry' ? t.nextAttemptAt : null)),
+  ];
+}
 
 /** The NOTIFY channel replicas signal each other on. */
 const CHANNEL = 'hotpot_forward';
@@ -123,28 +168,36 @@ export class PostgresForwardStore implements ForwardStore {
   }
 
   async enqueue(orders: readonly CommittedOrder[], now: number): Promise<number> {
-    const last = orders[orders.length - 1];
-    if (!last) return 0;
+    return this.enqueueRows('forward_orders', 'watermark', now, {
+      order_id: ['uuid', orders.map((order) => order.id)],
+      point_id: ['text', orders.map((order) => order.pointId)],
+      seq: ['int', orders.map((order) => order.seq)],
+      received_at: ['bigint', orders.map((order) => order.receivedAt)],
+      record: ['jsonb', orders.map(({ receivedAt: _received, ...record }) => JSON.stringify(record))],
+    });
+  }
+
+  /**
+   * Queues rows (the first column is the key: rows already queued are left as they are) and moves
+   * the watermark `watermarkKey` to the last row's key, in one statement. Returns how many it added.
+   */
+  private async enqueueRows(table: 'forward_orders' | 'forward_voids', watermarkKey: string, now: number, columns: Record<string, [type: string, values: unknown[]]>): Promise<number> {
+    const names = Object.keys(columns);
+    const keys = columns[names[0]!]![1];
+    if (keys.length === 0) return 0;
+    const arrays = names.map((name, i) => `$${i + 1}::${columns[name]![0]}[]`);
     const result = await this.query<{ added: string }>(
       `WITH added AS (
-         INSERT INTO forward_orders (order_id, point_id, seq, received_at, record, status, next_attempt_at, updated_at)
-         SELECT o.id, o.point_id, o.seq, o.received_at, o.record, 'pending', o.received_at, $6
-           FROM unnest($1::uuid[], $2::text[], $3::int[], $4::bigint[], $5::jsonb[]) AS o(id, point_id, seq, received_at, record)
-         ON CONFLICT (order_id) DO NOTHING
+         INSERT INTO ${table} (${names.join(', ')}, status, next_attempt_at, updated_at)
+         SELECT ${names.map((name) => `r.${name}`).join(', ')}, 'pending', r.received_at, $${names.length + 1}
+           FROM unnest(${arrays.join(', ')}) AS r(${names.join(', ')})
+         ON CONFLICT (${names[0]}) DO NOTHING
          RETURNING 1
        ), moved AS (
-         INSERT INTO forward_meta (key, value) VALUES ('watermark', $7) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+         INSERT INTO forward_meta (key, value) VALUES ($${names.length + 2}, $${names.length + 3}) ON CONFLICT (key) DO UPDATE SET value = excluded.value
        )
        SELECT count(*) AS added FROM added`,
-      [
-        orders.map((order) => order.id),
-        orders.map((order) => order.pointId),
-        orders.map((order) => order.seq),
-        orders.map((order) => order.receivedAt),
-        orders.map(({ receivedAt: _received, ...record }) => JSON.stringify(record)),
-        now,
-        last.id,
-      ],
+      [...names.map((name) => columns[name]![1]), now, watermarkKey, keys[keys.length - 1]],
     );
     return Number(result.rows[0]!.added);
   }
@@ -173,31 +226,51 @@ export class PostgresForwardStore implements ForwardStore {
     return result.rows[0]?.record ?? null;
   }
 
+  async voidWatermark(): Promise<string | null> {
+    return this.meta('void_watermark');
+  }
+
+  async enqueueVoids(voids: readonly CommittedVoid[], now: number): Promise<number> {
+    return this.enqueueRows('forward_voids', 'void_watermark', now, {
+      void_id: ['uuid', voids.map((record) => record.id)],
+      order_id: ['uuid', voids.map((record) => record.orderId)],
+      point_id: ['text', voids.map((record) => record.pointId)],
+      received_at: ['bigint', voids.map((record) => record.receivedAt)],
+      record: ['jsonb', voids.map(({ receivedAt: _received, ...record }) => JSON.stringify(record))],
+    });
+  }
+
+  async voidHeads(limit: number): Promise<QueueHead[]> {
+    const result = await this.query<HeadRow & { voidId: string }>(voidHeadsSql('$1'), [limit]);
+    return result.rows.map((row) => ({ ...row, nextAttemptAt: Number(row.nextAttemptAt), receivedAt: Number(row.receivedAt) }));
+  }
+
+  async voidRecord(voidId: string): Promise<VoidRecord | null> {
+    const result = await this.query<{ record: VoidRecord }>('SELECT record FROM forward_voids WHERE void_id = $1', [voidId]);
+    return result.rows[0]?.record ?? null;
+  }
+
+  async voidBacklog(): Promise<VoidBacklog> {
+    const result = await this.query<{ state: string; voids: string }>(VOID_BACKLOG_SQL);
+    return summarizeVoids(result.rows.map((row) => ({ state: row.state, voids: Number(row.voids) })));
+  }
+
   async apply(transitions: readonly Transition[], now: number): Promise<void> {
     if (transitions.length === 0) return;
+    const sales = transitions.filter((t) => !t.voidId);
+    const voids = transitions.filter((t) => t.voidId);
+    // One statement, so the outcomes of orders and voids that came in together commit together.
     await this.query(
-      `UPDATE forward_orders f SET
-         status = CASE t.kind WHEN 'forwarded' THEN 'forwarded' WHEN 'parked' THEN 'parked' ELSE 'pending' END,
-         attempts = f.attempts + 1,
-         last_error = t.error,
-         next_attempt_at = COALESCE(t.next_at, f.next_attempt_at),
-         forwarded_at = CASE WHEN t.kind = 'forwarded' THEN $5 ELSE f.forwarded_at END,
-         parked_at = CASE WHEN t.kind = 'parked' THEN $5 ELSE f.parked_at END,
-         updated_at = $5
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS t(id, kind, error, next_at)
-       WHERE f.order_id = t.id AND f.status = 'pending'`,
-      [
-        transitions.map((t) => t.orderId),
-        transitions.map((t) => t.to),
-        transitions.map((t) => (t.to === 'forwarded' ? null : t.error)),
-        transitions.map((t) => (t.to === 'retry' ? t.nextAttemptAt : null)),
-        now,
-      ],
+      `WITH sales AS (${applySql('forward_orders', 'order_id', 1)}), voids AS (${applySql('forward_voids', 'void_id', 5)}) SELECT 1`,
+      [...applyParams(sales), ...applyParams(voids), now],
     );
   }
 
   async retryNow(now: number): Promise<number> {
-    return (await this.query("UPDATE forward_orders SET next_attempt_at = $1 WHERE status = 'pending' AND next_attempt_at > $1", [now])).rowCount ?? 0;
+    const [sales, voids] = await Promise.all(
+      ['forward_orders', 'forward_voids'].map((table) => this.query(`UPDATE ${table} SET next_attempt_at = $1 WHERE status = 'pending' AND next_attempt_at > $1`, [now])),
+    );
+    return (sales!.rowCount ?? 0) + (voids!.rowCount ?? 0);
   }
 
   async redrive(filter: RedriveFilter, now: number): Promise<QueuedOrder[]> {
@@ -214,6 +287,8 @@ export class PostgresForwardStore implements ForwardStore {
   async reforward(filter: ReforwardFilter, now: number): Promise<number> {
     const [where, arg] = 'since' in filter ? ['forwarded_at >= $2', filter.since] : ['order_id = ANY($2::uuid[])', filter.ids];
     const moved = (await this.query(`UPDATE forward_orders SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1 WHERE status = 'forwarded' AND ${where}`, [now, arg])).rowCount ?? 0;
+    // Voids forwarded since go again too, each after its sale.
+    if ('since' in filter) await this.query("UPDATE forward_voids SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1 WHERE status = 'forwarded' AND forwarded_at >= $2", [now, filter.since]);
     if (moved) await this.signal({ kind: 'queue' });
     return moved;
   }

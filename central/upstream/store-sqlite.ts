@@ -1,11 +1,14 @@
 import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
-import type { OrderRecord } from '../../sync/schemas.js';
-import type { CommittedOrder } from '../store/types.js';
+import type { OrderRecord, VoidRecord } from '../../sync/schemas.js';
+import type { CommittedOrder, CommittedVoid } from '../store/types.js';
 import type { QueueHead, Transition } from './decisions.js';
 import {
   foldByPoint,
   summarize,
+  summarizeVoids,
+  voidHeadsSql,
+  VOID_BACKLOG_SQL,
   type Backlog,
   type BacklogRow,
   type ForwardAuditEntry,
@@ -18,6 +21,7 @@ import {
   type QueuedOrder,
   type RedriveFilter,
   type ReforwardFilter,
+  type VoidBacklog,
 } from './store.js';
 
 /**
@@ -55,7 +59,39 @@ export const UPSTREAM_MIGRATIONS: readonly string[] = [
      count INTEGER NOT NULL,
      detail TEXT NOT NULL
    );`,
+  // Voids for the main server (DESIGN.md "Voids"): each goes once its sale is forwarded.
+  `CREATE TABLE forward_voids (
+     void_id TEXT PRIMARY KEY,
+     order_id TEXT NOT NULL,
+     point_id TEXT NOT NULL,
+     received_at INTEGER NOT NULL,
+     record TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('pending', 'forwarded', 'parked')),
+     attempts INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     next_attempt_at INTEGER NOT NULL,
+     forwarded_at INTEGER,
+     parked_at INTEGER,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX forward_voids_status ON forward_voids(status, received_at);`,
 ];
+
+/** The outcome statements of one queue table (`forward_orders` by order_id, `forward_voids` by void_id). */
+function transitionStatements(db: Database.Database, table: 'forward_orders' | 'forward_voids', key: 'order_id' | 'void_id') {
+  return {
+    forwarded: db.prepare<{ id: string; now: number }>(
+      `UPDATE ${table} SET status = 'forwarded', attempts = attempts + 1, last_error = NULL, forwarded_at = @now, updated_at = @now WHERE ${key} = @id AND status = 'pending'`,
+    ),
+    retry: db.prepare<{ id: string; error: string; at: number; now: number }>(
+      `UPDATE ${table} SET attempts = attempts + 1, last_error = @error, next_attempt_at = @at, updated_at = @now WHERE ${key} = @id AND status = 'pending'`,
+    ),
+    park: db.prepare<{ id: string; error: string; now: number }>(
+      `UPDATE ${table} SET status = 'parked', attempts = attempts + 1, last_error = @error, parked_at = @now, updated_at = @now WHERE ${key} = @id AND status = 'pending'`,
+    ),
+    retryNow: db.prepare<{ now: number }>(`UPDATE ${table} SET next_attempt_at = @now WHERE status = 'pending' AND next_attempt_at > @now`),
+  };
+}
 
 const BACKLOG_SQL = `SELECT status, COUNT(*) AS orders, MIN(received_at) AS oldest FROM forward_orders
   WHERE status IN ('pending', 'parked') GROUP BY status`;
@@ -79,6 +115,7 @@ export function openForwardDatabase(file: string): Database.Database {
 export class SqliteForwardStore implements ForwardStore {
   private readonly stmts;
   private readonly enqueueTx: (orders: readonly CommittedOrder[], now: number) => number;
+  private readonly enqueueVoidsTx: (voids: readonly CommittedVoid[], now: number) => number;
   private readonly applyTx: (transitions: readonly Transition[], now: number) => void;
   private readonly reforwardIdsTx: (ids: readonly string[], now: number) => number;
   private readonly signals = new EventEmitter();
@@ -106,16 +143,15 @@ export class SqliteForwardStore implements ForwardStore {
          )`,
       ),
       record: db.prepare<[string], { record: string }>('SELECT record FROM forward_orders WHERE order_id = ?'),
-      forwarded: db.prepare<{ id: string; now: number }>(
-        "UPDATE forward_orders SET status = 'forwarded', attempts = attempts + 1, last_error = NULL, forwarded_at = @now, updated_at = @now WHERE order_id = @id AND status = 'pending'",
+      sales: transitionStatements(db, 'forward_orders', 'order_id'),
+      voids: transitionStatements(db, 'forward_voids', 'void_id'),
+      insertVoid: db.prepare<{ id: string; orderId: string; pointId: string; receivedAt: number; record: string; now: number }>(
+        `INSERT OR IGNORE INTO forward_voids (void_id, order_id, point_id, received_at, record, status, next_attempt_at, updated_at)
+         VALUES (@id, @orderId, @pointId, @receivedAt, @record, 'pending', @receivedAt, @now)`,
       ),
-      retry: db.prepare<{ id: string; error: string; at: number; now: number }>(
-        "UPDATE forward_orders SET attempts = attempts + 1, last_error = @error, next_attempt_at = @at, updated_at = @now WHERE order_id = @id AND status = 'pending'",
-      ),
-      park: db.prepare<{ id: string; error: string; now: number }>(
-        "UPDATE forward_orders SET status = 'parked', attempts = attempts + 1, last_error = @error, parked_at = @now, updated_at = @now WHERE order_id = @id AND status = 'pending'",
-      ),
-      retryNow: db.prepare<{ now: number }>("UPDATE forward_orders SET next_attempt_at = @now WHERE status = 'pending' AND next_attempt_at > @now"),
+      voidHeads: db.prepare<[number], QueueHead>(voidHeadsSql('?')),
+      voidRecord: db.prepare<[string], { record: string }>('SELECT record FROM forward_voids WHERE void_id = ?'),
+      voidBacklog: db.prepare<[], { state: string; voids: number }>(VOID_BACKLOG_SQL),
       redrive: db.prepare<{ now: number; pointId: string | null; ids: string | null }, QueuedOrder>(
         `UPDATE forward_orders SET status = 'pending', attempts = 0, next_attempt_at = @now, parked_at = NULL, updated_at = @now
          WHERE status = 'parked' AND (@pointId IS NULL OR point_id = @pointId)
@@ -124,6 +160,10 @@ export class SqliteForwardStore implements ForwardStore {
       ),
       reforwardSince: db.prepare<{ now: number; since: number }>(
         `UPDATE forward_orders SET status = 'pending', attempts = 0, next_attempt_at = @now, updated_at = @now
+         WHERE status = 'forwarded' AND forwarded_at >= @since`,
+      ),
+      reforwardVoidsSince: db.prepare<{ now: number; since: number }>(
+        `UPDATE forward_voids SET status = 'pending', attempts = 0, next_attempt_at = @now, updated_at = @now
          WHERE status = 'forwarded' AND forwarded_at >= @since`,
       ),
       reforwardId: db.prepare<{ now: number; id: string }>(
@@ -153,9 +193,10 @@ export class SqliteForwardStore implements ForwardStore {
     };
     this.applyTx = db.transaction((transitions: readonly Transition[], now: number) => {
       for (const t of transitions) {
-        if (t.to === 'forwarded') this.stmts.forwarded.run({ id: t.orderId, now });
-        else if (t.to === 'retry') this.stmts.retry.run({ id: t.orderId, error: t.error, at: t.nextAttemptAt, now });
-        else this.stmts.park.run({ id: t.orderId, error: t.error, now });
+        const [stmts, id] = t.voidId ? [this.stmts.voids, t.voidId] : [this.stmts.sales, t.orderId];
+        if (t.to === 'forwarded') stmts.forwarded.run({ id, now });
+        else if (t.to === 'retry') stmts.retry.run({ id, error: t.error, at: t.nextAttemptAt, now });
+        else stmts.park.run({ id, error: t.error, now });
       }
     });
     this.enqueueTx = db.transaction((orders: readonly CommittedOrder[], now: number) => {
@@ -165,6 +206,15 @@ export class SqliteForwardStore implements ForwardStore {
       }
       const last = orders[orders.length - 1];
       if (last) this.stmts.setMeta.run('watermark', last.id);
+      return added;
+    });
+    this.enqueueVoidsTx = db.transaction((voids: readonly CommittedVoid[], now: number) => {
+      let added = 0;
+      for (const { receivedAt, ...record } of voids) {
+        added += this.stmts.insertVoid.run({ id: record.id, orderId: record.orderId, pointId: record.pointId, receivedAt, record: JSON.stringify(record), now }).changes;
+      }
+      const last = voids[voids.length - 1];
+      if (last) this.stmts.setMeta.run('void_watermark', last.id);
       return added;
     });
     this.reforwardIdsTx = db.transaction((ids: readonly string[], now: number) => ids.reduce((moved, id) => moved + this.stmts.reforwardId.run({ now, id }).changes, 0));
@@ -187,12 +237,33 @@ export class SqliteForwardStore implements ForwardStore {
     return row ? (JSON.parse(row.record) as OrderRecord) : null;
   }
 
+  voidWatermark(): string | null {
+    return this.meta('void_watermark');
+  }
+
+  enqueueVoids(voids: readonly CommittedVoid[], now: number): number {
+    return this.enqueueVoidsTx(voids, now);
+  }
+
+  voidHeads(limit: number): QueueHead[] {
+    return this.stmts.voidHeads.all(limit);
+  }
+
+  voidRecord(voidId: string): VoidRecord | null {
+    const row = this.stmts.voidRecord.get(voidId);
+    return row ? (JSON.parse(row.record) as VoidRecord) : null;
+  }
+
+  voidBacklog(): VoidBacklog {
+    return summarizeVoids(this.stmts.voidBacklog.all());
+  }
+
   apply(transitions: readonly Transition[], now: number): void {
     this.applyTx(transitions, now);
   }
 
   retryNow(now: number): number {
-    return this.stmts.retryNow.run({ now }).changes;
+    return this.stmts.sales.retryNow.run({ now }).changes + this.stmts.voids.retryNow.run({ now }).changes;
   }
 
   redrive(filter: RedriveFilter, now: number): QueuedOrder[] {
@@ -202,6 +273,8 @@ export class SqliteForwardStore implements ForwardStore {
   }
 
   reforward(filter: ReforwardFilter, now: number): number {
+    // Voids forwarded since go again too, each after its sale.
+    if ('since' in filter) this.stmts.reforwardVoidsSince.run({ now, since: filter.since });
     const moved = 'since' in filter ? this.stmts.reforwardSince.run({ now, since: filter.since }).changes : this.reforwardIdsTx(filter.ids, now);
     if (moved) this.signal({ kind: 'queue' });
     return moved;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { OrderRecord } from '../../sync/schemas.js';
-import type { CommittedOrder, MaybePromise } from '../store/types.js';
+import type { OrderRecord, VoidRecord } from '../../sync/schemas.js';
+import type { CommittedOrder, CommittedVoid, MaybePromise } from '../store/types.js';
 import type { QueueHead, Transition } from './decisions.js';
 
 export interface Backlog {
@@ -13,6 +13,14 @@ export interface Backlog {
   oldestAgeMs: number | null;
   /** The same for pending orders only: what the backlog alert watches. */
   oldestPendingAt: number | null;
+}
+
+/** Voids and the main server: `pending` counts those `waitingForSale` (their sale is not forwarded yet) too. */
+export interface VoidBacklog {
+  pending: number;
+  waitingForSale: number;
+  parked: number;
+  forwarded: number;
 }
 
 export interface PointBacklog {
@@ -95,9 +103,18 @@ export interface ForwardStore {
   heads(): MaybePromise<QueueHead[]>;
   /** The committed order record behind a queued order. */
   order(orderId: string): MaybePromise<OrderRecord | null>;
-  /** Records outcomes, many in one transaction (one commit for all the answers that came in together). */
+  /** The last committed void already queued, null before the first. */
+  voidWatermark(): MaybePromise<string | null>;
+  /** Queues a page of committed voids (those already queued are left as they are) and moves the void watermark past them, in one transaction. */
+  enqueueVoids(voids: readonly CommittedVoid[], now: number): MaybePromise<number>;
+  /** Pending voids whose sale is forwarded (each with `voidId`), oldest first, at most `limit`. */
+  voidHeads(limit: number): MaybePromise<QueueHead[]>;
+  /** The committed void record behind a queued void. */
+  voidRecord(voidId: string): MaybePromise<VoidRecord | null>;
+  voidBacklog(): MaybePromise<VoidBacklog>;
+  /** Records outcomes of orders and voids, many in one transaction (one commit for all the answers that came in together). */
   apply(transitions: readonly Transition[], now: number): MaybePromise<void>;
-  /** Every pending order waiting on a backoff becomes due now (the upstream is back). */
+  /** Every pending order and void waiting on a backoff becomes due now (the upstream is back). */
   retryNow(now: number): MaybePromise<number>;
   /** Parked orders back to pending (all, or those matching the filter); returns them and signals the queue. */
   redrive(filter: RedriveFilter, now: number): MaybePromise<QueuedOrder[]>;
@@ -128,6 +145,24 @@ export interface BacklogRow {
   status: 'pending' | 'parked';
   orders: number;
   oldest: number;
+}
+
+/** Folds `(state, count)` rows (state: ready, waiting, parked, forwarded) into the void backlog. */
+export function summarizeVoids(rows: readonly { state: string; voids: number }[]): VoidBacklog {
+  const count = (state: string) => rows.find((row) => row.state === state)?.voids ?? 0;
+  return { pending: count('ready') + count('waiting'), waitingForSale: count('waiting'), parked: count('parked'), forwarded: count('forwarded') };
+}
+
+/** The void backlog by state: a pending void is `waiting` until its sale is forwarded (the same SQL in SQLite and PostgreSQL). */
+export const VOID_BACKLOG_SQL = `SELECT CASE WHEN v.status = 'pending' AND COALESCE(o.status, '') <> 'forwarded' THEN 'waiting'
+    WHEN v.status = 'pending' THEN 'ready' ELSE v.status END AS state, COUNT(*) AS voids
+  FROM forward_voids v LEFT JOIN forward_orders o ON o.order_id = v.order_id AND o.point_id = v.point_id GROUP BY 1`;
+
+/** Pending voids whose sale is forwarded, oldest first; `limit` is the placeholder for the row limit. */
+export function voidHeadsSql(limit: string): string {
+  return `SELECT v.order_id AS "orderId", v.void_id AS "voidId", v.point_id AS "pointId", o.seq, v.attempts, v.next_attempt_at AS "nextAttemptAt", v.received_at AS "receivedAt"
+    FROM forward_voids v JOIN forward_orders o ON o.order_id = v.order_id AND o.point_id = v.point_id AND o.status = 'forwarded'
+    WHERE v.status = 'pending' ORDER BY v.received_at, v.void_id LIMIT ${limit}`;
 }
 
 export function summarize(rows: readonly BacklogRow[], now: number): Backlog {

@@ -4,7 +4,7 @@ import { statusUrlOf, type UpstreamConfig } from './config.js';
 import type { EndpointHealth } from './endpoints.js';
 import { parseJsonAs } from './json.js';
 import { LIVE_META_KEY, LiveStatus } from './loop.js';
-import type { Backlog, ForwardAuditEntry, ForwardStore, ParkedOrder, PointBacklog } from './store.js';
+import type { Backlog, ForwardAuditEntry, ForwardStore, ParkedOrder, PointBacklog, VoidBacklog } from './store.js';
 
 const PARKED_SHOWN = 100;
 const AUDIT_SHOWN = 20;
@@ -26,6 +26,8 @@ export interface ForwardingView {
   lastProbe: LiveStatus['lastProbe'];
   backlog: Backlog;
   forwarded: number;
+  /** Voids (`upstream.voidUrl`): each goes after its sale. */
+  voids: VoidBacklog;
   alert: { afterMs: number; open: boolean };
   points: PointBacklog[];
   parked: ParkedOrder[];
@@ -54,9 +56,10 @@ export function endpointsOf(config: UpstreamConfig, live: LiveStatus | null): En
  * else the one the leader last wrote.
  */
 export async function forwardingView(store: ForwardStore, config: UpstreamConfig & { url: string }, live: LiveStatus | null, replica: string, now: number): Promise<ForwardingView> {
-  const [backlog, forwarded, points, parked, audit, books] = await Promise.all([
+  const [backlog, forwarded, voids, points, parked, audit, books] = await Promise.all([
     store.backlog(now),
     store.forwardedCount(),
+    store.voidBacklog(),
     store.byPoint(),
     store.parked(PARKED_SHOWN, null),
     store.auditLog(AUDIT_SHOWN),
@@ -78,6 +81,7 @@ export async function forwardingView(store: ForwardStore, config: UpstreamConfig
     lastProbe: live?.lastProbe ?? null,
     backlog,
     forwarded,
+    voids,
     alert: { afterMs: config.alertAfterMs, open: live?.alertOpen ?? false },
     points,
     parked,

@@ -95,7 +95,7 @@ for (const broker of BROKER_KINDS) {
       await send(topicOf('pointOrders', { pointId: 'evil-01' }), JSON.stringify({ ts: 1, orders: [goodOrder('evil-01', 1)] }));
       await waitFor(() => acks.length === 1, 'the ack for the one good order', 10_000);
       expect(acks).toEqual([topicOf('pointAcks', { pointId: 'evil-01' })]);
-      expect(central.store.orderStats()).toEqual({ total: 1, byPoint: { 'evil-01': 1 } });
+      expect(central.store.orderStats()).toEqual({ total: 1, byPoint: { 'evil-01': 1 }, voids: 0 });
       const health = await httpJson<{ status: string }>(central.httpPort!, 'GET', '/api/health');
       expect(health.status).toBe(200);
     });

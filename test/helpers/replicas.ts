@@ -55,6 +55,8 @@ export async function leaders(replicas: readonly HotpotProcess[]): Promise<Hotpo
 export interface OrderStatsBody {
   total: number;
   byPoint: Record<string, number>;
+  /** Voids in effect (absent on centrals that predate voids). */
+  voids?: number;
 }
 
 /** Every order id central holds, paged through `GET /api/orders?after=`. */

@@ -30,6 +30,10 @@ const RecordSaleBody = z.object({
     buyer_meta: z.unknown(),
   }),
 });
+const VoidSaleBody = z.object({
+  VoidSale: z.object({ sale_id: z.string().min(1), void_id: z.string().min(1), reason: z.string().min(1), voided_at: z.number().int().nonnegative() }),
+});
+const PlainVoidBody = z.object({ id: z.string().min(1), orderId: z.string().min(1), reason: z.string().min(1), voidedAt: z.number().int() });
 const PlainBody = z.object({ id: z.string().min(1), pointId: z.string(), seq: z.number().int(), total: z.number().int(), items: z.array(z.unknown()).min(1) });
 
 /** `loseSilently`: answers success and records nothing (a main server that loses what it said it kept). */
@@ -84,6 +88,12 @@ export const SalesStats = z.object({
   badIdempotencyKey: z.number().int(),
   /** Sales in the order they were recorded. */
   sales: z.array(z.object({ saleId: z.string(), pointId: z.string(), seq: z.number().int() })),
+  /** POSTs of voids, all of them. */
+  voidPosts: z.number().int(),
+  /** Voids refused because their sale was not recorded yet (answered `success: false`, to be sent again). */
+  voidsBeforeSale: z.number().int(),
+  /** Voids recorded, each once, in the order they were recorded (`body` as POSTed). */
+  voids: z.array(z.object({ voidId: z.string(), saleId: z.string(), reason: z.string(), body: z.unknown() })),
 });
 export type SalesStats = z.infer<typeof SalesStats>;
 
@@ -114,6 +124,9 @@ export class SalesServer {
   private posts = 0;
   private duplicates = 0;
   private badIdempotencyKey = 0;
+  private voidPosts = 0;
+  private voidsBeforeSale = 0;
+  private readonly voids = new Map<string, SalesStats['voids'][number]>();
   private readonly host: string;
   private readonly path: string;
   private boundPort = 0;
@@ -173,6 +186,9 @@ export class SalesServer {
       duplicates: this.duplicates,
       badIdempotencyKey: this.badIdempotencyKey,
       sales: [...this.recorded.values()].map(({ saleId, pointId, seq }) => ({ saleId, pointId, seq })),
+      voidPosts: this.voidPosts,
+      voidsBeforeSale: this.voidsBeforeSale,
+      voids: [...this.voids.values()],
     };
   }
 
@@ -244,6 +260,8 @@ export class SalesServer {
     if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`) {
       return answer(res, 401, { success: false, data: null, error: 'unauthorized' });
     }
+    const voided = toVoid(body);
+    if (voided) return this.recordVoid(req, res, voided);
     const sale = toSale(body);
     if ('error' in sale) return answer(res, sale.status, { success: false, data: null, error: sale.error });
     this.countPost(sale.saleId);
@@ -281,6 +299,22 @@ export class SalesServer {
     else this.duplicates++;
     if (behaviour === 'recordThenError500') return answer(res, 500, { success: false, data: null, error: 'recorded, then failed to answer' });
     return answer(res, 200, { success: true, data: { sale_id: sale.saleId }, error: null });
+  }
+
+  /** A void (`VoidSale` or the plain record): once by void id, and only of a sale recorded already. */
+  private recordVoid(req: IncomingMessage, res: ServerResponse, voided: SalesStats['voids'][number]): void {
+    this.voidPosts++;
+    if (req.headers['idempotency-key'] !== voided.voidId) {
+      this.badIdempotencyKey++;
+      return answer(res, 400, { success: false, data: null, error: 'validation error: Idempotency-Key must equal the void id' });
+    }
+    if (!this.recorded.has(voided.saleId)) {
+      this.voidsBeforeSale++;
+      return answer(res, 200, { success: false, data: null, error: `sale ${voided.saleId} not recorded yet; send the sale first` });
+    }
+    if (this.voids.has(voided.voidId)) this.duplicates++;
+    else this.voids.set(voided.voidId, voided);
+    return answer(res, 200, { success: true, data: { void_id: voided.voidId }, error: null });
   }
 
   /** Records a sale once by id; false when it was already there. */
@@ -340,6 +374,14 @@ export class SalesServer {
     if (rule.times !== undefined && --rule.times === 0) this.rules.splice(index, 1);
     return rule.behaviour;
   }
+}
+
+/** The void a body carries (either shape), or null when it is not a void. */
+function toVoid(body: unknown): SalesStats['voids'][number] | null {
+  const tagged = VoidSaleBody.safeParse(body);
+  if (tagged.success) return { voidId: tagged.data.VoidSale.void_id, saleId: tagged.data.VoidSale.sale_id, reason: tagged.data.VoidSale.reason, body };
+  const plain = PlainVoidBody.safeParse(body);
+  return plain.success ? { voidId: plain.data.id, saleId: plain.data.orderId, reason: plain.data.reason, body } : null;
 }
 
 /** The sale behind a body in either shape, or why it is not one (as the main server would say). */

@@ -73,6 +73,7 @@ describe('day summaries', () => {
       'orders: box 4, central 3',
       'total: box 10.00, central 7.00',
       'card total: box 4.00, central 1.00',
+      'net: box 10.00, central 7.00',
       'sequence gaps: box none, central 3',
     ]);
   });

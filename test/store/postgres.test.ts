@@ -21,7 +21,7 @@ describeWithPeers('central order store contract: PostgreSQL', [peers.postgres()]
     const store = open();
     await store.ready();
     // One database per file: each test starts from empty tables.
-    await database.query('TRUNCATE orders, point_counts RESTART IDENTITY');
+    await database.query('TRUNCATE orders, point_counts, voids RESTART IDENTITY');
     return { store, another: async () => open() };
   });
 });

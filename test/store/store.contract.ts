@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import type { CentralStore } from '../../central/store/types.js';
-import type { OrderRecord } from '../../sync/schemas.js';
-import { makeOrders } from '../upstream/orders.js';
+import type { OrderRecord, VoidRecord } from '../../sync/schemas.js';
+import { makeOrders, makeVoid } from '../upstream/orders.js';
 
 /** A store under test, empty, plus a way to open a second handle on the same data (another replica). */
 export interface StoreUnderTest {
@@ -39,7 +39,7 @@ export function centralStoreContract(open: () => Promise<StoreUnderTest>): void 
     const result = await store.commitOrders(orders, 1_700_000_000_123);
     expect(result.inserted).toBe(5);
     expect(ids(result.fresh)).toEqual(ids(orders));
-    expect(await store.listOrders({ limit: 100 })).toEqual(orders.map((order) => ({ ...order, receivedAt: 1_700_000_000_123 })));
+    expect(await store.listOrders({ limit: 100 })).toEqual(orders.map((order) => ({ ...order, receivedAt: 1_700_000_000_123, voidedAt: null, voidReason: null })));
   });
 
   it('is idempotent by order id: a commit again changes nothing and reports no fresh order', async () => {
@@ -47,11 +47,11 @@ export function centralStoreContract(open: () => Promise<StoreUnderTest>): void 
     const orders = makeOrders('tbilisi-01', 10);
     await store.commitOrders(orders, 1000);
     const again = await store.commitOrders(orders, 2000);
-    expect(again).toEqual({ inserted: 0, fresh: [] });
+    expect(again).toEqual({ inserted: 0, fresh: [], freshVoids: [] });
     const listed = await store.listOrders({ limit: 100 });
     expect(ids(listed)).toEqual(ids(orders));
     expect(listed.every((order) => order.receivedAt === 1000)).toBe(true);
-    expect(await store.orderStats()).toEqual({ total: 10, byPoint: { 'tbilisi-01': 10 } });
+    expect(await store.orderStats()).toEqual({ total: 10, byPoint: { 'tbilisi-01': 10 }, voids: 0 });
   });
 
   it('reports exactly the new orders of a batch mixing new and duplicates, once each', async () => {
@@ -111,10 +111,10 @@ export function centralStoreContract(open: () => Promise<StoreUnderTest>): void 
 
   it('counts orders per point and in total', async () => {
     const { store } = await fresh();
-    expect(await store.orderStats()).toEqual({ total: 0, byPoint: {} });
+    expect(await store.orderStats()).toEqual({ total: 0, byPoint: {}, voids: 0 });
     await store.commitOrders([...makeOrders('tbilisi-01', 3), ...makeOrders('batumi-01', 2)], 1000);
     await store.commitOrders(makeOrders('tbilisi-01', 4, 4), 2000);
-    expect(await store.orderStats()).toEqual({ total: 9, byPoint: { 'batumi-01': 2, 'tbilisi-01': 7 } });
+    expect(await store.orderStats()).toEqual({ total: 9, byPoint: { 'batumi-01': 2, 'tbilisi-01': 7 }, voids: 0 });
   });
 
   it('two committers on the same ids at once (two replicas): every order stored once, fresh to exactly one', async () => {
@@ -138,7 +138,7 @@ export function centralStoreContract(open: () => Promise<StoreUnderTest>): void 
     const listed = ids(await second.listOrders({ limit: TOTAL * 2 }));
     expect(listed.length).toBe(TOTAL);
     expect([...listed].sort()).toEqual(ids(orders).sort());
-    expect(await store.orderStats()).toEqual({ total: TOTAL, byPoint: { 'rustavi-01': TOTAL } });
+    expect(await store.orderStats()).toEqual({ total: TOTAL, byPoint: { 'rustavi-01': TOTAL }, voids: 0 });
   });
 
   it("gives one point's orders created in a window [from, to), for end-of-day reconciliation", async () => {
@@ -146,7 +146,7 @@ export function centralStoreContract(open: () => Promise<StoreUnderTest>): void 
     const orders = makeOrders('zugdidi-01', 4).map((order, i) => ({ ...order, createdAt: 1_000_000 + i * 100 }));
     await store.commitOrders([...orders, ...makeOrders('batumi-01', 2).map((order) => ({ ...order, createdAt: 1_000_150 }))], 5000);
     const day = [...(await store.dayOrders('zugdidi-01', 1_000_100, 1_000_300))].sort((a, b) => a.seq - b.seq);
-    expect(day).toEqual(orders.slice(1, 3).map((order) => ({ seq: order.seq, total: order.total, payment: order.payment, synced: true })));
+    expect(day).toEqual(orders.slice(1, 3).map((order) => ({ seq: order.seq, total: order.total, payment: order.payment, synced: true, voided: false })));
     expect(await store.dayOrders('zugdidi-01', 2_000_000, 3_000_000)).toEqual([]);
   });
 
@@ -162,5 +162,55 @@ export function centralStoreContract(open: () => Promise<StoreUnderTest>): void 
       { pointId: 'zugdidi-01', hour: base + H, count: 1 },
     ]);
     expect(await store.hourlyCounts(base + 4 * H, base + 5 * H)).toEqual([]);
+  });
+
+  it('applies voids idempotently by void id: fresh once, then listed, counted and in the day', async () => {
+    const { store } = await fresh();
+    const orders = makeOrders('gori-01', 4);
+    const voided = makeVoid(orders[1]!, 'wrong dish');
+    // The order and its void in one batch, the void sent twice in it.
+    const first = await store.commitOrders(orders, 1000, [voided, voided]);
+    expect(first.inserted).toBe(4);
+    expect(first.freshVoids).toEqual([voided]);
+    const again = await store.commitOrders(orders, 2000, [voided]);
+    expect(again).toEqual({ inserted: 0, fresh: [], freshVoids: [] });
+    // A second void of the same order (another id) changes nothing either.
+    expect((await store.commitOrders([], 3000, [makeVoid(orders[1]!, 'other reason')])).freshVoids).toEqual([]);
+    const listed = await store.listOrders({ limit: 10 });
+    expect(listed.map((order) => [order.voidedAt, order.voidReason])).toEqual([[null, null], [voided.voidedAt, 'wrong dish'], [null, null], [null, null]]);
+    expect(await store.orderStats()).toEqual({ total: 4, byPoint: { 'gori-01': 4 }, voids: 1 });
+    expect(await store.voidsOf([orders[0]!.id, orders[1]!.id])).toEqual([{ ...voided, receivedAt: 1000 }]);
+    const day = await store.dayOrders('gori-01', 0, Number.MAX_SAFE_INTEGER);
+    expect(day.filter((order) => order.voided).map((order) => order.seq)).toEqual([orders[1]!.seq]);
+  });
+
+  it('pages voids in commit order after a void id (what forwarding catches up from)', async () => {
+    const { store } = await fresh();
+    const orders = makeOrders('gori-04', 3);
+    const voids = orders.map((order, i) => makeVoid(order, `reason ${i}`));
+    await store.commitOrders(orders, 1000, [voids[0]!]);
+    await store.commitOrders([], 2000, [voids[1]!, voids[2]!]);
+    expect((await store.listVoids(undefined, 2)).map((record) => record.id)).toEqual([voids[0]!.id, voids[1]!.id]);
+    expect(await store.listVoids(voids[1]!.id, 10)).toEqual([{ ...voids[2]!, receivedAt: 2000 }]);
+    expect(await store.listVoids(voids[2]!.id, 10)).toEqual([]);
+  });
+
+  it('keeps a void that arrives before its order, and applies it when the order comes', async () => {
+    const { store } = await fresh();
+    const [order] = makeOrders('gori-02', 1) as [OrderRecord];
+    const early: VoidRecord = makeVoid(order, 'rang twice');
+    expect((await store.commitOrders([], 1000, [early])).freshVoids).toEqual([early]);
+    expect(await store.orderStats()).toEqual({ total: 0, byPoint: {}, voids: 0 });
+    await store.commitOrders([order], 2000);
+    expect((await store.listOrders({ limit: 10 }))[0]).toMatchObject({ id: order.id, voidReason: 'rang twice', voidedAt: early.voidedAt });
+    expect((await store.orderStats()).voids).toBe(1);
+  });
+
+  it("ignores a void naming another point's order", async () => {
+    const { store } = await fresh();
+    const [order] = makeOrders('gori-03', 1) as [OrderRecord];
+    await store.commitOrders([order], 1000, [{ ...makeVoid(order, 'not mine'), pointId: 'batumi-09' }]);
+    expect((await store.listOrders({ limit: 10 }))[0]!.voidedAt).toBeNull();
+    expect((await store.orderStats()).voids).toBe(0);
   });
 }

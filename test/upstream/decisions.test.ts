@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { backlogOverdue, backoffMs, classifyExchange, parkedIncidentChanges, planDispatch, type QueueHead } from '../../central/upstream/decisions.js';
-import { toUpstreamBody } from '../../central/upstream/body.js';
+import { toUpstreamBody, toUpstreamVoidBody } from '../../central/upstream/body.js';
 import { upstreamConfigSchema } from '../../central/upstream/config.js';
-import { OrderRecord } from '../../sync/schemas.js';
-import { makeOrders } from './orders.js';
+import { OrderRecord, VoidRecord } from '../../sync/schemas.js';
+import { makeOrders, makeVoid } from './orders.js';
 
 const PERMANENT = new RegExp(upstreamConfigSchema.parse({}).permanentErrorPattern, 'i');
 const ok = (body: unknown) => ({ status: 200, text: JSON.stringify(body) });
@@ -93,6 +93,28 @@ describe('backlog and parked incidents', () => {
     expect(parkedIncidentChanges(new Map([['a', 1], ['b', 2]]), new Map([['b', 0]])).clear).toEqual(['a', 'b']);
     // 0: an incident left open by a previous run, count unknown: raised again or cleared on the first check.
     expect(parkedIncidentChanges(new Map([['a', 0], ['b', 0]]), new Map([['b', 2]]))).toEqual({ raise: [{ pointId: 'b', parked: 2 }], clear: ['a'] });
+  });
+});
+
+describe('voids', () => {
+  it('go in their own lane: a void does not wait for its point, nor the point for it', () => {
+    const sale: QueueHead = { orderId: 'o2', pointId: 'p', seq: 2, attempts: 0, nextAttemptAt: 0, receivedAt: 5 };
+    const voided: QueueHead = { orderId: 'o1', voidId: 'v1', pointId: 'p', seq: 1, attempts: 0, nextAttemptAt: 0, receivedAt: 6 };
+    expect(planDispatch([sale, voided], new Set(['p']), 8, 10).send).toEqual([voided]);
+    expect(planDispatch([sale, voided], new Set(['void:v1']), 8, 10).send).toEqual([sale]);
+  });
+
+  it('become a VoidSale naming the sale, or go as the plain record', () => {
+    const [order] = makeOrders('tbilisi-01', 1);
+    const record = makeVoid(order!, 'customer left');
+    expect(toUpstreamVoidBody(record, 'voidSale')).toEqual({ VoidSale: { sale_id: order!.id, void_id: record.id, reason: 'customer left', voided_at: record.voidedAt } });
+    expect(VoidRecord.parse(toUpstreamVoidBody(record, 'plain'))).toEqual(record);
+  });
+
+  it('are configured by upstream.voidUrl and upstream.voidBody', () => {
+    expect(upstreamConfigSchema.parse({ url: 'http://main/api/sales' })).toMatchObject({ voidBody: 'voidSale' });
+    expect(upstreamConfigSchema.safeParse({ voidBody: 'recordSale' }).error?.issues[0]?.path).toEqual(['voidBody']);
+    expect(upstreamConfigSchema.safeParse({ voidUrl: 'ftp://main' }).error?.issues[0]).toMatchObject({ path: ['voidUrl'], message: 'must be an http:// or https:// URL' });
   });
 });
 

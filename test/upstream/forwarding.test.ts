@@ -67,7 +67,7 @@ describe('forwarding committed orders to the main server', () => {
 
     await waitFor(async () => (await view(c)).forwarded === 50, 'the forwarder to mark all 50 forwarded');
     const orderStats = await httpJson<OrderStatsBody>(c.httpPort!, 'GET', '/api/orders/stats');
-    expect(orderStats.body).toEqual({ total: 50, byPoint: { 'tbilisi-01': 25, 'batumi-01': 25 }, backlog: expect.objectContaining({ size: 0, pending: 0, parked: 0, oldestAgeMs: null }) });
+    expect(orderStats.body).toEqual({ total: 50, byPoint: { 'tbilisi-01': 25, 'batumi-01': 25 }, voids: 0, backlog: expect.objectContaining({ size: 0, pending: 0, parked: 0, oldestAgeMs: null }) });
     const forwarding = await view(c);
     expect(forwarding).toMatchObject({ state: 'idle', paused: null, upstream: sales.url, body: 'recordSale', concurrency: 8, parked: [] });
     const metrics = await httpJson<string>(c.httpPort!, 'GET', '/metrics');

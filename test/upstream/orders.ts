@@ -1,7 +1,7 @@
 import mqtt from 'mqtt';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { withTimeout } from '../../lib/timeout.js';
-import { OrderRecord, orderNumber } from '../../sync/schemas.js';
+import { OrderRecord, VoidRecord, orderNumber } from '../../sync/schemas.js';
 import { topicOf } from '../../sync/protocol.js';
 import { centralUserLogin, type BrokerTarget } from '../helpers/logins.js';
 
@@ -28,6 +28,11 @@ export function makeOrders(pointId: string, count: number, firstSeq = 1): OrderR
       mode: 'offline',
     });
   });
+}
+
+/** A valid void of `order`, approved by the staff, now. */
+export function makeVoid(order: OrderRecord, reason: string): VoidRecord {
+  return VoidRecord.parse({ id: uuidv7(), orderId: order.id, pointId: order.pointId, orderNumber: order.number, total: order.total, reason, voidedAt: Date.now(), approvedBy: 'staff' });
 }
 
 /** Publishes orders on their point's orders topic, as the boxes would (QoS 1, batches of 50 per point). */

@@ -2,7 +2,7 @@ import { beforeEach, expect, it } from 'vitest';
 import type { CommittedOrder } from '../../central/store/types.js';
 import type { ForwardSignal, ForwardStore } from '../../central/upstream/store.js';
 import { waitFor } from '../peers/net.js';
-import { makeOrders } from './orders.js';
+import { makeOrders, makeVoid } from './orders.js';
 
 export interface ForwardStoreFactory {
   /** An empty store. */
@@ -36,6 +36,34 @@ export function forwardStoreContract(factory: ForwardStoreFactory): void {
     expect(await store.order(later[0]!.id)).toEqual(record);
     expect(await store.order('01890000-0000-7000-8000-000000000000')).toBeNull();
     expect(await store.backlog(5000)).toEqual({ size: 6, pending: 6, parked: 0, oldestReceivedAt: 1000, oldestAgeMs: 4000, oldestPendingAt: 1000 });
+  });
+
+  it('queues voids once past a void watermark; offers a void only once its sale is forwarded; records its outcomes and backlog', async () => {
+    const [a1, a2] = makeOrders('a', 2);
+    const [early, late] = [makeVoid(a1!, 'wrong dish'), makeVoid(a2!, 'rang twice')];
+    expect(await store.voidWatermark()).toBeNull();
+    // The void of a2 arrives before a2 itself: it waits.
+    expect(await store.enqueueVoids([{ ...early, receivedAt: 1000 }, { ...late, receivedAt: 1000 }, { ...early, receivedAt: 1000 }], 1000)).toBe(2);
+    expect(await store.voidWatermark()).toBe(early.id);
+    expect(await store.enqueueVoids([{ ...late, receivedAt: 1500 }], 1500)).toBe(0);
+    await store.enqueue(committed([a1!], 1000), 1000);
+    expect(await store.voidHeads(10)).toEqual([]);
+    expect(await store.voidBacklog()).toEqual({ pending: 2, waitingForSale: 2, parked: 0, forwarded: 0 });
+    await store.apply([{ orderId: a1!.id, to: 'forwarded' }], 2000);
+    const [head] = await store.voidHeads(10);
+    expect(await store.voidHeads(10)).toEqual([{ orderId: a1!.id, voidId: early.id, pointId: 'a', seq: 1, attempts: 0, nextAttemptAt: 1000, receivedAt: 1000 }]);
+    expect(await store.voidRecord(early.id)).toEqual(early);
+    await store.apply([{ orderId: head!.orderId, voidId: early.id, to: 'retry', error: 'HTTP 503', nextAttemptAt: 9000 }], 3000);
+    expect(await store.retryNow(4000)).toBe(1);
+    expect((await store.voidHeads(10))[0]).toMatchObject({ attempts: 1, nextAttemptAt: 4000 });
+    await store.apply([{ orderId: head!.orderId, voidId: early.id, to: 'forwarded' }], 5000);
+    expect(await store.voidHeads(10)).toEqual([]);
+    // Its sale's state is untouched by the void's outcomes.
+    expect(await store.statuses([a1!.id])).toEqual(new Map([[a1!.id, 'forwarded']]));
+    expect(await store.voidBacklog()).toEqual({ pending: 1, waitingForSale: 1, parked: 0, forwarded: 1 });
+    // Re-forwarding since a restore sends the void again, after its sale.
+    expect(await store.reforward({ since: 0 }, 6000)).toBe(1);
+    expect(await store.voidBacklog()).toEqual({ pending: 2, waitingForSale: 2, parked: 0, forwarded: 0 });
   });
 
   it("offers each point's lowest pending seq, and the next one once it is forwarded or parked", async () => {

@@ -66,14 +66,14 @@ describeWithPeers('forward store contract: PostgreSQL (shared by replicas)', [pe
   forwardStoreContract({
     fresh: async () => {
       // Each test starts from empty tables (the first store migrates them).
-      await adminQuery('DROP TABLE IF EXISTS forward_orders, forward_meta, forward_audit, hotpot_schema_versions', database.url);
+      await adminQuery('DROP TABLE IF EXISTS forward_orders, forward_voids, forward_meta, forward_audit, hotpot_schema_versions', database.url);
       return open();
     },
     reopen: async () => open(),
   });
 
   it("a re-drive on one replica reaches the other replica's listener", async () => {
-    await adminQuery('DROP TABLE IF EXISTS forward_orders, forward_meta, forward_audit, hotpot_schema_versions', database.url);
+    await adminQuery('DROP TABLE IF EXISTS forward_orders, forward_voids, forward_meta, forward_audit, hotpot_schema_versions', database.url);
     const [leader, follower] = [open(), open()];
     const orders = makeOrders('kutaisi-01', 2);
     await leader.enqueue(orders.map((order) => ({ ...order, receivedAt: 1 })), 1);
@@ -88,7 +88,7 @@ describeWithPeers('forward store contract: PostgreSQL (shared by replicas)', [pe
   });
 
   it("starts the shared state from a replica's own SQLite once, so the first leader on PostgreSQL sends no history again", async () => {
-    await adminQuery('DROP TABLE IF EXISTS forward_orders, forward_meta, forward_audit, hotpot_schema_versions', database.url);
+    await adminQuery('DROP TABLE IF EXISTS forward_orders, forward_voids, forward_meta, forward_audit, hotpot_schema_versions', database.url);
     const db = openForwardDatabase(join(tempDir('forward-adopt'), 'central.db'));
     migrate(db, 'upstream', UPSTREAM_MIGRATIONS, 0);
     const local = new SqliteForwardStore(db);

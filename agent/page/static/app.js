@@ -511,17 +511,36 @@ function renderOrders() {
     body.append(
       el(
         'tr',
-        { 'data-order-id': order.id, 'data-sync': order.syncedAt === null ? 'pending' : 'synced' },
+        {
+          'data-order-id': order.id,
+          'data-sync': order.syncedAt === null ? 'pending' : 'synced',
+          class: order.voidedAt ? 'voided' : '',
+          tabindex: '0',
+          onclick: (event) => {
+            if (!event.target.closest('button')) openOrder(order.id);
+          },
+          onkeydown: (event) => {
+            if (event.key === 'Enter' && event.target === event.currentTarget) openOrder(order.id);
+          },
+        },
         cell('col.number', { class: 'number', text: order.number }),
         cell('col.time', { class: 'time', text: timeOf(order.createdAt) }),
         cell('col.total', { class: 'money', text: money(order.total) }),
         cell('col.payment', { class: 'payment-cell', text: t(`payment.${order.payment}`) }),
         cell('col.sync', { class: order.syncedAt === null ? 'sync pending' : 'sync synced', text: order.syncedAt === null ? t('sync.pending') : t('sync.synced') }),
         cell('col.receipt', { class: 'receipt', text: receipt }),
-        cell('col.note', { class: 'note', text: order.note ?? '' }),
+        cell('col.note', { class: 'note', text: order.voidedAt ? t('void.mark', { reason: order.voidReason }) : order.note ?? '' }),
         cell(
           'col.actions',
           { class: 'actions' },
+          el('button', {
+            type: 'button',
+            class: 'danger',
+            text: t('void'),
+            'aria-label': t('void.label', { number: order.number }),
+            hidden: Boolean(order.voidedAt),
+            onclick: () => voidOrder(order),
+          }),
           el('button', {
             type: 'button',
             class: 'secondary',
@@ -759,6 +778,95 @@ async function reprint(order) {
     message.textContent = t('reprint.failed', { detail: t('banner.noBoxShort') });
   }
   await refreshOrders().catch(() => undefined);
+}
+
+// ---------- an order's detail, and voiding it ----------
+
+/** The order's detail (a tap on its row): what it was, whether it is voided and why; Void and Reprint. */
+function openOrder(id) {
+  const order = state.orders.find((o) => o.id === id);
+  if (!order) return;
+  const t = state.t;
+  const dialog = $('order-dialog');
+  $('order-title').textContent = t('order.title', { number: order.number });
+  $('order-voided').hidden = !order.voidedAt;
+  $('order-voided').textContent = order.voidedAt ? `${t('void.mark', { reason: order.voidReason })} · ${timeOf(order.voidedAt)}` : '';
+  const fact = (key, value) => [el('dt', { text: t(key) }), el('dd', { text: value })];
+  $('order-facts').replaceChildren(
+    ...fact('col.time', timeOf(order.createdAt)),
+    ...fact('col.total', money(order.total)),
+    ...fact('col.payment', t(`payment.${order.payment}`)),
+    ...(order.note ? fact('col.note', order.note) : []),
+  );
+  $('order-items').replaceChildren(...order.items.map((item) => el('li', { text: `${item.qty} × ${item.name} · ${money(item.unitPrice * item.qty)}` })));
+  $('order-void').hidden = Boolean(order.voidedAt);
+  $('order-void').onclick = () => {
+    dialog.close();
+    voidOrder(order);
+  };
+  $('order-reprint').disabled = !state.page?.printer;
+  $('order-reprint').onclick = () => {
+    dialog.close();
+    void reprint(order);
+  };
+  dialog.showModal();
+}
+
+/** Asks the reason (and the manager PIN once the box says the order is too old for staff alone), then voids. */
+function voidOrder(order) {
+  const t = state.t;
+  const dialog = $('void-dialog');
+  const pinParts = [$('void-pin-why'), $('void-pin-label'), $('void-pin')];
+  $('void-title').textContent = t('void.title', { number: order.number });
+  $('void-reason').value = '';
+  $('void-pin').value = '';
+  $('void-error').textContent = '';
+  for (const part of pinParts) part.hidden = true;
+  let pinNeeded = false;
+  let busy = false;
+  const close = () => {
+    $('void-form').onsubmit = null;
+    $('void-cancel').onclick = null;
+    dialog.close();
+  };
+  $('void-cancel').onclick = close;
+  $('void-form').onsubmit = async (event) => {
+    event.preventDefault();
+    if (busy) return;
+    const reason = $('void-reason').value.trim();
+    if (!reason) {
+      $('void-error').textContent = t('void.reasonMissing');
+      return $('void-reason').focus();
+    }
+    busy = true;
+    $('void-ok').disabled = true;
+    try {
+      const body = { reason, ...(pinNeeded ? { managerPin: $('void-pin').value } : {}) };
+      const { status, data } = await api(`/api/orders/${encodeURIComponent(order.id)}/void`, { method: 'POST', body });
+      if (status === 201 || status === 200) {
+        close();
+        $('reprint-message').textContent = t('void.done', { number: order.number });
+        await refreshOrders().catch(() => undefined);
+        return;
+      }
+      if (status === 403 && (data?.code === 'manager_pin_required' || data?.code === 'manager_pin_wrong')) {
+        pinNeeded = true;
+        for (const part of pinParts) part.hidden = false;
+        $('void-pin-why').textContent = t('void.pinWhy', { minutes: state.page?.limits?.voidWithoutPinMinutes ?? 5 });
+        $('void-error').textContent = data.code === 'manager_pin_wrong' ? t('pin.wrong') : t('pin.enter');
+        $('void-pin').value = '';
+        return $('void-pin').focus();
+      }
+      $('void-error').textContent = errorText(t, status, data, state.lang);
+    } catch {
+      $('void-error').textContent = t('err.network');
+    } finally {
+      busy = false;
+      $('void-ok').disabled = false;
+    }
+  };
+  dialog.showModal();
+  $('void-reason').focus();
 }
 
 // ---------- the manager's actions (behind the manager PIN) ----------

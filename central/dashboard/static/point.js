@@ -1,5 +1,5 @@
 import { h, clear, fill, CHECKS, HARDWARE_CHECKS } from './dom.js';
-import { t } from './i18n.js';
+import { t, lang } from './i18n.js';
 import { fmtTime, fmtWhen, fmtFull, timeZone } from './clock.js';
 import { badge, checkWord, isCurrent, modeFacts, stateLine, unsyncedFacts } from './facts.js';
 import { confirmDialog } from './dialog.js';
@@ -13,6 +13,7 @@ export function openPoint(body, pointId, app, { heading, badge: badgeHolder }) {
   const checks = h('table', { class: 'checks' });
   const commandList = h('ul', { class: 'commands' });
   const commandError = h('p', { class: 'error', role: 'alert' });
+  const day = h('dl', { class: 'facts day', dataset: { day: pointId } });
   const charts = h('div', { class: 'charts' });
   const timeline = h('ol', { class: 'timeline' });
   const extra = h('div', { class: 'extra' });
@@ -32,6 +33,8 @@ export function openPoint(body, pointId, app, { heading, badge: badgeHolder }) {
       : h('p', { class: 'muted' }, t('err.role', { role: t('role.operator') })),
     commandError,
     commandList,
+    h('h3', {}, t('point.today')),
+    day,
     h('h3', {}, t('point.last24h')),
     charts,
     extra,
@@ -111,7 +114,28 @@ export function openPoint(body, pointId, app, { heading, badge: badgeHolder }) {
         list.map((c) => h('li', { dataset: { status: c.status, id: c.id } }, h('b', {}, c.name), ` ${t(`command.status.${c.status}`)} `, h('small', {}, `${fmtTime(c.resultAt ?? c.sentAt, now)} ${c.detail ?? ''}`))),
       );
     } catch (error) {
-      commandList.textContent = error.message;
+      fill(commandList, h('li', {}, error.message));
+    }
+  }
+
+  /** Today's sales as central holds them: orders, gross, voids (count and sum), net; and whether the box agrees. */
+  async function loadDay() {
+    try {
+      const answer = await app.api(`/api/reconciliation?pointId=${encodeURIComponent(pointId)}`);
+      const c = answer.central;
+      const amount = (minor) => (minor / 100).toLocaleString(lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+      const row = (key, value) => [h('dt', {}, t(key)), h('dd', { dataset: { fact: key.replace('point.day.', '') } }, value)];
+      fill(
+        day,
+        row('point.day.date', answer.date),
+        row('point.day.orders', String(c.count)),
+        row('point.day.gross', amount(c.gross ?? c.total)),
+        row('point.day.voids', t('point.day.voidsValue', { n: c.voids?.count ?? 0, sum: amount(c.voids?.sum ?? 0) })),
+        row('point.day.net', amount(c.net ?? c.total)),
+        row('point.day.check', t(`point.day.status.${answer.status}`)),
+      );
+    } catch (error) {
+      fill(day, h('dd', { class: 'muted' }, error.code === 'NO_DAY' ? t('point.day.none') : error.message));
     }
   }
 
@@ -135,7 +159,7 @@ export function openPoint(body, pointId, app, { heading, badge: badgeHolder }) {
           : h('li', {}, t('point.nothingYet')),
       );
     } catch (error) {
-      timeline.textContent = error.message;
+      fill(timeline, h('li', {}, error.message));
     }
   }
 
@@ -198,12 +222,16 @@ export function openPoint(body, pointId, app, { heading, badge: badgeHolder }) {
     if (incident.pointId === pointId) void loadHistory();
   });
   const ticker = setInterval(renderView, 15_000);
-  const refresher = setInterval(loadHistory, 60_000);
+  const refresher = setInterval(() => {
+    void loadHistory();
+    void loadDay();
+  }, 60_000);
   renderView();
   // Followed live from now on; the answer is its view now (a point not on the fleet page too).
   void app.watch('drawer', [pointId]).then(renderView);
   void loadCommands();
   void loadHistory();
+  void loadDay();
   return () => {
     offPoints();
     offCommand();
