@@ -32,7 +32,7 @@ describe('config', () => {
     const config = loadAgentConfig(file, { HOTPOT_MQTT_URL: 'mqtt://127.0.0.1:1999', HOTPOT_HTTP_PORT: '9000', HOTPOT_CHECKS_INTERNET_TARGETS: 'tcp://127.0.0.1:1,https://example.test/' });
     expect(config.mqtt.url).toBe('mqtt://127.0.0.1:1999');
     expect(config.mqtt.keepalive).toBe(10);
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 9000 });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 9000, tlsPort: 8443 });
     expect(config.currency).toBe('GEL');
     expect(config.checks.internet.targets).toEqual(['tcp://127.0.0.1:1', 'https://example.test/']);
     expect(config.checks.printer.interface).toBe('none');

@@ -146,7 +146,7 @@ export function centralStoreContract(open: () => Promise<StoreUnderTest>): void 
     const orders = makeOrders('zugdidi-01', 4).map((order, i) => ({ ...order, createdAt: 1_000_000 + i * 100 }));
     await store.commitOrders([...orders, ...makeOrders('batumi-01', 2).map((order) => ({ ...order, createdAt: 1_000_150 }))], 5000);
     const day = [...(await store.dayOrders('zugdidi-01', 1_000_100, 1_000_300))].sort((a, b) => a.seq - b.seq);
-    expect(day).toEqual(orders.slice(1, 3).map((order) => ({ seq: order.seq, total: order.total, payment: order.payment, synced: true, voided: false })));
+    expect(day).toEqual(orders.slice(1, 3).map((order) => ({ seq: order.seq, number: order.number, total: order.total, payment: order.payment, synced: true, voided: false })));
     expect(await store.dayOrders('zugdidi-01', 2_000_000, 3_000_000)).toEqual([]);
   });
 
