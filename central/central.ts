@@ -1,3 +1,4 @@
+import { CommandError } from '../lib/cli.js';
 import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
 import { systemClock, type Clock } from '../lib/clock.js';
@@ -181,7 +182,11 @@ export class Central {
       return null;
     });
     if (setupFile) this.log.warn({ path: '/setup', tokenFile: setupFile }, 'central has no users yet: open /setup and create the first admin with the token in tokenFile');
-    await link.waitConnected(10_000).catch(() => this.log.warn({ url: this.brokerUrl }, 'not connected to the broker yet; retrying in the background'));
+    // An external broker may come later (central retries); its own embedded one must answer now, or ingest is dead.
+    await link.waitConnected(10_000).catch(() => {
+      if (this.broker) throw new CommandError(`central cannot connect to its own embedded broker at ${this.brokerUrl} within 10 s, so it would ingest nothing; check broker.host and broker.port`);
+      this.log.warn({ url: this.brokerUrl }, 'not connected to the broker yet; retrying in the background');
+    });
     this.log.info(
       {
         http: { host: this.http.host, port: this.http.port },

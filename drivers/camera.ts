@@ -137,6 +137,16 @@ export async function inspectJpeg(bytes: Buffer): Promise<FrameInfo> {
   return decodeJpeg(bytes);
 }
 
+/**
+ * What the decoder said, when it said something about the image ("SOI not found"); its own
+ * internals failing on corrupt data (a TypeError from inside jpeg-js) are only "corrupt data".
+ */
+function decoderComplaint(error: unknown): string {
+  if (typeof error === 'string') return error.slice(0, 200);
+  if (error instanceof TypeError || error instanceof RangeError || !(error instanceof Error)) return 'its data is corrupt';
+  return error.message.slice(0, 200);
+}
+
 /** The full decode, the fallback (and the bench's yardstick); its hash is over the decoded pixels. */
 export async function decodeJpeg(bytes: Buffer): Promise<FrameInfo> {
   jpegModule ??= import('jpeg-js');
@@ -145,7 +155,7 @@ export async function decodeJpeg(bytes: Buffer): Promise<FrameInfo> {
   try {
     image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: 256 });
   } catch (error) {
-    throw new CaptureError(`the image does not decode as JPEG (${(error as Error).message})`);
+    throw new CaptureError(`the image does not decode as JPEG (${decoderComplaint(error)})`);
   }
   if (image.width === 0 || image.height === 0) throw new CaptureError('the image has no pixels');
   const pixels = image.data;

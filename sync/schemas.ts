@@ -157,14 +157,18 @@ export type Menu = z.infer<typeof Menu>;
 /** Why a message was refused; each is a counter label. */
 export type RejectReason = 'too_large' | 'bad_json' | 'bad_schema' | 'unknown_topic' | 'point_mismatch';
 
-/** A calendar date in the point's time zone. */
+/** The calendar dates the product knows about: a sale, a day summary or a query outside them is a typo. */
+export const DATE_RANGE = { min: '2000-01-01', max: '2199-12-31' } as const;
+
+/** A calendar date in the point's time zone, within DATE_RANGE (so day arithmetic never leaves four-digit years). */
 export const DateString = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
   .refine((date) => {
     const time = Date.parse(`${date}T00:00:00Z`);
     return !Number.isNaN(time) && new Date(time).toISOString().startsWith(date);
-  }, 'is not a real calendar date');
+  }, 'is not a real calendar date')
+  .refine((date) => date >= DATE_RANGE.min && date <= DATE_RANGE.max, `must be between ${DATE_RANGE.min} and ${DATE_RANGE.max}`);
 
 export const MAX_DAY_GAPS = 100;
 export const MAX_DAYS_PER_MESSAGE = 31;
