@@ -213,6 +213,7 @@ export class Agent {
       checks: snapshot.checks,
       unsynced: unsynced.count,
       oldestUnsyncedAt: unsynced.oldestCreatedAt,
+      conflicts: this.store.conflictCount(),
       version: VERSION,
     };
   }
@@ -248,7 +249,7 @@ export class Agent {
     const inbound = decoded.value;
     switch (inbound.kind) {
       case 'pointAcks':
-        this.outbox.onAck(inbound.message.ids);
+        this.outbox.onAck(inbound.message.ids, inbound.message.conflicts);
         this.dayReporter.kick();
         return;
       case 'centralStatus':

@@ -9,6 +9,7 @@ import { isLoopbackHost } from './config.js';
 import { offlineLimitBreach, type LimitBreach } from './limits.js';
 import { OrderRequest, priceItems } from './orders.js';
 import { boxDaySummary } from './reconciliation.js';
+import { syncState, type StoredOrder } from './store.js';
 import { accessGate, clientOf, GuardedRouter, PageAssets, PinGate, pinRefused, registerPageRoutes, StaffSessions } from './page/index.js';
 
 const OrdersQuery = z.object({
@@ -63,13 +64,13 @@ function requireManager(manager: PinGate | undefined, managerPin: string | undef
 }
 
 /** The `201 {id, number, total, currency, status, printed}` body of a committed order. */
-function receipt(agent: Agent, order: OrderRecord, syncedAt: number | null, justCommitted: boolean) {
+function receipt(agent: Agent, order: OrderRecord, stored: Pick<StoredOrder, 'syncedAt' | 'conflictAt'>, justCommitted: boolean) {
   return {
     id: order.id,
     number: order.number,
     total: order.total,
     currency: order.currency,
-    status: syncedAt === null ? 'unsynced' : 'synced',
+    status: syncState(stored),
     // An order committed a moment ago has not reached the printer yet: no query on the commit path.
     printed: !justCommitted && (agent.receipts?.printed(order.id) ?? false),
   };
@@ -108,7 +109,7 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
     }
     // A retried POST with a known clientRef answers 200 with the order it already saved.
     const prior = request.clientRef ? agent.store.getByClientRef(request.clientRef) : null;
-    if (prior) return { status: 200, body: receipt(agent, prior.order, prior.syncedAt, false) };
+    if (prior) return { status: 200, body: receipt(agent, prior.order, prior, false) };
     const mode = agent.health.mode();
     const total = priced.items.reduce((sum, item) => sum + item.lineTotal, 0);
     // Summing the offline backlog scans it: only when a limit on it is configured.
@@ -123,7 +124,7 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
       currency: agent.menu.menu.currency,
       mode,
     });
-    const stored = created ? null : agent.store.get(order.id)?.syncedAt ?? null;
+    const stored = (created ? null : agent.store.get(order.id)) ?? { syncedAt: null, conflictAt: null };
     return { status: created ? 201 : 200, body: receipt(agent, order, stored, created) };
   });
   router.get('/api/orders', (req) => {
@@ -132,7 +133,7 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
     const orders = agent.store.list(query.status, { limit: query.limit, ...(day ? { since: day.from, until: day.to } : {}) });
     return {
       status: 200,
-      body: orders.map(({ order, syncedAt }) => ({ ...order, syncedAt, printed: agent.receipts?.printed(order.id) ?? false })),
+      body: orders.map((stored) => ({ ...stored.order, syncedAt: stored.syncedAt, sync: syncState(stored), printed: agent.receipts?.printed(stored.order.id) ?? false })),
     };
   });
   router.post('/api/orders/:id/reprint', (req) => {

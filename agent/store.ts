@@ -41,6 +41,9 @@ export const MIGRATIONS: string[] = [
   `ALTER TABLE print_jobs ADD COLUMN target TEXT NOT NULL DEFAULT 'receipt' CHECK (target IN ('receipt', 'kitchen'));
    DROP INDEX print_jobs_queued;
    CREATE INDEX print_jobs_queued ON print_jobs(target, id) WHERE state = 'queued';`,
+  // Central holds another version of the order under the same id: never synced, not sent again.
+  `ALTER TABLE orders ADD COLUMN conflict_at INTEGER;
+   CREATE INDEX orders_conflict ON orders(conflict_at) WHERE conflict_at IS NOT NULL;`,
 ];
 
 export interface NewOrder {
@@ -55,7 +58,18 @@ export interface NewOrder {
 export interface StoredOrder {
   order: OrderRecord;
   syncedAt: number | null;
+  /** When central answered that it holds other content under this order's id (then never synced). */
+  conflictAt: number | null;
 }
+
+/** How the staff page and the API word an order's sync state. */
+export type SyncState = 'unsynced' | 'synced' | 'conflict';
+
+export function syncState(stored: Pick<StoredOrder, 'syncedAt' | 'conflictAt'>): SyncState {
+  return stored.conflictAt !== null ? 'conflict' : stored.syncedAt === null ? 'unsynced' : 'synced';
+}
+
+type OrderRow = { record: string; synced_at: number | null; conflict_at: number | null };
 
 /** An unsynced order as the outbox reads it: the record stays a JSON string, sent as is. */
 export interface OutboxRow {
@@ -74,8 +88,8 @@ export interface SessionStore {
   dropSessionsExpiredBy(now: number): void;
 }
 
-function toStored(row: { record: string; synced_at: number | null } | undefined): StoredOrder | null {
-  return row ? { order: JSON.parse(row.record) as OrderRecord, syncedAt: row.synced_at } : null;
+function toStored(row: OrderRow | undefined): StoredOrder | null {
+  return row ? { order: JSON.parse(row.record) as OrderRecord, syncedAt: row.synced_at, conflictAt: row.conflict_at } : null;
 }
 
 /** The agent's durable order store and outbox: the source of truth until central acks. */
@@ -88,13 +102,15 @@ export class OrderStore implements SessionStore {
     this.db = openDatabase(file, migrations);
     const db = this.db;
     this.stmts = {
-      byClientRef: db.prepare<[string], { record: string; synced_at: number | null }>('SELECT record, synced_at FROM orders WHERE client_ref = ?'),
-      byId: db.prepare<[string], { record: string; synced_at: number | null }>('SELECT record, synced_at FROM orders WHERE id = ?'),
+      byClientRef: db.prepare<[string], OrderRow>('SELECT record, synced_at, conflict_at FROM orders WHERE client_ref = ?'),
+      byId: db.prepare<[string], OrderRow>('SELECT record, synced_at, conflict_at FROM orders WHERE id = ?'),
       maxSeq: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM orders'),
       insert: db.prepare('INSERT INTO orders (seq, id, number, client_ref, created_at, total, record) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      unsyncedAfter: db.prepare<[number, number], OutboxRow>('SELECT seq, id, record FROM orders WHERE synced_at IS NULL AND seq > ? ORDER BY seq LIMIT ?'),
-      markSynced: db.prepare<[number, string]>('UPDATE orders SET synced_at = ? WHERE id = ? AND synced_at IS NULL'),
-      unsyncedStats: db.prepare<[], { count: number; oldest: number | null }>('SELECT COUNT(*) AS count, MIN(created_at) AS oldest FROM orders WHERE synced_at IS NULL'),
+      unsyncedAfter: db.prepare<[number, number], OutboxRow>('SELECT seq, id, record FROM orders WHERE synced_at IS NULL AND conflict_at IS NULL AND seq > ? ORDER BY seq LIMIT ?'),
+      markSynced: db.prepare<[number, string]>('UPDATE orders SET synced_at = ? WHERE id = ? AND synced_at IS NULL AND conflict_at IS NULL'),
+      markConflict: db.prepare<[number, string]>('UPDATE orders SET conflict_at = ? WHERE id = ? AND synced_at IS NULL AND conflict_at IS NULL'),
+      unsyncedStats: db.prepare<[], { count: number; oldest: number | null }>('SELECT COUNT(*) AS count, MIN(created_at) AS oldest FROM orders WHERE synced_at IS NULL AND conflict_at IS NULL'),
+      conflicts: db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM orders WHERE conflict_at IS NOT NULL'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       sessionExpiry: db.prepare<[string], { expires_at: number }>('SELECT expires_at FROM staff_sessions WHERE token_hash = ?'),
@@ -141,8 +157,8 @@ export class OrderStore implements SessionStore {
   list(filter: OrderFilter, options: { limit?: number; since?: number; until?: number } = {}): StoredOrder[] {
     const where = filter === 'unsynced' ? 'synced_at IS NULL' : filter === 'synced' ? 'synced_at IS NOT NULL' : '1';
     const rows = this.db
-      .prepare<[number, number, number], { record: string; synced_at: number | null }>(
-        `SELECT record, synced_at FROM orders WHERE ${where} AND created_at >= ? AND created_at < ? ORDER BY seq DESC LIMIT ?`,
+      .prepare<[number, number, number], OrderRow>(
+        `SELECT record, synced_at, conflict_at FROM orders WHERE ${where} AND created_at >= ? AND created_at < ? ORDER BY seq DESC LIMIT ?`,
       )
       .all(options.since ?? 0, options.until ?? Number.MAX_SAFE_INTEGER, options.limit ?? 500);
     return rows.map((row) => toStored(row)!);
@@ -158,6 +174,17 @@ export class OrderStore implements SessionStore {
     return this.db.transaction(() => ids.reduce((changed, id) => changed + this.stmts.markSynced.run(now, id).changes, 0))();
   }
 
+  /** Marks orders central holds other content for: never synced, not sent again; returns how many changed. */
+  markConflict(ids: readonly string[], now = Date.now()): number {
+    return this.db.transaction(() => ids.reduce((changed, id) => changed + this.stmts.markConflict.run(now, id).changes, 0))();
+  }
+
+  /** Orders in conflict with central's version (waiting for a person). */
+  conflictCount(): number {
+    return this.stmts.conflicts.get()!.count;
+  }
+
+  /** Orders waiting to sync (conflicts are not waiting: they are counted apart). */
   unsyncedStats(): { count: number; oldestCreatedAt: number | null } {
     const row = this.stmts.unsyncedStats.get()!;
     return { count: row.count, oldestCreatedAt: row.oldest };

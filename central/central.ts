@@ -18,7 +18,8 @@ import { Incidents, INCIDENT_MIGRATIONS } from './incidents/index.js';
 import { migrate } from './migrations.js';
 import { SqliteCentralStore } from './store/sqlite.js';
 import { PostgresCentralStore } from './store/postgres.js';
-import type { CentralStore } from './store/types.js';
+import type { CentralStore, CommitResult } from './store/types.js';
+import type { Conflict } from '../sync/digest.js';
 import { PgLeader, SoleLeader, type Leadership } from './leader.js';
 import type { CentralPlugin, PluginApis, PluginName, RouteMeta } from './plugin.js';
 import { PluginHost, type OrderStatsExtension } from './plugin-host.js';
@@ -143,13 +144,15 @@ export class Central {
     this.link = link;
     const ingest = new Ingest({
       store: { commitOrders: (orders, receivedAt) => this.commit(orders, receivedAt) },
-      publishAck: (pointId, ids) => link.publish('pointAcks', { pointId }, { ts: this.clock.now(), ids }),
+      publishAck: (pointId, ids, conflicts) => link.publish('pointAcks', { pointId }, { ts: this.clock.now(), ids, conflicts }),
       log: this.log,
       clock: this.clock,
       onReject: (reason) => this.metrics.rejected.inc({ reason }),
-      onCommitted: (inserted, received) => {
+      onCommitted: (inserted, received, conflicts) => {
         this.metrics.ordersIngested.inc({ result: 'inserted' }, inserted);
-        this.metrics.ordersIngested.inc({ result: 'duplicate' }, received - inserted);
+        this.metrics.ordersIngested.inc({ result: 'duplicate' }, received - inserted - conflicts.length);
+        this.metrics.ordersIngested.inc({ result: 'conflict' }, conflicts.length);
+        this.reportConflicts(conflicts);
       },
     });
     link.onMessage((topic, payload) => this.route(ingest, topic, payload));
@@ -233,7 +236,32 @@ export class Central {
     });
   }
 
-  private async commit(orders: readonly OrderRecord[], receivedAt: number): Promise<{ inserted: number }> {
+  /**
+   * An order id central committed, sent again with other content: two versions of one sale exist.
+   * Logged with both digests, one incident per point (the box shows the order as "conflict").
+   */
+  private reportConflicts(conflicts: readonly Conflict[]): void {
+    const byPoint = new Map<string, Conflict[]>();
+    for (const conflict of conflicts) {
+      this.log.warn({ pointId: conflict.pointId, orderId: conflict.id, committedDigest: conflict.committedDigest, receivedDigest: conflict.receivedDigest }, 'order conflict: id already committed with other content; not acked');
+      byPoint.set(conflict.pointId, [...(byPoint.get(conflict.pointId) ?? []), conflict]);
+    }
+    for (const [pointId, found] of byPoint) {
+      const first = found[0]!;
+      this.incidents.raise({
+        key: `point:${pointId}:order-conflict`,
+        title: `Conflicting order versions from ${pointId}`,
+        severity: 'major',
+        pointId,
+        detail:
+          `${pointId} sent ${found.length} order(s) whose id central already committed with other content (latest: ${first.id}, ` +
+          `committed ${first.committedDigest}, received ${first.receivedDigest}). Central keeps its first version; ` +
+          `compare the box's copy (staff page, status "conflict") with central's and correct the books by hand.`,
+      });
+    }
+  }
+
+  private async commit(orders: readonly OrderRecord[], receivedAt: number): Promise<CommitResult> {
     const result = await this.orders.commitOrders(orders, receivedAt);
     if (result.fresh.length > 0 && this.bus.hasListeners('ordersCommitted')) {
       this.bus.emitOrdersCommitted({ orders: result.fresh.map((order) => ({ ...order, receivedAt })) });

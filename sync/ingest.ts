@@ -1,21 +1,29 @@
 import type { Logger } from '../lib/log.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import type { Conflict } from './digest.js';
 import { MAX_ORDERS_PER_MESSAGE, type OrderRecord, type OrdersMessage, type RejectReason } from './schemas.js';
+
+/** What a commit tells ingest: how many were new, and which ids central already holds with other content. */
+export interface IngestCommit {
+  inserted: number;
+  conflicts: readonly Conflict[];
+}
 
 /** What ingest needs from central's store: an idempotent commit (dedup by order id). */
 export interface IngestStore {
   /** Commits all orders in one transaction; orders already present are left as they are. May be async (PostgreSQL). */
-  commitOrders(orders: readonly OrderRecord[], receivedAt: number): { inserted: number } | Promise<{ inserted: number }>;
+  commitOrders(orders: readonly OrderRecord[], receivedAt: number): IngestCommit | Promise<IngestCommit>;
 }
 
 export interface IngestOptions {
   store: IngestStore;
-  /** Publishes `{ids}` to the point's acks topic; called only after the commit. */
-  publishAck: (pointId: string, ids: string[]) => Promise<void>;
+  /** Publishes `{ids, conflicts}` to the point's acks topic; called only after the commit. */
+  publishAck: (pointId: string, ids: string[], conflicts: string[]) => Promise<void>;
   log: Logger;
   clock?: Clock;
   onReject?: (reason: RejectReason, pointId: string) => void;
-  onCommitted?: (inserted: number, received: number) => void;
+  /** `received` counts every order in the group: inserted + duplicates + conflicts. */
+  onCommitted?: (inserted: number, received: number, conflicts: readonly Conflict[]) => void;
 }
 
 /**
@@ -58,10 +66,10 @@ export class Ingest {
     this.pending = [];
     if (batch.length === 0) return;
     const orders = batch.flatMap((message) => message.orders);
-    let inserted: number;
+    let commit: IngestCommit;
     this.committing = true;
     try {
-      inserted = (await this.o.store.commitOrders(orders, this.clock.now())).inserted;
+      commit = await this.o.store.commitOrders(orders, this.clock.now());
     } catch (error) {
       // Nothing is acked; the points send these again after their ack timeout.
       this.o.log.error({ err: error, orders: orders.length }, 'order commit failed; not acking');
@@ -70,18 +78,23 @@ export class Ingest {
       this.committing = false;
       if (this.pending.length > 0) this.schedule();
     }
-    this.o.onCommitted?.(inserted, orders.length);
-    const byPoint = new Map<string, string[]>();
+    this.o.onCommitted?.(commit.inserted, orders.length, commit.conflicts);
+    const conflicting = new Set(commit.conflicts.map((conflict) => conflict.id));
+    const byPoint = new Map<string, { ids: Set<string>; conflicts: Set<string> }>();
     for (const message of batch) {
-      const ids = byPoint.get(message.pointId) ?? [];
-      for (const order of message.orders) ids.push(order.id);
-      byPoint.set(message.pointId, ids);
+      const answer = byPoint.get(message.pointId) ?? { ids: new Set<string>(), conflicts: new Set<string>() };
+      for (const order of message.orders) (conflicting.has(order.id) ? answer.conflicts : answer.ids).add(order.id);
+      byPoint.set(message.pointId, answer);
     }
     const acks: Promise<void>[] = [];
-    for (const [pointId, ids] of byPoint) {
-      for (let i = 0; i < ids.length; i += MAX_ORDERS_PER_MESSAGE) {
+    for (const [pointId, answer] of byPoint) {
+      // An id committed with other content is answered as a conflict, never acked (even if a copy in
+      // the same group matched what was committed).
+      const ids = [...answer.ids].filter((id) => !answer.conflicts.has(id));
+      const conflicts = [...answer.conflicts];
+      for (let i = 0; i < Math.max(ids.length, conflicts.length); i += MAX_ORDERS_PER_MESSAGE) {
         acks.push(
-          this.o.publishAck(pointId, ids.slice(i, i + MAX_ORDERS_PER_MESSAGE)).catch((error: unknown) => {
+          this.o.publishAck(pointId, ids.slice(i, i + MAX_ORDERS_PER_MESSAGE), conflicts.slice(i, i + MAX_ORDERS_PER_MESSAGE)).catch((error: unknown) => {
             this.o.log.warn({ err: (error as Error).message, pointId }, 'ack publish failed; the point will resend and be acked again');
           }),
         );

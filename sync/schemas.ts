@@ -37,6 +37,8 @@ export const HealthBody = z.object({
   checks: z.object({ internet: CheckState, printer: CheckState, camera: CheckState, system: CheckState }),
   unsynced: z.number().int().nonnegative(),
   oldestUnsyncedAt: Timestamp.nullable().optional(),
+  /** Orders central holds other content for under the same id: never synced, a person must compare them. */
+  conflicts: z.number().int().nonnegative().optional(),
   version: z.string().max(64).optional(),
 });
 export type HealthBody = z.infer<typeof HealthBody>;
@@ -112,8 +114,17 @@ export function orderNumber(pointId: string, seq: number): string {
 export const OrdersMessage = z.object({ ts: Timestamp, orders: z.array(OrderRecord).min(1).max(MAX_ORDERS_PER_MESSAGE) });
 export type OrdersMessage = z.infer<typeof OrdersMessage>;
 
-/** `points/{id}/acks`: ids central has committed. */
-export const AckMessage = z.object({ ts: Timestamp, ids: z.array(OrderId).min(1).max(MAX_ORDERS_PER_MESSAGE) });
+/**
+ * `points/{id}/acks`: `ids` central has committed with exactly the content sent; `conflicts`: ids
+ * central already holds with other content (the box marks those orders "conflict", never synced).
+ */
+export const AckMessage = z
+  .object({
+    ts: Timestamp,
+    ids: z.array(OrderId).max(MAX_ORDERS_PER_MESSAGE),
+    conflicts: z.array(OrderId).max(MAX_ORDERS_PER_MESSAGE).default([]),
+  })
+  .refine((ack) => ack.ids.length + ack.conflicts.length > 0, { message: 'an ack names at least one id', path: ['ids'] });
 export type AckMessage = z.infer<typeof AckMessage>;
 
 export const CommandResultMessage = z.object({

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { openDatabase } from '../../lib/sqlite.js';
 import type { OrderRecord } from '../../sync/schemas.js';
+import { classifyResends } from '../../sync/digest.js';
 import type { DayOrder } from '../../sync/day-summary.js';
 import type { CentralStore, CommitResult, CommittedOrder, OrderQuery, OrderStats } from './types.js';
 
@@ -37,6 +38,7 @@ export class SqliteCentralStore implements CentralStore {
       ),
       count: db.prepare('INSERT INTO point_counts (point_id, orders) VALUES (?, ?) ON CONFLICT(point_id) DO UPDATE SET orders = orders + excluded.orders'),
       stats: db.prepare<[], { point_id: string; orders: number }>('SELECT point_id, orders FROM point_counts ORDER BY point_id'),
+      stored: db.prepare<[string], { record: string }>('SELECT record FROM orders WHERE id = ?'),
       dayOrders: db.prepare<[string, number, number], Omit<DayOrder, 'synced'>>(
         "SELECT seq, total, json_extract(record, '$.payment') AS payment FROM orders WHERE point_id = ? AND created_at >= ? AND created_at < ?",
       ),
@@ -44,15 +46,23 @@ export class SqliteCentralStore implements CentralStore {
     this.commitTx = db.transaction((orders: readonly OrderRecord[], receivedAt: number) => {
       const insertedByPoint = new Map<string, number>();
       const fresh: OrderRecord[] = [];
+      const resent: OrderRecord[] = [];
       for (const order of orders) {
         const changes = this.stmts.insert.run(order.id, order.pointId, order.seq, order.number, order.createdAt, receivedAt, order.total, JSON.stringify(order)).changes;
         if (changes) {
           insertedByPoint.set(order.pointId, (insertedByPoint.get(order.pointId) ?? 0) + 1);
           fresh.push(order);
+        } else {
+          resent.push(order);
         }
       }
       for (const [pointId, count] of insertedByPoint) this.stmts.count.run(pointId, count);
-      return { inserted: fresh.length, fresh };
+      const committed = new Map<string, unknown>();
+      for (const order of resent) {
+        const row = this.stmts.stored.get(order.id);
+        if (row) committed.set(order.id, JSON.parse(row.record));
+      }
+      return { inserted: fresh.length, fresh, conflicts: classifyResends(resent, committed).conflicts };
     });
   }
 

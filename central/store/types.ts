@@ -1,4 +1,5 @@
 import type { OrderRecord } from '../../sync/schemas.js';
+import type { Conflict } from '../../sync/digest.js';
 import type { IngestStore } from '../../sync/ingest.js';
 import type { DayOrder } from '../../sync/day-summary.js';
 
@@ -22,6 +23,8 @@ export interface CommitResult {
   inserted: number;
   /** The orders this commit added (duplicates of earlier commits left out). */
   fresh: OrderRecord[];
+  /** Ids already committed with other content (sync/digest.ts): not acked as synced. */
+  conflicts: Conflict[];
 }
 
 /** SQLite answers synchronously (and stays fast); PostgreSQL answers with a Promise. Callers await. */
@@ -32,7 +35,7 @@ export type MaybePromise<T> = T | Promise<T>;
  * contract suite in test/store/contract.ts.
  */
 export interface CentralStore extends IngestStore {
-  /** Idempotent by order id, in one transaction. */
+  /** Idempotent by order id, in one transaction; an id already committed with other content is reported, never overwritten. */
   commitOrders(orders: readonly OrderRecord[], receivedAt: number): MaybePromise<CommitResult>;
   /** In commit order. */
   listOrders(query: OrderQuery): MaybePromise<CommittedOrder[]>;

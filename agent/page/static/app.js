@@ -458,8 +458,9 @@ function renderBanner() {
   $('camera-state').textContent = health ? cameraText(health.checks.camera) : '';
   $('camera-state').className = health && health.checks.camera.status !== 'up' ? 'warn' : '';
   const unsynced = health?.unsynced ?? 0;
-  $('unsynced-state').textContent = health ? (unsynced ? t('unsynced.some', { n: unsynced }) : t('unsynced.none')) : '';
-  $('unsynced-state').className = unsynced ? 'warn' : '';
+  const conflicts = health?.conflicts ?? 0;
+  $('unsynced-state').textContent = !health ? '' : conflicts ? t('unsynced.conflicts', { n: conflicts }) : unsynced ? t('unsynced.some', { n: unsynced }) : t('unsynced.none');
+  $('unsynced-state').className = unsynced || conflicts ? 'warn' : '';
   renderSavedMessage();
   renderPrinterNotice(health ? printerProblem(health.checks.printer) : null);
 }
@@ -491,6 +492,11 @@ function renderSavedMessage() {
   showMessage('ok', `${head} · ${t('receipt.printing')}`);
 }
 
+/** pending, synced, or conflict: central holds other content under this order's id (never synced). */
+function syncOf(order) {
+  return order.sync === 'conflict' ? 'conflict' : order.syncedAt === null ? 'pending' : 'synced';
+}
+
 function renderOrders() {
   const t = state.t;
   const body = $('orders');
@@ -505,12 +511,12 @@ function renderOrders() {
     body.append(
       el(
         'tr',
-        { 'data-order-id': order.id, 'data-sync': order.syncedAt === null ? 'pending' : 'synced' },
+        { 'data-order-id': order.id, 'data-sync': syncOf(order) },
         cell('col.number', { class: 'number', text: order.number }),
         cell('col.time', { class: 'time', text: timeOf(order.createdAt) }),
         cell('col.total', { class: 'money', text: money(order.total) }),
         cell('col.payment', { class: 'payment-cell', text: t(`payment.${order.payment}`) }),
-        cell('col.sync', { class: order.syncedAt === null ? 'sync pending' : 'sync synced', text: order.syncedAt === null ? t('sync.pending') : t('sync.synced') }),
+        cell('col.sync', { class: `sync ${syncOf(order)}`, text: t(`sync.${syncOf(order)}`) }),
         cell('col.receipt', { class: 'receipt', text: receipt }),
         cell('col.note', { class: 'note', text: order.note ?? '' }),
         cell(
