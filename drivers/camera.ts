@@ -138,13 +138,13 @@ export async function inspectJpeg(bytes: Buffer): Promise<FrameInfo> {
 }
 
 /**
- * What the decoder said, when it said something about the image ("SOI not found"); its own
- * internals failing on corrupt data (a TypeError from inside jpeg-js) are only "corrupt data".
+ * What staff read when the full decoder refuses a frame: its messages ("Could not recreate
+ * Huffman Table", or a TypeError from inside jpeg-js) are internals; only "too large" is news.
  */
 function decoderComplaint(error: unknown): string {
-  if (typeof error === 'string') return error.slice(0, 200);
-  if (error instanceof TypeError || error instanceof RangeError || !(error instanceof Error)) return 'its data is corrupt';
-  return error.message.slice(0, 200);
+  const said = typeof error === 'string' ? error : error instanceof Error ? error.message : '';
+  if (/maxResolutionInMP|maxMemoryUsageInMB/.test(said)) return `it is larger than ${MAX_PIXELS / 1e6} megapixels`;
+  return 'its data is corrupt';
 }
 
 /** The full decode, the fallback (and the bench's yardstick); its hash is over the decoded pixels. */
