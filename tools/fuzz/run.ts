@@ -32,7 +32,8 @@ for (const name of names) {
     process.stdout.write(`${figures.boundary.padEnd(22)} ${String(figures.cases).padStart(6)} cases  5xx ${figures.status5xx}  crashes ${figures.crashes}  hangs ${figures.hangs}  wrong acks ${figures.wrongAcks}  ${(figures.ms / 1000).toFixed(1)} s\n`);
   } catch (error) {
     failed = true;
-    process.stdout.write(`${name}: PROPERTY FAILED (seed ${seed})\n${(error as Error).message}\n`);
+    const cause = (error as Error).cause;
+    process.stdout.write(`${name}: PROPERTY FAILED (seed ${seed})\n${(error as Error).message}\n${cause ? `cause: ${(cause as Error).stack ?? String(cause)}\n` : ''}`);
   }
 }
 rmSync(dir, { recursive: true, force: true });
