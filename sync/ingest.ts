@@ -1,5 +1,6 @@
 import type { Logger } from '../lib/log.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { isDiskFull } from '../lib/sqlite.js';
 import type { Conflict } from './digest.js';
 import { MAX_ORDERS_PER_MESSAGE, type OrderRecord, type OrdersMessage, type RejectReason } from './schemas.js';
 
@@ -72,7 +73,11 @@ export class Ingest {
       commit = await this.o.store.commitOrders(orders, this.clock.now());
     } catch (error) {
       // Nothing is acked; the points send these again after their ack timeout.
-      this.o.log.error({ err: error, orders: orders.length }, 'order commit failed; not acking');
+      if (isDiskFull(error)) {
+        this.o.log.error({ orders: orders.length, code: 'SQLITE_FULL' }, "central's data disk is full: order commit rolled back, not acking; free space on central's data disk and the points' resends are committed");
+      } else {
+        this.o.log.error({ err: error, orders: orders.length }, 'order commit failed; not acking');
+      }
       return;
     } finally {
       this.committing = false;
