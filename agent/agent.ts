@@ -16,6 +16,7 @@ import { agentRouter } from './http.js';
 import { DayReporter } from './reconciliation.js';
 import type { CashDrawer } from './drawer.js';
 import { stopSteps } from '../lib/shutdown.js';
+import { DiskFullError, DiskFullWatch, withDiskFull } from './disk.js';
 
 /** The mode and since when, kept so a restart does not reset "offline since". */
 const MODE_KEY = 'mode.since';
@@ -70,6 +71,8 @@ export class Agent {
   readonly kitchen: Receipts | undefined;
   readonly drawer: CashDrawer | undefined;
   readonly dayReporter: DayReporter;
+  /** Whether the data disk is full (SQLITE_FULL on a write), until a write commits again. */
+  readonly disk: DiskFullWatch;
   private readonly linkHealth: LinkHealth | undefined;
   private http: StartedServer | undefined;
   /** The same router over HTTPS (`http.tls`), on `http.tlsPort`. */
@@ -101,7 +104,7 @@ export class Agent {
       clean: false,
       log: this.log,
       will: () => {
-        this.session = this.store.nextCounter('mqtt.session');
+        this.session = this.nextSession();
         return { kind: 'pointStatus', params: { pointId: config.pointId }, payload: this.statusPayload(false) };
       },
     });
@@ -124,6 +127,13 @@ export class Agent {
     this.receipts = deps.receipts?.(this.store);
     this.kitchen = deps.kitchen?.(this.store);
     this.drawer = deps.drawer;
+    this.disk = new DiskFullWatch({
+      dataDir: config.dataDir,
+      clock: this.clock,
+      log: this.log,
+      probe: () => this.store.setMeta('disk.probe', String(this.clock.now())),
+      onChange: () => void this.publishHealth(),
+    });
     this.dayReporter = new DayReporter({ store: this.store, link: this.link, pointId: config.pointId, timeZone: config.timeZone, clock: this.clock, log: this.log });
   }
 
@@ -170,7 +180,8 @@ export class Agent {
   /** Commits an order, then queues its receipt (and kitchen ticket), opens the drawer for cash and wakes the outbox. */
   commitOrder(input: Parameters<OrderStore['addOrder']>[0]): { order: OrderRecord; created: boolean } {
     // The print jobs join the order's transaction: one fsync per order, and no order without its paper.
-    const result = this.store.addOrder(input, this.clock.now(), this.paperJobs);
+    // A full disk rolls the transaction back: 507 (DiskFullError), nothing half-written.
+    const result = this.disk.write('order', () => this.store.addOrder(input, this.clock.now(), this.paperJobs));
     if (result.created) {
       this.checkpointWhenIdle();
       this.outbox.kick();
@@ -228,7 +239,22 @@ export class Agent {
     const stored = this.modeNow ? null : this.store.getMeta(MODE_KEY);
     const previous = stored ? (JSON.parse(stored) as { mode: string; since: number }) : null;
     this.modeNow = previous?.mode === mode ? previous : { mode, since: this.clock.now() };
-    this.store.setMeta(MODE_KEY, JSON.stringify(this.modeNow));
+    try {
+      this.disk.write('mode', () => this.store.setMeta(MODE_KEY, JSON.stringify(this.modeNow)));
+    } catch (error) {
+      // Kept in memory; a restart may then say "since" from the start.
+      this.log.warn({ err: (error as Error).message }, 'could not store since when the mode holds');
+    }
+  }
+
+  /** The next MQTT session number, durable; on a full disk one more than the last, in memory only. */
+  private nextSession(): number {
+    try {
+      return this.disk.write('session', () => this.store.nextCounter('mqtt.session'));
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'could not store the MQTT session number; counting on in memory');
+      return this.session + 1;
+    }
   }
 
   healthBody(): HealthBody {
@@ -237,9 +263,10 @@ export class Agent {
     return {
       pointId: this.config.pointId,
       mode: snapshot.mode,
-      checks: snapshot.checks,
+      checks: { ...snapshot.checks, system: withDiskFull(snapshot.checks.system, this.disk.fullSince, this.config.dataDir) },
       unsynced: unsynced.count,
       oldestUnsyncedAt: unsynced.oldestCreatedAt,
+      conflicts: this.store.conflictCount(),
       version: VERSION,
     };
   }
@@ -275,7 +302,13 @@ export class Agent {
     const inbound = decoded.value;
     switch (inbound.kind) {
       case 'pointAcks':
-        this.outbox.onAck(inbound.message.ids);
+        try {
+          this.disk.write('ack', () => this.outbox.onAck(inbound.message.ids, inbound.message.conflicts));
+        } catch (error) {
+          // Not marked synced: the outbox sends these again after its ack timeout and central acks them again.
+          if (!DiskFullError.is(error)) this.log.error({ err: (error as Error).message }, 'could not mark acked orders synced; they will be sent again');
+          return;
+        }
         this.dayReporter.kick();
         return;
       case 'centralStatus':
@@ -337,6 +370,7 @@ export class Agent {
     const step = stopSteps(AGENT_STOP_BUDGET_MS, this.log);
     clearInterval(this.healthTimer);
     clearTimeout(this.checkpointTimer);
+    this.disk.stop();
     this.outbox.stop();
     this.dayReporter.stop();
     if (graceful && this.link.connected) {

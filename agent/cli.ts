@@ -1,6 +1,6 @@
 import { createLogger } from '../lib/log.js';
 import { untilSignal, type Command } from '../lib/cli.js';
-import { loadAgentConfig } from './config.js';
+import { loadAgentConfig, preflightAgent } from './config.js';
 import { Agent } from './agent.js';
 import { deviceDeps, runDoctor } from './checks/index.js';
 import { startSdNotify } from '../lib/sdnotify.js';
@@ -18,6 +18,7 @@ export const agentCommand: Command = {
   options: { config: { type: 'string', short: 'c' } },
   async run(values) {
     const config = loadAgentConfig(values.config as string | undefined);
+    await preflightAgent(config);
     const log = createLogger({ name: 'agent' });
     // The internet check asks the agent's own MQTT link whether central is reachable.
     let agent: Agent | undefined;

@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../lib/config.js';
 import type { TlsFiles } from '../lib/http.js';
+import { loadMenuFile } from './menu.js';
+import { freeToBind, readableFile, throwProblems, writableDir } from '../lib/preflight.js';
 import { Currency, Money, PointId } from '../sync/schemas.js';
 import { DEFAULT_TIME_ZONE, isTimeZone } from '../sync/day-summary.js';
-import { mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
+import { MAX_PEM_BYTES, MqttLogin, MqttUrl, mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
 
 const Pin = z.string().regex(/^\d{4,12}$/, 'must be 4 to 12 digits, as a string');
 
@@ -18,7 +20,6 @@ const InternetTarget = z
   .string()
   .regex(/^(tcp:\/\/[^/:]+:\d{1,5}|https?:\/\/.+)$/, 'must be tcp://host:port or an http(s):// URL');
 
-const BrokerUrl = z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/.+/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL');
 const DEFAULT_BROKER = 'mqtt://127.0.0.1:1883';
 
 const Percent = z.number().min(1).max(100);
@@ -67,13 +68,13 @@ export const agentConfigSchema = z.strictObject({
   mqtt: z
     .strictObject({
       /** One broker: the shorthand of `urls` with one element. */
-      url: BrokerUrl.optional(),
+      url: MqttUrl.optional(),
       /** Brokers in order of preference: the next when one fails, the first again every `primaryRetryMs`. */
-      urls: z.array(BrokerUrl).min(1).max(10).optional(),
+      urls: z.array(MqttUrl).min(1).max(10).optional(),
       /** While on a broker other than the first, how often the first is tried again. */
       primaryRetryMs: z.number().int().min(1000).max(86_400_000).default(30_000),
-      username: z.string().min(1).optional(),
-      password: z.string().min(1).optional(),
+      username: MqttLogin.optional(),
+      password: MqttLogin.optional(),
       ...mqttTlsFields,
       keepalive: z.number().int().min(1).max(3600).default(10),
       /** An order unacked this long is sent again even if the connection never dropped. */
@@ -243,6 +244,32 @@ export type AgentConfig = z.output<typeof agentConfigSchema>;
 /** The language receipts print in: `receipt.language`, else the page's `language`. */
 export function receiptLanguage(config: Pick<AgentConfig, 'language' | 'receipt'>): Language {
   return config.receipt.language ?? config.language;
+}
+
+/** A menu file larger than this is not a menu. */
+export const MAX_MENU_FILE_BYTES = 4 * 1024 * 1024;
+
+/** What the config names on this machine: files, the data dir, the HTTP port. Throws ConfigError. */
+export async function preflightAgent(config: AgentConfig): Promise<void> {
+  const { mqtt } = config;
+  throwProblems([
+    writableDir('dataDir', config.dataDir),
+    readableFile('menuFile', config.menuFile, MAX_MENU_FILE_BYTES) ?? menuProblem(config.menuFile),
+    readableFile('mqtt.ca', mqtt.ca, MAX_PEM_BYTES),
+    readableFile('mqtt.cert', mqtt.cert, MAX_PEM_BYTES),
+    readableFile('mqtt.key', mqtt.key, MAX_PEM_BYTES),
+    await freeToBind('http.port', config.http.host, config.http.port),
+  ]);
+}
+
+function menuProblem(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    loadMenuFile(file);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 export function loadAgentConfig(file?: string, env: NodeJS.ProcessEnv = process.env, base?: Record<string, unknown>): AgentConfig {

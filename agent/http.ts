@@ -10,6 +10,7 @@ import { lateEntry, offlineLimitBreach, type LimitBreach } from './limits.js';
 import { OrderRequest, priceItems } from './orders.js';
 import { boxDaySummary } from './reconciliation.js';
 import { repeatedVoid, voidApprover, VoidRequest } from './voids.js';
+import { syncState, type StoredOrder } from './store.js';
 import { accessGate, clientOf, GuardedRouter, PageAssets, PinGate, pinRefused, registerPageRoutes, StaffSessions } from './page/index.js';
 
 const OrdersQuery = z.object({
@@ -95,7 +96,7 @@ function requireManager(manager: PinGate | undefined, managerPin: string | undef
 }
 
 /** The `201 {id, number, total, currency, status, printed}` body of a committed order. */
-function receipt(agent: Agent, order: OrderRecord, syncedAt: number | null, justCommitted: boolean) {
+function receipt(agent: Agent, order: OrderRecord, stored: Pick<StoredOrder, 'syncedAt' | 'conflictAt'>, justCommitted: boolean) {
   return {
     id: order.id,
     number: order.number,
@@ -103,7 +104,7 @@ function receipt(agent: Agent, order: OrderRecord, syncedAt: number | null, just
     takenAt: orderTime(order),
     total: order.total,
     currency: order.currency,
-    status: syncedAt === null ? 'unsynced' : 'synced',
+    status: syncState(stored),
     // An order committed a moment ago has not reached the printer yet: no query on the commit path.
     printed: !justCommitted && (agent.receipts?.printed(order.id) ?? false),
   };
@@ -142,7 +143,7 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
     }
     // A retried POST with a known clientRef answers 200 with the order it already saved.
     const prior = request.clientRef ? agent.store.getByClientRef(request.clientRef) : null;
-    if (prior) return { status: 200, body: receipt(agent, prior.order, prior.syncedAt, false) };
+    if (prior) return { status: 200, body: receipt(agent, prior.order, prior, false) };
     // A tablet's queued order was taken live while the box was away: no manager PIN for its age, but still the max age.
     const fromTablet = request.deviceTag !== undefined;
     const takenAt = approveLateEntry({ log, clock, limits: config.limits, manager }, request.takenAt, request.managerPin, req, fromTablet);
@@ -162,7 +163,7 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
       takenAt,
       number: fromTablet ? tabletOrderNumber(config.pointId, request.deviceTag!, request.deviceSeq!) : null,
     });
-    const stored = created ? null : agent.store.get(order.id)?.syncedAt ?? null;
+    const stored = (created ? null : agent.store.get(order.id)) ?? { syncedAt: null, conflictAt: null };
     return { status: created ? 201 : 200, body: receipt(agent, order, stored, created) };
   });
   router.get('/api/orders', (req) => {
@@ -171,13 +172,14 @@ export function agentRouter(agent: Agent, { log, clock }: AgentRouterDeps): Rout
     const orders = agent.store.list(query.status, { limit: query.limit, ...(day ? { since: day.from, until: day.to } : {}) });
     return {
       status: 200,
-      body: orders.map(({ order, syncedAt, void: voided }) => ({
-        ...order,
-        takenAt: orderTime(order),
-        syncedAt,
-        printed: agent.receipts?.printed(order.id) ?? false,
-        voidedAt: voided?.voidedAt ?? null,
-        voidReason: voided?.reason ?? null,
+      body: orders.map((stored) => ({
+        ...stored.order,
+        takenAt: orderTime(stored.order),
+        syncedAt: stored.syncedAt,
+        sync: syncState(stored),
+        printed: agent.receipts?.printed(stored.order.id) ?? false,
+        voidedAt: stored.void?.voidedAt ?? null,
+        voidReason: stored.void?.reason ?? null,
       })),
     };
   });

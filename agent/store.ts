@@ -73,6 +73,9 @@ export const MIGRATIONS: string[] = [
    ALTER TABLE print_jobs_v5 RENAME TO print_jobs;
    CREATE INDEX print_jobs_queued ON print_jobs(target, id) WHERE state = 'queued';
    CREATE INDEX print_jobs_order ON print_jobs(order_id);`,
+  // Central holds another version of the order under the same id: never synced, not sent again.
+  `ALTER TABLE orders ADD COLUMN conflict_at INTEGER;
+   CREATE INDEX orders_conflict ON orders(conflict_at) WHERE conflict_at IS NOT NULL;`,
 ];
 
 export interface NewOrder {
@@ -91,6 +94,8 @@ export interface NewOrder {
 export interface StoredOrder {
   order: OrderRecord;
   syncedAt: number | null;
+  /** When central answered that it holds other content under this order's id (then never synced). */
+  conflictAt: number | null;
   /** Its void, if it has one. */
   void: VoidRecord | null;
 }
@@ -99,6 +104,13 @@ export interface NewVoid {
   orderId: string;
   reason: string;
   approvedBy: VoidRecord['approvedBy'];
+}
+
+/** How the staff page and the API word an order's sync state. */
+export type SyncState = 'unsynced' | 'synced' | 'conflict';
+
+export function syncState(stored: Pick<StoredOrder, 'syncedAt' | 'conflictAt'>): SyncState {
+  return stored.conflictAt !== null ? 'conflict' : stored.syncedAt === null ? 'unsynced' : 'synced';
 }
 
 /** An unsynced order as the outbox reads it: the record stays a JSON string, sent as is. */
@@ -121,14 +133,17 @@ export interface SessionStore {
 interface OrderRow {
   record: string;
   synced_at: number | null;
+  conflict_at: number | null;
   void_record: string | null;
 }
 
 /** An order row with its void (LEFT JOIN voids). */
-const ORDER_COLUMNS = 'o.record, o.synced_at, v.record AS void_record FROM orders o LEFT JOIN voids v ON v.order_id = o.id';
+const ORDER_COLUMNS = 'o.record, o.synced_at, o.conflict_at, v.record AS void_record FROM orders o LEFT JOIN voids v ON v.order_id = o.id';
 
 function toStored(row: OrderRow | undefined): StoredOrder | null {
-  return row ? { order: JSON.parse(row.record) as OrderRecord, syncedAt: row.synced_at, void: row.void_record ? (JSON.parse(row.void_record) as VoidRecord) : null } : null;
+  return row
+    ? { order: JSON.parse(row.record) as OrderRecord, syncedAt: row.synced_at, conflictAt: row.conflict_at, void: row.void_record ? (JSON.parse(row.void_record) as VoidRecord) : null }
+    : null;
 }
 
 /** The agent's durable order store and outbox: the source of truth until central acks. */
@@ -152,9 +167,11 @@ export class OrderStore implements SessionStore {
       unsyncedVoidStats: db.prepare<[], { count: number; oldest: number | null }>('SELECT COUNT(*) AS count, MIN(o.created_at) AS oldest FROM voids v JOIN orders o ON o.id = v.order_id WHERE v.synced_at IS NULL'),
       maxSeq: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM orders'),
       insert: db.prepare('INSERT INTO orders (seq, id, number, client_ref, created_at, total, record) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      unsyncedAfter: db.prepare<[number, number], OutboxRow>('SELECT seq, id, record FROM orders WHERE synced_at IS NULL AND seq > ? ORDER BY seq LIMIT ?'),
-      markSynced: db.prepare<[number, string]>('UPDATE orders SET synced_at = ? WHERE id = ? AND synced_at IS NULL'),
-      unsyncedStats: db.prepare<[], { count: number; oldest: number | null }>('SELECT COUNT(*) AS count, MIN(created_at) AS oldest FROM orders WHERE synced_at IS NULL'),
+      unsyncedAfter: db.prepare<[number, number], OutboxRow>('SELECT seq, id, record FROM orders WHERE synced_at IS NULL AND conflict_at IS NULL AND seq > ? ORDER BY seq LIMIT ?'),
+      markSynced: db.prepare<[number, string]>('UPDATE orders SET synced_at = ? WHERE id = ? AND synced_at IS NULL AND conflict_at IS NULL'),
+      markConflict: db.prepare<[number, string]>('UPDATE orders SET conflict_at = ? WHERE id = ? AND synced_at IS NULL AND conflict_at IS NULL'),
+      unsyncedStats: db.prepare<[], { count: number; oldest: number | null }>('SELECT COUNT(*) AS count, MIN(created_at) AS oldest FROM orders WHERE synced_at IS NULL AND conflict_at IS NULL'),
+      conflicts: db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM orders WHERE conflict_at IS NOT NULL'),
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       sessionExpiry: db.prepare<[string], { expires_at: number }>('SELECT expires_at FROM staff_sessions WHERE token_hash = ?'),
@@ -258,7 +275,17 @@ export class OrderStore implements SessionStore {
     )();
   }
 
-  /** Orders and voids not yet acked; the oldest by order time (a void belongs to its order's day). */
+  /** Marks orders central holds other content for: never synced, not sent again; returns how many changed. */
+  markConflict(ids: readonly string[], now = Date.now()): number {
+    return this.db.transaction(() => ids.reduce((changed, id) => changed + this.stmts.markConflict.run(now, id).changes, 0))();
+  }
+
+  /** Orders in conflict with central's version (waiting for a person). */
+  conflictCount(): number {
+    return this.stmts.conflicts.get()!.count;
+  }
+
+  /** Orders and voids not yet acked (conflicts are not waiting: they are counted apart); the oldest by order time (a void belongs to its order's day). */
   unsyncedStats(): { count: number; oldestCreatedAt: number | null } {
     const orders = this.stmts.unsyncedStats.get()!;
     const voids = this.stmts.unsyncedVoidStats.get()!;

@@ -6,6 +6,7 @@ import { MosquittoPeer } from '../test/peers/mosquitto.js';
 import { waitFor } from '../test/peers/net.js';
 import { PostgresCluster, adminQuery } from '../test/peers/postgres.js';
 import { TcpProxy, type CutMode } from '../test/peers/tcp-proxy.js';
+import { CAN_MOUNT_TMPFS, SmallDisk } from '../test/peers/tmpfs.js';
 import { httpJson, startHotpot, tempDir, type HotpotProcess } from '../test/helpers/hotpot.js';
 import { sampleOrder } from '../test/helpers/inproc.js';
 import { centralOrderIds, pointEnv, replicaEnv, replicaHealth, type OrderStatsBody } from '../test/helpers/replicas.js';
@@ -15,7 +16,8 @@ import { percentile } from './report.js';
  * `npm run chaos`: a fault campaign on real processes. 3 agents take orders over HTTP all along;
  * 2 central replicas share one Mosquitto (through `$share/central`) and one PostgreSQL; faults are
  * kill -9 of agents and replicas, broker kill -9, link cuts between agents and the broker (a TCP
- * proxy per agent) and PostgreSQL crashes. Then everything is healed and the books are checked:
+ * proxy per agent), PostgreSQL crashes and (as root) a full data disk under one box (a tmpfs filled
+ * for a while: its orders answer 507 until space returns, the staff press save again). Then everything is healed and the books are checked:
  * every order a box confirmed is at central exactly once and no box has anything unsynced.
  */
 
@@ -31,6 +33,9 @@ const CONVERGE_TIMEOUT_MS = 180_000;
 /** Every this many orders a box voids the one just entered. */
 const VOID_EVERY = 5;
 const TAKEOVER_TARGET_MS = 10_000;
+/** The box whose data dir is a small tmpfs the campaign fills (as root). */
+const DISK_POINT = POINTS[2]!;
+const DISK_FULL_EVERY_MS = 15_000;
 
 const random = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
@@ -117,6 +122,10 @@ class Campaign {
   readonly recoveries = new Set<Promise<void>>();
   readonly crashes: Crash[] = [];
   postFailures = 0;
+  /** Orders the box refused with 507 while its disk was full (saved again with the same clientRef once it had space). */
+  diskFullRefusals = 0;
+  readonly disk = CAN_MOUNT_TMPFS ? new SmallDisk(join(this.dir, DISK_POINT), '64m') : undefined;
+  diskFull = false;
   /** Shared peers down right now: one at a time, and no leader takeover is timed while PostgreSQL is down. */
   readonly down = new Set<'broker' | 'postgres'>();
   measuringTakeover = false;
@@ -136,6 +145,12 @@ class Campaign {
     say(`throwaway PostgreSQL cluster on port ${this.postgres.port} (pid ${this.postgres.pid})`);
     await this.broker.start();
     say(`mosquitto on port ${this.broker.port}`);
+    if (this.disk) {
+      await this.disk.mount();
+      say(`${DISK_POINT}'s data dir is a 64 MiB tmpfs the campaign fills`);
+    } else {
+      say('NOT ROOT: no disk-full faults (mounting a tmpfs needs root)');
+    }
     const crashed = (slot: Restartable, crash: Crash) => this.crashed(slot, crash);
     for (const name of REPLICAS) this.replicas.push(new Restartable(name, 'central', replicaEnv(name, this.dir, this.broker.url, this.databaseUrl), crashed));
     for (const pointId of POINTS) {
@@ -176,6 +191,12 @@ class Campaign {
       try {
         const res = await httpJson<{ id: string }>(port, 'POST', path, body);
         if (res.status === 201 || res.status === 200) return { id: res.body.id, status: res.status };
+        if (res.status === 507) {
+          // The page keeps the cart: the staff write it on paper and save again once there is space.
+          this.diskFullRefusals++;
+          await sleep(100);
+          continue;
+        }
         throw new Error(`HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`);
       } catch (error) {
         this.postFailures++;
@@ -219,9 +240,26 @@ class Campaign {
     return true;
   }
 
-  /** One box down at a time: the others keep taking orders. */
+  /** The small disk under one box filled to ENOSPC for a while, then freed. */
+  private fillDisk(): void {
+    const disk = this.disk!;
+    this.diskFull = true;
+    this.count('data disk full');
+    this.heal('a full disk', async () => {
+      try {
+        disk.fill();
+        say(`${DISK_POINT}'s data disk full`);
+        await sleep(random(2000, 6000));
+      } finally {
+        disk.free();
+        this.diskFull = false;
+      }
+    });
+  }
+
+  /** One box down at a time: the others keep taking orders (and a box on a full disk is not restarted). */
   private killAgent(): boolean {
-    const running = this.agents.filter((agent) => agent.up);
+    const running = this.agents.filter((agent) => agent.up && !(this.diskFull && agent.name === DISK_POINT));
     if (running.length < this.agents.length) return false;
     const slot = pick(running);
     this.count('agent kill -9');
@@ -281,6 +319,7 @@ class Campaign {
     const started = Date.now();
     const postgresAt = Array.from({ length: POSTGRES_RESTARTS }, (_, i) => ((i + 1) * FAULT_PHASE_MS) / (POSTGRES_RESTARTS + 1));
     let nextBroker = BROKER_RESTART_EVERY_MS / 2;
+    let nextDiskFull = DISK_FULL_EVERY_MS / 3;
     let lastReport = 0;
     for (;;) {
       const elapsed = Date.now() - started;
@@ -290,6 +329,9 @@ class Campaign {
       if (quiet && postgresAt.length && elapsed >= postgresAt[0]! && !this.measuringTakeover && this.replicas.every((r) => r.up)) {
         postgresAt.shift();
         this.outage('postgres', 'postgresql crash and restart', () => this.postgres.crash(), async () => void (await this.postgres.start()));
+      } else if (this.disk && !this.diskFull && elapsed >= nextDiskFull && this.agents.every((agent) => agent.up)) {
+        nextDiskFull += DISK_FULL_EVERY_MS;
+        this.fillDisk();
       } else if (quiet && elapsed >= nextBroker) {
         nextBroker += BROKER_RESTART_EVERY_MS;
         this.outage('broker', 'broker kill -9 and restart', () => this.broker.kill(), async () => void (await this.broker.start()));
@@ -344,6 +386,7 @@ class Campaign {
     for (const proxy of this.proxies) await proxy.stop();
     await this.broker.stop().catch(() => undefined);
     await this.postgres.destroy().catch(() => undefined);
+    await this.disk?.unmount().catch((error: unknown) => say(`could not unmount ${this.disk!.dir}: ${(error as Error).message}`));
   }
 }
 
@@ -430,7 +473,7 @@ async function main(): Promise<void> {
     say(`every box synced ${Math.round(convergeMs / 1000)} s after the last fault healed; checking the books`);
     const verdict = await verify(campaign);
     const takeovers = [...campaign.takeoversMs].sort((a, b) => a - b);
-    const kinds = ['agent kill -9', 'replica kill -9', 'broker kill -9 and restart', 'link cut (reset)', 'link cut (blackhole)', 'postgresql crash and restart'];
+    const kinds = ['agent kill -9', 'replica kill -9', 'broker kill -9 and restart', 'link cut (reset)', 'link cut (blackhole)', 'postgresql crash and restart', ...(campaign.disk ? ['data disk full'] : [])];
     const missingKinds = kinds.filter((kind) => !campaign.faults[kind]);
     const ok =
       campaign.faultCount >= MIN_FAULTS &&
@@ -457,6 +500,7 @@ async function main(): Promise<void> {
       convergeSec: Math.round(convergeMs / 100) / 10,
       orders: verdict,
       postFailuresWhileFaulted: campaign.postFailures,
+      diskFullRefusals: campaign.diskFullRefusals,
       crashes: campaign.crashes,
       restarts: Object.fromEntries([...campaign.agents, ...campaign.replicas].map((slot) => [slot.name, slot.starts - 1])),
       leaderTakeover: {
@@ -477,6 +521,7 @@ async function main(): Promise<void> {
         `missing at central: ${verdict.missingAtCentral}; at central but on no box: ${verdict.notOnAnyBox}; duplicates: ${verdict.duplicateIds} ids, ${verdict.duplicateNumbers} numbers, ${verdict.duplicateClientRefs} clientRefs`,
         `voids confirmed by the boxes: ${verdict.voids.confirmedByBoxes}; at central: ${verdict.voids.atCentral} (stats ${verdict.voids.centralStatsVoids}); missing: ${verdict.voids.missingAtCentral}; unconfirmed: ${verdict.voids.notConfirmed}; duplicates: ${verdict.voids.duplicates}`,
         `unsynced on the boxes: ${JSON.stringify(verdict.unsyncedOnBoxes)}; all synced ${report.convergeSec} s after healing`,
+        `orders refused with 507 while ${DISK_POINT}'s disk was full (saved again once freed): ${campaign.diskFullRefusals}${campaign.disk ? '' : ' (no disk-full faults: not root)'}`,
         `processes that crashed by themselves: ${campaign.crashes.length}${campaign.crashes.length ? ` (${campaign.crashes.map((c) => c.name).join(', ')})` : ''}`,
         `leader takeovers: ${takeovers.length}, p50 ${report.leaderTakeover.p50Ms} ms, max ${report.leaderTakeover.maxMs} ms (target ≤ ${TAKEOVER_TARGET_MS} ms: ${takeoverOk ? 'ok' : 'MISS'})`,
         `result: ${report.result}`,

@@ -85,6 +85,8 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
+    // A service that failed while starting may hold sockets and timers: it must exit, not hang deaf.
+    if (code !== 0) process.exit(code);
     process.exitCode = code;
   },
   (error: unknown) => {

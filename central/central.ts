@@ -1,3 +1,4 @@
+import { CommandError } from '../lib/cli.js';
 import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
 import { systemClock, type Clock } from '../lib/clock.js';
@@ -17,7 +18,8 @@ import { Incidents, INCIDENT_MIGRATIONS } from './incidents/index.js';
 import { migrate } from './migrations.js';
 import { SqliteCentralStore } from './store/sqlite.js';
 import { PostgresCentralStore } from './store/postgres.js';
-import type { CentralStore } from './store/types.js';
+import type { CentralStore, CommitResult } from './store/types.js';
+import type { Conflict } from '../sync/digest.js';
 import { PgLeader, SoleLeader, type Leadership } from './leader.js';
 import type { CentralPlugin, PluginApis, PluginName, RouteMeta } from './plugin.js';
 import { PluginHost, type OrderStatsExtension } from './plugin-host.js';
@@ -155,13 +157,15 @@ export class Central {
     this.link = link;
     const ingest = new Ingest({
       store: { commitOrders: (orders, receivedAt, voids) => this.commit(orders, receivedAt, voids) },
-      publishAck: (pointId, ids) => link.publish('pointAcks', { pointId }, { ts: this.clock.now(), ids }),
+      publishAck: (pointId, ids, conflicts) => link.publish('pointAcks', { pointId }, { ts: this.clock.now(), ids, conflicts }),
       log: this.log,
       clock: this.clock,
       onReject: (reason) => this.metrics.rejected.inc({ reason }),
-      onCommitted: (inserted, received) => {
+      onCommitted: (inserted, received, conflicts) => {
         this.metrics.ordersIngested.inc({ result: 'inserted' }, inserted);
-        this.metrics.ordersIngested.inc({ result: 'duplicate' }, received - inserted);
+        this.metrics.ordersIngested.inc({ result: 'duplicate' }, received - inserted - conflicts.length);
+        this.metrics.ordersIngested.inc({ result: 'conflict' }, conflicts.length);
+        this.reportConflicts(conflicts);
       },
     });
     link.onMessage((topic, payload) => this.route(ingest, topic, payload));
@@ -196,7 +200,11 @@ export class Central {
       return null;
     });
     if (setupFile) this.log.warn({ path: '/setup', tokenFile: setupFile }, 'central has no users yet: open /setup and create the first admin with the token in tokenFile');
-    await link.waitConnected(10_000).catch(() => this.log.warn({ url: this.brokerUrl }, 'not connected to the broker yet; retrying in the background'));
+    // An external broker may come later (central retries); its own embedded one must answer now, or ingest is dead.
+    await link.waitConnected(10_000).catch(() => {
+      if (this.broker) throw new CommandError(`central cannot connect to its own embedded broker at ${this.brokerUrl} within 10 s, so it would ingest nothing; check broker.host and broker.port`);
+      this.log.warn({ url: this.brokerUrl }, 'not connected to the broker yet; retrying in the background');
+    });
     this.log.info(
       {
         http: { host: this.http.host, port: this.http.port },
@@ -243,7 +251,32 @@ export class Central {
     });
   }
 
-  private async commit(orders: readonly OrderRecord[], receivedAt: number, voids: readonly VoidRecord[] = []): Promise<{ inserted: number }> {
+  /**
+   * An order id central committed, sent again with other content: two versions of one sale exist.
+   * Logged with both digests, one incident per point (the box shows the order as "conflict").
+   */
+  private reportConflicts(conflicts: readonly Conflict[]): void {
+    const byPoint = new Map<string, Conflict[]>();
+    for (const conflict of conflicts) {
+      this.log.warn({ pointId: conflict.pointId, orderId: conflict.id, committedDigest: conflict.committedDigest, receivedDigest: conflict.receivedDigest }, 'order conflict: id already committed with other content; not acked');
+      byPoint.set(conflict.pointId, [...(byPoint.get(conflict.pointId) ?? []), conflict]);
+    }
+    for (const [pointId, found] of byPoint) {
+      const first = found[0]!;
+      this.incidents.raise({
+        key: `point:${pointId}:order-conflict`,
+        title: `Conflicting order versions from ${pointId}`,
+        severity: 'major',
+        pointId,
+        detail:
+          `${pointId} sent ${found.length} order(s) whose id central already committed with other content (latest: ${first.id}, ` +
+          `committed ${first.committedDigest}, received ${first.receivedDigest}). Central keeps its first version; ` +
+          `compare the box's copy (staff page, status "conflict") with central's and correct the books by hand.`,
+      });
+    }
+  }
+
+  private async commit(orders: readonly OrderRecord[], receivedAt: number, voids: readonly VoidRecord[] = []): Promise<CommitResult> {
     const result = await this.orders.commitOrders(orders, receivedAt, voids);
     if (result.fresh.length + result.freshVoids.length > 0 && this.bus.hasListeners('ordersCommitted')) {
       this.bus.emitOrdersCommitted({ orders: result.fresh.map((order) => ({ ...order, receivedAt })), voids: result.freshVoids });

@@ -1,6 +1,6 @@
 import { createLogger } from '../lib/log.js';
 import { CommandError, untilSignal, type Command } from '../lib/cli.js';
-import { loadCentralConfig } from './config.js';
+import { loadCentralConfig, preflightCentral } from './config.js';
 import { Central } from './central.js';
 import { centralPlugins } from './plugins.js';
 
@@ -23,6 +23,7 @@ export const centralCommand: Command = {
   async run(values, positionals) {
     if (positionals.length) throw new CommandError(`unknown sub-command "${positionals.join(' ')}": init, check or polkit`, 2);
     const config = loadCentralConfig(values.config as string | undefined);
+    await preflightCentral(config);
     const log = createLogger({ name: 'central' });
     const central = new Central(config, { log, plugins: centralPlugins() });
     await central.start();

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { loadConfig } from '../lib/config.js';
+import { freeToBind, readableFile, throwProblems, writableDir } from '../lib/preflight.js';
 import { DEFAULT_TIME_ZONE, isTimeZone } from '../sync/day-summary.js';
 import { addressList } from './access/gate.js';
 import { GroupName } from './fleet.js';
 import { ROLES } from './plugin.js';
 import { duration } from '../lib/duration.js';
-import { mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
+import { MAX_PEM_BYTES, MqttLogin, MqttUrl, mqttTlsFields, requireCertWithKey } from '../sync/mqtt.js';
 import { brokerConfigSchema } from './broker/config.js';
 import { keysConfigSchema } from './access/key-age.js';
 import { upstreamConfigSchema } from './upstream/config.js';
@@ -45,9 +46,9 @@ export const centralConfigSchema = z.strictObject({
   /** Join an external broker (Mosquitto, EMQX, HiveMQ) instead of embedding one. */
   mqtt: z
     .strictObject({
-      url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/.+/, 'must be an mqtt:// or mqtts:// URL').optional(),
-      username: z.string().min(1).optional(),
-      password: z.string().min(1).optional(),
+      url: MqttUrl.optional(),
+      username: MqttLogin.optional(),
+      password: MqttLogin.optional(),
       ...mqttTlsFields,
       keepalive: z.number().int().min(1).max(3600).default(10),
       /** MQTT client id; replicas need distinct ones. */
@@ -91,12 +92,37 @@ export const centralConfigSchema = z.strictObject({
   status: statusConfigSchema.prefault({}),
   /** Orders per point per hour; usually busy points gone quiet (`activity:<point>:silent`). */
   activity: activityConfigSchema.prefault({}),
+}).superRefine((config, ctx) => {
+  if (config.mqtt.sharedGroup && !config.mqtt.url) {
+    ctx.addIssue({ code: 'custom', path: ['mqtt', 'sharedGroup'], message: 'needs mqtt.url (an external MQTT 5 broker): the embedded broker has no shared subscriptions, so ingest would never start' });
+  }
 });
 
 export type CentralConfig = z.output<typeof centralConfigSchema>;
 
 /** Keys 0.1 had that live elsewhere now: a config that still uses one is told where. */
 const MOVED_KEYS = { 'fleet.history': 'history', ...MOVED_BACKUP_KEYS };
+
+/** What the config names on this machine: files, the data dir, the ports central binds. Throws ConfigError. */
+export async function preflightCentral(config: CentralConfig): Promise<void> {
+  const { mqtt, broker, http } = config;
+  throwProblems([
+    ...(config.database.url ? [] : [writableDir('dataDir', config.dataDir)]),
+    readableFile('mqtt.ca', mqtt.ca, MAX_PEM_BYTES),
+    readableFile('mqtt.cert', mqtt.cert, MAX_PEM_BYTES),
+    readableFile('mqtt.key', mqtt.key, MAX_PEM_BYTES),
+    ...(mqtt.url
+      ? []
+      : [
+          readableFile('broker.tls.cert', broker.tls?.cert, MAX_PEM_BYTES),
+          readableFile('broker.tls.key', broker.tls?.key, MAX_PEM_BYTES),
+          readableFile('broker.tls.ca', broker.tls?.ca, MAX_PEM_BYTES),
+          await freeToBind('broker.port', broker.host, broker.port),
+          ...(broker.tls ? [await freeToBind('broker.tls.port', broker.host, broker.tls.port)] : []),
+        ]),
+    await freeToBind('http.port', http.host, http.port),
+  ]);
+}
 
 export function loadCentralConfig(file?: string, env: NodeJS.ProcessEnv = process.env, base?: Record<string, unknown>): CentralConfig {
   return loadConfig(centralConfigSchema, { file, env, moved: MOVED_KEYS, ...(base ? { base } : {}) });

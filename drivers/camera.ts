@@ -137,6 +137,16 @@ export async function inspectJpeg(bytes: Buffer): Promise<FrameInfo> {
   return decodeJpeg(bytes);
 }
 
+/**
+ * What staff read when the full decoder refuses a frame: its messages ("Could not recreate
+ * Huffman Table", or a TypeError from inside jpeg-js) are internals; only "too large" is news.
+ */
+function decoderComplaint(error: unknown): string {
+  const said = typeof error === 'string' ? error : error instanceof Error ? error.message : '';
+  if (/maxResolutionInMP|maxMemoryUsageInMB/.test(said)) return `it is larger than ${MAX_PIXELS / 1e6} megapixels`;
+  return 'its data is corrupt';
+}
+
 /** The full decode, the fallback (and the bench's yardstick); its hash is over the decoded pixels. */
 export async function decodeJpeg(bytes: Buffer): Promise<FrameInfo> {
   jpegModule ??= import('jpeg-js');
@@ -145,7 +155,7 @@ export async function decodeJpeg(bytes: Buffer): Promise<FrameInfo> {
   try {
     image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: 256 });
   } catch (error) {
-    throw new CaptureError(`the image does not decode as JPEG (${(error as Error).message})`);
+    throw new CaptureError(`the image does not decode as JPEG (${decoderComplaint(error)})`);
   }
   if (image.width === 0 || image.height === 0) throw new CaptureError('the image has no pixels');
   const pixels = image.data;

@@ -4,6 +4,7 @@ import type { PrinterOptions } from './printer.js';
 export type { Camera, Printer, PrinterFlags, Probe, ProbeResult, ReceiptBlock, SystemStats } from './types.js';
 export type { PrinterOptions } from './printer.js';
 export type { FrameInfo } from './frame.js';
+export { CaptureError } from './frame.js';
 export { assessPrinter, decodeStatus, STATUS_QUERY, CODE_PAGES, type CodePageName, type PrinterAssessment } from './escpos.js';
 export { DeviceUnreachableError } from './channel.js';
 

@@ -17,6 +17,7 @@ export class ConfigError extends Error {
 export function formatIssues(issues: readonly z.core.$ZodIssue[], schema?: z.ZodType, moved: Record<string, string> = {}): string[] {
   return issues.flatMap((issue) => {
     const at = issue.path.map(String);
+    if (issue.code === 'invalid_type' && issue.input === undefined) return [`${at.join('.')}: missing (required; ${issue.expected} expected)`];
     if (issue.code !== 'unrecognized_keys') return [`${at.length ? at.join('.') : '(root)'}: ${issue.message}`];
     const known = schema ? keysAt(schema, at) : [];
     return issue.keys.map((key) => {
@@ -163,7 +164,7 @@ export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOp
     if (value !== undefined) setPath(raw, leaf.path, parseEnvValue(value, leaf.kind));
   }
   if (problems.length) throw new ConfigError(problems);
-  const result = schema.safeParse(raw);
+  const result = schema.safeParse(raw, { reportInput: true });
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues, schema, options.moved));
   return result.data;
 }

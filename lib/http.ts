@@ -28,6 +28,7 @@ export class HttpError extends CodedError {
 export const RouterErrors = {
   notFound: defineError('NOT_FOUND', 404, (method: string, path: string) => `no such endpoint: ${method} ${path}`),
   methodNotAllowed: defineError('METHOD_NOT_ALLOWED', 405, (method: string, path: string) => `${method} is not allowed on ${path}`),
+  badTarget: defineError('BAD_REQUEST_TARGET', 400, (target: string) => `the request target ${target.slice(0, 200)} is not a path (it must start with /)`),
   badEscape: defineError('BAD_URL_ESCAPE', 400, (path: string) => `the URL path ${path.slice(0, 200)} holds a malformed %-escape`),
   notJson: defineError('UNSUPPORTED_MEDIA_TYPE', 415, (type: string) => `the request body must be JSON (Content-Type: application/json), not ${type || 'untyped'}`),
   tooLarge: defineError('BODY_TOO_LARGE', 413, (max: number) => `request body larger than ${max} bytes`),
@@ -163,9 +164,12 @@ export class Router<M = undefined> {
   }
 
   async handle(raw: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
-    const url = new URL(raw.url ?? '/', 'http://localhost');
+    // The request target is parsed here and nowhere else: `//x` or junk is a 400, not a throw outside the try.
+    const target = raw.url ?? '/';
+    const url = parseTarget(target);
     const method = raw.method ?? 'GET';
     try {
+      if (!url) throw RouterErrors.badTarget(target);
       const matching = this.routes.filter((route) => route.pattern.test(url.pathname));
       const route = matching.find((r) => r.method === method || (method === 'HEAD' && r.method === 'GET'));
       if (!route) throw matching.length ? RouterErrors.methodNotAllowed(method, url.pathname) : RouterErrors.notFound(method, url.pathname);
@@ -181,8 +185,18 @@ export class Router<M = undefined> {
       const reply = await route.handler(req, res);
       if (reply) send(res, reply);
     } catch (error) {
-      send(res, errorReply(error, log, url.pathname));
+      send(res, errorReply(error, log, url?.pathname ?? target.slice(0, 200)));
     }
+  }
+}
+
+/** `/path?query` as a URL (`//x` is a path here, not a host); anything else (`*`, absolute URLs) is no path. */
+function parseTarget(target: string): URL | undefined {
+  if (!target.startsWith('/')) return undefined;
+  try {
+    return new URL(`http://localhost${target}`);
+  } catch {
+    return undefined;
   }
 }
 

@@ -13,6 +13,14 @@ export class StoreCorruptError extends Error {
   }
 }
 
+/**
+ * True when SQLite could not write because its filesystem is full (SQLITE_FULL, or the OS's ENOSPC
+ * as an I/O error). The transaction it happened in was rolled back: nothing of it is on disk.
+ */
+export function isDiskFull(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'SQLITE_FULL';
+}
+
 /** Opens a SQLite file for durability first: WAL + synchronous=FULL, checked before use. */
 export function openDatabase(file: string, migrations: readonly string[]): Database.Database {
   mkdirSync(dirname(file), { recursive: true });

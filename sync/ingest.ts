@@ -1,6 +1,14 @@
 import type { Logger } from '../lib/log.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { isDiskFull } from '../lib/sqlite.js';
+import type { Conflict } from './digest.js';
 import { MAX_ORDERS_PER_MESSAGE, type OrderRecord, type RejectReason, type VoidRecord } from './schemas.js';
+
+/** What a commit tells ingest: how many were new, and which ids central already holds with other content. */
+export interface IngestCommit {
+  inserted: number;
+  conflicts: readonly Conflict[];
+}
 
 /** What ingest needs from central's store: an idempotent commit (dedup by order id, and by void id). */
 export interface IngestStore {
@@ -8,7 +16,7 @@ export interface IngestStore {
    * Commits all orders and voids in one transaction; those already present are left as they are. A
    * void whose order has not arrived is kept and takes effect when the order does. May be async (PostgreSQL).
    */
-  commitOrders(orders: readonly OrderRecord[], receivedAt: number, voids?: readonly VoidRecord[]): { inserted: number } | Promise<{ inserted: number }>;
+  commitOrders(orders: readonly OrderRecord[], receivedAt: number, voids?: readonly VoidRecord[]): IngestCommit | Promise<IngestCommit>;
 }
 
 /** One decoded `points/{pointId}/orders` message (`voids` absent from boxes that predate them). */
@@ -19,12 +27,13 @@ export interface IngestMessage {
 
 export interface IngestOptions {
   store: IngestStore;
-  /** Publishes `{ids}` to the point's acks topic; called only after the commit. */
-  publishAck: (pointId: string, ids: string[]) => Promise<void>;
+  /** Publishes `{ids, conflicts}` to the point's acks topic; called only after the commit. */
+  publishAck: (pointId: string, ids: string[], conflicts: string[]) => Promise<void>;
   log: Logger;
   clock?: Clock;
   onReject?: (reason: RejectReason, pointId: string) => void;
-  onCommitted?: (inserted: number, received: number) => void;
+  /** `received` counts every order in the group: inserted + duplicates + conflicts. */
+  onCommitted?: (inserted: number, received: number, conflicts: readonly Conflict[]) => void;
 }
 
 /**
@@ -69,30 +78,40 @@ export class Ingest {
     if (batch.length === 0) return;
     const orders = batch.flatMap((message) => message.orders);
     const voids = batch.flatMap((message) => message.voids);
-    let inserted: number;
+    let commit: IngestCommit;
     this.committing = true;
     try {
-      inserted = (await this.o.store.commitOrders(orders, this.clock.now(), voids)).inserted;
+      commit = await this.o.store.commitOrders(orders, this.clock.now(), voids);
     } catch (error) {
       // Nothing is acked; the points send these again after their ack timeout.
-      this.o.log.error({ err: error, orders: orders.length, voids: voids.length }, 'order commit failed; not acking');
+      if (isDiskFull(error)) {
+        this.o.log.error({ orders: orders.length, voids: voids.length, code: 'SQLITE_FULL' }, "central's data disk is full: order commit rolled back, not acking; free space on central's data disk and the points' resends are committed");
+      } else {
+        this.o.log.error({ err: error, orders: orders.length, voids: voids.length }, 'order commit failed; not acking');
+      }
       return;
     } finally {
       this.committing = false;
       if (this.pending.length > 0) this.schedule();
     }
-    this.o.onCommitted?.(inserted, orders.length);
-    const byPoint = new Map<string, string[]>();
+    this.o.onCommitted?.(commit.inserted, orders.length, commit.conflicts);
+    const conflicting = new Set(commit.conflicts.map((conflict) => conflict.id));
+    const byPoint = new Map<string, { ids: Set<string>; conflicts: Set<string> }>();
     for (const message of batch) {
-      const ids = byPoint.get(message.pointId) ?? [];
-      for (const record of [...message.orders, ...message.voids]) ids.push(record.id);
-      byPoint.set(message.pointId, ids);
+      const answer = byPoint.get(message.pointId) ?? { ids: new Set<string>(), conflicts: new Set<string>() };
+      for (const order of message.orders) (conflicting.has(order.id) ? answer.conflicts : answer.ids).add(order.id);
+      for (const voided of message.voids) answer.ids.add(voided.id);
+      byPoint.set(message.pointId, answer);
     }
     const acks: Promise<void>[] = [];
-    for (const [pointId, ids] of byPoint) {
-      for (let i = 0; i < ids.length; i += MAX_ORDERS_PER_MESSAGE) {
+    for (const [pointId, answer] of byPoint) {
+      // An id committed with other content is answered as a conflict, never acked (even if a copy in
+      // the same group matched what was committed).
+      const ids = [...answer.ids].filter((id) => !answer.conflicts.has(id));
+      const conflicts = [...answer.conflicts];
+      for (let i = 0; i < Math.max(ids.length, conflicts.length); i += MAX_ORDERS_PER_MESSAGE) {
         acks.push(
-          this.o.publishAck(pointId, ids.slice(i, i + MAX_ORDERS_PER_MESSAGE)).catch((error: unknown) => {
+          this.o.publishAck(pointId, ids.slice(i, i + MAX_ORDERS_PER_MESSAGE), conflicts.slice(i, i + MAX_ORDERS_PER_MESSAGE)).catch((error: unknown) => {
             this.o.log.warn({ err: (error as Error).message, pointId }, 'ack publish failed; the point will resend and be acked again');
           }),
         );

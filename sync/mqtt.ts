@@ -9,6 +9,25 @@ import { encode, PROTOCOL, topicOf, type MessageKind, type OutgoingOf, type Para
 /** The message the broker publishes for us when the connection dies. */
 export type Will = { [K in MessageKind]: { kind: K; params: ParamsOf<K>; payload: OutgoingOf<K> } }[MessageKind];
 
+/** A broker URL the client can dial: a scheme MQTT.js speaks, a host, and a port that exists. */
+export const MqttUrl = z
+  .string()
+  .regex(/^(mqtts?|wss?|tcp|ssl):\/\/.+/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL')
+  .refine((url) => {
+    const port = /^[a-z]+:\/\/(?:\[[^\]]*\]|[^/:?#]*):(\d+)/.exec(url)?.[1];
+    return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+  }, 'its port must be 1 to 65535')
+  .refine((url) => URL.canParse(url), 'is not a valid URL (an IPv6 address goes in brackets: mqtt://[::1]:1883)');
+
+/** MQTT carries a user name and password with a 2-byte length: longer ones cannot be sent at all. */
+export const MqttLogin = z
+  .string()
+  .min(1)
+  .refine((value) => Buffer.byteLength(value) <= 65_535, 'is longer than the 65535 bytes MQTT can carry');
+
+/** A PEM file (CA, certificate, key) larger than this is not one. */
+export const MAX_PEM_BYTES = 1024 * 1024;
+
 /** The TLS files of an MQTT connection: one shape for the agent's and central's config. */
 export const mqttTlsFields = {
   /** PEM CA file that signed the broker's certificate (mqtts://). */

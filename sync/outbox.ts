@@ -15,6 +15,7 @@ export interface OutboxSource {
   /** Voids, in their own sequence; they share the orders' messages, window, ack and resend. */
   unsyncedVoidsAfter(afterSeq: number, limit: number): SourceRow[];
   markSynced(ids: readonly string[], now?: number): number;
+  markConflict(ids: readonly string[], now?: number): number;
   unsyncedStats(): { count: number; oldestCreatedAt: number | null };
 }
 
@@ -83,9 +84,14 @@ export class Outbox {
     void this.drain();
   }
 
-  onAck(ids: readonly string[]): void {
-    const changed = this.o.source.markSynced(ids, this.clock.now());
-    for (const id of ids) this.inFlight.delete(id);
+  /** Central's answer: `ids` committed as sent (synced); `conflicts` held there with other content (never synced, not resent). */
+  onAck(ids: readonly string[], conflicts: readonly string[] = []): void {
+    let changed = this.o.source.markSynced(ids, this.clock.now());
+    if (conflicts.length) {
+      changed += this.o.source.markConflict(conflicts, this.clock.now());
+      this.o.log.error({ ids: conflicts }, 'central holds other content under these order ids: marked "conflict", not synced; see the staff page');
+    }
+    for (const id of [...ids, ...conflicts]) this.inFlight.delete(id);
     this.lastProgressAt = this.clock.now();
     if (changed) this.logProgress();
     void this.drain();

@@ -43,6 +43,8 @@ export const HealthBody = z.object({
   checks: z.object({ internet: CheckState, printer: CheckState, camera: CheckState, system: CheckState, temperature: CheckState.optional(), disk: CheckState.optional() }),
   unsynced: z.number().int().nonnegative(),
   oldestUnsyncedAt: Timestamp.nullable().optional(),
+  /** Orders central holds other content for under the same id: never synced, a person must compare them. */
+  conflicts: z.number().int().nonnegative().optional(),
   version: z.string().max(64).optional(),
 });
 export type HealthBody = z.infer<typeof HealthBody>;
@@ -170,8 +172,17 @@ export const OrdersMessage = z
   .refine((message) => message.orders.length + message.voids.length > 0, { message: 'a message needs at least one order or void', path: ['orders'] });
 export type OrdersMessage = z.infer<typeof OrdersMessage>;
 
-/** `points/{id}/acks`: ids central has committed. */
-export const AckMessage = z.object({ ts: Timestamp, ids: z.array(OrderId).min(1).max(MAX_ORDERS_PER_MESSAGE) });
+/**
+ * `points/{id}/acks`: `ids` central has committed with exactly the content sent; `conflicts`: ids
+ * central already holds with other content (the box marks those orders "conflict", never synced).
+ */
+export const AckMessage = z
+  .object({
+    ts: Timestamp,
+    ids: z.array(OrderId).max(MAX_ORDERS_PER_MESSAGE),
+    conflicts: z.array(OrderId).max(MAX_ORDERS_PER_MESSAGE).default([]),
+  })
+  .refine((ack) => ack.ids.length + ack.conflicts.length > 0, { message: 'an ack names at least one id', path: ['ids'] });
 export type AckMessage = z.infer<typeof AckMessage>;
 
 export const CommandResultMessage = z.object({
@@ -215,14 +226,18 @@ export type Menu = z.infer<typeof Menu>;
 /** Why a message was refused; each is a counter label. */
 export type RejectReason = 'too_large' | 'bad_json' | 'bad_schema' | 'unknown_topic' | 'point_mismatch';
 
-/** A calendar date in the point's time zone. */
+/** The calendar dates the product knows about: a sale, a day summary or a query outside them is a typo. */
+export const DATE_RANGE = { min: '2000-01-01', max: '2199-12-31' } as const;
+
+/** A calendar date in the point's time zone, within DATE_RANGE (so day arithmetic never leaves four-digit years). */
 export const DateString = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
   .refine((date) => {
     const time = Date.parse(`${date}T00:00:00Z`);
     return !Number.isNaN(time) && new Date(time).toISOString().startsWith(date);
-  }, 'is not a real calendar date');
+  }, 'is not a real calendar date')
+  .refine((date) => date >= DATE_RANGE.min && date <= DATE_RANGE.max, `must be between ${DATE_RANGE.min} and ${DATE_RANGE.max}`);
 
 export const MAX_DAY_GAPS = 100;
 export const MAX_DAYS_PER_MESSAGE = 31;

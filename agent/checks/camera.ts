@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { inspectJpeg, type Camera } from '../../drivers/index.js';
+import { CaptureError, inspectJpeg, type Camera } from '../../drivers/index.js';
+import { TimeoutError } from '../../lib/timeout.js';
 import type { CheckResult } from './machine.js';
 import type { Check } from './runner.js';
 
@@ -27,7 +28,9 @@ export class CameraCheck implements Check {
     try {
       frame = await inspectJpeg(await this.camera.capture(this.options.timeoutMs));
     } catch (error) {
-      return { status: 'down', detail: `${(error as Error).message}`, data: { latencyMs: Math.round(performance.now() - started) } };
+      // Capture and decode errors are worded for the staff; anything else is a fault inside us, not words for them.
+      const detail = error instanceof CaptureError || error instanceof TimeoutError ? error.message : `the frame from ${this.camera.address} could not be read (corrupt image)`;
+      return { status: 'down', detail, data: { latencyMs: Math.round(performance.now() - started) } };
     }
     const latencyMs = Math.round(performance.now() - started);
     this.recent = [...this.recent, frame.hash].slice(-this.options.frozenAfter);

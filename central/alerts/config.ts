@@ -26,7 +26,14 @@ export const alertsConfigSchema = z.strictObject({
   /** The box's disk check: down (smartctl FAILED, eMMC pre-EOL urgent) or degraded (wearing out). Key `point:<id>:disk-health`. */
   diskHealth: z.strictObject({ ...rule(0, 'major'), degradedSeverity: Severity.default('minor') }).prefault({}),
   /** CPU, memory and disk use of the box, from its system check's data; `afterMs` counts from that check's `since` (CPU spikes are normal). */
-  resources: z.strictObject({ ...rule(300_000, 'minor'), percent: z.number().min(1).max(100).default(80) }).prefault({}),
+  resources: z
+    .strictObject({
+      ...rule(300_000, 'minor'),
+      percent: z.number().min(1).max(100).default(80),
+      /** The box reports its data disk full (its store failed a write: orders are refused): `disk` opens at once with this severity. */
+      diskFullSeverity: Severity.default('critical'),
+    })
+    .prefault({}),
   /** `afterMs`: an unsynced order older than this alerts. */
   unsynced: z.strictObject(rule(900_000, 'major')).prefault({}),
   clockSkew: z.strictObject({ ...rule(0, 'minor'), maxMs: z.number().int().min(1000).default(120_000) }).prefault({}),

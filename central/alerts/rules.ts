@@ -121,6 +121,16 @@ export function pointAlerts(view: PointView, now: number, cfg: AlertsConfig): Po
   checkAlert(into, 'disk-health', view.checks.disk, skew, cfg.diskHealth, pointId);
   if (cfg.resources.enabled) {
     for (const resource of ['cpu', 'memory', 'disk'] as const satisfies readonly (keyof Usage & RuleName)[]) {
+      const system = view.checks.system;
+      if (resource === 'disk' && system?.data?.diskFull === true) {
+        // The box's store could not write: orders are refused now, no waiting for afterMs.
+        into.hold('disk', system.since + skew, 0, () => ({
+          title: `${pointId}: disk full, orders refused`,
+          severity: cfg.resources.diskFullSeverity,
+          detail: system.detail,
+        }));
+        continue;
+      }
       const used = view.usage[resource];
       if (used === null || used < cfg.resources.percent) continue;
       // Usage has no "since" of its own: the system check's is the closest.

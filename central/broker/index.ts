@@ -138,7 +138,7 @@ export async function startEmbeddedBroker(config: { dataDir: string; broker: Bro
       secure.on('tlsClientError', (error) => log.debug({ err: error.message }, 'broker TLS handshake failed'));
       tlsPort = await listen(secure, tls.port, 'the embedded broker (TLS)');
     }
-    const connectHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    const connectHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     log.info({ passwordFile: logins.file, logins: logins.size, tlsPort }, 'embedded broker: logins required');
     return {
       port: bound,

@@ -100,7 +100,9 @@ export class DashboardPlugin implements CentralPlugin<'dashboard'> {
       const now = clock.now();
       return { status: 200, body: { now, points: body.points.flatMap((pointId) => fleet.view(pointId, now) ?? []) } };
     });
-    routes.get('/api/events', 'viewer', (_req, res) => {
+    routes.get('/api/events', 'viewer', (req, res) => {
+      // HEAD gets the stream's headers and an end, not a stream that never sends and never closes.
+      if (req.method === 'HEAD') return { status: 200, text: '', headers: { 'content-type': 'text/event-stream; charset=utf-8' } };
       const now = clock.now();
       // Active incidents and the latest resolved ones; the page asks for more through the API.
       const active = incidents.list({ status: 'active', limit: 1000 });

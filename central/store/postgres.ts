@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from '../../lib/log.js';
 import { UUID_V7 } from '../../lib/uuidv7.js';
 import { orderTime, type OrderRecord, type VoidRecord } from '../../sync/schemas.js';
+import { classifyResends } from '../../sync/digest.js';
 import type { DayOrder } from '../../sync/day-summary.js';
 import type { CentralStore, CommitResult, CommittedVoid, HourCount, ListedOrder, OrderQuery, OrderStats } from './types.js';
 
@@ -87,9 +88,9 @@ export class PostgresCentralStore implements CentralStore {
   }
 
   async commitOrders(orders: readonly OrderRecord[], receivedAt: number, voids: readonly VoidRecord[] = []): Promise<CommitResult> {
-    if (orders.length === 0 && voids.length === 0) return { inserted: 0, fresh: [], freshVoids: [] };
+    if (orders.length === 0 && voids.length === 0) return { inserted: 0, fresh: [], freshVoids: [], conflicts: [] };
     await this.ready();
-    const [inserted, insertedVoids] = await this.transaction(async (client) => {
+    const { inserted, committed, insertedVoids } = await this.transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [COMMIT_LOCK]);
       const result = await client.query<{ id: string }>(
         `WITH ins AS (
@@ -117,6 +118,12 @@ export class PostgresCentralStore implements CentralStore {
           orders.map((order) => JSON.stringify(order)),
         ],
       );
+      const insertedIds = new Set(result.rows.map((row) => row.id));
+      // What central already holds for the ids that were not inserted now, read in the same transaction.
+      const resentIds = [...new Set(orders.map((order) => order.id).filter((id) => !insertedIds.has(id)))];
+      const stored = resentIds.length
+        ? await client.query<{ id: string; record: unknown }>('SELECT id, record FROM orders WHERE id = ANY($1::uuid[])', [resentIds])
+        : { rows: [] };
       const voided = voids.length
         ? await client.query<{ id: string }>(
             `INSERT INTO voids (id, order_id, point_id, voided_at, reason, received_at, record)
@@ -137,12 +144,24 @@ export class PostgresCentralStore implements CentralStore {
             ],
           )
         : { rows: [] };
-      return [new Set(result.rows.map((row) => row.id)), new Set(voided.rows.map((row) => row.id))] as const;
+      return {
+        inserted: insertedIds,
+        committed: new Map(stored.rows.map((row) => [row.id, row.record])),
+        insertedVoids: new Set(voided.rows.map((row) => row.id)),
+      };
     });
-    // The same id twice in one batch (a resend that joined the original's group) counts once.
-    const fresh = orders.filter((order) => inserted.delete(order.id));
+    // The same id twice in one batch (a resend that joined the original's group) counts once;
+    // the second copy is then compared with the first, which is what was committed.
+    const fresh: OrderRecord[] = [];
+    const resent: OrderRecord[] = [];
+    for (const order of orders) {
+      if (inserted.delete(order.id)) fresh.push(order);
+      else resent.push(order);
+    }
+    const firstCopies = new Map(fresh.map((order) => [order.id, order as unknown]));
+    const against = new Map([...committed, ...firstCopies]);
     const freshVoids = voids.filter((record) => insertedVoids.delete(record.id));
-    return { inserted: fresh.length, fresh, freshVoids };
+    return { inserted: fresh.length, fresh, freshVoids, conflicts: classifyResends(resent, against).conflicts };
   }
 
   async listOrders(query: OrderQuery): Promise<ListedOrder[]> {

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { openDatabase } from '../../lib/sqlite.js';
 import { orderTime, type OrderRecord, type VoidRecord } from '../../sync/schemas.js';
+import { classifyResends } from '../../sync/digest.js';
 import type { DayOrder } from '../../sync/day-summary.js';
 import type { CentralStore, CommitResult, CommittedVoid, HourCount, ListedOrder, OrderQuery, OrderStats } from './types.js';
 
@@ -50,6 +51,7 @@ export class SqliteCentralStore implements CentralStore {
       ),
       count: db.prepare('INSERT INTO point_counts (point_id, orders) VALUES (?, ?) ON CONFLICT(point_id) DO UPDATE SET orders = orders + excluded.orders'),
       stats: db.prepare<[], { point_id: string; orders: number }>('SELECT point_id, orders FROM point_counts ORDER BY point_id'),
+      stored: db.prepare<[string], { record: string }>('SELECT record FROM orders WHERE id = ?'),
       voidCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM voids v JOIN orders o ON o.id = v.order_id AND o.point_id = v.point_id'),
       insertVoid: db.prepare(
         'INSERT INTO voids (id, order_id, point_id, voided_at, reason, received_at, record) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
@@ -69,18 +71,26 @@ export class SqliteCentralStore implements CentralStore {
     this.commitTx = db.transaction((orders: readonly OrderRecord[], receivedAt: number, voids: readonly VoidRecord[]) => {
       const insertedByPoint = new Map<string, number>();
       const fresh: OrderRecord[] = [];
+      const resent: OrderRecord[] = [];
       for (const order of orders) {
         const changes = this.stmts.insert.run(order.id, order.pointId, order.seq, order.number, orderTime(order), receivedAt, order.total, JSON.stringify(order)).changes;
         if (changes) {
           insertedByPoint.set(order.pointId, (insertedByPoint.get(order.pointId) ?? 0) + 1);
           fresh.push(order);
+        } else {
+          resent.push(order);
         }
       }
       for (const [pointId, count] of insertedByPoint) this.stmts.count.run(pointId, count);
       const freshVoids = voids.filter(
         (record) => this.stmts.insertVoid.run(record.id, record.orderId, record.pointId, record.voidedAt, record.reason, receivedAt, JSON.stringify(record)).changes > 0,
       );
-      return { inserted: fresh.length, fresh, freshVoids };
+      const committed = new Map<string, unknown>();
+      for (const order of resent) {
+        const row = this.stmts.stored.get(order.id);
+        if (row) committed.set(order.id, JSON.parse(row.record));
+      }
+      return { inserted: fresh.length, fresh, freshVoids, conflicts: classifyResends(resent, committed).conflicts };
     });
   }
 

@@ -1,4 +1,5 @@
 import type { OrderRecord, VoidRecord } from '../../sync/schemas.js';
+import type { Conflict } from '../../sync/digest.js';
 import type { IngestStore } from '../../sync/ingest.js';
 import type { DayOrder } from '../../sync/day-summary.js';
 
@@ -41,6 +42,8 @@ export interface CommitResult {
   fresh: OrderRecord[];
   /** The voids this commit added (by void id; a second void of one order is left out too). */
   freshVoids: VoidRecord[];
+  /** Ids already committed with other content (sync/digest.ts): not acked as synced. */
+  conflicts: Conflict[];
 }
 
 /** A void central holds, with when it arrived. */
@@ -58,7 +61,8 @@ export type MaybePromise<T> = T | Promise<T>;
 export interface CentralStore extends IngestStore {
   /**
    * Idempotent by order id and by void id, in one transaction. A void whose order is not here yet
-   * is kept, and takes effect (listings, stats, day summaries) once the order arrives.
+   * is kept, and takes effect (listings, stats, day summaries) once the order arrives. An order id
+   * already committed with other content is reported as a conflict, never overwritten.
    */
   commitOrders(orders: readonly OrderRecord[], receivedAt: number, voids?: readonly VoidRecord[]): MaybePromise<CommitResult>;
   /** In commit order. */

@@ -3,6 +3,7 @@ import { describe } from 'vitest';
 import { MOSQUITTO_BIN } from '../peers/mosquitto.js';
 import { canConnect } from '../peers/net.js';
 import { PG_SERVER_BIN, SYSTEM_POSTGRES } from '../peers/postgres.js';
+import { CAN_MOUNT_TMPFS } from '../peers/tmpfs.js';
 
 /**
  * CI sets HOTPOT_REQUIRE_PEERS=1 (and CI=true): a missing real peer is then a failure, not a skip.
@@ -28,6 +29,8 @@ export const peers = {
   chromium: (): Peer => ({ name: 'chromium', available: existsSync('/usr/bin/chromium'), install: 'apt-get install chromium' }),
   postgres: (): Peer => ({ name: 'postgres', available: POSTGRES_REACHABLE, install: 'apt-get install postgresql; trust auth for user postgres on 127.0.0.1:5432' }),
   /** initdb + postgres to run a throwaway cluster a test may crash (as root: it runs them as the postgres user). */
+  /** A size-limited tmpfs to fill (a full data disk): root and mount(8). */
+  tmpfs: (): Peer => ({ name: 'tmpfs mounts (run as root)', available: CAN_MOUNT_TMPFS, install: 'run the tests as root (CI does)' }),
   postgresServer: (): Peer => ({ name: 'postgres server binaries (run as root)', available: Boolean(PG_SERVER_BIN) && process.getuid?.() === 0, install: 'apt-get install postgresql' }),
 };
 

@@ -1,3 +1,4 @@
+import { contentDigest } from '../../sync/digest.js';
 import { afterEach, expect, it } from 'vitest';
 import type { CentralStore } from '../../central/store/types.js';
 import type { OrderRecord, VoidRecord } from '../../sync/schemas.js';
@@ -47,11 +48,28 @@ export function centralStoreContract(open: () => Promise<StoreUnderTest>): void 
     const orders = makeOrders('tbilisi-01', 10);
     await store.commitOrders(orders, 1000);
     const again = await store.commitOrders(orders, 2000);
-    expect(again).toEqual({ inserted: 0, fresh: [], freshVoids: [] });
+    expect(again).toEqual({ inserted: 0, fresh: [], freshVoids: [], conflicts: [] });
     const listed = await store.listOrders({ limit: 100 });
     expect(ids(listed)).toEqual(ids(orders));
     expect(listed.every((order) => order.receivedAt === 1000)).toBe(true);
     expect(await store.orderStats()).toEqual({ total: 10, byPoint: { 'tbilisi-01': 10 }, voids: 0 });
+  });
+
+  it('reports an id already committed with other content as a conflict (both digests) and keeps the first version', async () => {
+    const { store } = await fresh();
+    const [a, b] = makeOrders('kutaisi-03', 2) as [OrderRecord, OrderRecord];
+    await store.commitOrders([a], 1000);
+    const changed = { ...a, payment: a.payment === 'cash' ? ('card' as const) : ('cash' as const) };
+    // b twice in one batch with different content: the second copy conflicts with the first.
+    const bChanged = { ...b, note: 'other' };
+    const result = await store.commitOrders([changed, a, b, bChanged], 2000);
+    expect(result.fresh.map((o) => o.id)).toEqual([b.id]);
+    expect(result.conflicts).toEqual([
+      { id: a.id, pointId: 'kutaisi-03', committedDigest: contentDigest(a), receivedDigest: contentDigest(changed) },
+      { id: b.id, pointId: 'kutaisi-03', committedDigest: contentDigest(b), receivedDigest: contentDigest(bChanged) },
+    ]);
+    const listed = await store.listOrders({ pointId: 'kutaisi-03', limit: 10 });
+    expect(listed.map((o) => contentDigest({ ...o, receivedAt: undefined, voidedAt: undefined, voidReason: undefined }))).toEqual([contentDigest(a), contentDigest(b)]);
   });
 
   it('reports exactly the new orders of a batch mixing new and duplicates, once each', async () => {
@@ -173,7 +191,7 @@ export function centralStoreContract(open: () => Promise<StoreUnderTest>): void 
     expect(first.inserted).toBe(4);
     expect(first.freshVoids).toEqual([voided]);
     const again = await store.commitOrders(orders, 2000, [voided]);
-    expect(again).toEqual({ inserted: 0, fresh: [], freshVoids: [] });
+    expect(again).toEqual({ inserted: 0, fresh: [], freshVoids: [], conflicts: [] });
     // A second void of the same order (another id) changes nothing either.
     expect((await store.commitOrders([], 3000, [makeVoid(orders[1]!, 'other reason')])).freshVoids).toEqual([]);
     const listed = await store.listOrders({ limit: 10 });

@@ -464,8 +464,9 @@ function renderBanner() {
   $('camera-state').textContent = health ? cameraText(health.checks.camera) : '';
   $('camera-state').className = health && health.checks.camera.status !== 'up' ? 'warn' : '';
   const unsynced = health?.unsynced ?? 0;
-  $('unsynced-state').textContent = health ? (unsynced ? t('unsynced.some', { n: unsynced }) : t('unsynced.none')) : '';
-  $('unsynced-state').className = unsynced ? 'warn' : '';
+  const conflicts = health?.conflicts ?? 0;
+  $('unsynced-state').textContent = !health ? '' : conflicts ? t('unsynced.conflicts', { n: conflicts }) : unsynced ? t('unsynced.some', { n: unsynced }) : t('unsynced.none');
+  $('unsynced-state').className = unsynced || conflicts ? 'warn' : '';
   renderSavedMessage();
   renderPrinterNotice(health ? printerProblem(health.checks.printer) : null);
 }
@@ -497,6 +498,11 @@ function renderSavedMessage() {
   showMessage('ok', `${head} · ${t('receipt.printing')}`);
 }
 
+/** pending, synced, or conflict: central holds other content under this order's id (never synced). */
+function syncOf(order) {
+  return order.sync === 'conflict' ? 'conflict' : order.syncedAt === null ? 'pending' : 'synced';
+}
+
 function renderOrders() {
   const t = state.t;
   const body = $('orders');
@@ -513,7 +519,7 @@ function renderOrders() {
         'tr',
         {
           'data-order-id': order.id,
-          'data-sync': order.syncedAt === null ? 'pending' : 'synced',
+          'data-sync': syncOf(order),
           class: order.voidedAt ? 'voided' : '',
           tabindex: '0',
           onclick: (event) => {
@@ -527,7 +533,7 @@ function renderOrders() {
         cell('col.time', { class: 'time', text: timeOf(order.createdAt) }),
         cell('col.total', { class: 'money', text: money(order.total) }),
         cell('col.payment', { class: 'payment-cell', text: t(`payment.${order.payment}`) }),
-        cell('col.sync', { class: order.syncedAt === null ? 'sync pending' : 'sync synced', text: order.syncedAt === null ? t('sync.pending') : t('sync.synced') }),
+        cell('col.sync', { class: `sync ${syncOf(order)}`, text: t(`sync.${syncOf(order)}`) }),
         cell('col.receipt', { class: 'receipt', text: receipt }),
         cell('col.note', { class: 'note', text: order.voidedAt ? t('void.mark', { reason: order.voidReason }) : order.note ?? '' }),
         cell(

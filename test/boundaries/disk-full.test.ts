@@ -1,0 +1,148 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { withDiskFull } from '../../agent/disk.js';
+import { pointAlerts } from '../../central/alerts/rules.js';
+import { alertsConfigSchema } from '../../central/alerts/config.js';
+import type { PointView } from '../../central/fleet.js';
+import { filterOf } from '../../sync/protocol.js';
+import { OrdersMessage } from '../../sync/schemas.js';
+import { waitFor } from '../peers/net.js';
+import { SmallDisk } from '../peers/tmpfs.js';
+import { describeWithPeers, peers } from '../helpers/peers.js';
+import { startAgent, startCentral, sampleOrder } from '../helpers/inproc.js';
+import { httpJson, tempDir } from '../helpers/hotpot.js';
+import { brokerOf, centralUserLogin } from '../helpers/logins.js';
+import type { Agent } from '../../agent/agent.js';
+import type { Central } from '../../central/central.js';
+
+type Health = { checks: { system: { status: string; detail: string; data?: Record<string, unknown> } }; unsynced: number };
+
+function rowsIn(file: string): { orders: number; check: unknown } {
+  const db = new Database(file, { readonly: true });
+  try {
+    return { orders: (db.prepare('SELECT COUNT(*) AS n FROM orders').get() as { n: number }).n, check: db.pragma('quick_check', { simple: true }) };
+  } finally {
+    db.close();
+  }
+}
+
+describe('disk full in health and alerts (pure)', () => {
+  const system = { status: 'up' as const, detail: 'cpu, memory and disk within limits', since: 1, data: { diskPercent: 97 } };
+
+  it('the system check says disk full (down) only while a write failed for space', () => {
+    expect(withDiskFull(system, null, '/var/lib/hotpot')).toBe(system);
+    expect(withDiskFull(system, 5, '/var/lib/hotpot')).toMatchObject({ status: 'down', since: 5, detail: expect.stringContaining('disk full'), data: { diskFull: true, diskPercent: 100 } });
+  });
+
+  it('a full disk opens point:<id>:disk at once, with its own severity', () => {
+    const cfg = alertsConfigSchema.parse({});
+    const view = {
+      pointId: 'p-01', group: 'g', connected: true, disconnectedSince: null, stale: false, mode: 'online', modeSince: 0, clockSkewMs: 0,
+      checks: { system: withDiskFull(system, 1000, '/d') }, usage: { cpu: 1, memory: 1, disk: 100 }, oldestUnsyncedAt: null, oldestUnsyncedAgeMs: null,
+    } as unknown as PointView;
+    const alerts = pointAlerts(view, 1000, cfg).alerts;
+    expect(alerts).toEqual([expect.objectContaining({ key: 'point:p-01:disk', severity: 'critical', title: 'p-01: disk full, orders refused' })]);
+  });
+});
+
+describeWithPeers('a full data disk', [peers.tmpfs()], () => {
+  const running: { stop(): Promise<void> }[] = [];
+  afterEach(async () => {
+    for (const item of running.splice(0).reverse()) await item.stop();
+  });
+
+  /** The disk is unmounted last, after whatever writes on it has stopped. */
+  function smallDisk(dir: string): SmallDisk {
+    const disk = new SmallDisk(dir);
+    running.unshift({ stop: () => disk.unmount() });
+    return disk;
+  }
+
+  it('on the box: 507 disk_full with nothing written, health and central say why; with space back the same order saves and all syncs', async () => {
+    const dir = tempDir('disk-full-box');
+    const disk = smallDisk(join(dir, 'full-01'));
+    await disk.mount();
+    const central: Central = await startCentral(dir);
+    running.push(central);
+    const agent: Agent = await startAgent(dir, 'full-01', brokerOf(central));
+    running.push(agent);
+
+    const first = await httpJson<{ id: string }>(agent.httpPort!, 'POST', '/api/orders', { ...sampleOrder(0), clientRef: 'before' });
+    expect(first.status).toBe(201);
+    expect(disk.fill()).toBeGreaterThan(0);
+
+    // The WAL may still have room for a few orders; the first that needs new space is refused.
+    let saved = 1;
+    let refused: { status: number; body: { code?: string; error?: string } } | undefined;
+    for (let i = 1; i <= 300 && !refused; i++) {
+      const answer = await httpJson<{ code?: string; error?: string }>(agent.httpPort!, 'POST', '/api/orders', { ...sampleOrder(i), clientRef: `order-${i}` });
+      if (answer.status === 201) saved++;
+      else refused = { ...answer, body: answer.body };
+    }
+    expect(refused?.status).toBe(507);
+    expect(refused?.body.code).toBe('disk_full');
+    expect(refused?.body.error).toMatch(/data disk is full.*free space/);
+    const refusedRef = `order-${saved}`;
+    expect(agent.store.getByClientRef(refusedRef)).toBeNull();
+    expect(agent.store.list('all', { limit: 5000 })).toHaveLength(saved);
+
+    const health = await httpJson<Health>(agent.httpPort!, 'GET', '/api/health');
+    expect(health.body.checks.system).toMatchObject({ status: 'down', detail: expect.stringContaining('disk full'), data: { diskFull: true } });
+    await waitFor(() => central.incidents.openFor('point:full-01:disk') !== null, 'central opens point:full-01:disk');
+    expect(central.incidents.openFor('point:full-01:disk')?.severity).toBe('critical');
+    // Still full: the same order is refused again, the same way.
+    expect((await httpJson(agent.httpPort!, 'POST', '/api/orders', { ...sampleOrder(saved), clientRef: refusedRef })).status).toBe(507);
+
+    disk.free();
+    // The box notices by itself (the next write that commits: an ack, or its space probe), before any order is tried.
+    await waitFor(async () => (await httpJson<Health>(agent.httpPort!, 'GET', '/api/health')).body.checks.system.status !== 'down', 'health clears once space is back', 15_000);
+    const again = await httpJson<{ id: string }>(agent.httpPort!, 'POST', '/api/orders', { ...sampleOrder(saved), clientRef: refusedRef });
+    expect(again.status).toBe(201);
+    await waitFor(() => agent.store.unsyncedStats().count === 0, 'every order synced', 20_000);
+    const atCentral = central.store.listOrders({ pointId: 'full-01', limit: 5000 });
+    expect(atCentral).toHaveLength(saved + 1);
+    expect(new Set(atCentral.map((order) => order.id)).size).toBe(saved + 1);
+    await waitFor(() => central.incidents.openFor('point:full-01:disk') === null, 'point:full-01:disk resolved');
+    await agent.stop();
+    running.splice(running.indexOf(agent), 1);
+    expect(rowsIn(join(dir, 'full-01', 'agent.db'))).toEqual({ orders: saved + 1, check: 'ok' });
+  });
+
+  it("at central: a commit that finds the disk full is not acked; with space back the boxes' resends are committed once", async () => {
+    const dir = tempDir('disk-full-central');
+    const disk = smallDisk(join(dir, 'central'));
+    await disk.mount();
+    const central: Central = await startCentral(dir);
+    running.push(central);
+    const target = brokerOf(central);
+    const agent: Agent = await startAgent(dir, 'full-02', target);
+    running.push(agent);
+    expect((await httpJson(agent.httpPort!, 'POST', '/api/orders', sampleOrder(0))).status).toBe(201);
+    await waitFor(() => agent.store.unsyncedStats().count === 0, 'the first order synced');
+
+    // Watches what the box sends: a resend of the same order means central did not ack it.
+    const watcher = await mqtt.connectAsync(target.url, { clientId: `disk-watch-${Date.now()}`, protocolVersion: 4, ...centralUserLogin(target) });
+    running.push({ stop: () => watcher.endAsync() });
+    const sent = new Map<string, number>();
+    watcher.on('message', (_topic, payload) => {
+      for (const order of OrdersMessage.parse(JSON.parse(payload.toString('utf8'))).orders) sent.set(order.id, (sent.get(order.id) ?? 0) + 1);
+    });
+    await watcher.subscribeAsync(filterOf('pointOrders'), { qos: 1 });
+
+    disk.fill();
+    const ids: string[] = [];
+    for (let i = 1; i <= 5; i++) ids.push((await httpJson<{ id: string }>(agent.httpPort!, 'POST', '/api/orders', sampleOrder(i))).body.id);
+    await waitFor(() => ids.every((id) => (sent.get(id) ?? 0) >= 2), 'the box sends its orders again (no ack)', 20_000);
+    expect(agent.store.unsyncedStats().count).toBe(5);
+    expect(central.store.listOrders({ pointId: 'full-02', limit: 100 })).toHaveLength(1);
+
+    disk.free();
+    await waitFor(() => agent.store.unsyncedStats().count === 0, 'every order synced once space is back', 20_000);
+    const atCentral = central.store.listOrders({ pointId: 'full-02', limit: 100 });
+    expect(atCentral.map((order) => order.id)).toEqual(expect.arrayContaining(ids));
+    expect(atCentral).toHaveLength(6);
+    expect(central.store.db.pragma('quick_check', { simple: true })).toBe('ok');
+  });
+});
