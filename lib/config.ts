@@ -17,7 +17,13 @@ export class ConfigError extends Error {
 export function formatIssues(issues: readonly z.core.$ZodIssue[], schema?: z.ZodType, moved: Record<string, string> = {}): string[] {
   return issues.flatMap((issue) => {
     const at = issue.path.map(String);
-    if (issue.code === 'invalid_type' && issue.input === undefined) return [`${at.join('.')}: missing (required; ${issue.expected} expected)`];
+    // zod keeps `input` only with reportInput; its default message still ends "received undefined".
+    const missing = issue.code === 'invalid_type' && ('input' in issue ? issue.input === undefined : /received undefined$/.test(issue.message));
+    if (missing) {
+      // A schema's own message for a missing value (e.g. a CLI's "is required, e.g. …") says more than ours.
+      const own = !/^Invalid input/.test(issue.message);
+      return [`${at.join('.')}: ${own ? issue.message : `missing (required; ${issue.expected} expected)`}`];
+    }
     if (issue.code !== 'unrecognized_keys') return [`${at.length ? at.join('.') : '(root)'}: ${issue.message}`];
     const known = schema ? keysAt(schema, at) : [];
     return issue.keys.map((key) => {

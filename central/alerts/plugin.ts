@@ -64,8 +64,19 @@ export class AlertsPlugin implements CentralPlugin<'alerts'> {
     this.run();
   }
 
+  /** Called from timers: a failed pass is logged and the points stay dirty for the next one, never a crash. */
   private run(): void {
     this.scheduled = false;
+    const pending = [...this.dirty];
+    try {
+      this.evaluate();
+    } catch (error) {
+      for (const pointId of pending) this.dirty.add(pointId);
+      this.ctx?.log.error({ err: error, points: pending.length }, 'alert rules pass failed; trying again on the next tick');
+    }
+  }
+
+  private evaluate(): void {
     const ctx = this.ctx;
     if (!ctx || this.dirty.size === 0) return;
     const cfg = ctx.config;

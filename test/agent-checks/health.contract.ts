@@ -30,7 +30,14 @@ function expectValid(snapshot: HealthSnapshot): void {
 }
 
 /** What a 'change' is about: the mode and each check's status and detail (numbers in `data` move without one). */
-const summary = (snapshot: HealthSnapshot) => [snapshot.mode, ...CHECK_NAMES.map((name) => `${name} ${snapshot.checks[name].status}: ${snapshot.checks[name].detail}`)];
+/** Mode, and status and detail of every check the snapshot has (the hardware checks where the provider runs them). */
+const summary = (snapshot: HealthSnapshot) => [
+  snapshot.mode,
+  ...Object.entries(snapshot.checks as Record<string, { status: string; detail: string } | undefined>)
+    .filter((entry): entry is [string, { status: string; detail: string }] => entry[1] !== undefined)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, check]) => `${name} ${check.status}: ${check.detail}`),
+];
 
 /**
  * What the agent relies on from any HealthProvider (LinkHealth, the check runner's DeviceHealth):

@@ -4,11 +4,12 @@ import { authorize, issuedTokens } from './hotpot.js';
 /** The suite signs in to an in-process central with an admin token of its own. */
 export async function signInSuite(central: Central): Promise<string> {
   const key = central.config.database.url ?? central.config.dataDir;
-  let token = issuedTokens.get(key);
-  if (!token) {
-    token = await central.access.createToken(`suite-${issuedTokens.size + 1}`, 'admin');
-    issuedTokens.set(key, token);
+  let issued = issuedTokens.get(key);
+  if (!issued) {
+    issued = Promise.resolve(central.access.createToken(`suite-${issuedTokens.size + 1}`, 'admin'));
+    issuedTokens.set(key, issued);
   }
+  const token = await issued;
   authorize(central.httpPort!, token);
   return token;
 }

@@ -64,12 +64,22 @@ export async function startHotpot(command: 'agent' | 'central', env: Record<stri
   });
   const http = ready.http as { port: number };
   // The suite signs in to every central it starts, as an admin with a token of its own.
-  if (command === 'central') authorize(http.port, await suiteTokenFor(env));
+  if (command === 'central') {
+    const token = await suiteTokenFor(env).catch(async (error: unknown) => {
+      // A central the caller never gets back must not stay running (a retry would start a second one on its data).
+      await child.kill('SIGKILL').catch(() => undefined);
+      throw error;
+    });
+    authorize(http.port, token);
+  }
   return { ...child, ready, logs, httpPort: http.port };
 }
 
-/** Admin tokens the suite made, by the store they live in (a dataDir, or a PostgreSQL URL replicas share), so a restarted central keeps its token. */
-export const issuedTokens = new Map<string, string>();
+/**
+ * Admin tokens the suite made, by the store they live in (a dataDir, or a PostgreSQL URL replicas
+ * share), so a restarted central keeps its token. Promises, so replicas started together share one.
+ */
+export const issuedTokens = new Map<string, Promise<string>>();
 
 /**
  * An admin token for a central child process, made the way an operator would (`hotpot token
@@ -80,9 +90,10 @@ async function suiteTokenFor(env: Record<string, string>): Promise<string> {
   if (!key) throw new Error('a central env names its HOTPOT_DATA_DIR');
   let token = issuedTokens.get(key);
   if (!token) {
-    const { stdout } = await promisify(execFile)(process.execPath, [HOTPOT_BIN, 'token', 'create', `suite-${issuedTokens.size + 1}`, '--role', 'admin'], { env: { ...process.env, ...env }, timeout: 30_000 });
-    token = stdout.trim();
+    token = promisify(execFile)(process.execPath, [HOTPOT_BIN, 'token', 'create', `suite-${issuedTokens.size + 1}`, '--role', 'admin'], { env: { ...process.env, ...env }, timeout: 30_000 }).then(({ stdout }) => stdout.trim());
     issuedTokens.set(key, token);
+    // A failed creation is not remembered: the next start tries again.
+    void token.catch(() => issuedTokens.delete(key));
   }
   return token;
 }

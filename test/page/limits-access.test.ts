@@ -81,12 +81,12 @@ describeWithPeers('offline limits and the manager PIN', [peers.chromium()], () =
     await dialog.waitFor({ timeout: 10_000 });
     expect(await page.locator('#pin-reason').textContent()).toBe('This order (24.00 ₾) is over the offline limit per order (20.00 ₾).');
     await screenshot(page, 'manager-pin');
-    await page.getByLabel('Manager PIN', { exact: true }).fill('0000');
+    await page.getByRole('textbox', { name: 'Manager PIN', exact: true }).fill('0000');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('#pin-error').textContent(), { timeout: 10_000 }).toBe('Wrong PIN. Try again.');
     expect(await page.locator('#pin-reason').textContent()).toBe('This order (24.00 ₾) is over the offline limit per order (20.00 ₾).');
     expect(ordersOnDisk(agent.store.file)).toHaveLength(3);
-    await page.getByLabel('Manager PIN', { exact: true }).fill('4321');
+    await page.getByRole('textbox', { name: 'Manager PIN', exact: true }).fill('4321');
     await page.getByRole('button', { name: 'Approve and save' }).click();
     await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toBe('Saved № kutaisi-01-000004');
     expect(ordersOnDisk(agent.store.file).at(-1)).toMatchObject({ total: 2400 });

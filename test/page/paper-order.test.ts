@@ -53,7 +53,7 @@ describeWithPeers('staff page: entering a paper order with its real time', [peer
     await dialog.waitFor({ timeout: 10_000 });
     expect(await page.locator('#pin-reason').textContent()).toMatch(/^This paper order was taken (60|61) min ago: a late entry needs the manager\.$/);
     await screenshot(page, 'paper-order-pin');
-    await page.getByLabel('Manager PIN', { exact: true }).fill('4321');
+    await page.getByRole('textbox', { name: 'Manager PIN', exact: true }).fill('4321');
     await page.getByRole('button', { name: 'Approve and save' }).click();
     await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toBe('Saved № kutaisi-02-000002');
     expect(ordersOnDisk(agent.store.file)[1]).toMatchObject({ takenAt: old.ms, payment: 'card' });
