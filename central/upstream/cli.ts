@@ -53,12 +53,13 @@ const REACHING_CENTRAL = [
 
 export const redriveCommand: Command = {
   name: 'redrive',
-  summary: 'send parked orders to the main server again (after fixing why it refused them)',
+  summary: 'send parked orders and voids to the main server again (after fixing why it refused them)',
   usage: [
-    'usage: hotpot redrive [--config FILE] [--central URL] [--point ID] [--id ORDER_ID ...]',
+    'usage: hotpot redrive [--config FILE] [--central URL] [--point ID] [--id ORDER_OR_VOID_ID ...]',
     '',
-    'Asks a running central to move parked orders (the main server refused them) back to the',
-    'forwarding queue. With no --point or --id, every parked order.',
+    'Asks a running central to move parked orders and voids (the main server refused them) back to',
+    "the forwarding queue; an order's id takes its parked voids too. With no --point or --id, every",
+    'parked order and void.',
     ...REACHING_CENTRAL,
     '(make one: hotpot token create redrive --role operator).',
   ].join('\n'),
@@ -74,7 +75,7 @@ export const redriveCommand: Command = {
     };
     const reply = await askCentral('redrive', values, '/api/forwarding/redrive', body, RedriveReply);
     if (typeof reply === 'number') return reply;
-    process.stdout.write(`re-drove ${reply.redriven} parked order(s)\n`);
+    process.stdout.write(`re-drove ${reply.redriven} parked order(s) and ${reply.voids.length} parked void(s)\n`);
     if (reply.notParked.length) process.stdout.write(`not parked (left as they are): ${reply.notParked.join(', ')}\n`);
     return 0;
   },

@@ -3,18 +3,21 @@ import { parseWith } from '../../lib/http.js';
 import type { PluginRoutes } from '../plugin.js';
 import { OrderId, PointId } from '../../sync/schemas.js';
 import type { ForwardingView } from './view.js';
-import type { QueuedOrder, RedriveFilter } from './store.js';
+import type { RedriveFilter, Redriven } from './store.js';
 
-/** `POST /api/forwarding/redrive`: which parked orders to send again (none given: all of them). */
+/** `POST /api/forwarding/redrive`: which parked orders and voids to send again (none given: all of them; an order's id takes its parked voids too). */
 export const RedriveRequest = z.strictObject({
   ids: z.array(OrderId).min(1).max(10_000).optional(),
   pointId: PointId.optional(),
 });
 
 export const RedriveReply = z.object({
+  /** Orders re-driven. */
   redriven: z.number().int().nonnegative(),
   orders: z.array(z.object({ orderId: z.string(), pointId: z.string() })),
-  /** Requested ids that were not parked (unknown, pending or already forwarded). */
+  /** Voids re-driven (each goes after its sale). */
+  voids: z.array(z.object({ voidId: z.string(), orderId: z.string(), pointId: z.string() })),
+  /** Requested ids that were not parked orders or voids (unknown, pending or already forwarded). */
   notParked: z.array(z.string()),
 });
 export type RedriveReply = z.infer<typeof RedriveReply>;
@@ -40,7 +43,7 @@ export const BooksRequest = z.strictObject({ pointId: PointId.optional() });
 /** What the routes do; every replica can, through the shared forward state. */
 export interface ForwardingActions {
   view(): Promise<ForwardingView>;
-  redrive(filter: RedriveFilter, by: string): Promise<QueuedOrder[]>;
+  redrive(filter: RedriveFilter, by: string): Promise<Redriven>;
   reforward(since: number, by: string): Promise<number>;
   /** Absent without `upstream.lookup`. */
   requestBooksCheck?: (pointId: string | null) => Promise<void>;
@@ -50,9 +53,9 @@ export function registerForwardingRoutes(routes: PluginRoutes, actions: Forwardi
   routes.get('/forwarding', 'viewer', async () => ({ status: 200, body: await actions.view() }));
   routes.post('/forwarding/redrive', 'operator', async (req) => {
     const request = parseWith(RedriveRequest, req.body ?? {});
-    const orders = await actions.redrive(request, req.principal!.name);
-    const redriven = new Set(orders.map((order) => order.orderId));
-    const body: RedriveReply = { redriven: orders.length, orders, notParked: (request.ids ?? []).filter((id) => !redriven.has(id)) };
+    const { orders, voids } = await actions.redrive(request, req.principal!.name);
+    const redriven = new Set([...orders.map((order) => order.orderId), ...voids.map((record) => record.voidId)]);
+    const body: RedriveReply = { redriven: orders.length, orders, voids, notParked: (request.ids ?? []).filter((id) => !redriven.has(id)) };
     return { status: 200, body };
   });
   routes.post('/forwarding/reforward', 'operator', async (req) => {

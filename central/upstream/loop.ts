@@ -49,7 +49,8 @@ export interface ForwardLoopOptions {
   incidents: Pick<Incidents, 'raise' | 'clear' | 'active'>;
   gate: TargetGate | undefined;
   random: () => number;
-  onOutcome: (kind: Outcome['kind']) => void;
+  /** Each answer (or its absence), of a sale or (`voided`) a void. */
+  onOutcome: (kind: Outcome['kind'], voided: boolean) => void;
 }
 
 /** A store's answer, bounded in time when it is a promise (PostgreSQL); SQLite answers at once, without a timer. */
@@ -372,7 +373,7 @@ export class ForwardLoop {
   }
 
   private afterOutcome(head: QueueHead, outcome: Outcome, now: number): void {
-    this.o.onOutcome(outcome.kind);
+    this.o.onOutcome(outcome.kind, Boolean(head.voidId));
     if (outcome.kind === 'forwarded') {
       this.consecutiveFailures = 0;
       this.lastForwardedAt = now;
@@ -383,7 +384,7 @@ export class ForwardLoop {
     this.lastError = { at: now, orderId: head.orderId, pointId: head.pointId, error: outcome.error };
     if (outcome.kind === 'permanent') {
       this.consecutiveFailures = 0;
-      this.o.log.warn({ orderId: head.orderId, pointId: head.pointId, error: outcome.error }, 'the main server refused an order; parked until re-driven');
+      this.o.log.warn({ orderId: head.orderId, voidId: head.voidId, pointId: head.pointId, error: outcome.error }, `the main server refused ${head.voidId ? 'a void' : 'an order'}; parked until re-driven`);
       if (!this.reportedParked.get(head.pointId)) this.background(this.reconcileParked(), 'could not reconcile the parked-order incidents');
       return;
     }
@@ -500,24 +501,28 @@ export class ForwardLoop {
     }
   }
 
+  /** One incident per point for its parked orders and voids together: raised, re-raised when the count changes, cleared once none is left. */
   private async reconcileParked(): Promise<void> {
-    const current = new Map((await this.o.store.byPoint()).map((point) => [point.pointId, point.parked]));
+    const points = new Map((await this.o.store.byPoint()).map((point) => [point.pointId, point]));
+    const current = new Map([...points].map(([pointId, point]) => [pointId, point.parked + point.parkedVoids]));
     const changes = parkedIncidentChanges(this.reportedParked, current);
     const { incidents } = this.o;
-    for (const { pointId, parked } of changes.raise) {
-      const latest = (await this.o.store.parked(1, pointId))[0];
+    for (const { pointId } of changes.raise) {
+      const { parked, parkedVoids } = points.get(pointId)!;
+      const latest = parked ? (await this.o.store.parked(1, pointId))[0] : undefined;
+      const what = [parked ? `${parked} order(s)` : '', parkedVoids ? `${parkedVoids} void(s)` : ''].filter(Boolean).join(' and ');
       incidents.raise({
         key: parkedIncidentKey(pointId),
         title: `The main server refused orders from ${pointId}`,
         severity: 'major',
         pointId,
         detail:
-          `${parked} order(s) from ${pointId} are parked: the main server refused them as invalid` +
-          `${latest ? ` (latest: ${latest.number}, ${latest.lastError ?? 'no error recorded'})` : ''}. ` +
+          `${what} from ${pointId} are parked: the main server refused them as invalid` +
+          `${latest ? ` (latest order: ${latest.number}, ${latest.lastError ?? 'no error recorded'})` : ''}. ` +
           `Fix the cause, then re-drive them: hotpot redrive --point ${pointId}`,
       });
     }
-    for (const pointId of changes.clear) incidents.clear(parkedIncidentKey(pointId), `no parked orders left at ${pointId}`);
+    for (const pointId of changes.clear) incidents.clear(parkedIncidentKey(pointId), `no parked orders or voids left at ${pointId}`);
     this.reportedParked = new Map([...current].filter(([, parked]) => parked > 0));
   }
 }

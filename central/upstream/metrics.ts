@@ -1,10 +1,11 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { BooksReport } from './books.js';
-import type { Backlog } from './store.js';
+import type { Backlog, VoidBacklog } from './store.js';
 import type { EndpointHealth } from './endpoints.js';
 
 export interface ForwardMetricsSource {
   backlog(): Promise<Backlog>;
+  voids(): Promise<VoidBacklog>;
   paused(): Promise<boolean>;
   /** The last books check; null before the first (or without `upstream.lookup`). */
   books(): Promise<BooksReport | null>;
@@ -23,6 +24,19 @@ export function registerForwardMetrics(registry: Registry, source: ForwardMetric
       const backlog = await source.backlog();
       this.set({ state: 'pending' }, backlog.pending);
       this.set({ state: 'parked' }, backlog.parked);
+    },
+  });
+  new Gauge({
+    name: 'hotpot_forward_voids',
+    help: 'Voids and the main server, by state: pending (waiting_for_sale: of those, their sale not forwarded yet), parked, forwarded',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      const voids = await source.voids();
+      this.set({ state: 'pending' }, voids.pending);
+      this.set({ state: 'waiting_for_sale' }, voids.waitingForSale);
+      this.set({ state: 'parked' }, voids.parked);
+      this.set({ state: 'forwarded' }, voids.forwarded);
     },
   });
   new Gauge({
@@ -100,7 +114,13 @@ export function registerForwardMetrics(registry: Registry, source: ForwardMetric
   return {
     attempts: new Counter({
       name: 'hotpot_forward_attempts_total',
-      help: 'Forward attempts to the main server, by result (forwarded, transient, permanent)',
+      help: 'Forward attempts of sales to the main server, by result (forwarded, transient, permanent)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    voidAttempts: new Counter({
+      name: 'hotpot_forward_void_attempts_total',
+      help: 'Forward attempts of voids to the main server, by result (forwarded, transient, permanent)',
       labelNames: ['result'] as const,
       registers: [registry],
     }),

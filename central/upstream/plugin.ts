@@ -7,7 +7,7 @@ import { BOOKS_META_KEY, BooksCheck, readBooksReport } from './books.js';
 import { registerForwardingRoutes } from './http.js';
 import { ForwardLoop } from './loop.js';
 import { registerForwardMetrics } from './metrics.js';
-import { forwardBacklog, type ForwardStore, type QueuedOrder, type RedriveFilter } from './store.js';
+import { forwardBacklog, type ForwardStore, type RedriveFilter, type Redriven } from './store.js';
 import { PostgresForwardStore } from './store-postgres.js';
 import { SqliteForwardStore, UPSTREAM_MIGRATIONS, openForwardDatabase } from './store-sqlite.js';
 import { endpointsOf, forwardingView, sharedLive } from './view.js';
@@ -52,6 +52,7 @@ export class UpstreamPlugin implements CentralPlugin<'upstream'> {
     const live = async () => this.loop?.live() ?? (await sharedLive(store));
     const metrics = registerForwardMetrics(ctx.metrics.registry, {
       backlog: async () => store.backlog(ctx.clock.now()),
+      voids: async () => store.voidBacklog(),
       paused: async () => Boolean((await live())?.paused),
       books: async () => readBooksReport(await store.meta(BOOKS_META_KEY)),
       endpoints: async () => endpointsOf(config, await live()),
@@ -69,7 +70,7 @@ export class UpstreamPlugin implements CentralPlugin<'upstream'> {
         incidents: ctx.incidents,
         gate,
         random: Math.random,
-        onOutcome: (kind) => metrics.attempts.inc({ result: kind }),
+        onOutcome: (kind, voided) => (voided ? metrics.voidAttempts : metrics.attempts).inc({ result: kind }),
       });
       this.loop.start();
       if (lookup) {
@@ -134,15 +135,17 @@ export class UpstreamPlugin implements CentralPlugin<'upstream'> {
   }
 }
 
-/** Parked orders back to the queue, audited with who asked; the leader's loop hears the store's signal and sends them. */
-async function redrive(store: ForwardStore, filter: RedriveFilter, by: string, now: number, log: Logger): Promise<QueuedOrder[]> {
-  const orders = await store.redrive(filter, now);
-  if (orders.length) {
+/** Parked orders and voids back to the queue, audited with who asked; the leader's loop hears the store's signal and sends them. */
+async function redrive(store: ForwardStore, filter: RedriveFilter, by: string, now: number, log: Logger): Promise<Redriven> {
+  const redriven = await store.redrive(filter, now);
+  const { orders, voids } = redriven;
+  if (orders.length + voids.length) {
     const scope = filter.ids ? `${filter.ids.length} requested id(s)` : filter.pointId ? `point ${filter.pointId}` : 'every point';
-    await store.audit({ at: now, by, action: 'redrive', count: orders.length, detail: `re-drove ${orders.length} parked order(s) of ${scope}` });
-    log.info({ orders: orders.length, pointId: filter.pointId ?? null, by }, 'parked orders re-driven');
+    const detail = `re-drove ${orders.length} parked order(s)${voids.length ? ` and ${voids.length} parked void(s)` : ''} of ${scope}`;
+    await store.audit({ at: now, by, action: 'redrive', count: orders.length + voids.length, detail });
+    log.info({ orders: orders.length, voids: voids.length, pointId: filter.pointId ?? null, by }, 'parked orders and voids re-driven');
   }
-  return orders;
+  return redriven;
 }
 
 /** Every order forwarded at or after `since` back to the queue (the main server lost them), audited. */

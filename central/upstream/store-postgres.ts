@@ -7,6 +7,7 @@ import type { CommittedOrder, CommittedVoid } from '../store/types.js';
 import type { QueueHead, Transition } from './decisions.js';
 import { parseJsonAs } from './json.js';
 import {
+  BY_POINT_SQL,
   ForwardSignal,
   foldByPoint,
   summarize,
@@ -20,8 +21,10 @@ import {
   type ForwardStore,
   type ParkedOrder,
   type PointBacklog,
+  type ByPointRow,
   type QueuedOrder,
   type RedriveFilter,
+  type Redriven,
   type ReforwardFilter,
   type VoidBacklog,
 } from './store.js';
@@ -273,22 +276,32 @@ export class PostgresForwardStore implements ForwardStore {
     return (sales!.rowCount ?? 0) + (voids!.rowCount ?? 0);
   }
 
-  async redrive(filter: RedriveFilter, now: number): Promise<QueuedOrder[]> {
-    const result = await this.query<QueuedOrder>(
-      `UPDATE forward_orders SET status = 'pending', attempts = 0, next_attempt_at = $1, parked_at = NULL, updated_at = $1
-       WHERE status = 'parked' AND ($2::text IS NULL OR point_id = $2) AND ($3::uuid[] IS NULL OR order_id = ANY($3))
-       RETURNING order_id AS "orderId", point_id AS "pointId"`,
+  async redrive(filter: RedriveFilter, now: number): Promise<Redriven> {
+    // One statement: the orders and voids a re-drive moves commit together.
+    const result = await this.query<QueuedOrder & { voidId: string | null }>(
+      `WITH orders AS (
+         UPDATE forward_orders SET status = 'pending', attempts = 0, next_attempt_at = $1, parked_at = NULL, updated_at = $1
+         WHERE status = 'parked' AND ($2::text IS NULL OR point_id = $2) AND ($3::uuid[] IS NULL OR order_id = ANY($3))
+         RETURNING order_id, point_id, NULL::uuid AS void_id),
+       voids AS (
+         UPDATE forward_voids SET status = 'pending', attempts = 0, next_attempt_at = $1, parked_at = NULL, updated_at = $1
+         WHERE status = 'parked' AND ($2::text IS NULL OR point_id = $2) AND ($3::uuid[] IS NULL OR void_id = ANY($3) OR order_id = ANY($3))
+         RETURNING order_id, point_id, void_id)
+       SELECT order_id AS "orderId", point_id AS "pointId", void_id AS "voidId" FROM orders UNION ALL SELECT order_id, point_id, void_id FROM voids`,
       [now, filter.pointId ?? null, filter.ids ?? null],
     );
+    const orders = result.rows.filter((row) => row.voidId === null).map(({ orderId, pointId }) => ({ orderId, pointId }));
+    const voids = result.rows.flatMap(({ orderId, pointId, voidId }) => (voidId === null ? [] : [{ orderId, pointId, voidId }]));
     if (result.rows.length) await this.signal({ kind: 'queue' });
-    return result.rows;
+    return { orders, voids };
   }
 
   async reforward(filter: ReforwardFilter, now: number): Promise<number> {
     const [where, arg] = 'since' in filter ? ['forwarded_at >= $2', filter.since] : ['order_id = ANY($2::uuid[])', filter.ids];
     const moved = (await this.query(`UPDATE forward_orders SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1 WHERE status = 'forwarded' AND ${where}`, [now, arg])).rowCount ?? 0;
-    // Voids forwarded since go again too, each after its sale.
-    if ('since' in filter) await this.query("UPDATE forward_voids SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1 WHERE status = 'forwarded' AND forwarded_at >= $2", [now, filter.since]);
+    // Voids forwarded since go again too, each after its sale; so do the voids of sales the main server lost.
+    const voidsWhere = 'since' in filter ? 'forwarded_at >= $2' : 'order_id = ANY($2::uuid[])';
+    await this.query(`UPDATE forward_voids SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1 WHERE status = 'forwarded' AND ${voidsWhere}`, [now, arg]);
     if (moved) await this.signal({ kind: 'queue' });
     return moved;
   }
@@ -305,10 +318,7 @@ export class PostgresForwardStore implements ForwardStore {
   }
 
   async byPoint(): Promise<PointBacklog[]> {
-    const result = await this.query<{ pointId: string; status: 'pending' | 'parked'; orders: string; oldest: string }>(
-      `SELECT point_id AS "pointId", status, count(*) AS orders, min(received_at) AS oldest FROM forward_orders
-       WHERE status IN ('pending', 'parked') GROUP BY point_id, status ORDER BY point_id`,
-    );
+    const result = await this.query<{ pointId: string; status: ByPointRow['status']; orders: string; oldest: string }>(BY_POINT_SQL);
     return foldByPoint(result.rows.map((row) => ({ ...row, orders: Number(row.orders), oldest: Number(row.oldest) })));
   }
 

@@ -4,6 +4,7 @@ import type { OrderRecord, VoidRecord } from '../../sync/schemas.js';
 import type { CommittedOrder, CommittedVoid } from '../store/types.js';
 import type { QueueHead, Transition } from './decisions.js';
 import {
+  BY_POINT_SQL,
   foldByPoint,
   summarize,
   summarizeVoids,
@@ -18,8 +19,11 @@ import {
   type ForwardStore,
   type ParkedOrder,
   type PointBacklog,
+  type ByPointRow,
   type QueuedOrder,
+  type QueuedVoid,
   type RedriveFilter,
+  type Redriven,
   type ReforwardFilter,
   type VoidBacklog,
 } from './store.js';
@@ -118,6 +122,7 @@ export class SqliteForwardStore implements ForwardStore {
   private readonly enqueueVoidsTx: (voids: readonly CommittedVoid[], now: number) => number;
   private readonly applyTx: (transitions: readonly Transition[], now: number) => void;
   private readonly reforwardIdsTx: (ids: readonly string[], now: number) => number;
+  private readonly redriveTx: (filter: RedriveFilter, now: number) => Redriven;
   private readonly signals = new EventEmitter();
 
   /** `db` is the caller's: opened (openForwardDatabase) and closed by it. */
@@ -158,6 +163,12 @@ export class SqliteForwardStore implements ForwardStore {
            AND (@ids IS NULL OR order_id IN (SELECT value FROM json_each(@ids)))
          RETURNING order_id AS orderId, point_id AS pointId`,
       ),
+      redriveVoids: db.prepare<{ now: number; pointId: string | null; ids: string | null }, QueuedVoid>(
+        `UPDATE forward_voids SET status = 'pending', attempts = 0, next_attempt_at = @now, parked_at = NULL, updated_at = @now
+         WHERE status = 'parked' AND (@pointId IS NULL OR point_id = @pointId)
+           AND (@ids IS NULL OR void_id IN (SELECT value FROM json_each(@ids)) OR order_id IN (SELECT value FROM json_each(@ids)))
+         RETURNING void_id AS voidId, order_id AS orderId, point_id AS pointId`,
+      ),
       reforwardSince: db.prepare<{ now: number; since: number }>(
         `UPDATE forward_orders SET status = 'pending', attempts = 0, next_attempt_at = @now, updated_at = @now
          WHERE status = 'forwarded' AND forwarded_at >= @since`,
@@ -170,12 +181,13 @@ export class SqliteForwardStore implements ForwardStore {
         `UPDATE forward_orders SET status = 'pending', attempts = 0, next_attempt_at = @now, updated_at = @now
          WHERE status = 'forwarded' AND order_id = @id`,
       ),
+      reforwardVoidsOf: db.prepare<{ now: number; id: string }>(
+        `UPDATE forward_voids SET status = 'pending', attempts = 0, next_attempt_at = @now, updated_at = @now
+         WHERE status = 'forwarded' AND order_id = @id`,
+      ),
       backlog: db.prepare<[], BacklogRow>(BACKLOG_SQL),
       forwardedCount: db.prepare<[], { orders: number }>("SELECT COUNT(*) AS orders FROM forward_orders WHERE status = 'forwarded'"),
-      byPoint: db.prepare<[], { pointId: string; status: 'pending' | 'parked'; orders: number; oldest: number }>(
-        `SELECT point_id AS pointId, status, COUNT(*) AS orders, MIN(received_at) AS oldest FROM forward_orders
-         WHERE status IN ('pending', 'parked') GROUP BY point_id, status ORDER BY point_id`,
-      ),
+      byPoint: db.prepare<[], ByPointRow>(BY_POINT_SQL),
       parked: db.prepare<{ limit: number; pointId: string | null }, ParkedOrder>(
         `SELECT order_id AS orderId, point_id AS pointId, seq, json_extract(record, '$.number') AS number, attempts, last_error AS lastError, parked_at AS parkedAt
          FROM forward_orders WHERE status = 'parked' AND (@pointId IS NULL OR point_id = @pointId) ORDER BY parked_at DESC, rowid DESC LIMIT @limit`,
@@ -217,7 +229,17 @@ export class SqliteForwardStore implements ForwardStore {
       if (last) this.stmts.setMeta.run('void_watermark', last.id);
       return added;
     });
-    this.reforwardIdsTx = db.transaction((ids: readonly string[], now: number) => ids.reduce((moved, id) => moved + this.stmts.reforwardId.run({ now, id }).changes, 0));
+    this.reforwardIdsTx = db.transaction((ids: readonly string[], now: number) =>
+      ids.reduce((moved, id) => {
+        const changes = this.stmts.reforwardId.run({ now, id }).changes;
+        if (changes) this.stmts.reforwardVoidsOf.run({ now, id });
+        return moved + changes;
+      }, 0),
+    );
+    this.redriveTx = db.transaction((filter: RedriveFilter, now: number) => {
+      const args = { now, pointId: filter.pointId ?? null, ids: filter.ids ? JSON.stringify(filter.ids) : null };
+      return { orders: this.stmts.redrive.all(args), voids: this.stmts.redriveVoids.all(args) };
+    });
   }
 
   watermark(): string | null {
@@ -266,10 +288,10 @@ export class SqliteForwardStore implements ForwardStore {
     return this.stmts.sales.retryNow.run({ now }).changes + this.stmts.voids.retryNow.run({ now }).changes;
   }
 
-  redrive(filter: RedriveFilter, now: number): QueuedOrder[] {
-    const orders = this.stmts.redrive.all({ now, pointId: filter.pointId ?? null, ids: filter.ids ? JSON.stringify(filter.ids) : null });
-    if (orders.length) this.signal({ kind: 'queue' });
-    return orders;
+  redrive(filter: RedriveFilter, now: number): Redriven {
+    const redriven = this.redriveTx(filter, now);
+    if (redriven.orders.length + redriven.voids.length) this.signal({ kind: 'queue' });
+    return redriven;
   }
 
   reforward(filter: ReforwardFilter, now: number): number {

@@ -27,6 +27,9 @@ export interface PointBacklog {
   pointId: string;
   pending: number;
   parked: number;
+  /** Voids of this point the main server refused (parked like orders, re-driven with them). */
+  parkedVoids: number;
+  /** Of this point's pending and parked orders. */
   oldestReceivedAt: number | null;
 }
 
@@ -51,6 +54,16 @@ export type ReforwardFilter = { since: number } | { ids: readonly string[] };
 export interface QueuedOrder {
   orderId: string;
   pointId: string;
+}
+
+export interface QueuedVoid extends QueuedOrder {
+  voidId: string;
+}
+
+/** What a re-drive moved back to the queue. */
+export interface Redriven {
+  orders: QueuedOrder[];
+  voids: QueuedVoid[];
 }
 
 /** An order the main server answered "recorded" for: what the books check asks it about. */
@@ -116,9 +129,15 @@ export interface ForwardStore {
   apply(transitions: readonly Transition[], now: number): MaybePromise<void>;
   /** Every pending order and void waiting on a backoff becomes due now (the upstream is back). */
   retryNow(now: number): MaybePromise<number>;
-  /** Parked orders back to pending (all, or those matching the filter); returns them and signals the queue. */
-  redrive(filter: RedriveFilter, now: number): MaybePromise<QueuedOrder[]>;
-  /** Forwarded orders back to pending, due now; returns how many and signals the queue. */
+  /**
+   * Parked orders and voids back to pending (all, or those matching the filter: a point, or ids of
+   * orders or voids, an order's id taking its parked voids too); returns them and signals the queue.
+   */
+  redrive(filter: RedriveFilter, now: number): MaybePromise<Redriven>;
+  /**
+   * Forwarded orders back to pending, due now; returns how many and signals the queue. Their
+   * forwarded voids go again too (after them): a main server that lost a sale lost its voids.
+   */
   reforward(filter: ReforwardFilter, now: number): MaybePromise<number>;
   backlog(now: number): MaybePromise<Backlog>;
   forwardedCount(): MaybePromise<number>;
@@ -179,13 +198,22 @@ export function summarize(rows: readonly BacklogRow[], now: number): Backlog {
   };
 }
 
+/** Per point and state: pending and parked orders, and parked voids (`parkedVoids`); the same SQL in SQLite and PostgreSQL. */
+export const BY_POINT_SQL = `SELECT point_id AS "pointId", status, COUNT(*) AS orders, MIN(received_at) AS oldest FROM forward_orders
+    WHERE status IN ('pending', 'parked') GROUP BY point_id, status
+  UNION ALL
+  SELECT point_id, 'parkedVoids', COUNT(*), MIN(received_at) FROM forward_voids WHERE status = 'parked' GROUP BY point_id
+  ORDER BY 1`;
+
+export type ByPointRow = { pointId: string; status: 'pending' | 'parked' | 'parkedVoids'; orders: number; oldest: number };
+
 /** Folds `(point, status, count, oldest)` rows into one line per point. */
-export function foldByPoint(rows: readonly { pointId: string; status: 'pending' | 'parked'; orders: number; oldest: number }[]): PointBacklog[] {
+export function foldByPoint(rows: readonly ByPointRow[]): PointBacklog[] {
   const points = new Map<string, PointBacklog>();
   for (const row of rows) {
-    const point = points.get(row.pointId) ?? { pointId: row.pointId, pending: 0, parked: 0, oldestReceivedAt: null };
+    const point = points.get(row.pointId) ?? { pointId: row.pointId, pending: 0, parked: 0, parkedVoids: 0, oldestReceivedAt: null };
     point[row.status] = row.orders;
-    point.oldestReceivedAt = Math.min(point.oldestReceivedAt ?? row.oldest, row.oldest);
+    if (row.status !== 'parkedVoids') point.oldestReceivedAt = Math.min(point.oldestReceivedAt ?? row.oldest, row.oldest);
     points.set(row.pointId, point);
   }
   return [...points.values()];

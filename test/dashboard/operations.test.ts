@@ -11,7 +11,7 @@ import { startHttpReceiver } from '../notify/receivers.js';
 import { startFleetCentral, viewOf } from '../fleet/helpers.js';
 import { SalesServer } from '../peers/sales-server.js';
 import { FAST_UPSTREAM } from '../upstream/central.js';
-import { makeOrders, publishOrders } from '../upstream/orders.js';
+import { makeOrders, makeVoid, publishOrders } from '../upstream/orders.js';
 import { DESKTOP, PHONE, launchBrowser, lookAt, signIn, userOf } from './browser.js';
 
 describeWithPeers('backups and incidents on the dashboard (real PostgreSQL, chat receiver, agents, Chromium)', [peers.chromium(), peers.postgres()], () => {
@@ -143,18 +143,20 @@ describeWithPeers('backups and incidents on the dashboard (real PostgreSQL, chat
     expect([...phone.errors, ...desktop.errors]).toEqual([]);
   });
 
-  it('shows orders the main server refused as parked and sends them again from the phone once it accepts them', async () => {
+  it('shows orders and voids the main server refused as parked and sends them again from the phone once it accepts them', async () => {
     const sales = await new SalesServer().start();
     running.push({ stop: () => sales.close() });
     const orders = makeOrders('gori-41', 4);
-    sales.control({ rules: [{ behaviour: 'validationFailure', ids: [orders[1]!.id] }] });
+    const refusedVoid = makeVoid(orders[2]!, 'wrong table');
+    sales.control({ rules: [{ behaviour: 'validationFailure', ids: [orders[1]!.id] }, { behaviour: 'reject400', ids: [refusedVoid.id] }] });
     const central = await startFleetCentral(tempDir('dash-forward'), { extra: { upstream: { ...FAST_UPSTREAM, url: sales.url } } });
     running.push(central);
-    await publishOrders(brokerOf(central), orders);
+    await publishOrders(brokerOf(central), orders, [refusedVoid]);
     await waitFor(() => sales.stats().recorded === 3, 'the 3 accepted orders recorded', 30_000);
     const { page, errors } = await signIn(await browser(), central, await userOf(central, 'nino', 'operator'), PHONE, '#runbooks');
     const card = page.locator('section.forwarding article.card');
     await card.locator('dd', { hasText: '0 waiting, 1 parked' }).waitFor({ timeout: 20_000 });
+    await card.locator('dd', { hasText: '0 waiting (0 for their sale), 1 parked, 0 forwarded' }).waitFor({ timeout: 20_000 });
     await card.locator('details summary').click();
     expect(await card.locator('.checks-list').textContent()).toContain(`${orders[1]!.number}: success: false`);
     await lookAt(page, 'forwarding');
@@ -162,10 +164,11 @@ describeWithPeers('backups and incidents on the dashboard (real PostgreSQL, chat
     // The main server is fixed: send the parked order again.
     sales.control({ rules: [] });
     await card.locator('button.redrive').click();
-    expect(await page.locator('dialog[open]').textContent()).toContain('1 orders the main server refused go to it again');
+    expect(await page.locator('dialog[open]').textContent()).toContain('2 orders and voids the main server refused go to it again');
     await page.locator('dialog[open] button[type="submit"]').click();
-    await waitFor(() => sales.stats().recorded === 4, 'the parked order recorded after the redrive', 30_000);
+    await waitFor(() => sales.stats().recorded === 4 && sales.stats().voids.length === 1, 'the parked order and void recorded after the redrive', 30_000);
     await page.locator('section.forwarding dd', { hasText: '0 waiting, 0 parked' }).waitFor({ timeout: 20_000 });
+    await page.locator('section.forwarding dd', { hasText: '0 waiting (0 for their sale), 0 parked, 1 forwarded' }).waitFor({ timeout: 20_000 });
     expect(errors).toEqual([]);
   });
 });

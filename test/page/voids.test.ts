@@ -7,6 +7,36 @@ import { sampleOrder } from '../helpers/inproc.js';
 import { freePort } from '../peers/net.js';
 import { launchChromium, openStaffPage, screenshot, startPageAgent } from './harness.js';
 
+const SCREENS = [
+  { width: 1280, height: 800 },
+  { width: 800, height: 1280 },
+  { width: 1024, height: 600 },
+  { width: 390, height: 844 },
+] as const;
+const LANGUAGES = ['ru', 'en', 'ka'] as const;
+
+/**
+ * The open dialog, measured in the page: inside the viewport, nothing wider than it or sticking
+ * out of it, no page overflow, and the labels of what is visible in it (to see the language took).
+ */
+async function measureDialog(page: Page, selector: string) {
+  return page.evaluate((sel) => {
+    const dialog = document.querySelector(sel)!;
+    const box = dialog.getBoundingClientRect();
+    const sticking = [...dialog.querySelectorAll('*')]
+      .filter((el) => (el as HTMLElement).offsetParent !== null || el.tagName === 'OPTION')
+      .map((el) => ({ el, r: el.getBoundingClientRect() }))
+      .filter(({ r }) => r.width > 0 && (r.left < box.left - 0.5 || r.right > box.right + 0.5))
+      .map(({ el }) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}: ${(el.textContent ?? '').slice(0, 40)}`);
+    return {
+      inViewport: box.left >= 0 && box.top >= 0 && box.right <= innerWidth && box.bottom <= innerHeight,
+      innerOverflow: dialog.scrollWidth - dialog.clientWidth,
+      pageOverflow: document.scrollingElement!.scrollWidth - innerWidth,
+      sticking,
+    };
+  }, selector);
+}
+
 /** Every control of the void flow the cashier taps is at least 44 px each way. */
 async function expectTappable(page: Page, selector: string): Promise<void> {
   for (const box of await page.locator(selector).evaluateAll((nodes) => nodes.filter((n) => (n as HTMLElement).offsetParent !== null).map((n) => n.getBoundingClientRect().toJSON() as DOMRect))) {
@@ -88,5 +118,38 @@ describeWithPeers('voiding orders from the staff page (real Chromium)', [peers.c
     expect(await till.locator('#void-dialog').getAttribute('open')).toBeNull();
     await screenshot(till, 'voided-1280');
     await till.close();
+  });
+  it('opens the order detail and the void dialog (with the manager-PIN step) at every size in ru, en and ka: no overflow, nothing out of the dialog, controls 44 px', async () => {
+    const port = agent.httpPort!;
+    const { id } = (await httpJson<{ id: string }>(port, 'POST', '/api/orders', { ...sampleOrder(7), note: 'Без лука, соус отдельно, принести вместе с бульоном' })).body;
+    ahead += 10 * 60_000; // old enough to need the manager: the dialog shows its longest state
+    for (const lang of LANGUAGES) {
+      for (const size of SCREENS) {
+        const where = `${lang} ${size.width}×${size.height}`;
+        const context = await browser.newContext({ viewport: size });
+        try {
+          const page = await context.newPage();
+          await openStaffPage(page, port);
+          await page.locator('#lang').selectOption(lang);
+          await page.locator('[data-view="today"]').click();
+          await page.locator(`#orders tr[data-order-id="${id}"] td.number`).click();
+          await page.locator('#order-dialog[open]').waitFor();
+          expect(await measureDialog(page, '#order-dialog'), `${where}: order detail`).toEqual({ inViewport: true, innerOverflow: 0, pageOverflow: 0, sticking: [] });
+          await expectTappable(page, '#order-dialog button');
+          await page.locator('#order-void').click();
+          await page.locator('#void-dialog[open]').waitFor();
+          await page.locator('#void-reason').fill('Гость ушёл, не дождавшись заказа — блюдо не готовили');
+          await page.locator('#void-ok').click();
+          await page.locator('#void-pin').waitFor({ state: 'visible' });
+          expect(await measureDialog(page, '#void-dialog'), `${where}: void dialog`).toEqual({ inViewport: true, innerOverflow: 0, pageOverflow: 0, sticking: [] });
+          await expectTappable(page, '#void-dialog button, #void-dialog input');
+          if (size.width === 390 || size.height === 600) await screenshot(page, `void-pin-${lang}-${size.width}x${size.height}`);
+          await page.locator('#void-cancel').click();
+          expect(agent.store.get(id)!.void).toBeFalsy();
+        } finally {
+          await context.close();
+        }
+      }
+    }
   });
 });

@@ -42,7 +42,7 @@ export type Behaviour = (typeof BEHAVIOURS)[number];
 
 const Rule = z.object({
   behaviour: z.enum(BEHAVIOURS),
-  /** Only these sale ids (default: every sale). */
+  /** Only these sale ids (default: every sale); a void obeys only a rule that names its void id. */
   ids: z.array(z.string()).optional(),
   /** Applies this many times, then lapses (default: until replaced). */
   times: z.number().int().positive().optional(),
@@ -308,6 +308,10 @@ export class SalesServer {
       this.badIdempotencyKey++;
       return answer(res, 400, { success: false, data: null, error: 'validation error: Idempotency-Key must equal the void id' });
     }
+    const refused = this.takeRule(voided.voidId, true);
+    if (refused === 'reject400') return answer(res, 400, { success: false, data: null, error: 'bad request: void rejected' });
+    if (refused === 'validationFailure') return answer(res, 200, { success: false, data: null, error: 'validation error: unknown void reason' });
+    if (refused === 'error500') return answer(res, 500, { success: false, data: null, error: 'internal server error' });
     if (!this.recorded.has(voided.saleId)) {
       this.voidsBeforeSale++;
       return answer(res, 200, { success: false, data: null, error: `sale ${voided.saleId} not recorded yet; send the sale first` });
@@ -367,8 +371,9 @@ export class SalesServer {
     return rows.rows.map((row) => ({ saleId: row.sale_id, recordedAt: Number(row.recorded_at) }));
   }
 
-  private takeRule(saleId: string): Behaviour | undefined {
-    const index = this.rules.findIndex((rule) => !rule.ids || rule.ids.includes(saleId));
+  /** The first rule for this sale (or, `named`, only one naming it), counted down. */
+  private takeRule(saleId: string, named = false): Behaviour | undefined {
+    const index = this.rules.findIndex((rule) => (rule.ids ? rule.ids.includes(saleId) : !named));
     if (index < 0) return undefined;
     const rule = this.rules[index]!;
     if (rule.times !== undefined && --rule.times === 0) this.rules.splice(index, 1);

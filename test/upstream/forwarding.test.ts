@@ -8,7 +8,7 @@ import { SalesServer, type SalesStats } from '../peers/sales-server.js';
 import { httpJson, tempDir } from '../helpers/hotpot.js';
 import { sampleOrder, startAgent } from '../helpers/inproc.js';
 import { ManualGate, startForwardingCentral } from './central.js';
-import { makeOrders, publishOrders } from './orders.js';
+import { makeOrders, makeVoid, publishOrders } from './orders.js';
 import { brokerOf } from '../helpers/logins.js';
 
 interface OrderStatsBody {
@@ -146,6 +146,50 @@ describe('forwarding committed orders to the main server', () => {
     await waitFor(() => sales.stats().recorded === 10, 'the re-driven orders recorded');
     await waitFor(() => parkedIncident() === null, 'the parked incident to clear');
     expect((await view(c)).backlog).toMatchObject({ size: 0, parked: 0 });
+  });
+
+  it('parks a void the main server refuses in the same incident as orders, counts it in /metrics, and re-drives it by id after the fix', async () => {
+    const dir = tempDir('fwd-park-void');
+    const sales = await salesServer();
+    const orders = makeOrders('poti-01', 4);
+    const [refused, accepted] = [makeVoid(orders[0]!, 'wrong table'), makeVoid(orders[2]!, 'customer left')];
+    sales.control({ rules: [{ behaviour: 'reject400', ids: [refused.id] }] });
+    const c = await central(dir, { url: sales.url });
+    await publishOrders(brokerOf(c), orders, [refused, accepted]);
+
+    await waitFor(() => sales.stats().recorded === 4 && sales.stats().voids.length === 1, 'the 4 sales and the accepted void recorded', 30_000);
+    expect(sales.stats().voids[0]!.voidId).toBe(accepted.id);
+    const parkedIncident = () => c.incidents.openFor('forward:parked:poti-01');
+    await waitFor(() => parkedIncident()?.detail.startsWith('1 void(s) from poti-01 are parked') ?? false, 'the parked incident to name the void');
+    expect(parkedIncident()!.detail).toContain('hotpot redrive --point poti-01');
+    await waitFor(async () => (await view(c)).voids.forwarded === 1, 'the accepted void marked forwarded');
+    expect((await view(c)).voids).toEqual({ pending: 0, waitingForSale: 0, parked: 1, forwarded: 1 });
+    expect((await view(c)).points).toEqual([{ pointId: 'poti-01', pending: 0, parked: 0, parkedVoids: 1, oldestReceivedAt: null }]);
+    const metrics = (await httpJson<string>(c.httpPort!, 'GET', '/metrics')).body;
+    expect(metrics).toContain('hotpot_forward_voids{state="parked"} 1');
+    expect(metrics).toContain('hotpot_forward_voids{state="forwarded"} 1');
+    expect(metrics).toContain('hotpot_forward_voids{state="pending"} 0');
+    expect(metrics).toContain('hotpot_forward_void_attempts_total{result="permanent"} 1');
+    expect(metrics).toContain('hotpot_forward_void_attempts_total{result="forwarded"} 1');
+    expect(metrics).toContain('hotpot_forward_attempts_total{result="forwarded"} 4'); // sales only
+
+    sales.control({ rules: [] }); // the fix
+    process.env.HOTPOT_TOKEN = await c.access.createToken('redrive-void', 'operator');
+    const exit = await redriveCommand.run({ central: `http://127.0.0.1:${c.httpPort}`, id: [refused.id, orders[1]!.id] }, []);
+    delete process.env.HOTPOT_TOKEN;
+    expect(exit).toBe(0);
+    await waitFor(() => sales.stats().voids.length === 2, 'the re-driven void recorded', 30_000);
+    await waitFor(() => parkedIncident() === null, 'the parked incident to clear');
+    await waitFor(async () => (await view(c)).voids.forwarded === 2, 'both voids marked forwarded');
+    const after = await view(c);
+    expect(after.voids).toEqual({ pending: 0, waitingForSale: 0, parked: 0, forwarded: 2 });
+    expect(after.audit[0]).toMatchObject({ action: 'redrive', count: 1, detail: 're-drove 0 parked order(s) and 1 parked void(s) of 2 requested id(s)' });
+    expect(sales.stats()).toMatchObject({ recorded: 4, duplicates: 0, badIdempotencyKey: 0 });
+    const later = (await httpJson<string>(c.httpPort!, 'GET', '/metrics')).body;
+    expect(later).toContain('hotpot_forward_voids{state="parked"} 0');
+    expect(later).toContain('hotpot_forward_void_attempts_total{result="forwarded"} 2');
+    const direct = await httpJson<{ redriven: number; voids: unknown[]; notParked: string[] }>(c.httpPort!, 'POST', '/api/forwarding/redrive', { ids: [refused.id] });
+    expect(direct.body).toEqual({ redriven: 0, orders: [], voids: [], notParked: [refused.id] });
   });
 
   it("pauses while the runbook's gate says the main server is down, alerts on the backlog, and drains by itself when it is up", async () => {

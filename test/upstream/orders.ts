@@ -35,8 +35,8 @@ export function makeVoid(order: OrderRecord, reason: string): VoidRecord {
   return VoidRecord.parse({ id: uuidv7(), orderId: order.id, pointId: order.pointId, orderNumber: order.number, total: order.total, reason, voidedAt: Date.now(), approvedBy: 'staff' });
 }
 
-/** Publishes orders on their point's orders topic, as the boxes would (QoS 1, batches of 50 per point). */
-export async function publishOrders(broker: BrokerTarget, orders: readonly OrderRecord[]): Promise<void> {
+/** Publishes orders on their point's orders topic, as the boxes would (QoS 1, batches of 50 per point); `voids` follow them, each on its point's topic. */
+export async function publishOrders(broker: BrokerTarget, orders: readonly OrderRecord[], voids: readonly VoidRecord[] = []): Promise<void> {
   const client = await withTimeout(
     mqtt.connectAsync(broker.url, { clientId: `test-publisher-${uuidv7()}`, reconnectPeriod: 0, ...centralUserLogin(broker) }),
     10_000,
@@ -50,6 +50,10 @@ export async function publishOrders(broker: BrokerTarget, orders: readonly Order
         const payload = JSON.stringify({ ts: Date.now(), orders: ofPoint.slice(i, i + 50) });
         await withTimeout(client.publishAsync(topicOf('pointOrders', { pointId: pointId }), payload, { qos: 1 }), 10_000, 'an orders publish');
       }
+    }
+    for (const record of voids) {
+      const payload = JSON.stringify({ ts: Date.now(), voids: [record] });
+      await withTimeout(client.publishAsync(topicOf('pointOrders', { pointId: record.pointId }), payload, { qos: 1 }), 10_000, 'a voids publish');
     }
   } finally {
     await client.endAsync();

@@ -82,7 +82,7 @@ describeWithPeers('forward store contract: PostgreSQL (shared by replicas)', [pe
     leader.onSignal((signal) => heard.push(signal));
     await waitFor(() => heard.length > 0, 'the leader to listen'); // it signals itself once its LISTEN is up
     heard.length = 0;
-    expect(await follower.redrive({ pointId: 'kutaisi-01' }, 3)).toHaveLength(2);
+    expect((await follower.redrive({ pointId: 'kutaisi-01' }, 3)).orders).toHaveLength(2);
     await waitFor(() => heard.some((signal) => signal.kind === 'queue'), "the follower's re-drive to reach the leader");
     expect((await leader.heads()).map((head) => head.seq)).toEqual([1]);
   });

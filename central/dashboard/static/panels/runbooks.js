@@ -283,6 +283,8 @@ export default {
       }
       const now = app.now();
       const row = (label, ...value) => [h('dt', {}, label), h('dd', {}, ...value)];
+      // Parked orders and voids are re-driven together.
+      const parked = view.backlog.parked + (view.voids?.parked ?? 0);
       fill(
         forwarding,
         h(
@@ -294,14 +296,15 @@ export default {
             { class: 'facts' },
             view.paused ? row(t('forward.pausedSince'), fmtWhen(view.paused.since, now), ` (${view.paused.reasons.map((r) => t(`forward.reason.${r}`)).join(', ')})`) : null,
             row(t('forward.backlog'), t('forward.backlogText', { pending: view.backlog.pending, parked: view.backlog.parked }), view.backlog.oldestReceivedAt ? ` · ${t('forward.oldest', { when: fmtWhen(view.backlog.oldestReceivedAt, now) })}` : ''),
+            view.voids ? row(t('forward.voids'), t('forward.voidsText', { pending: view.voids.pending, waiting: view.voids.waitingForSale, parked: view.voids.parked, forwarded: view.voids.forwarded })) : null,
             row(t('forward.last'), view.lastForwardedAt ? fmtWhen(view.lastForwardedAt, now) : '—'),
             view.lastError ? row(t('forward.lastError'), h('span', { class: 'error' }, `${fmtTime(view.lastError.at, now)} ${view.lastError.pointId}: ${view.lastError.error}`)) : null,
           ),
           view.parked.length
             ? h('details', {}, h('summary', {}, t('forward.parkedList', { n: view.backlog.parked })), h('ul', { class: 'checks-list' }, view.parked.slice(0, 20).map((o) => h('li', {}, `${o.number}: ${o.lastError ?? ''}`))))
             : null,
-          app.can('operator') && view.backlog.parked > 0
-            ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary redrive', onclick: () => redrive(view.backlog.parked) }, t('forward.redrive')))
+          app.can('operator') && parked > 0
+            ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary redrive', onclick: () => redrive(parked) }, t('forward.redrive')))
             : null,
         ),
       );
