@@ -25,7 +25,8 @@ describe('hardware health from a real agent (child process) to central incidents
       HOTPOT_CHECKS_HARDWARE_SYSFS_ROOT: hw.sysfsRoot,
       HOTPOT_CHECKS_HARDWARE_INTERVAL_MS: '300',
       HOTPOT_CHECKS_HARDWARE_FAIL_AFTER: '1',
-      // The agent finds the fake smartctl on PATH, as it would find smartmontools'.
+      // The agent finds the fake smartctl on PATH, as it would find smartmontools' (named: not through sudo when not root).
+      HOTPOT_CHECKS_HARDWARE_SMARTCTL: 'smartctl',
       PATH: `${hw.binDir}:${process.env.PATH ?? ''}`,
     });
     running.push({ stop: () => agent.kill('SIGKILL') });
