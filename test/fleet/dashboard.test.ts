@@ -148,7 +148,8 @@ describeWithPeers('fleet dashboard in headless Chromium (phone and desktop)', [p
   it('chips a hot box in the fleet (ru, en, ka; phone and desktop); the Credentials view is for admins only', async () => {
     // A certificate for the Credentials view to list (besides whatever central's own config names).
     const { files } = await provisionCa(join(tempDir('dash-ca'), 'ca'));
-    const central = await startFleetCentral(tempDir('dash-hw'), { extra: { keys: { certificates: [files.caCert] } } });
+    // One-second history buckets: the drawer has a temperature chart to draw within the test.
+    const central = await startFleetCentral(tempDir('dash-hw'), { extra: { keys: { certificates: [files.caCert] }, history: { bucketMs: 1000 } } });
     running.push(central);
     const hot = new FakeHardware(tempDir('dash-hot'));
     hot.setTemperature(85);
@@ -199,6 +200,16 @@ describeWithPeers('fleet dashboard in headless Chromium (phone and desktop)', [p
       }
       expect(errors).toEqual([]);
     }
+    // The point drawer charts the temperature beside the box's use (a second report, hotter, makes a second bucket).
+    hot.setTemperature(95);
+    await waitFor(() => viewOf(central, 'tbilisi-31')?.checks.temperature?.status === 'down', 'the box too hot', 15_000);
+    await operator.page.locator('li.pt[data-point="tbilisi-31"] .chip[data-check="temperature"][data-status="down"]').waitFor({ timeout: 15_000 });
+    await operator.page.locator('li.pt[data-point="tbilisi-31"] .pt-open').click();
+    await operator.page.locator('#drawer .chart[aria-label="Temperature, °C"]').waitFor({ timeout: 15_000 });
+    await lookAt(operator.page, 'point-drawer-temperature');
+    await operator.page.keyboard.press('Escape');
+    await operator.page.locator('#drawer').waitFor({ state: 'hidden' });
+
     // Any other role: no Credentials tab at all.
     await operator.page.locator('a.tab[data-view="fleet"]').waitFor();
     expect(await operator.page.locator('a.tab[data-view="credentials"]').count()).toBe(0);
