@@ -1,6 +1,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { argvSchema } from '../lib/command.js';
 import { ConfigError, loadConfig } from '../lib/config.js';
 import type { TlsFiles } from '../lib/http.js';
 import { loadMenuFile } from './menu.js';
@@ -161,8 +162,13 @@ export const agentConfigSchema = z.strictObject({
           wearPercent: Percent.default(80),
           /** Where the kernel's sysfs is (thermal zones, /block/mmcblk*); a directory of files in tests. */
           sysfsRoot: z.string().min(1).default('/sys'),
-          /** smartctl (smartmontools) as a program name on PATH or a path; absent → disk health unknown. */
-          smartctl: z.string().min(1).default('smartctl'),
+          /**
+           * How to run smartctl (smartmontools), `-H <device>` appended: a program name on PATH or a
+           * path, or an argv such as ["sudo", "-n", "/usr/sbin/smartctl"]. Default: `smartctl` as
+           * root, else `sudo -n /usr/sbin/smartctl` (install/agent.sh writes the sudoers rule). A
+           * program not installed → disk health unknown.
+           */
+          smartctl: z.union([z.string().min(1), argvSchema]).optional(),
         })
         .prefault({}),
     })

@@ -104,11 +104,26 @@ export async function smartDevices(sysfsRoot = '/sys'): Promise<string[]> {
   return names.filter((name) => /^(sd[a-z]+|hd[a-z]+|nvme\d+n\d+)$/.test(name)).sort().map((name) => `/dev/${name}`);
 }
 
-/** `smartctl -H` for each device; null when smartctl is not installed. */
-export async function readSmart(devices: readonly string[], smartctl: string, timeoutMs: number): Promise<SmartReading[] | null> {
+/** Where smartmontools puts smartctl; the installer's sudoers rule names this path. */
+export const SMARTCTL_PATH = '/usr/sbin/smartctl';
+
+/**
+ * Pure: the argv that runs smartctl (`-H <device>` is appended). Configured: a program (a name on
+ * PATH or a path) or a whole argv. Not configured: smartctl itself as root, else
+ * `sudo -n /usr/sbin/smartctl` — the sudoers rule install/agent.sh writes lets the service user
+ * run exactly `smartctl -H /dev/<disk>`, and -n makes a missing rule an answer, not a prompt.
+ */
+export function smartctlArgv(configured: string | readonly string[] | undefined, uid: number | undefined): string[] {
+  if (typeof configured === 'string') return [configured];
+  if (configured) return [...configured];
+  return uid === 0 ? ['smartctl'] : ['sudo', '-n', SMARTCTL_PATH];
+}
+
+/** `smartctl -H` for each device, through `smartctl` (an argv); null when its program is not installed. */
+export async function readSmart(devices: readonly string[], smartctl: readonly string[], timeoutMs: number): Promise<SmartReading[] | null> {
   const readings: SmartReading[] = [];
   for (const device of devices) {
-    const result = await runCommand({ argv: [smartctl, '-H', device], timeoutMs }, { tailChars: 2000 });
+    const result = await runCommand({ argv: [...smartctl, '-H', device], timeoutMs }, { tailChars: 2000 });
     if (result.errorCode === 'ENOENT') return null;
     const verdict = result.timedOut ? 'unknown' : parseSmartHealth(result.output);
     const line = result.output.split('\n').find((l) => /result:|Health Status:/i.test(l))?.trim();
@@ -171,13 +186,14 @@ export function assessDisks(readings: DiskReadings, limits: DiskLimits): Hardwar
   if (down.length) return { status: 'down', detail: down.join('; '), data };
   if (degraded.length) return { status: 'degraded', detail: degraded.join('; '), data };
   if (fine.length) return { status: 'up', detail: fine.join('; '), data };
-  const why = readings.smart === null ? 'smartctl is not installed (apt install smartmontools)' : readings.smart.length === 0 ? 'no SATA or NVMe disk in /sys/block' : 'smartctl gave no verdict';
+  const why = readings.smart === null ? 'smartctl is not installed (apt install smartmontools)' : readings.smart.length === 0 ? 'no SATA or NVMe disk in /sys/block' : `smartctl gave no verdict (${readings.smart[0]!.detail})`;
   return { status: 'unknown', detail: `disk health not known: ${why}, and the kernel shows no eMMC/SD wear`, data };
 }
 
 export interface DiskHealthOptions {
   sysfsRoot: string;
-  smartctl: string;
+  /** The argv before `-H <device>` (smartctlArgv). */
+  smartctl: readonly string[];
   timeoutMs: number;
 }
 

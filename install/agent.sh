@@ -9,10 +9,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly UNIT=hotpot-agent.service
 readonly UDEV_RULE=/etc/udev/rules.d/99-hotpot-printer.rules
+# Lets the service user run exactly `smartctl -H /dev/<disk>` as root (the disk check).
+readonly SUDOERS_RULE=/etc/sudoers.d/hotpot-smartctl
 # Printer (serial, usblp) and camera device access.
 readonly DEVICE_GROUPS=(dialout video lp)
-# Programs the agent runs: fswebcam captures from a USB camera.
-readonly BOX_PACKAGES=(fswebcam:fswebcam)
+# Programs the agent runs: fswebcam captures from a USB camera; smartctl (through sudo) asks the disks' health.
+readonly BOX_PACKAGES=(fswebcam:fswebcam smartctl:smartmontools sudo:sudo)
 
 usage() {
   cat <<EOF
@@ -20,8 +22,8 @@ usage: install/agent.sh [--point-dir DIR] [--printer-usb-id VVVV:PPPP] [--force]
                         [--bundle FILE | --source DIR] [--root DIR]
        install/agent.sh --uninstall [--purge] [--force] [--root DIR]
 
-Installs the agent: fswebcam (apt-get, when missing), system user $SERVICE_USER (groups
-${DEVICE_GROUPS[*]}), the app in $APP_DIR (npm ci --omit=dev, or a release bundle), config in $ETC_DIR/agent.json (0600), data in $DATA_DIR, and the systemd
+Installs the agent: fswebcam, smartmontools and sudo (apt-get, when missing), system user $SERVICE_USER (groups
+${DEVICE_GROUPS[*]}), the sudoers rule $SUDOERS_RULE (smartctl -H /dev/<disk> only), the app in $APP_DIR (npm ci --omit=dev, or a release bundle), config in $ETC_DIR/agent.json (0600), data in $DATA_DIR, and the systemd
 unit $UNIT (enabled and started).
 
   --point-dir DIR         the directory from 'hotpot provision-point' (agent.json, ca.crt,
@@ -129,6 +131,22 @@ install_udev_rule() {
   fi
 }
 
+# The sudoers rule for smartctl -H, checked with visudo -cf before it goes in (a broken file in
+# sudoers.d breaks sudo for everyone).
+install_sudoers_rule() {
+  local tmp
+  tmp="$(mktemp)"
+  render "$INSTALL_DIR/sudoers/hotpot-smartctl" "USER=$SERVICE_USER" >"$tmp"
+  chmod 0440 "$tmp"
+  if command -v visudo >/dev/null 2>&1 && ! visudo -cf "$tmp" >&2; then
+    rm -f "$tmp"
+    die "visudo rejects the generated $SUDOERS_RULE; nothing was written"
+  fi
+  ensure_dir "$(dirname "$SUDOERS_RULE")" 0755 0:0
+  install_file "$tmp" "$SUDOERS_RULE" 0440 0:0
+  rm -f "$tmp"
+}
+
 do_install() {
   unpack_bundle
   check_source
@@ -144,6 +162,7 @@ do_install() {
   ensure_app_locked_down
   install_unit "$UNIT"
   install_udev_rule
+  install_sudoers_rule
   activate_unit "$UNIT"
 }
 
@@ -151,6 +170,7 @@ do_uninstall() {
   if [[ $PURGE -eq 1 ]]; then guard_outbox "purge"; fi
   deactivate_unit "$UNIT"
   remove_path "$UDEV_RULE"
+  remove_path "$SUDOERS_RULE"
   remove_app
   if [[ $PURGE -eq 1 ]]; then
     remove_path "$ETC_DIR"

@@ -12,7 +12,7 @@ import { PrinterCheck } from './printer.js';
 import { DeviceHealth, type ScheduledCheck } from './runner.js';
 import { SystemCheck } from './system.js';
 import { DiskHealthCheck, TemperatureCheck } from './hardware.js';
-import { readDisks, readTemperature } from '../../drivers/hardware.js';
+import { readDisks, readTemperature, smartctlArgv } from '../../drivers/hardware.js';
 
 /** The configured devices, each driver loaded only when its device is configured. */
 export interface Devices {
@@ -77,7 +77,7 @@ export function buildChecks(config: AgentConfig, devices: Devices, centralConnec
     scheduled(new InternetCheck(devices.probes, { timeoutMs: internet.timeoutMs, slowMs: internet.slowMs, centralConnected, defaultRoute: hasDefaultRoute }), internet),
     scheduled(new SystemCheck(devices.systemStats, system), system),
     scheduled(new TemperatureCheck(() => readTemperature(hardware.sysfsRoot), { highC: system.temperatureC, criticalC: hardware.temperatureCriticalC }), hardware),
-    scheduled(new DiskHealthCheck(() => readDisks({ sysfsRoot: hardware.sysfsRoot, smartctl: hardware.smartctl, timeoutMs: hardware.timeoutMs }), { wearPercent: hardware.wearPercent }), hardware),
+    scheduled(new DiskHealthCheck(() => readDisks({ sysfsRoot: hardware.sysfsRoot, smartctl: smartctlArgv(hardware.smartctl, process.getuid?.()), timeoutMs: hardware.timeoutMs }), { wearPercent: hardware.wearPercent }), hardware),
   ];
   if (devices.printer) checks.push(scheduled(new PrinterCheck(devices.printer), printer));
   if (devices.camera) checks.push(scheduled(new CameraCheck(devices.camera, camera), camera));

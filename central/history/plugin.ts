@@ -30,17 +30,28 @@ function signature(view: PointView): Signature {
   return sig;
 }
 
+const SERIES = ['cpu', 'memory', 'disk', 'temperature'] as const;
+type Averaged = Record<(typeof SERIES)[number], number>;
+
 interface Bucket {
   at: number;
   samples: number;
-  sums: { cpu: number; memory: number; disk: number };
-  counts: { cpu: number; memory: number; disk: number };
+  sums: Averaged;
+  counts: Averaged;
   unsynced: number | null;
 }
 
+const zeros = (): Averaged => ({ cpu: 0, memory: 0, disk: 0, temperature: 0 });
+
 function toPoint(bucket: Bucket): SeriesPoint {
-  const avg = (k: keyof Bucket['sums']) => (bucket.counts[k] ? bucket.sums[k] / bucket.counts[k] : null);
-  return { at: bucket.at, cpu: avg('cpu'), memory: avg('memory'), disk: avg('disk'), unsynced: bucket.unsynced, samples: bucket.samples };
+  const avg = (k: keyof Averaged) => (bucket.counts[k] ? bucket.sums[k] / bucket.counts[k] : null);
+  return { at: bucket.at, cpu: avg('cpu'), memory: avg('memory'), disk: avg('disk'), temperature: avg('temperature'), unsynced: bucket.unsynced, samples: bucket.samples };
+}
+
+/** The box's temperature (°C) from its temperature check's reading; null when it has no sensor or sent none. */
+export function temperatureOf(view: Pick<PointView, 'checks'>): number | null {
+  const value = view.checks.temperature?.data?.temperatureC;
+  return typeof value === 'number' && Number.isFinite(value) && value > -60 && value < 200 ? value : null;
 }
 
 const HistoryQuery = z.object({
@@ -133,12 +144,13 @@ export class HistoryPlugin implements CentralPlugin<'history'> {
       bucket = undefined;
     }
     if (!bucket) {
-      bucket = { at, samples: 0, sums: { cpu: 0, memory: 0, disk: 0 }, counts: { cpu: 0, memory: 0, disk: 0 }, unsynced: null };
+      bucket = { at, samples: 0, sums: zeros(), counts: zeros(), unsynced: null };
       this.buckets.set(view.pointId, bucket);
     }
     bucket.samples++;
-    for (const key of ['cpu', 'memory', 'disk'] as const) {
-      const value = view.usage[key];
+    const values = { ...view.usage, temperature: temperatureOf(view) };
+    for (const key of SERIES) {
+      const value = values[key];
       if (value === null) continue;
       bucket.sums[key] += value;
       bucket.counts[key]++;

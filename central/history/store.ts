@@ -25,6 +25,8 @@ export const HISTORY_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS fleet_series_at ON fleet_series(at);
 `,
+  // The box's temperature (°C, the temperature check's reading) beside cpu/memory/disk.
+  `ALTER TABLE fleet_series ADD COLUMN temperature REAL;`,
 ];
 
 /** One state change of a point: `connection`, `mode`, `version` or `check:<name>`. */
@@ -36,12 +38,13 @@ export interface FleetEvent {
   detail: string;
 }
 
-/** One bucket of a point's numbers: averages of cpu/memory/disk (%), the most unsynced orders seen. */
+/** One bucket of a point's numbers: averages of cpu/memory/disk (%) and temperature (°C), the most unsynced orders seen. */
 export interface SeriesPoint {
   at: number;
   cpu: number | null;
   memory: number | null;
   disk: number | null;
+  temperature: number | null;
   unsynced: number | null;
   samples: number;
 }
@@ -59,15 +62,15 @@ export class HistoryStore {
     this.stmts = {
       event: db.prepare('INSERT INTO fleet_events (point_id, at, kind, value, detail) VALUES (?, ?, ?, ?, ?)'),
       series: db.prepare(
-        `INSERT INTO fleet_series (point_id, at, cpu, memory, disk, unsynced, samples) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO fleet_series (point_id, at, cpu, memory, disk, temperature, unsynced, samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(point_id, at) DO UPDATE SET cpu = excluded.cpu, memory = excluded.memory, disk = excluded.disk,
-           unsynced = excluded.unsynced, samples = excluded.samples`,
+           temperature = excluded.temperature, unsynced = excluded.unsynced, samples = excluded.samples`,
       ),
       events: db.prepare<[string, number, number, number], { point_id: string; at: number; kind: string; value: string; detail: string }>(
         'SELECT point_id, at, kind, value, detail FROM fleet_events WHERE point_id = ? AND at >= ? AND at < ? ORDER BY at DESC, seq DESC LIMIT ?',
       ),
       seriesRange: db.prepare<[number, number, string, number, number], SeriesPoint>(
-        `SELECT CAST(at / ? AS INTEGER) * ? AS at, AVG(cpu) AS cpu, AVG(memory) AS memory, AVG(disk) AS disk, MAX(unsynced) AS unsynced, SUM(samples) AS samples
+        `SELECT CAST(at / ? AS INTEGER) * ? AS at, AVG(cpu) AS cpu, AVG(memory) AS memory, AVG(disk) AS disk, AVG(temperature) AS temperature, MAX(unsynced) AS unsynced, SUM(samples) AS samples
          FROM fleet_series WHERE point_id = ? AND at >= ? AND at < ? GROUP BY 1 ORDER BY 1`,
       ),
       pruneEvents: db.prepare('DELETE FROM fleet_events WHERE at < ?'),
@@ -75,7 +78,7 @@ export class HistoryStore {
     };
     this.writeBatch = db.transaction((events: readonly FleetEvent[], series: readonly SeriesRow[]) => {
       for (const e of events) this.stmts.event.run(e.pointId, e.at, e.kind, e.value, e.detail);
-      for (const s of series) this.stmts.series.run(s.pointId, s.at, s.cpu, s.memory, s.disk, s.unsynced, s.samples);
+      for (const s of series) this.stmts.series.run(s.pointId, s.at, s.cpu, s.memory, s.disk, s.temperature, s.unsynced, s.samples);
     });
   }
 

@@ -1,10 +1,13 @@
 import { afterEach, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Browser } from 'playwright-core';
 import type { Central } from '../../central/central.js';
 import { waitFor } from '../peers/net.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
-import { startHotpot, tempDir, type HotpotProcess } from '../helpers/hotpot.js';
+import { httpJson, startHotpot, tempDir, type HotpotProcess } from '../helpers/hotpot.js';
+import { FakeHardware } from '../peers/hardware.js';
+import { provisionCa } from '../../tools/provision/index.js';
 import { agentMqttEnv, brokerOf } from '../helpers/logins.js';
 import { DESKTOP, PHONE, computedStyle, launchBrowser, lookAt, openView, signIn, userOf } from '../dashboard/browser.js';
 import { startFleetCentral, viewOf } from './helpers.js';
@@ -18,13 +21,14 @@ describeWithPeers('fleet dashboard in headless Chromium (phone and desktop)', [p
     for (const item of running.splice(0).reverse()) await item.stop();
   });
 
-  async function agentProcess(central: Central, pointId: string): Promise<HotpotProcess> {
+  async function agentProcess(central: Central, pointId: string, env: Record<string, string> = {}): Promise<HotpotProcess> {
     const agent = await startHotpot('agent', {
       HOTPOT_POINT_ID: pointId,
       HOTPOT_DATA_DIR: tempDir(`dash-${pointId}`),
       ...agentMqttEnv(brokerOf(central), pointId),
       HOTPOT_MQTT_KEEPALIVE: '2',
       HOTPOT_HTTP_PORT: '0',
+      ...env,
     });
     running.push({ stop: () => agent.kill('SIGKILL') });
     return agent;
@@ -139,5 +143,77 @@ describeWithPeers('fleet dashboard in headless Chromium (phone and desktop)', [p
     expect(r).toBeGreaterThan(g! + 80);
     expect(r).toBeGreaterThan(b! + 80);
     expect([...phone.errors, ...desktop.errors]).toEqual([]);
+  });
+
+  it('chips a hot box in the fleet (ru, en, ka; phone and desktop); the Credentials view is for admins only', async () => {
+    // A certificate for the Credentials view to list (besides whatever central's own config names).
+    const { files } = await provisionCa(join(tempDir('dash-ca'), 'ca'));
+    // One-second history buckets: the drawer has a temperature chart to draw within the test.
+    const central = await startFleetCentral(tempDir('dash-hw'), { extra: { keys: { certificates: [files.caCert] }, history: { bucketMs: 1000 } } });
+    running.push(central);
+    const hot = new FakeHardware(tempDir('dash-hot'));
+    hot.setTemperature(85);
+    const hardware = (hw: FakeHardware) => ({ HOTPOT_CHECKS_HARDWARE_SYSFS_ROOT: hw.sysfsRoot, HOTPOT_CHECKS_HARDWARE_SMARTCTL: `${hw.binDir}/smartctl`, HOTPOT_CHECKS_HARDWARE_INTERVAL_MS: '300', HOTPOT_CHECKS_HARDWARE_FAIL_AFTER: '1' });
+    await agentProcess(central, 'tbilisi-31', hardware(hot));
+    await agentProcess(central, 'batumi-31', hardware(new FakeHardware(tempDir('dash-cool'))));
+    await waitFor(() => viewOf(central, 'tbilisi-31')?.checks.temperature?.status === 'degraded' && viewOf(central, 'batumi-31')?.checks.temperature?.status === 'up', 'one hot box, one cool', 20_000);
+
+    const browser: Browser = await launchBrowser();
+    running.push({ stop: () => browser.close() });
+    const admin = await userOf(central, 'tamar', 'admin');
+    const operator = await signIn(browser, central, await userOf(central, 'giorgi', 'operator'), PHONE);
+    const base = `http://127.0.0.1:${central.httpPort}`;
+    const words = { en: 'temperature', ru: 'температура', ka: 'ტემპერატურა' };
+    for (const viewport of [PHONE, DESKTOP]) {
+      const { page, errors } = await signIn(browser, central, admin, viewport);
+      for (const [lang, word] of Object.entries(words)) {
+        await page.goto(`${base}/?lang=${lang}#fleet`);
+        const chip = page.locator('li.pt[data-point="tbilisi-31"] .c-checks .chip[data-check="temperature"][data-status="degraded"]');
+        await chip.waitFor({ timeout: 15_000 });
+        expect(await chip.locator('.chip-name').textContent()).toBe(word);
+        expect(await chip.getAttribute('title')).toContain('temperature over 80 °C');
+        // Only a degraded or down hardware check earns a chip: the cool box shows the four.
+        await page.locator('li.pt[data-point="batumi-31"][data-current="true"]').waitFor({ timeout: 15_000 });
+        expect(await page.locator('li.pt[data-point="batumi-31"] .c-checks .chip').evaluateAll((chips) => chips.map((c) => c.getAttribute('data-check')))).toEqual(['internet', 'printer', 'camera', 'system']);
+        await lookAt(page, `fleet-hardware-${lang}`);
+      }
+      await page.goto(`${base}/?lang=en#fleet`);
+      await openView(page, 'credentials');
+      const { body } = await httpJson<{ credentials: Array<{ id: string; status: string; expiresAt?: number }> }>(central.httpPort!, 'GET', '/api/credentials');
+      expect(body.credentials.length).toBeGreaterThan(0);
+      const rows = page.locator('ul.cred-list li.cred');
+      await waitFor(async () => (await rows.count()) === body.credentials.length, 'every credential listed');
+      for (const credential of body.credentials) {
+        const row = page.locator(`li.cred[data-id="${credential.id}"]`);
+        expect(await row.getAttribute('data-status')).toBe(credential.status);
+        expect(await row.locator('.card-head .badge').textContent()).toBe({ ok: 'ok', rotate: 'due: rotate', expiring: 'due: expires soon', expired: 'expired' }[credential.status]);
+        expect(await row.locator('dt').allTextContents()).toEqual(['Where', credential.expiresAt === undefined ? 'Age' : 'Expires', ...(credential.status === 'ok' ? ['Due'] : [])]);
+        expect(await row.locator('dd').first().textContent()).not.toBe('');
+        // Times in central's zone, like every other panel.
+        expect(await row.locator('dd').nth(1).textContent()).toMatch(/\d\d:\d\d Tbilisi/);
+      }
+      await lookAt(page, 'credentials');
+      for (const lang of ['ru', 'ka']) {
+        await page.goto(`${base}/?lang=${lang}#credentials`);
+        await page.locator('ul.cred-list li.cred').first().waitFor({ timeout: 10_000 });
+        await lookAt(page, `credentials-${lang}`);
+      }
+      expect(errors).toEqual([]);
+    }
+    // The point drawer charts the temperature beside the box's use (a second report, hotter, makes a second bucket).
+    hot.setTemperature(95);
+    await waitFor(() => viewOf(central, 'tbilisi-31')?.checks.temperature?.status === 'down', 'the box too hot', 15_000);
+    await operator.page.locator('li.pt[data-point="tbilisi-31"] .chip[data-check="temperature"][data-status="down"]').waitFor({ timeout: 15_000 });
+    await operator.page.locator('li.pt[data-point="tbilisi-31"] .pt-open').click();
+    await operator.page.locator('#drawer .chart[aria-label="Temperature, °C"]').waitFor({ timeout: 15_000 });
+    await lookAt(operator.page, 'point-drawer-temperature');
+    await operator.page.keyboard.press('Escape');
+    await operator.page.locator('#drawer').waitFor({ state: 'hidden' });
+
+    // Any other role: no Credentials tab at all.
+    await operator.page.locator('a.tab[data-view="fleet"]').waitFor();
+    expect(await operator.page.locator('a.tab[data-view="credentials"]').count()).toBe(0);
+    expect(await operator.page.locator('#view-credentials').count()).toBe(0);
+    expect(operator.errors).toEqual([]);
   });
 });

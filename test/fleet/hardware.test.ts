@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PointView } from '../../central/fleet.js';
-import type { FleetEvent } from '../../central/history/store.js';
+import type { FleetEvent, SeriesPoint } from '../../central/history/store.js';
 import { waitFor } from '../peers/net.js';
 import { FakeHardware } from '../peers/hardware.js';
 import { httpJson, startHotpot, tempDir } from '../helpers/hotpot.js';
@@ -25,7 +25,8 @@ describe('hardware health from a real agent (child process) to central incidents
       HOTPOT_CHECKS_HARDWARE_SYSFS_ROOT: hw.sysfsRoot,
       HOTPOT_CHECKS_HARDWARE_INTERVAL_MS: '300',
       HOTPOT_CHECKS_HARDWARE_FAIL_AFTER: '1',
-      // The agent finds the fake smartctl on PATH, as it would find smartmontools'.
+      // The agent finds the fake smartctl on PATH, as it would find smartmontools' (named: not through sudo when not root).
+      HOTPOT_CHECKS_HARDWARE_SMARTCTL: 'smartctl',
       PATH: `${hw.binDir}:${process.env.PATH ?? ''}`,
     });
     running.push({ stop: () => agent.kill('SIGKILL') });
@@ -34,6 +35,9 @@ describe('hardware health from a real agent (child process) to central incidents
 
     await waitFor(async () => (await point()).checks?.disk?.status === 'up', 'the disk check up at central');
     expect((await point()).checks.temperature).toMatchObject({ status: 'up', data: { temperatureC: 45 } });
+    // The temperature is kept as a series beside cpu/memory/disk.
+    const series = async () => (await httpJson<{ series: SeriesPoint[] }>(central.httpPort!, 'GET', '/api/points/rustavi-01/history')).body.series;
+    expect((await series()).at(-1)!.temperature).toBe(45);
 
     hw.setWear(0x0a, 0x03);
     hw.setSmart('FAILED!');

@@ -7,7 +7,7 @@ import { loadCentralConfig } from '../../central/config.js';
 import { centralPlugins } from '../../central/plugins.js';
 import { signInSuite } from '../helpers/auth.js';
 import type { PointView } from '../../central/fleet.js';
-import type { CheckName, CheckState, HealthMessage } from '../../sync/schemas.js';
+import type { CheckState, HealthMessage } from '../../sync/schemas.js';
 import { topicOf } from '../../sync/protocol.js';
 import { centralUserLogin, type BrokerTarget } from '../helpers/logins.js';
 
@@ -36,7 +36,7 @@ const up = (since: number): CheckState => ({ status: 'up', detail: 'fine', since
 export function healthFor(
   pointId: string,
   ts: number,
-  overrides: Partial<Omit<HealthMessage, 'checks'>> & { checks?: Partial<Record<CheckName, CheckState>> } = {},
+  overrides: Partial<Omit<HealthMessage, 'checks'>> & { checks?: Partial<HealthMessage['checks']> } = {},
 ): HealthMessage {
   const { checks, ...rest } = overrides;
   return {

@@ -36,9 +36,11 @@ describe('fleet history (real central, hand-moved clock)', () => {
 
     await hand.status('rustavi-01', true, 1, clock.now());
     await waitFor(() => viewOf(central, 'rustavi-01')?.connected === true, 'the status read');
-    await send({ checks: { system: system(10, 40) }, unsynced: 0 });
+    // The box's temperature (°C) is a series too, averaged over the reports that carried one.
+    const temperature = (celsius: number) => ({ status: 'up' as const, detail: 'within 80 °C', since: clock.now(), data: { temperatureC: celsius } });
+    await send({ checks: { system: system(10, 40), temperature: temperature(50) }, unsynced: 0 });
     clock.advance(20_000);
-    await send({ checks: { system: system(30, 40), printer: { status: 'degraded', detail: 'paper low', since: clock.now() } }, unsynced: 5 });
+    await send({ checks: { system: system(30, 40), temperature: temperature(61), printer: { status: 'degraded', detail: 'paper low', since: clock.now() } }, unsynced: 5 });
     clock.advance(20_000);
     await send({ checks: { system: system(50, 42), printer: { status: 'degraded', detail: 'paper low', since: clock.now() } }, unsynced: 2 });
     clock.advance(MIN);
@@ -46,9 +48,9 @@ describe('fleet history (real central, hand-moved clock)', () => {
 
     const now = await history(central, 'rustavi-01');
     expect(now.stepMs).toBe(MIN);
-    expect(now.series.map((s) => [s.cpu, s.memory, s.disk, s.unsynced, s.samples])).toEqual([
-      [30, 50, (40 + 40 + 42) / 3, 5, 3],
-      [90, 50, 44, 0, 1],
+    expect(now.series.map((s) => [s.cpu, s.memory, s.disk, s.temperature, s.unsynced, s.samples])).toEqual([
+      [30, 50, (40 + 40 + 42) / 3, 55.5, 5, 3],
+      [90, 50, 44, null, 0, 1],
     ]);
     const changes = now.events.map((e) => `${e.kind}=${e.value}`).reverse();
     expect(changes).toEqual([
@@ -59,6 +61,7 @@ describe('fleet history (real central, hand-moved clock)', () => {
       'check:printer=up',
       'check:camera=up',
       'check:system=up',
+      'check:temperature=up',
       'check:printer=degraded',
       'mode=offline',
       'check:printer=up',

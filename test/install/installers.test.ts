@@ -11,6 +11,10 @@ afterAll(removeTempDirs);
 
 const AS_ROOT = process.getuid?.() === 0;
 
+async function hasProgram(name: string): Promise<boolean> {
+  return (await run('sh', ['-c', `command -v ${name}`])).code === 0;
+}
+
 function accountLine(root: string, file: 'passwd' | 'group', name: string): string[] | undefined {
   return readFileSync(join(root, 'etc', file), 'utf8')
     .split('\n')
@@ -89,6 +93,24 @@ describe('install/agent.sh into a temporary root', () => {
     expect(unit).toMatch(/^After=.*\bnetwork-online\.target\b/m);
     expect(unit).toMatch(/^RestartSec=\d+s$/m);
     expect(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants/hotpot-agent.service'))).toBe('/etc/systemd/system/hotpot-agent.service');
+  });
+
+  it('lets the hotpot user run exactly smartctl -H on a whole disk as root, through a 0440 sudoers rule', async () => {
+    const file = join(root, 'etc/sudoers.d/hotpot-smartctl');
+    expect(modeOf(file)).toBe('0440');
+    if (AS_ROOT) expect(afterFirst.get(file)).toContain(' 0:0 ');
+    const rules = readFileSync(file, 'utf8')
+      .replace(/\\\n\s*/g, '')
+      .split('\n')
+      .filter((line) => line.trim() && !line.startsWith('#'));
+    expect(rules).toEqual([
+      'Cmnd_Alias HOTPOT_SMARTCTL = /usr/sbin/smartctl -H /dev/sd[a-z], /usr/sbin/smartctl -H /dev/sd[a-z][a-z], /usr/sbin/smartctl -H /dev/hd[a-z], /usr/sbin/smartctl -H /dev/nvme[0-9]n[0-9], /usr/sbin/smartctl -H /dev/nvme[0-9][0-9]n[0-9]',
+      'hotpot ALL=(root) NOPASSWD: HOTPOT_SMARTCTL',
+    ]);
+    // No wildcard that could match a space (another option) or a path: one disk, -H only.
+    expect(rules.join('\n')).not.toMatch(/\*|\?|ALL\s*$|!/);
+    expect(firstRun).toContain('wrote /etc/sudoers.d/hotpot-smartctl');
+    if (await hasProgram('visudo')) expect((await run('visudo', ['-cf', file])).code).toBe(0);
   });
 
   it.runIf(AS_ROOT)('creates the hotpot system user in the dialout, video and lp groups, and owns its files', () => {
@@ -184,6 +206,7 @@ describe('install/agent.sh into a temporary root', () => {
     expect(existsSync(join(gone, 'opt/hotpot'))).toBe(false);
     expect(existsSync(join(gone, 'etc/systemd/system/hotpot-agent.service'))).toBe(false);
     expect(existsSync(join(gone, 'etc/systemd/system/multi-user.target.wants/hotpot-agent.service'))).toBe(false);
+    expect(existsSync(join(gone, 'etc/sudoers.d/hotpot-smartctl'))).toBe(false);
     expect(existsSync(join(gone, 'etc/hotpot/agent.json'))).toBe(true);
     expect(existsSync(join(gone, 'var/lib/hotpot/agent.db'))).toBe(true);
     expect(await expectOk(installer('agent.sh', ['--root', gone, '--uninstall']))).toContain('nothing to change');

@@ -8,7 +8,7 @@ import { openPoint } from './point.js';
  * The dashboard's core: who is signed in, live state from SSE, the API helper, the views (panels),
  * the hash router and the "central does not answer" banner. A panel is a file in static/panels/
  * exporting
- *   export default { id, title: 'i18n key', order, mount(el, app) }
+ *   export default { id, title: 'i18n key', order, role?, mount(el, app) }
  * and is picked up by GET /api/dashboard/panels; it listens with app.on('summary' | 'points' |
  * 'incident' | 'incidents' | 'central' | '<any type a plugin pushes>', fn).
  */
@@ -260,9 +260,11 @@ async function loadPanels(files) {
     ),
   );
   panels.sort((a, b) => (a.order ?? 100) - (b.order ?? 100));
+  // A panel with a `role` is shown only to that role and above (its API answers only them anyway).
+  const shown = panels.filter((panel) => !panel.role || app.can(panel.role));
   const nav = document.getElementById('tabs');
   const main = document.getElementById('views');
-  for (const panel of panels) {
+  for (const panel of shown) {
     for (const [kind, open] of Object.entries(panel.drawers ?? {})) app.drawers.set(kind, open);
     const body = h('div', { class: 'panel-body' });
     const section = h('section', { class: `view view-${panel.id}`, id: `view-${panel.id}`, 'aria-labelledby': `tab-${panel.id}`, hidden: true }, body);

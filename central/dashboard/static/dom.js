@@ -73,5 +73,5 @@ export function throttle(fn, ms) {
 
 export const CONDITIONS = ['offline', 'down', 'manual', 'degraded', 'ok'];
 export const CHECKS = ['internet', 'printer', 'camera', 'system'];
-/** Hardware health: in a point's detail where its agent reports them (not in the fleet's rows). */
+/** Hardware health: in a point's detail where its agent reports them; in the fleet's rows only while degraded or down. */
 export const HARDWARE_CHECKS = ['temperature', 'disk'];

@@ -55,6 +55,11 @@ export function checkChips(p, names, now) {
   return [h('span', { class: 'value unknown' }, t('point.unknownSince', { since: fmtTime(p.disconnectedSince ?? p.lastSeen, now) })), h('span', { class: 'chips-was' }, ...chips), h('small', { class: 'was' }, t('point.asOf', { time: fmtTime(p.lastSeen, now) }))];
 }
 
+/** The checks a fleet row shows: the four always, temperature and disk health only while degraded or down. */
+export function fleetCheckNames(p, always, hardware) {
+  return [...always, ...hardware.filter((name) => ['degraded', 'down'].includes(p.checks[name]?.status))];
+}
+
 export function unsyncedFacts(p, now) {
   const text = p.unsynced === null ? '—' : p.unsynced ? t('point.unsyncedOldest', { n: p.unsynced, age: fmtAge(p.oldestUnsyncedAgeMs) }) : '0';
   if (isCurrent(p)) return [h('span', { class: 'value', dataset: { unsynced: p.unsynced ?? '' } }, text)];

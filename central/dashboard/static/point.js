@@ -199,6 +199,7 @@ export function openPoint(body, pointId, app, { heading, badge: badgeHolder }) {
       { key: 'memory', label: t('point.memory'), color: '#8e44ad' },
       { key: 'disk', label: t('point.disk'), color: '#ef6c00' },
     ]);
+    chart(t('point.chartTemperature'), [{ key: 'temperature', label: '°C', color: '#d84315' }]);
     chart(t('fleet.col.unsynced'), [{ key: 'unsynced', label: t('fleet.col.unsynced'), color: '#c62828' }]);
   }
 

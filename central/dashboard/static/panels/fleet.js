@@ -1,6 +1,6 @@
-import { h, clear, fill, keyed, throttle, CONDITIONS, CHECKS } from '../dom.js';
+import { h, clear, fill, keyed, throttle, CONDITIONS, CHECKS, HARDWARE_CHECKS } from '../dom.js';
 import { t } from '../i18n.js';
-import { badge, checkChips, isCurrent, lastSeenFacts, modeFacts, stateLine, unsyncedFacts } from '../facts.js';
+import { badge, checkChips, fleetCheckNames, isCurrent, lastSeenFacts, modeFacts, stateLine, unsyncedFacts } from '../facts.js';
 
 /** Points per page: the server filters and pages (GET /api/points), the page never holds the fleet. */
 const PAGE = 100;
@@ -133,7 +133,7 @@ export default {
       fill(id.lastElementChild, p.group);
       fill(state, badge(p), h('span', { class: 'state-line' }, stateLine(p, now)));
       fill(mode, label('fleet.col.mode'), modeFacts(p, now));
-      fill(checks, label('fleet.col.checks'), h('span', { class: 'chips' }, checkChips(p, CHECKS, now)));
+      fill(checks, label('fleet.col.checks'), h('span', { class: 'chips' }, checkChips(p, fleetCheckNames(p, CHECKS, HARDWARE_CHECKS), now)));
       fill(unsynced, label('fleet.col.unsynced'), unsyncedFacts(p, now));
       fill(seen, label('fleet.col.lastSeen'), lastSeenFacts(p, now));
     }
