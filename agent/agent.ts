@@ -147,6 +147,9 @@ export class Agent {
 
   async start(): Promise<void> {
     const { config, link } = this;
+    if (this.store.db.openedExclusive) {
+      this.log.warn({ dataDir: config.dataDir }, 'the data disk was full at start: agent.db is open held by this process alone (no -shm file); orders are refused with 507 until space is freed; restart the agent after freeing space so other programs (the installer\'s outbox check) can read agent.db');
+    }
     link.onMessage((topic, payload) => this.onMessage(topic, payload));
     link.on('connect', () => {
       this.linkHealth?.setLink(true, this.clock.now());

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,11 +10,13 @@ import { alertsConfigSchema } from '../../central/alerts/config.js';
 import type { PointView } from '../../central/fleet.js';
 import { filterOf } from '../../sync/protocol.js';
 import { OrdersMessage } from '../../sync/schemas.js';
-import { waitFor } from '../peers/net.js';
+import { freePort, waitFor } from '../peers/net.js';
 import { SmallDisk } from '../peers/tmpfs.js';
 import { describeWithPeers, peers } from '../helpers/peers.js';
 import { startAgent, startCentral, sampleOrder } from '../helpers/inproc.js';
-import { httpJson, tempDir } from '../helpers/hotpot.js';
+import { HOTPOT_BIN, httpJson, startHotpot, tempDir } from '../helpers/hotpot.js';
+import { sampleMenuFile } from '../../lib/paths.js';
+import { DISK_FULL_EXIT } from '../../agent/cli.js';
 import { brokerOf, centralUserLogin } from '../helpers/logins.js';
 import type { Agent } from '../../agent/agent.js';
 import type { Central } from '../../central/central.js';
@@ -108,6 +112,56 @@ describeWithPeers('a full data disk', [peers.tmpfs()], () => {
     await agent.stop();
     running.splice(running.indexOf(agent), 1);
     expect(rowsIn(join(dir, 'full-01', 'agent.db'))).toEqual({ orders: saved + 1, check: 'ok' });
+  });
+
+  /** `hotpot agent` as systemd runs it, offline (nothing listens on its broker's port), its data dir on `disk`. */
+  async function agentEnv(disk: SmallDisk, pointId: string): Promise<Record<string, string>> {
+    return { HOTPOT_POINT_ID: pointId, HOTPOT_DATA_DIR: join(disk.dir, pointId), HOTPOT_MQTT_URL: `mqtt://127.0.0.1:${await freePort()}`, HOTPOT_HTTP_PORT: '0', HOTPOT_MENU_FILE: sampleMenuFile() };
+  }
+
+  it('a box that starts on a full disk serves its page, says disk full and answers 507; with space back it takes the order', async () => {
+    const disk = smallDisk(join(tempDir('disk-full-start'), 'disk'));
+    await disk.mount();
+    const env = await agentEnv(disk, 'start-01');
+    const first = await startHotpot('agent', env);
+    running.push({ stop: () => first.kill('SIGKILL') });
+    expect((await httpJson(first.httpPort, 'POST', '/api/orders', { ...sampleOrder(0), clientRef: 'before' })).status).toBe(201);
+    await first.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    disk.fill();
+    const agent = await startHotpot('agent', env);
+    running.push({ stop: () => agent.kill('SIGKILL') });
+    expect(agent.logs.some((line) => String(line.msg).startsWith('the data disk was full at start'))).toBe(true);
+    const page = await fetch(`http://127.0.0.1:${agent.httpPort}/`, { signal: AbortSignal.timeout(10_000) });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<html');
+    const health = await httpJson<Health>(agent.httpPort, 'GET', '/api/health');
+    expect(health.body.checks.system).toMatchObject({ status: 'down', detail: expect.stringContaining('disk full'), data: { diskFull: true } });
+    expect(health.body.unsynced).toBe(1);
+    const refused = await httpJson<{ code?: string }>(agent.httpPort, 'POST', '/api/orders', { ...sampleOrder(1), clientRef: 'during' });
+    expect(refused).toMatchObject({ status: 507, body: { code: 'disk_full' } });
+
+    disk.free();
+    await waitFor(async () => (await httpJson<Health>(agent.httpPort, 'GET', '/api/health')).body.checks.system.status !== 'down', 'health clears once space is back', 15_000);
+    expect((await httpJson(agent.httpPort, 'POST', '/api/orders', { ...sampleOrder(1), clientRef: 'during' })).status).toBe(201);
+    const orders = await httpJson<{ clientRef: string }[]>(agent.httpPort, 'GET', '/api/orders');
+    expect(orders.body.map((order) => order.clientRef).sort()).toEqual(['before', 'during']);
+    await agent.kill('SIGTERM');
+    expect(await agent.exited).toBe(0);
+    expect(rowsIn(join(disk.dir, 'start-01', 'agent.db'))).toEqual({ orders: 2, check: 'ok' });
+  });
+
+  it('a new box on a disk too full for its store exits with one line saying so (exit 75), and changes nothing', async () => {
+    const disk = smallDisk(join(tempDir('disk-full-new'), 'disk'));
+    await disk.mount();
+    disk.fill();
+    const env = await agentEnv(disk, 'new-01');
+    const run = promisify(execFile)(process.execPath, [HOTPOT_BIN, 'agent'], { env: { ...process.env, ...env }, timeout: 30_000 });
+    const failed = (await run.then(() => null, (error: unknown) => error)) as { code: number; stdout: string; stderr: string } | null;
+    expect(failed?.code).toBe(DISK_FULL_EXIT);
+    expect(failed?.stdout).toBe('');
+    expect(failed?.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^hotpot agent: the data disk holding .*agent\.db is full .* Free space on that disk/)]);
   });
 
   it("at central: a commit that finds the disk full is not acked; with space back the boxes' resends are committed once", async () => {
