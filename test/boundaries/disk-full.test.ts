@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -17,6 +18,9 @@ import { startAgent, startCentral, sampleOrder } from '../helpers/inproc.js';
 import { HOTPOT_BIN, httpJson, startHotpot, tempDir } from '../helpers/hotpot.js';
 import { sampleMenuFile } from '../../lib/paths.js';
 import { DISK_FULL_EXIT } from '../../agent/cli.js';
+import { PG_DISK_FULL, storeDiskFull } from '../../lib/disk-full.js';
+import { adminQuery, throwawayDatabase } from '../peers/postgres.js';
+import { capturedLogger } from '../page/harness.js';
 import { brokerOf, centralUserLogin } from '../helpers/logins.js';
 import type { Agent } from '../../agent/agent.js';
 import type { Central } from '../../central/central.js';
@@ -51,7 +55,7 @@ describe('disk full in health and alerts (pure)', () => {
   });
 });
 
-describeWithPeers('a full data disk', [peers.tmpfs()], () => {
+describeWithPeers('a full data disk', [peers.tmpfs(), peers.postgres()], () => {
   const running: { stop(): Promise<void> }[] = [];
   afterEach(async () => {
     for (const item of running.splice(0).reverse()) await item.stop();
@@ -162,6 +166,63 @@ describeWithPeers('a full data disk', [peers.tmpfs()], () => {
     expect(failed?.code).toBe(DISK_FULL_EXIT);
     expect(failed?.stdout).toBe('');
     expect(failed?.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^hotpot agent: the data disk holding .*agent\.db is full .* Free space on that disk/)]);
+  });
+
+  it("at central on PostgreSQL: a full tablespace (53100 disk_full) is not acked and logged as such; with space back the resends are committed once", async () => {
+    const dir = tempDir('disk-full-pg');
+    chmodSync(dir, 0o711); // the postgres user must reach the tablespace below it
+    const disk = smallDisk(join(dir, 'pgdisk'));
+    await disk.mount();
+    // PostgreSQL keeps the orders in a tablespace on the small disk: its own directory there, owned by the postgres user.
+    const location = join(disk.dir, 'tablespace');
+    await promisify(execFile)('/usr/bin/install', ['-d', '-o', 'postgres', '-g', 'postgres', '-m', '0700', location], { timeout: 10_000 });
+    const tablespace = `hotpot_full_${Date.now()}`;
+    const database = await throwawayDatabase('hotpot_test_disk_full');
+    running.unshift({
+      stop: async () => {
+        await database.drop();
+        await adminQuery(`DROP TABLESPACE IF EXISTS ${tablespace}`);
+      },
+    });
+    await adminQuery(`CREATE TABLESPACE ${tablespace} LOCATION '${location}'`);
+
+    const { log, lines } = capturedLogger();
+    const central: Central = await startCentral(dir, { extra: { database: { url: database.url } }, log });
+    running.push(central);
+    await database.query(`ALTER TABLE ALL IN TABLESPACE pg_default SET TABLESPACE ${tablespace}; ALTER INDEX ALL IN TABLESPACE pg_default SET TABLESPACE ${tablespace}`);
+    const target = brokerOf(central);
+    const agent: Agent = await startAgent(dir, 'pgfull-01', target);
+    running.push(agent);
+    expect((await httpJson(agent.httpPort!, 'POST', '/api/orders', sampleOrder(0))).status).toBe(201);
+    await waitFor(() => agent.store.unsyncedStats().count === 0, 'the first order synced');
+
+    disk.fill();
+    // What PostgreSQL answers a write that needs a new page on the full disk.
+    const refused = (await database.query(`CREATE TABLE probe (x text) TABLESPACE ${tablespace}; INSERT INTO probe SELECT repeat('x', 1000) FROM generate_series(1, 200)`).then(() => null, (error: unknown) => error)) as { code?: string; message: string } | null;
+    expect(refused).toMatchObject({ code: PG_DISK_FULL, message: expect.stringMatching(/could not extend file/) });
+    expect(storeDiskFull(refused)).toBe(PG_DISK_FULL);
+
+    // Orders until one needs a new page: its group is rolled back and not acked, so it stays unsynced on the box.
+    let posted = 1;
+    await waitFor(
+      async () => {
+        expect((await httpJson(agent.httpPort!, 'POST', '/api/orders', sampleOrder(posted++))).status).toBe(201);
+        return lines.some((line) => line.code === PG_DISK_FULL);
+      },
+      'central logs a commit refused for a full disk',
+      20_000,
+      250,
+    );
+    const logged = lines.find((line) => line.code === PG_DISK_FULL)!;
+    expect(logged).toMatchObject({ level: 50, msg: expect.stringMatching(/^the PostgreSQL server's disk .* is full: order commit rolled back, not acking/), detail: expect.stringMatching(/could not extend file/) });
+    const waiting = agent.store.unsyncedStats().count;
+    expect(waiting).toBeGreaterThan(0);
+
+    disk.free();
+    await waitFor(() => agent.store.unsyncedStats().count === 0, 'every order synced once space is back', 30_000);
+    const atCentral = (await database.query("SELECT id FROM orders WHERE point_id = 'pgfull-01'")).rows as { id: string }[];
+    expect(atCentral).toHaveLength(posted);
+    expect(new Set(atCentral.map((row) => row.id)).size).toBe(posted);
   });
 
   it("at central: a commit that finds the disk full is not acked; with space back the boxes' resends are committed once", async () => {
