@@ -195,7 +195,8 @@ export class Agent {
 
   /** Commits a void (null: no such order), queues its paper in the same transaction and wakes the outbox. */
   commitVoid(input: Parameters<OrderStore['addVoid']>[0]): ReturnType<OrderStore['addVoid']> {
-    const result = this.store.addVoid(input, this.clock.now(), this.voidPaperJobs);
+    // A full disk: 507 like an order's commit, the order stays as it was.
+    const result = this.disk.write('void', () => this.store.addVoid(input, this.clock.now(), this.voidPaperJobs));
     if (result?.created) {
       this.checkpointWhenIdle();
       this.outbox.kick();

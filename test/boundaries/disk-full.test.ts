@@ -93,6 +93,10 @@ describeWithPeers('a full data disk', [peers.tmpfs(), peers.postgres()], () => {
     expect(refused?.body.code).toBe('disk_full');
     expect(refused?.body.error).toMatch(/data disk is full.*free space/);
     const refusedRef = `order-${saved}`;
+    // A void needs room too: refused the same way, the order stays as it was.
+    const voided = await httpJson<{ code?: string }>(agent.httpPort!, 'POST', `/api/orders/${first.body.id}/void`, { reason: 'wrong dish' });
+    expect(voided).toMatchObject({ status: 507, body: { code: 'disk_full' } });
+    expect(agent.store.get(first.body.id)!.void).toBeFalsy();
     expect(agent.store.getByClientRef(refusedRef)).toBeNull();
     expect(agent.store.list('all', { limit: 5000 })).toHaveLength(saved);
 
