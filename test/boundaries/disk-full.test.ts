@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withDiskFull } from '../../agent/disk.js';
+import { sessionTokenHash } from '../../agent/page/access.js';
 import { pointAlerts } from '../../central/alerts/rules.js';
 import { alertsConfigSchema } from '../../central/alerts/config.js';
 import type { PointView } from '../../central/fleet.js';
@@ -120,6 +121,32 @@ describeWithPeers('a full data disk', [peers.tmpfs(), peers.postgres()], () => {
     await agent.stop();
     running.splice(running.indexOf(agent), 1);
     expect(rowsIn(join(dir, 'full-01', 'agent.db'))).toEqual({ orders: saved + 1, check: 'ok' });
+  });
+
+  it('staff can still log in to the page (pins.staff) while the disk is full: the session is kept in memory', async () => {
+    const dir = tempDir('disk-full-login');
+    const disk = smallDisk(join(dir, 'login-01'));
+    await disk.mount();
+    const agent: Agent = await startAgent(dir, 'login-01', `mqtt://127.0.0.1:${await freePort()}`, { http: { host: '0.0.0.0', port: 0 }, pins: { staff: '2468' } });
+    running.push(agent);
+    const login = async () => {
+      const answer = await httpJson(agent.httpPort!, 'POST', '/api/login', { pin: '2468' });
+      expect(answer.status).toBe(204);
+      return String(answer.headers['set-cookie']).split(';')[0]!;
+    };
+    const first = await login();
+    disk.fill();
+    let refused = false;
+    for (let i = 0; i < 300 && !refused; i++) refused = (await httpJson(agent.httpPort!, 'POST', '/api/orders', sampleOrder(i), { cookie: first })).status === 507;
+    expect(refused).toBe(true);
+
+    const second = await login();
+    expect(agent.store.sessionExpiry(sessionTokenHash('2468', second.split('=')[1]!))).toBeNull();
+    expect((await httpJson(agent.httpPort!, 'GET', '/api/page', undefined, { cookie: second })).status).toBe(200);
+    expect((await httpJson<Health>(agent.httpPort!, 'GET', '/api/health')).body.checks.system.data).toMatchObject({ diskFull: true });
+    expect((await httpJson(agent.httpPort!, 'POST', '/api/logout', undefined, { cookie: second })).status).toBe(204);
+    expect((await httpJson(agent.httpPort!, 'GET', '/api/page', undefined, { cookie: second })).status).toBe(401);
+    disk.free();
   });
 
   /** `hotpot agent` as systemd runs it, offline (nothing listens on its broker's port), its data dir on `disk`. */
