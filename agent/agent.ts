@@ -147,6 +147,9 @@ export class Agent {
 
   async start(): Promise<void> {
     const { config, link } = this;
+    if (this.store.db.openedExclusive) {
+      this.log.warn({ dataDir: config.dataDir }, 'the data disk was full at start: agent.db is open held by this process alone (no -shm file); orders are refused with 507 until space is freed; restart the agent after freeing space so other programs (the installer\'s outbox check) can read agent.db');
+    }
     link.onMessage((topic, payload) => this.onMessage(topic, payload));
     link.on('connect', () => {
       this.linkHealth?.setLink(true, this.clock.now());
@@ -192,7 +195,8 @@ export class Agent {
 
   /** Commits a void (null: no such order), queues its paper in the same transaction and wakes the outbox. */
   commitVoid(input: Parameters<OrderStore['addVoid']>[0]): ReturnType<OrderStore['addVoid']> {
-    const result = this.store.addVoid(input, this.clock.now(), this.voidPaperJobs);
+    // A full disk: 507 like an order's commit, the order stays as it was.
+    const result = this.disk.write('void', () => this.store.addVoid(input, this.clock.now(), this.voidPaperJobs));
     if (result?.created) {
       this.checkpointWhenIdle();
       this.outbox.kick();

@@ -1,9 +1,13 @@
 import { createLogger } from '../lib/log.js';
-import { untilSignal, type Command } from '../lib/cli.js';
+import { CommandError, untilSignal, type Command } from '../lib/cli.js';
+import { DiskFullAtOpenError } from '../lib/sqlite.js';
 import { loadAgentConfig, preflightAgent } from './config.js';
 import { Agent } from './agent.js';
 import { deviceDeps, runDoctor } from './checks/index.js';
 import { startSdNotify } from '../lib/sdnotify.js';
+
+/** `hotpot agent`'s exit code when its data disk is too full to open the order store (EX_TEMPFAIL: try again later). */
+export const DISK_FULL_EXIT = 75;
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -23,7 +27,14 @@ export const agentCommand: Command = {
     // The internet check asks the agent's own MQTT link whether central is reachable.
     let agent: Agent | undefined;
     const devices = await deviceDeps(config, log, () => agent?.link.connected ?? false);
-    agent = new Agent(config, { log, health: devices.health, receipts: devices.receipts, kitchen: devices.kitchen, drawer: devices.drawer });
+    try {
+      agent = new Agent(config, { log, health: devices.health, receipts: devices.receipts, kitchen: devices.kitchen, drawer: devices.drawer });
+    } catch (error) {
+      await devices.close();
+      // A disk too full to hold even the store's schema (a new box, an upgrade): one line, and systemd tries again.
+      if (error instanceof DiskFullAtOpenError) throw new CommandError(error.message, DISK_FULL_EXIT);
+      throw error;
+    }
     await agent.start();
     // systemd (Type=notify, WatchdogSec): READY once orders can be taken, then watchdog pings.
     const notify = startSdNotify(log);

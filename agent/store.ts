@@ -1,5 +1,4 @@
-import type Database from 'better-sqlite3';
-import { openDatabase } from '../lib/sqlite.js';
+import { openDatabase, type OpenedDatabase } from '../lib/sqlite.js';
 import { uuidv7 } from '../lib/uuidv7.js';
 import { defineError } from '../lib/errors.js';
 import { orderNumber, orderTime, type Mode, type OrderItem, type OrderRecord, type VoidRecord } from '../sync/schemas.js';
@@ -148,13 +147,14 @@ function toStored(row: OrderRow | undefined): StoredOrder | null {
 
 /** The agent's durable order store and outbox: the source of truth until central acks. */
 export class OrderStore implements SessionStore {
-  readonly db: Database.Database;
+  readonly db: OpenedDatabase;
   private readonly stmts;
   private readonly insertTx;
   private readonly voidTx;
 
   constructor(readonly file: string, private readonly pointId: string, migrations: readonly string[] = MIGRATIONS) {
-    this.db = openDatabase(file, migrations);
+    // A full disk that still holds the schema: opened held alone, so the box serves its page and answers 507.
+    this.db = openDatabase(file, migrations, { exclusiveWhenFull: true });
     const db = this.db;
     this.stmts = {
       byClientRef: db.prepare<[string], OrderRow>(`SELECT ${ORDER_COLUMNS} WHERE o.client_ref = ?`),

@@ -1,6 +1,6 @@
 import type { Logger } from '../lib/log.js';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { isDiskFull } from '../lib/sqlite.js';
+import { storeDiskFull } from '../lib/disk-full.js';
 import type { Conflict } from './digest.js';
 import { MAX_ORDERS_PER_MESSAGE, type OrderRecord, type RejectReason, type VoidRecord } from './schemas.js';
 
@@ -84,8 +84,10 @@ export class Ingest {
       commit = await this.o.store.commitOrders(orders, this.clock.now(), voids);
     } catch (error) {
       // Nothing is acked; the points send these again after their ack timeout.
-      if (isDiskFull(error)) {
-        this.o.log.error({ orders: orders.length, voids: voids.length, code: 'SQLITE_FULL' }, "central's data disk is full: order commit rolled back, not acking; free space on central's data disk and the points' resends are committed");
+      const full = storeDiskFull(error);
+      if (full) {
+        const where = full === 'SQLITE_FULL' ? "central's data disk" : "the PostgreSQL server's disk (its data directory or the orders' tablespace)";
+        this.o.log.error({ orders: orders.length, voids: voids.length, code: full, detail: (error as Error).message }, `${where} is full: order commit rolled back, not acking; free space there and the points' resends are committed`);
       } else {
         this.o.log.error({ err: error, orders: orders.length, voids: voids.length }, 'order commit failed; not acking');
       }

@@ -4,6 +4,7 @@ import type { Clock } from '../../lib/clock.js';
 import { isLoopbackHost } from '../config.js';
 import type { PinGate, PinResult } from './pin-gate.js';
 import type { SessionStore } from '../store.js';
+import { isDiskFull } from '../../lib/sqlite.js';
 
 export const SESSION_COOKIE = 'hotpot_staff';
 /** One shift: a tablet stays logged in through a working day. */
@@ -38,6 +39,9 @@ export function sessionTokenHash(staffPin: string, token: string): string {
  * Durable, so an agent restart mid-shift does not log every tablet out.
  */
 export class StaffSessions {
+  /** Sessions begun while the data disk was full: kept until they expire or the agent restarts. */
+  private readonly inMemory = new Map<string, number>();
+
   constructor(
     private readonly gate: PinGate,
     private readonly staffPin: string,
@@ -52,7 +56,9 @@ export class StaffSessions {
 
   valid(req: Request): boolean {
     const token = cookie(req, SESSION_COOKIE);
-    const expiresAt = token ? this.store.sessionExpiry(this.tokenHash(token)) : null;
+    if (!token) return false;
+    const hash = this.tokenHash(token);
+    const expiresAt = this.store.sessionExpiry(hash) ?? this.inMemory.get(hash) ?? null;
     return expiresAt !== null && expiresAt > this.clock.now();
   }
 
@@ -61,16 +67,33 @@ export class StaffSessions {
     const result = this.gate.check(client, pin);
     if (!result.ok) return result;
     const now = this.clock.now();
-    this.store.dropSessionsExpiredBy(now);
     const token = randomBytes(32).toString('base64url');
-    this.store.saveSession(this.tokenHash(token), now + this.ttlMs);
+    const hash = this.tokenHash(token);
+    try {
+      this.store.dropSessionsExpiredBy(now);
+      this.store.saveSession(hash, now + this.ttlMs);
+    } catch (error) {
+      // A full data disk must not lock staff out of the page that tells them so: this session lives in memory.
+      if (!isDiskFull(error)) throw error;
+      for (const [old, expiresAt] of this.inMemory) if (expiresAt <= now) this.inMemory.delete(old);
+      this.inMemory.set(hash, now + this.ttlMs);
+    }
     return { ok: true, setCookie: `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${Math.floor(this.ttlMs / 1000)}` };
   }
 
   /** Ends the request's session; the Set-Cookie value that clears it. */
   logout(req: Request): string {
     const token = cookie(req, SESSION_COOKIE);
-    if (token) this.store.dropSession(this.tokenHash(token));
+    if (token) {
+      const hash = this.tokenHash(token);
+      this.inMemory.delete(hash);
+      try {
+        this.store.dropSession(hash);
+      } catch (error) {
+        // The cookie is cleared all the same; the stored session ends at its expiry.
+        if (!isDiskFull(error)) throw error;
+      }
+    }
     return `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`;
   }
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock.js';
+import { withDiskFull } from '../../agent/disk.js';
 import type { Central } from '../../central/central.js';
 import type { Incident } from '../../central/incidents/types.js';
 import { waitFor } from '../peers/net.js';
@@ -156,6 +157,31 @@ describe('fleet alerts through a real central (aedes), with a hand-moved clock',
     await online(hand, central, clock, 'tbilisi-02');
     await waitFor(() => open(central, 'area:tbilisi') === null, 'the area outage resolved');
     expect(paging(central)).toEqual(['point:batumi-01:disconnected', 'point:tbilisi-03:disconnected']);
+  });
+
+  it('a disk incident open for usage above 80 % escalates to diskFullSeverity when the disk fills, and drops back when space returns', async () => {
+    const { clock, central, hand } = await setup();
+    const now = clock.now();
+    const usage = { status: 'degraded' as const, detail: 'disk 93 %', since: now, data: { cpuPercent: 20, memoryPercent: 40, diskPercent: 93 } };
+    await online(hand, central, clock, 'poti-02', { checks: { system: usage } });
+    clock.advance(5 * MIN + 1000);
+    await waitFor(() => open(central, 'point:poti-02:disk') !== null, 'the disk usage incident');
+    const minor = open(central, 'point:poti-02:disk')!;
+    expect(minor).toMatchObject({ severity: 'minor', title: 'poti-02: disk above 80 %' });
+
+    // The box's store fails a write: the same incident, now critical and worded as orders refused.
+    const fullAt = clock.now();
+    await hand.health(healthFor('poti-02', fullAt, { checks: { system: withDiskFull(usage, fullAt, '/var/lib/hotpot') } }));
+    await waitFor(() => open(central, 'point:poti-02:disk')?.severity === 'critical', 'the disk incident escalates');
+    const critical = open(central, 'point:poti-02:disk')!;
+    expect(critical).toMatchObject({ id: minor.id, title: 'poti-02: disk full, orders refused', detail: expect.stringContaining('disk full') });
+    expect(central.incidents.timeline(minor.id)).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'severity', text: 'minor → critical' })]));
+    expect(paging(central)).toEqual(['point:poti-02:disk']);
+
+    // Space freed, usage still above 80 %: back to the usage alert, same incident.
+    await hand.health(healthFor('poti-02', clock.now(), { checks: { system: { ...usage, since: clock.now() - 6 * MIN } } }));
+    await waitFor(() => open(central, 'point:poti-02:disk')?.severity === 'minor', 'the disk incident back to minor');
+    expect(open(central, 'point:poti-02:disk')!.id).toBe(minor.id);
   });
 
   it('manual mode, old unsynced orders, skewed clock and a full disk each alert, and clear', async () => {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger, type Logger } from '../../lib/log.js';
 import { sampleMenuFile } from '../../lib/paths.js';
 import { Agent } from '../../agent/agent.js';
 import { loadAgentConfig } from '../../agent/config.js';
@@ -10,7 +10,7 @@ import { signInSuite } from './auth.js';
 import { agentMqtt, type BrokerTarget } from './logins.js';
 
 /** A real Central in this process: embedded aedes on a free port, or joining `mqttUrl`. */
-export async function startCentral(dataDir: string, options: { mqttUrl?: string; brokerPort?: number; extra?: Record<string, unknown> } = {}): Promise<Central> {
+export async function startCentral(dataDir: string, options: { mqttUrl?: string; brokerPort?: number; extra?: Record<string, unknown>; log?: Logger } = {}): Promise<Central> {
   const config = loadCentralConfig(undefined, {}, {
     dataDir: join(dataDir, 'central'),
     http: { port: 0 },
@@ -19,7 +19,7 @@ export async function startCentral(dataDir: string, options: { mqttUrl?: string;
     mqtt: { ...(options.mqttUrl ? { url: options.mqttUrl } : {}), keepalive: 5 },
     ...options.extra,
   });
-  const central = new Central(config, { log: silentLogger(), plugins: centralPlugins() });
+  const central = new Central(config, { log: options.log ?? silentLogger(), plugins: centralPlugins() });
   await central.start();
   await signInSuite(central);
   return central;

@@ -448,6 +448,10 @@ function renderBanner() {
   if (!state.boxAnswering) {
     kind = 'nobox';
     text = t('banner.noBoxShort');
+  } else if (health?.checks.system.data?.diskFull) {
+    // Orders are refused (507) until space is freed: "saved on this box" would not be true.
+    kind = 'diskfull';
+    text = t('banner.diskFull');
   } else if (health) {
     kind = health.mode;
     text = health.mode === 'offline' ? t('banner.offline', { time: timeOf(health.modeSince ?? Date.now()) }) : t('banner.online');
@@ -770,6 +774,8 @@ async function submitDraft() {
       if (managerPin === null) return showMessage('error', t('err.pinCancelled'));
       continue;
     }
+    // The banner says so too (and keeps saying it) until the box has space again.
+    if (data?.code === 'disk_full') void readHealth();
     return showMessage('error', errorText(t, status, data, state.lang));
   }
 }
