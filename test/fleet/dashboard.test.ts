@@ -204,6 +204,13 @@ describeWithPeers('fleet dashboard in headless Chromium (phone and desktop)', [p
     hot.setTemperature(95);
     await waitFor(() => viewOf(central, 'tbilisi-31')?.checks.temperature?.status === 'down', 'the box too hot', 15_000);
     await operator.page.locator('li.pt[data-point="tbilisi-31"] .chip[data-check="temperature"][data-status="down"]').waitFor({ timeout: 15_000 });
+    // The drawer reads the history once when it opens: open it once two buckets with a temperature are kept.
+    await waitFor(
+      async () =>
+        (await httpJson<{ series: Array<{ temperature: number | null }> }>(central.httpPort!, 'GET', '/api/points/tbilisi-31/history?points=240')).body.series.filter((s) => s.temperature !== null).length >= 2,
+      'two history buckets with a temperature',
+      15_000,
+    );
     await operator.page.locator('li.pt[data-point="tbilisi-31"] .pt-open').click();
     await operator.page.locator('#drawer .chart[aria-label="Temperature, °C"]').waitFor({ timeout: 15_000 });
     await lookAt(operator.page, 'point-drawer-temperature');
