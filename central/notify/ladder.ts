@@ -1,4 +1,5 @@
-import type { Channel, LadderConfig } from './config.js';
+import type { Severity } from '../incidents/types.js';
+import { SEVERITIES, type Channel, type LadderConfig } from './config.js';
 
 const MINUTE = 60_000;
 
@@ -13,10 +14,12 @@ export type NotificationStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'ca
 /**
  * What happened to an escalation, in time order; the ladder is a pure function of this. `silence`:
  * a maintenance silence covers it (no pages); `unsilence`: the silence ended with the incident
- * still open, and the ladder starts over from then.
+ * still open, and the ladder starts over from then; `raise`: its severity rose (see `severityRaised`):
+ * an ack given before no longer holds, and the ladder starts over from then.
  */
 export type EscalationEvent =
-  | { type: 'ack'; at: number }
+  | { type: 'ack'; at: number; by?: string }
+  | { type: 'raise'; at: number }
   | { type: 'resolve'; at: number }
   | { type: 'reopen'; at: number }
   | { type: 'silence'; at: number }
@@ -50,11 +53,22 @@ export interface DueNotice {
 /** The slot of an incident's first report: the first step of the first loop of the first round. */
 export const FIRST_REPORT_SLOT = 'r0.l0.s0';
 
+/**
+ * Whether a change of severity outranks what was paged (minor → major, major → critical, info → minor…):
+ * then an ack given at the lower severity no longer holds and the new severity's ladder starts now. A
+ * drop changes nothing.
+ */
+export function severityRaised(from: Severity, to: Severity): boolean {
+  return SEVERITIES.indexOf(to) < SEVERITIES.indexOf(from);
+}
+
 export interface EscalationPhase {
   /** Ladder passes begun: the first at opening, another after each ack timeout. */
   round: number;
   roundStartedAt: number;
   ackedAt: number | null;
+  /** Who gave the ack in force (when the event says). */
+  ackedBy: string | null;
   resolvedAt: number | null;
   /** Since when a silence has covered it (null: not silenced). */
   silencedSince: number | null;
@@ -63,17 +77,19 @@ export interface EscalationPhase {
 /**
  * Folds the history into where the ladder stands at `now`. An ack stops the round; if the incident is still
  * open `ackTimeoutMinutes` later a new round starts from the first step. A re-ack restarts the ack timeout.
- * A reopen (flapping, within the window) continues the same round.
+ * A reopen (flapping, within the window) continues the same round. A raised severity starts a new round at once,
+ * acked or not (silenced, it still pages nothing).
  */
 export function escalationPhase(state: EscalationState, ladder: LadderConfig, now: number): EscalationPhase {
   const ackTimeout = ladder.ackTimeoutMinutes * MINUTE;
-  const phase: EscalationPhase = { round: 0, roundStartedAt: state.openedAt, ackedAt: null, resolvedAt: null, silencedSince: null };
+  const phase: EscalationPhase = { round: 0, roundStartedAt: state.openedAt, ackedAt: null, ackedBy: null, resolvedAt: null, silencedSince: null };
   const restartAt = (at: number): number | null =>
     phase.ackedAt !== null && ackTimeout > 0 && phase.ackedAt + ackTimeout <= at ? phase.ackedAt + ackTimeout : null;
   const restart = (startAt: number) => {
     phase.round++;
     phase.roundStartedAt = startAt;
     phase.ackedAt = null;
+    phase.ackedBy = null;
   };
   for (const event of state.events) {
     if (event.at > now) break;
@@ -82,7 +98,12 @@ export function escalationPhase(state: EscalationState, ladder: LadderConfig, no
       if (at !== null) restart(at);
     }
     if (event.type === 'ack') {
-      if (phase.resolvedAt === null) phase.ackedAt = event.at;
+      if (phase.resolvedAt === null) {
+        phase.ackedAt = event.at;
+        phase.ackedBy = event.by ?? null;
+      }
+    } else if (event.type === 'raise') {
+      if (phase.resolvedAt === null) restart(event.at);
     } else if (event.type === 'silence') {
       phase.silencedSince ??= event.at;
     } else if (event.type === 'unsilence') {

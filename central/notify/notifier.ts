@@ -9,7 +9,7 @@ import type { Incident, IncidentEvent, IncidentFeed, IncidentSink, Severity } fr
 import { ackUrl, callbackUrl, shortAckUrl, verifyAckToken } from './ack-link.js';
 import { ChannelSenders, ownTargetName, resolveRecipient } from './channels.js';
 import { channelConfigured, CHANNELS, SEVERITIES, type Channel, type LadderConfig, type NotifyConfig } from './config.js';
-import { dueNotices, escalationPhase, FIRST_REPORT_SLOT, type EscalationPhase, type NoticeKind } from './ladder.js';
+import { dueNotices, escalationPhase, FIRST_REPORT_SLOT, severityRaised, type EscalationPhase, type NoticeKind } from './ladder.js';
 import { channelName, formatAge, formatDelay, localDateTime, renderMessage, type IncidentSnapshot, type RenderOptions } from './messages.js';
 import { quietHoursDecision } from './quiet-hours.js';
 import { NotifyStore, type Escalation, type Notification } from './store.js';
@@ -372,12 +372,14 @@ export class Notifier {
 
   /** One dedup key, one escalation: a flapping condition continues its ladder instead of paging from the start. */
   private continueEscalation(escalation: Escalation, incident: Incident, resolvedAt: number | null, now: number): void {
-    const previous = escalation.incident.id;
+    const previous = escalation.incident;
     this.store.mapIncident(incident.id, escalation.id);
     this.store.updateIncident(escalation.id, snapshot(incident), null);
+    escalation.incident = { ...previous, ...snapshot(incident) };
     if (resolvedAt !== null) this.store.addEvent(escalation, { type: 'reopen', at: now });
     const when = resolvedAt !== null ? `re-opened ${formatAge(now - resolvedAt)} after it resolved` : 'still open';
-    this.note(incident.id, `notifications continue the ladder of incident ${previous} (same key ${incident.key}, ${when}); steps already sent are not repeated`);
+    this.note(incident.id, `notifications continue the ladder of incident ${previous.id} (same key ${incident.key}, ${when}); steps already sent are not repeated`);
+    if (severityRaised(previous.severity, incident.severity)) this.raiseSeverity(escalation, previous.severity, now);
   }
 
   private follow(incident: Incident): void {
@@ -388,6 +390,7 @@ export class Notifier {
     }
     // Events about an earlier incident of a continued escalation change nothing.
     if (escalation.incident.id !== incident.id) return;
+    const before = escalation.incident.severity;
     this.store.updateIncident(escalation.id, snapshot(incident), incident.parentId);
     escalation.incident = { ...escalation.incident, ...snapshot(incident) };
     if (incident.parentId !== escalation.parentId) {
@@ -401,19 +404,38 @@ export class Notifier {
       return;
     }
     if (phase.resolvedAt !== null) this.store.addEvent(escalation, { type: 'reopen', at: now });
+    if (severityRaised(before, incident.severity)) this.raiseSeverity(escalation, before, now);
     if (incident.ackedAt !== null && incident.ackedAt !== escalation.storeAckedAt) {
       this.acknowledge(escalation, incident.ackedBy ?? 'someone', now, incident.ackedAt);
     }
   }
 
   private acknowledge(escalation: Escalation, by: string, now: number, storeAckedAt: number | null): void {
-    this.store.addEvent(escalation, { type: 'ack', at: now }, storeAckedAt);
+    this.store.addEvent(escalation, { type: 'ack', at: now, by }, storeAckedAt);
     const cancelled = this.cancel(escalation, `acknowledged by ${by}`);
     const timeout = this.ladderFor(escalation).ackTimeoutMinutes;
     this.note(
       escalation.incident.id,
       `ladder stopped: acknowledged by ${by}${cancelled}${timeout > 0 ? `; it restarts in ${timeout} min unless resolved by then` : ''}`,
     );
+  }
+
+  /**
+   * The severity rose: an ack given before no longer holds, and the new severity's ladder starts now from its
+   * first step (the next tick queues it). A silence still holds everything back.
+   */
+  private raiseSeverity(escalation: Escalation, from: Severity, now: number): void {
+    const before = escalationPhase(escalation, this.ladderFor(escalation), now);
+    this.store.addEvent(escalation, { type: 'raise', at: now });
+    const to = escalation.incident.severity;
+    const paging =
+      before.silencedSince !== null
+        ? 'still silenced, no pages while the silence lasts'
+        : escalation.parentId !== null
+          ? `no pages of its own: it hangs under incident ${escalation.parentId}`
+          : `paging again from the first step of the ${to} ladder`;
+    const ack = before.ackedAt !== null ? `; the acknowledgement by ${before.ackedBy ?? 'someone'} ${formatAge(now - before.ackedAt)} ago no longer holds` : '';
+    this.note(escalation.incident.id, `severity raised ${from} → ${to}: ${paging}${ack}`);
   }
 
   private resolve(escalation: Escalation, now: number): void {

@@ -95,7 +95,7 @@ export const ACK_CODE = new RegExp(`^[${CODE_ALPHABET}]{${ACK_CODE_LENGTH}}$`);
 
 // Rows are parsed like any other input: a hand-edited or older database gives a clear error, not a wrong page.
 const eventsSchema = z.array(
-  z.object({ type: z.enum(['ack', 'resolve', 'reopen', 'silence', 'unsilence']), at: z.number() }),
+  z.object({ type: z.enum(['ack', 'resolve', 'reopen', 'silence', 'unsilence', 'raise']), at: z.number(), by: z.string().optional() }),
 );
 const messageSchema = z.object({
   subject: z.string(),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ladderSchema, quietHoursSchema, RUNBOOK_LADDER_STEPS, type LadderConfig } from '../../central/notify/config.js';
-import { dueNotices, escalationPhase, type EscalationEvent, type SendRecord } from '../../central/notify/ladder.js';
+import { dueNotices, escalationPhase, severityRaised, type EscalationEvent, type SendRecord } from '../../central/notify/ladder.js';
 import { quietHoursDecision, quietHoursEnd } from '../../central/notify/quiet-hours.js';
 import { ackToken, ackUrl, verifyAckToken } from '../../central/notify/ack-link.js';
 
@@ -116,6 +116,24 @@ describe('escalation ladder (pure)', () => {
     const due = dueNotices(state, runbook, sends, 8 * MIN);
     expect(due).toEqual([{ slot: `relapse@${8 * MIN}`, kind: 'relapse', channel: 'chat', contact: '', clearedAt: 6 * MIN }]);
     expect(dueNotices(state, runbook, [...sends, { ...due[0]!, status: 'sent', sentAt: 8 * MIN }], 9 * MIN)).toEqual([]);
+  });
+
+  it('a raised severity voids the ack and starts the ladder now from its first step; a drop is no raise; a silence still holds', () => {
+    expect([severityRaised('minor', 'critical'), severityRaised('minor', 'major'), severityRaised('major', 'critical'), severityRaised('info', 'minor')]).toEqual([true, true, true, true]);
+    expect([severityRaised('critical', 'minor'), severityRaised('major', 'minor'), severityRaised('critical', 'critical')]).toEqual([false, false, false]);
+    const acked: EscalationEvent[] = [{ type: 'ack', at: 2 * MIN, by: 'nino' }];
+    expect(escalationPhase({ openedAt: 0, events: acked }, runbook, 3 * MIN)).toMatchObject({ round: 0, ackedAt: 2 * MIN, ackedBy: 'nino' });
+    const raised: EscalationEvent[] = [...acked, { type: 'raise', at: 3 * MIN }];
+    expect(escalationPhase({ openedAt: 0, events: raised }, runbook, 3 * MIN)).toMatchObject({ round: 1, roundStartedAt: 3 * MIN, ackedAt: null, ackedBy: null });
+    // Without the raise the ack holds until its timeout (12); raised at 3, the whole ladder runs again from 3.
+    expect(simulate(runbook, acked, 12).sent).toEqual(['0 page chat', '12 page chat']);
+    expect(simulate(runbook, raised, 33).sent).toEqual(['0 page chat', '3 page chat', '8 page email:administrator', '18 page sms:on-duty', '33 page call:on-duty']);
+    // Unacked, a raise also starts over now (the first step of the new ladder is not left to the old round's clock).
+    expect(simulate(runbook, [{ type: 'raise', at: 3 * MIN }], 8).sent).toEqual(['0 page chat', '3 page chat', '8 page email:administrator']);
+    // Silenced: nothing pages, raised or not.
+    expect(simulate(runbook, [{ type: 'silence', at: MIN }, ...raised], 60).sent).toEqual(['0 page chat']);
+    // Resolved: a raise changes nothing.
+    expect(escalationPhase({ openedAt: 0, events: [{ type: 'resolve', at: MIN }, { type: 'raise', at: 3 * MIN }] }, runbook, 4 * MIN)).toMatchObject({ round: 0, resolvedAt: MIN });
   });
 
   it('a step naming several contacts pages each one', () => {

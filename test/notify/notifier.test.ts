@@ -14,6 +14,7 @@ import type { RouteMeta } from '../../central/plugin.js';
 import { Incidents } from '../../central/incidents/index.js';
 import { Notifier, notifyConfigSchema, registerNotifyRoutes, type NotifierOptions } from '../../central/notify/index.js';
 import { gsmLength } from '../../central/notify/messages.js';
+import { SilenceRequest, SilenceStore } from '../../central/notify/silences.js';
 import { describeWithPeers, type Peer } from '../helpers/peers.js';
 import { freePort, waitFor } from '../peers/net.js';
 import { makeCertificate, startHttpReceiver, startSmtpReceiver, type HttpReceiver, type ReceivedRequest } from './receivers.js';
@@ -35,6 +36,9 @@ const notes = (incidents: Incidents, id: string) =>
     .filter((entry) => entry.kind === 'notify')
     .map((entry) => entry.text);
 
+/** A minor alert that can become critical in place (`alerts.resources.diskFullSeverity`). */
+const DISK = { key: 'point:tbilisi-01:disk', title: 'Disk above 80 %', severity: 'minor', detail: 'disk 82 % used', pointId: 'tbilisi-01' } as const;
+const DISK_FULL = { ...DISK, severity: 'critical', title: 'Disk full', detail: 'disk full, orders refused' } as const;
 const PRINTER_DOWN = { key: 'point:tbilisi-01:printer', title: 'Printer down', severity: 'major', detail: 'no answer on tcp://10.0.0.5:9100', pointId: 'tbilisi-01' } as const;
 
 describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], () => {
@@ -222,6 +226,42 @@ describeWithPeers('Notifier with real SMTP, chat and Twilio peers', [openssl], (
     // Another resolution event changes nothing.
     incidents.clear(PRINTER_DOWN.key, 'printer answers again');
     expect(await walk(at, 61, 62)).toEqual([]);
+  });
+
+  it('a severity raised after an ack pages again at once on the new ladder and says whose ack no longer holds; a drop sends nothing new', async () => {
+    const { incidents, at } = await rig();
+    const incident = incidents.raise(DISK);
+    expect(await walk(at, 0, 1)).toEqual(['0 chat']);
+    await at(2);
+    incidents.ack(incident.id, 'nino');
+    await at(3);
+    incidents.raise(DISK_FULL);
+    expect(notes(incidents, incident.id)).toContain(
+      'severity raised minor → critical: paging again from the first step of the critical ladder; the acknowledgement by nino 1 min ago no longer holds',
+    );
+    // The ack at 2 would have held until 12: the critical ladder starts at 3 instead.
+    expect(await walk(at, 3, 8)).toEqual(['3 chat', '8 email']);
+    expect(chatTexts()[1]).toMatch(/^\[CRITICAL\] Disk full \(point tbilisi-01\)\n/);
+    expect(notes(incidents, incident.id)).toContain('chat page to team chat: sent (attempt 1)');
+    await at(9);
+    incidents.raise(DISK);
+    expect(notes(incidents, incident.id).filter((note) => note.startsWith('severity raised'))).toHaveLength(1);
+    // Back to minor (chat and e-mail, both sent in this round): nothing new, no SMS at 18, no call at 33.
+    expect(await walk(at, 9, 60)).toEqual([]);
+    expect(sentCount()).toEqual({ chat: 2, email: 1, sms: 0, call: 0 });
+  });
+
+  it('a silenced incident raised in severity stays quiet, and the timeline says so', async () => {
+    const { incidents, at, db, clock } = await rig();
+    const incident = incidents.raise(DISK);
+    expect(await walk(at, 0, 1)).toEqual(['0 chat']);
+    incidents.ack(incident.id, 'nino');
+    new SilenceStore(db).add(SilenceRequest.parse({ match: { pointId: 'tbilisi-01' }, until: T0 + 120 * MIN, reason: 'disk replacement' }), 'giorgi', clock.now());
+    await at(2);
+    incidents.raise(DISK_FULL);
+    expect(notes(incidents, incident.id)).toContain('severity raised minor → critical: still silenced, no pages while the silence lasts; the acknowledgement by nino 1 min ago no longer holds');
+    expect(await walk(at, 2, 60)).toEqual([]);
+    expect(sentCount()).toEqual({ chat: 1, email: 0, sms: 0, call: 0 });
   });
 
   it('the signed link in a message acks through the feed after a confirmation page; a forged one does not', async () => {
