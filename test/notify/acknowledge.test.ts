@@ -121,4 +121,18 @@ describe('acknowledge from anywhere: a key pressed during a call, an SMS reply, 
     expect(central.incidents.get(first.id)!.status).toBe('acked');
     expect((await twilio.replySms(webhook, ON_DUTY, 'ok')).text).toContain('Nothing open to acknowledge.');
   });
+
+  it('an incident acked at minor and raised to critical rings the phone at once; the timeline names the ack that no longer holds', async () => {
+    twilio.clear();
+    const minor = { key: 'point:rustavi-01:disk', title: 'Disk above 80 %', severity: 'minor', detail: 'disk 82 % used', pointId: 'rustavi-01' } as const;
+    const incident = central.incidents.raise(minor);
+    await waitFor(() => chat.requests.some((r) => r.body.includes('Disk above 80 %')), 'the minor chat page');
+    central.incidents.ack(incident.id, 'nino');
+    central.incidents.raise({ ...minor, severity: 'critical', title: 'Disk full', detail: 'disk full, orders refused' });
+    await waitFor(() => twilio.calls().length === 1, 'the call of the critical ladder');
+    expect(twilio.calls()[0]!.get('Twiml')).toContain('Disk full');
+    expect(central.incidents.timeline(incident.id).map((entry) => entry.text)).toContainEqual(
+      expect.stringMatching(/^severity raised minor → critical: paging again from the first step of the critical ladder; the acknowledgement by nino .+ ago no longer holds$/),
+    );
+  });
 });
