@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Logger } from '../../lib/log.js';
 import type { Clock } from '../../lib/clock.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
-import type { Incident, IncidentEvent, IncidentFeed, IncidentSink, RaiseIncident, Severity, TimelineEntry } from './types.js';
+import { raisedAgain, type Incident, type IncidentEvent, type IncidentFeed, type IncidentSink, type RaiseIncident, type Severity, type TimelineEntry } from './types.js';
 
 /** Append only (central/migrations.ts): entry N moves these tables from version N to N+1. */
 export const INCIDENT_MIGRATIONS: readonly string[] = [
@@ -118,10 +118,11 @@ export class Incidents implements IncidentSink, IncidentFeed {
       const changed =
         existing.title !== input.title || existing.severity !== input.severity || existing.detail !== input.detail || existing.parentId !== parentId;
       if (!changed) return existing;
-      const updated: Incident = { ...existing, title: input.title, severity: input.severity, detail: input.detail, parentId };
+      const { incident: updated, voidedAck } = raisedAgain(existing, { title: input.title, severity: input.severity, detail: input.detail, parentId });
       this.write(() => {
         this.stmts.update.run(updated);
         if (existing.severity !== updated.severity) this.stmts.note.run(updated.id, now, 'severity', `${existing.severity} → ${updated.severity}`);
+        if (voidedAck) this.stmts.note.run(updated.id, now, 'reopened', `open again: the ack by ${voidedAck} was for ${existing.severity}`);
         if (existing.detail !== updated.detail || existing.title !== updated.title) this.stmts.note.run(updated.id, now, 'updated', updated.detail);
         if (existing.parentId !== parentId) {
           this.stmts.note.run(updated.id, now, parentId ? 'correlated' : 'detached', parentId ? `now under ${this.keyOf(parentId)}` : 'stands on its own again');

@@ -4,6 +4,14 @@
  */
 export type Severity = 'critical' | 'major' | 'minor' | 'info';
 
+/** Most severe first. */
+export const SEVERITIES = ['critical', 'major', 'minor', 'info'] as const satisfies readonly Severity[];
+
+/** Whether `to` outranks `from` (minor → major, major → critical, info → minor…); a drop is not a rise. */
+export function severityRaised(from: Severity, to: Severity): boolean {
+  return SEVERITIES.indexOf(to) < SEVERITIES.indexOf(from);
+}
+
 export interface RaiseIncident {
   /** Dedup key: one open incident per key (e.g. `point:tbilisi-01:printer`, `runbook:main-server`). */
   key: string;
@@ -28,6 +36,18 @@ export interface Incident {
   ackedAt: number | null;
   ackedBy: string | null;
   resolvedAt: number | null;
+}
+
+/**
+ * An open incident raised again with new facts. A rise in severity voids an acknowledgement given at
+ * the lower one: the incident is open again, so whoever is paged for the new severity can ack it.
+ */
+export function raisedAgain(existing: Incident, next: Pick<Incident, 'title' | 'severity' | 'detail' | 'parentId'>): { incident: Incident; voidedAck: string | null } {
+  const voidsAck = existing.status === 'acked' && severityRaised(existing.severity, next.severity);
+  return {
+    incident: { ...existing, ...next, ...(voidsAck ? { status: 'open' as const, ackedAt: null, ackedBy: null } : {}) },
+    voidedAck: voidsAck ? existing.ackedBy : null,
+  };
 }
 
 export interface TimelineEntry {

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { duration } from '../../lib/duration.js';
-import type { Severity } from '../incidents/types.js';
+import { SEVERITIES, type Severity } from '../incidents/types.js';
 
 export const CHANNELS = ['chat', 'email', 'sms', 'call', 'webhook'] as const;
 export type Channel = (typeof CHANNELS)[number];
 const channelSchema = z.enum(CHANNELS);
 
-export const SEVERITIES = ['critical', 'major', 'minor', 'info'] as const satisfies readonly Severity[];
+export { SEVERITIES };
 
 /** The languages messages are written in (a contact's, or `notify.language` for the team's own targets). */
 export const LANGUAGES = ['ru', 'en', 'ka'] as const;

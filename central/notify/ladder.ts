@@ -1,5 +1,4 @@
-import type { Severity } from '../incidents/types.js';
-import { SEVERITIES, type Channel, type LadderConfig } from './config.js';
+import { type Channel, type LadderConfig } from './config.js';
 
 const MINUTE = 60_000;
 
@@ -14,7 +13,7 @@ export type NotificationStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'ca
 /**
  * What happened to an escalation, in time order; the ladder is a pure function of this. `silence`:
  * a maintenance silence covers it (no pages); `unsilence`: the silence ended with the incident
- * still open, and the ladder starts over from then; `raise`: its severity rose (see `severityRaised`):
+ * still open, and the ladder starts over from then; `raise`: its severity rose (`severityRaised` in incidents/types.ts):
  * an ack given before no longer holds, and the ladder starts over from then.
  */
 export type EscalationEvent =
@@ -53,14 +52,6 @@ export interface DueNotice {
 /** The slot of an incident's first report: the first step of the first loop of the first round. */
 export const FIRST_REPORT_SLOT = 'r0.l0.s0';
 
-/**
- * Whether a change of severity outranks what was paged (minor → major, major → critical, info → minor…):
- * then an ack given at the lower severity no longer holds and the new severity's ladder starts now. A
- * drop changes nothing.
- */
-export function severityRaised(from: Severity, to: Severity): boolean {
-  return SEVERITIES.indexOf(to) < SEVERITIES.indexOf(from);
-}
 
 export interface EscalationPhase {
   /** Ladder passes begun: the first at opening, another after each ack timeout. */

@@ -9,7 +9,8 @@ import type { Incident, IncidentEvent, IncidentFeed, IncidentSink, Severity } fr
 import { ackUrl, callbackUrl, shortAckUrl, verifyAckToken } from './ack-link.js';
 import { ChannelSenders, ownTargetName, resolveRecipient } from './channels.js';
 import { channelConfigured, CHANNELS, SEVERITIES, type Channel, type LadderConfig, type NotifyConfig } from './config.js';
-import { dueNotices, escalationPhase, FIRST_REPORT_SLOT, severityRaised, type EscalationPhase, type NoticeKind } from './ladder.js';
+import { dueNotices, escalationPhase, FIRST_REPORT_SLOT, type EscalationPhase, type NoticeKind } from './ladder.js';
+import { severityRaised } from '../incidents/types.js';
 import { channelName, formatAge, formatDelay, localDateTime, renderMessage, type IncidentSnapshot, type RenderOptions } from './messages.js';
 import { quietHoursDecision } from './quiet-hours.js';
 import { NotifyStore, type Escalation, type Notification } from './store.js';

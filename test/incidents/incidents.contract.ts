@@ -213,6 +213,16 @@ export function incidentFeedContract(open: OpenIncidents<IncidentSink & Incident
       expect(incidents.clear(PRINTER.key, 'up')).toMatchObject({ id: incident.id, status: 'resolved', ackedBy: 'nino' });
     });
 
+    it('opens an acked incident again when its severity rises (the ack was for the lower one); a drop keeps it acked', () => {
+      const { incidents } = fresh();
+      const incident = incidents.raise({ ...PRINTER, severity: 'minor' });
+      incidents.ack(incident.id, 'nino');
+      expect(incidents.raise({ ...PRINTER, severity: 'minor', detail: 'cover open' })).toMatchObject({ status: 'acked', ackedBy: 'nino' });
+      expect(incidents.raise({ ...PRINTER, severity: 'critical' })).toMatchObject({ id: incident.id, status: 'open', ackedAt: null, ackedBy: null, severity: 'critical' });
+      incidents.ack(incident.id, 'giorgi');
+      expect(incidents.raise({ ...PRINTER, severity: 'major' })).toMatchObject({ status: 'acked', ackedBy: 'giorgi', severity: 'major' });
+    });
+
     it('frees the open children of an incident that resolves: each stands on its own, announced as updated', () => {
       const { incidents } = fresh();
       const { events } = subscribed(incidents);

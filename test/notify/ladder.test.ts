@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ladderSchema, quietHoursSchema, RUNBOOK_LADDER_STEPS, type LadderConfig } from '../../central/notify/config.js';
-import { dueNotices, escalationPhase, severityRaised, type EscalationEvent, type SendRecord } from '../../central/notify/ladder.js';
+import { dueNotices, escalationPhase, type EscalationEvent, type SendRecord } from '../../central/notify/ladder.js';
+import { severityRaised } from '../../central/incidents/types.js';
 import { quietHoursDecision, quietHoursEnd } from '../../central/notify/quiet-hours.js';
 import { ackToken, ackUrl, verifyAckToken } from '../../central/notify/ack-link.js';
 

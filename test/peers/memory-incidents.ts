@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../../lib/clock.js';
-import type { Incident, IncidentSink, RaiseIncident } from '../../central/incidents/types.js';
+import { raisedAgain, type Incident, type IncidentSink, type RaiseIncident } from '../../central/incidents/types.js';
 
 /**
  * An in-memory IncidentSink for tests and benches that drive one detector: open incidents by
@@ -20,7 +20,7 @@ export class MemoryIncidents implements IncidentSink {
     if (existing) {
       const changed = existing.title !== input.title || existing.severity !== input.severity || existing.detail !== input.detail || existing.parentId !== parentId;
       if (!changed) return existing;
-      const updated: Incident = { ...existing, title: input.title, severity: input.severity, detail: input.detail, parentId };
+      const updated = raisedAgain(existing, { title: input.title, severity: input.severity, detail: input.detail, parentId }).incident;
       this.open.set(input.key, updated);
       return updated;
     }
