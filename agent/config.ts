@@ -2,6 +2,7 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { argvSchema } from '../lib/command.js';
+import { SMART_REPORT_PATH } from '../drivers/smart-report.js';
 import { ConfigError, loadConfig } from '../lib/config.js';
 import type { TlsFiles } from '../lib/http.js';
 import { loadMenuFile } from './menu.js';
@@ -163,12 +164,17 @@ export const agentConfigSchema = z.strictObject({
           /** Where the kernel's sysfs is (thermal zones, /block/mmcblk*); a directory of files in tests. */
           sysfsRoot: z.string().min(1).default('/sys'),
           /**
-           * How to run smartctl (smartmontools), `-H <device>` appended: a program name on PATH or a
-           * path, or an argv such as ["sudo", "-n", "/usr/sbin/smartctl"]. Default: `smartctl` as
-           * root, else `sudo -n /usr/sbin/smartctl` (install/agent.sh writes the sudoers rule). A
+           * Run smartctl (smartmontools) from the agent, `-H <device>` appended: a program name on PATH
+           * or a path, or an argv. Default: `smartctl` when the agent runs as root (doctor); otherwise
+           * the agent reads `smartReport` instead (its unit grants no privilege to ask a disk). A
            * program not installed → disk health unknown.
            */
           smartctl: z.union([z.string().min(1), argvSchema]).optional(),
+          /**
+           * The SMART report hotpot-smart.timer writes as root (`hotpot smart-report`), read when the
+           * agent does not run smartctl itself; unknown when absent or older than two of its runs.
+           */
+          smartReport: z.string().min(1).default(SMART_REPORT_PATH),
         })
         .prefault({}),
     })

@@ -8,6 +8,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   agent: { summary: "run a point box's agent", load: async () => (await import('../agent/cli.js')).agentCommand },
   demo: { summary: 'central plus three simulated points, all in one process tree', load: async () => (await import('../tools/demo.js')).demoCommand },
   doctor: { summary: 'run every agent check once and print a table', load: async () => (await import('../agent/cli.js')).doctorCommand },
+  'smart-report': { summary: "write each whole disk's smartctl -H verdict for the agent's disk check (root)", load: async () => (await import('../agent/smart-report.js')).smartReportCommand },
   simulate: { summary: 'N simulated points (health + orders) against a broker', load: async () => (await import('../tools/simulate.js')).simulateCommand },
   'provision-ca': { summary: "make the franchise CA and the broker's TLS certificate", load: async () => (await import('../tools/provision/index.js')).provisionCaCommand },
   'provision-point': { summary: "issue a point's broker credentials and its agent.json", load: async () => (await import('../tools/provision/index.js')).provisionPointCommand },

@@ -1,11 +1,13 @@
 /**
  * The box's hardware health: CPU temperature from the kernel's thermal zones, disk health from
- * `smartctl -H`, and eMMC/SD wear from the kernel's mmc attributes. Every reader takes the sysfs
- * root (`/sys` in production, a directory of files in tests); the assessments are pure.
+ * `smartctl -H` (run here as root, else read from the SMART report: smart-report.ts), and eMMC/SD
+ * wear from the kernel's mmc attributes. Every reader takes the sysfs root (`/sys` in production,
+ * a directory of files in tests); the assessments are pure.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand } from '../lib/command.js';
+import { readSmartReport, smartFromReport, type SmartDisk } from './smart-report.js';
 
 export type HardwareStatus = 'up' | 'degraded' | 'down' | 'unknown';
 
@@ -70,11 +72,7 @@ export function assessTemperature(celsius: number | null, limits: TemperatureLim
 }
 
 /** What `smartctl -H` said of one device. */
-export interface SmartReading {
-  device: string;
-  verdict: 'passed' | 'failed' | 'unknown';
-  detail: string;
-}
+export type SmartReading = SmartDisk;
 
 /** One eMMC/SD card's wear as the kernel reports it (JEDEC EXT_CSD). */
 export interface WearReading {
@@ -86,8 +84,10 @@ export interface WearReading {
 }
 
 export interface DiskReadings {
-  /** null when smartctl is not installed. */
+  /** null when no verdict can be had: smartctl is not installed, or `smartMissing` says why. */
   smart: SmartReading[] | null;
+  /** Why `smart` is null when it is not for want of smartctl (no SMART report, a stale one). */
+  smartMissing?: string;
   wear: WearReading[];
 }
 
@@ -98,25 +98,25 @@ export function parseSmartHealth(output: string): SmartReading['verdict'] {
   return 'unknown';
 }
 
-/** Whole disks smartctl can ask (SATA/SCSI/USB and NVMe), from `<sysfs>/block`. */
+/**
+ * Whole disks smartctl can ask (SATA/SCSI/USB and NVMe), from `<sysfs>/block`; hotpot-smart.service
+ * may open exactly these (DeviceAllow=block-sd, block-blkext).
+ */
 export async function smartDevices(sysfsRoot = '/sys'): Promise<string[]> {
   const names = await readdir(join(sysfsRoot, 'block')).catch(() => [] as string[]);
-  return names.filter((name) => /^(sd[a-z]+|hd[a-z]+|nvme\d+n\d+)$/.test(name)).sort().map((name) => `/dev/${name}`);
+  return names.filter((name) => /^(sd[a-z]+|nvme\d+n\d+)$/.test(name)).sort().map((name) => `/dev/${name}`);
 }
 
-/** Where smartmontools puts smartctl; the installer's sudoers rule names this path. */
-export const SMARTCTL_PATH = '/usr/sbin/smartctl';
-
 /**
- * Pure: the argv that runs smartctl (`-H <device>` is appended). Configured: a program (a name on
- * PATH or a path) or a whole argv. Not configured: smartctl itself as root, else
- * `sudo -n /usr/sbin/smartctl` — the sudoers rule install/agent.sh writes lets the service user
- * run exactly `smartctl -H /dev/<disk>`, and -n makes a missing rule an answer, not a prompt.
+ * Pure: the argv that runs smartctl here (`-H <device>` is appended), or null: read the SMART
+ * report instead. Configured: a program (a name on PATH or a path) or a whole argv. Not
+ * configured: smartctl itself as root (doctor run by root); any other user cannot ask the disks
+ * (the agent's unit grants no privilege), so it reads what hotpot-smart.timer wrote.
  */
-export function smartctlArgv(configured: string | readonly string[] | undefined, uid: number | undefined): string[] {
+export function smartctlArgv(configured: string | readonly string[] | undefined, uid: number | undefined): string[] | null {
   if (typeof configured === 'string') return [configured];
   if (configured) return [...configured];
-  return uid === 0 ? ['smartctl'] : ['sudo', '-n', SMARTCTL_PATH];
+  return uid === 0 ? ['smartctl'] : null;
 }
 
 /** `smartctl -H` for each device, through `smartctl` (an argv); null when its program is not installed. */
@@ -160,7 +160,7 @@ export interface DiskLimits {
 /**
  * Pure: the disks' verdict. down: smartctl says FAILED, pre-EOL urgent or the life used past 100 %;
  * degraded: pre-EOL warning or wear at `wearPercent`; unknown: nothing could be asked (no
- * smartctl and no mmc attributes), which is never down.
+ * SMART verdict — no smartctl, no fresh report — and no mmc attributes), which is never down.
  */
 export function assessDisks(readings: DiskReadings, limits: DiskLimits): HardwareAssessment {
   const down: string[] = [];
@@ -185,20 +185,30 @@ export function assessDisks(readings: DiskReadings, limits: DiskLimits): Hardwar
   };
   if (down.length) return { status: 'down', detail: down.join('; '), data };
   if (degraded.length) return { status: 'degraded', detail: degraded.join('; '), data };
-  if (fine.length) return { status: 'up', detail: fine.join('; '), data };
-  const why = readings.smart === null ? 'smartctl is not installed (apt install smartmontools)' : readings.smart.length === 0 ? 'no SATA or NVMe disk in /sys/block' : `smartctl gave no verdict (${readings.smart[0]!.detail})`;
+  // Up on the wear alone, saying what is not known of the other disks.
+  if (fine.length) return { status: 'up', detail: [...fine, ...(readings.smartMissing ? [`SMART not known: ${readings.smartMissing}`] : [])].join('; '), data };
+  const why = readings.smartMissing ?? (readings.smart === null ? 'smartctl is not installed (apt install smartmontools)' : readings.smart.length === 0 ? 'no SATA or NVMe disk in /sys/block' : `smartctl gave no verdict (${readings.smart[0]!.detail})`);
   return { status: 'unknown', detail: `disk health not known: ${why}, and the kernel shows no eMMC/SD wear`, data };
 }
 
 export interface DiskHealthOptions {
   sysfsRoot: string;
-  /** The argv before `-H <device>` (smartctlArgv). */
-  smartctl: readonly string[];
+  /**
+   * Where the whole disks' verdicts come from: smartctl run here (the argv before `-H <device>`,
+   * smartctlArgv), or the SMART report hotpot-smart.timer writes, judged at `now()` (stale past `maxAgeMs`).
+   */
+  smart: { smartctl: readonly string[] } | { report: string; now: () => number; maxAgeMs: number };
   timeoutMs: number;
 }
 
-/** Reads every disk's health (smartctl for whole disks, sysfs wear for eMMC/SD). */
+/** Reads every disk's health (SMART verdicts for whole disks, sysfs wear for eMMC/SD). */
 export async function readDisks(options: DiskHealthOptions): Promise<DiskReadings> {
   const [devices, wear] = await Promise.all([smartDevices(options.sysfsRoot), readWear(options.sysfsRoot)]);
-  return { smart: await readSmart(devices, options.smartctl, options.timeoutMs), wear };
+  const { smart } = options;
+  if ('smartctl' in smart) return { smart: await readSmart(devices, smart.smartctl, options.timeoutMs), wear };
+  // No whole disk (an eMMC-only box): no report is needed.
+  if (devices.length === 0) return { smart: [], wear };
+  const read = await readSmartReport(smart.report).catch((error: unknown) => error as Error);
+  const judged = smartFromReport(read, smart.report, smart.now(), smart.maxAgeMs);
+  return judged.smart ? { smart: judged.smart, wear } : { smart: null, smartMissing: judged.missing, wear };
 }

@@ -8,13 +8,17 @@ PROG=hotpot-agent-install
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly UNIT=hotpot-agent.service
+# smartctl -H needs root: this root oneshot, on its timer, writes the disks' verdicts for the agent.
+readonly SMART_UNIT=hotpot-smart.service
+readonly SMART_TIMER=hotpot-smart.timer
+readonly SMART_DIR=/var/lib/hotpot-smart
 readonly UDEV_RULE=/etc/udev/rules.d/99-hotpot-printer.rules
-# Lets the service user run exactly `smartctl -H /dev/<disk>` as root (the disk check).
-readonly SUDOERS_RULE=/etc/sudoers.d/hotpot-smartctl
+# An older installer let the agent run smartctl through sudo, which its sandbox refuses: removed.
+readonly OLD_SUDOERS_RULE=/etc/sudoers.d/hotpot-smartctl
 # Printer (serial, usblp) and camera device access.
 readonly DEVICE_GROUPS=(dialout video lp)
-# Programs the agent runs: fswebcam captures from a USB camera; smartctl (through sudo) asks the disks' health.
-readonly BOX_PACKAGES=(fswebcam:fswebcam smartctl:smartmontools sudo:sudo)
+# Programs the box runs: fswebcam captures from a USB camera; smartctl (hotpot-smart.service) asks the disks' health.
+readonly BOX_PACKAGES=(fswebcam:fswebcam smartctl:smartmontools)
 
 usage() {
   cat <<EOF
@@ -22,9 +26,10 @@ usage: install/agent.sh [--point-dir DIR] [--printer-usb-id VVVV:PPPP] [--force]
                         [--bundle FILE | --source DIR] [--root DIR]
        install/agent.sh --uninstall [--purge] [--force] [--root DIR]
 
-Installs the agent: fswebcam, smartmontools and sudo (apt-get, when missing), system user $SERVICE_USER (groups
-${DEVICE_GROUPS[*]}), the sudoers rule $SUDOERS_RULE (smartctl -H /dev/<disk> only), the app in $APP_DIR (npm ci --omit=dev, or a release bundle), config in $ETC_DIR/agent.json (0600), data in $DATA_DIR, and the systemd
-unit $UNIT (enabled and started).
+Installs the agent: fswebcam and smartmontools (apt-get, when missing), system user $SERVICE_USER (groups
+${DEVICE_GROUPS[*]}), the app in $APP_DIR (npm ci --omit=dev, or a release bundle), config in $ETC_DIR/agent.json (0600), data in $DATA_DIR, the systemd
+unit $UNIT (enabled and started), and $SMART_TIMER with $SMART_UNIT (root: smartctl -H on each
+disk at boot and every 6 h into $SMART_DIR/smart.json, which the agent's disk check reads).
 
   --point-dir DIR         the directory from 'hotpot provision-point' (agent.json, ca.crt,
                           client.crt/.key, https.crt/.key); needed on the first install, replaces the config after
@@ -131,20 +136,12 @@ install_udev_rule() {
   fi
 }
 
-# The sudoers rule for smartctl -H, checked with visudo -cf before it goes in (a broken file in
-# sudoers.d breaks sudo for everyone).
-install_sudoers_rule() {
-  local tmp
-  tmp="$(mktemp)"
-  render "$INSTALL_DIR/sudoers/hotpot-smartctl" "USER=$SERVICE_USER" >"$tmp"
-  chmod 0440 "$tmp"
-  if command -v visudo >/dev/null 2>&1 && ! visudo -cf "$tmp" >&2; then
-    rm -f "$tmp"
-    die "visudo rejects the generated $SUDOERS_RULE; nothing was written"
-  fi
-  ensure_dir "$(dirname "$SUDOERS_RULE")" 0755 0:0
-  install_file "$tmp" "$SUDOERS_RULE" 0440 0:0
-  rm -f "$tmp"
+# The SMART report: its service (started only by the timer) and the timer, enabled and started.
+install_smart_timer() {
+  install_unit "$SMART_UNIT"
+  install_unit "$SMART_TIMER"
+  remove_path "$OLD_SUDOERS_RULE"
+  activate_unit "$SMART_TIMER"
 }
 
 do_install() {
@@ -162,19 +159,22 @@ do_install() {
   ensure_app_locked_down
   install_unit "$UNIT"
   install_udev_rule
-  install_sudoers_rule
   activate_unit "$UNIT"
+  install_smart_timer
 }
 
 do_uninstall() {
   if [[ $PURGE -eq 1 ]]; then guard_outbox "purge"; fi
   deactivate_unit "$UNIT"
+  deactivate_unit "$SMART_TIMER"
+  deactivate_unit "$SMART_UNIT"
   remove_path "$UDEV_RULE"
-  remove_path "$SUDOERS_RULE"
+  remove_path "$OLD_SUDOERS_RULE"
   remove_app
   if [[ $PURGE -eq 1 ]]; then
     remove_path "$ETC_DIR"
     remove_path "$DATA_DIR"
+    remove_path "$SMART_DIR"
     remove_user
   elif [[ -d $ROOT$ETC_DIR || -d $ROOT$DATA_DIR ]]; then
     log "kept $ETC_DIR and $DATA_DIR (config and orders); --purge removes them"

@@ -1,5 +1,5 @@
 import type { Logger } from '../../lib/log.js';
-import type { Clock } from '../../lib/clock.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { hasDefaultRoute, loadCamera, loadPrinter, loadProbes, loadSystemStats, type Camera, type Printer, type Probe, type SystemStats } from '../../drivers/index.js';
 import { paperDots, receiptLanguage, type AgentConfig } from '../config.js';
 import { receiptFontFiles } from '../page/fonts.js';
@@ -12,7 +12,8 @@ import { PrinterCheck } from './printer.js';
 import { DeviceHealth, type ScheduledCheck } from './runner.js';
 import { SystemCheck } from './system.js';
 import { DiskHealthCheck, TemperatureCheck } from './hardware.js';
-import { readDisks, readTemperature, smartctlArgv } from '../../drivers/hardware.js';
+import { readDisks, readTemperature, smartctlArgv, type DiskHealthOptions } from '../../drivers/hardware.js';
+import { SMART_REPORT_MAX_AGE_MS } from '../../drivers/smart-report.js';
 
 /** The configured devices, each driver loaded only when its device is configured. */
 export interface Devices {
@@ -70,14 +71,20 @@ function scheduled(check: ScheduledCheck['check'], schedule: Schedule): Schedule
   return { check, intervalMs: schedule.intervalMs, timeoutMs: schedule.timeoutMs, hysteresis: { failAfter: schedule.failAfter, recoverAfter: schedule.recoverAfter } };
 }
 
+/** smartctl run here (configured, or as root), else the SMART report, judged by `clock`. */
+function smartSource(hardware: AgentConfig['checks']['hardware'], clock: Clock): DiskHealthOptions['smart'] {
+  const smartctl = smartctlArgv(hardware.smartctl, process.getuid?.());
+  return smartctl ? { smartctl } : { report: hardware.smartReport, now: () => clock.now(), maxAgeMs: SMART_REPORT_MAX_AGE_MS };
+}
+
 /** Every check the config asks for; internet and system always run. */
-export function buildChecks(config: AgentConfig, devices: Devices, centralConnected: () => boolean | Promise<boolean>): ScheduledCheck[] {
+export function buildChecks(config: AgentConfig, devices: Devices, centralConnected: () => boolean | Promise<boolean>, clock: Clock = systemClock): ScheduledCheck[] {
   const { internet, printer, camera, system, hardware } = config.checks;
   const checks = [
     scheduled(new InternetCheck(devices.probes, { timeoutMs: internet.timeoutMs, slowMs: internet.slowMs, centralConnected, defaultRoute: hasDefaultRoute }), internet),
     scheduled(new SystemCheck(devices.systemStats, system), system),
     scheduled(new TemperatureCheck(() => readTemperature(hardware.sysfsRoot), { highC: system.temperatureC, criticalC: hardware.temperatureCriticalC }), hardware),
-    scheduled(new DiskHealthCheck(() => readDisks({ sysfsRoot: hardware.sysfsRoot, smartctl: smartctlArgv(hardware.smartctl, process.getuid?.()), timeoutMs: hardware.timeoutMs }), { wearPercent: hardware.wearPercent }), hardware),
+    scheduled(new DiskHealthCheck(() => readDisks({ sysfsRoot: hardware.sysfsRoot, smart: smartSource(hardware, clock), timeoutMs: hardware.timeoutMs }), { wearPercent: hardware.wearPercent }), hardware),
   ];
   if (devices.printer) checks.push(scheduled(new PrinterCheck(devices.printer), printer));
   if (devices.camera) checks.push(scheduled(new CameraCheck(devices.camera, camera), camera));
@@ -109,7 +116,7 @@ export async function deviceDeps(config: AgentConfig, log: Logger, centralConnec
     new PrintQueue(store, target, { log, timeZone: config.timeZone, ...options, ...(clock ? { clock } : {}) });
   return {
     close: () => devices.close(),
-    health: (store) => new DeviceHealth({ checks: buildChecks(config, devices, centralConnected), log, overrides: store, ...(clock ? { clock } : {}) }),
+    health: (store) => new DeviceHealth({ checks: buildChecks(config, devices, centralConnected, clock), log, overrides: store, ...(clock ? { clock } : {}) }),
     receipts: printer ? queue(printer, { kind: 'receipt', retryMs: config.checks.printer.retryMs, language }) : undefined,
     kitchen: kitchenPrinter ? queue(kitchenPrinter, { kind: 'kitchen', retryMs: config.kitchenPrinter.retryMs, language: config.kitchenPrinter.language ?? language }) : undefined,
     drawer: printer ? new CashDrawer(printer, { pin: config.drawer.pin, pulseMs: config.drawer.pulseMs, log }) : undefined,

@@ -60,7 +60,7 @@ export function hostSampler(dataDir: string, hardware: Pick<HostWatchConfig, 'sy
   const reader = new SystemStatsReader(dataDir);
   return async () => {
     const [stats, temperatureC, diskHealth] = await withTimeout(
-      Promise.all([reader.read(), readTemperature(hardware.sysfsRoot), readDisks({ sysfsRoot: hardware.sysfsRoot, smartctl: [hardware.smartctl], timeoutMs: 10_000 })]),
+      Promise.all([reader.read(), readTemperature(hardware.sysfsRoot), readDisks({ sysfsRoot: hardware.sysfsRoot, smart: { smartctl: [hardware.smartctl] }, timeoutMs: 10_000 })]),
       15_000,
       'host metrics',
     );

@@ -41,34 +41,34 @@ describe('hardware health: readers over a fake sysfs tree and a smartctl program
     hw.setSmart('FAILED!');
     expect(await readTemperature(hw.sysfsRoot)).toBe(71.5);
     expect(await readWear(hw.sysfsRoot)).toEqual([{ device: '/dev/mmcblk0', lifeUsedPercent: 100, preEol: 3 }]);
-    const readings = await readDisks({ sysfsRoot: hw.sysfsRoot, smartctl: [`${hw.binDir}/smartctl`], timeoutMs: 5000 });
+    const readings = await readDisks({ sysfsRoot: hw.sysfsRoot, smart: { smartctl: [`${hw.binDir}/smartctl`] }, timeoutMs: 5000 });
     expect(readings.smart).toEqual([{ device: '/dev/sda', verdict: 'failed', detail: 'SMART overall-health self-assessment test result: FAILED!' }]);
     expect(assessDisks(readings, limits).status).toBe('down');
 
-    const absent = await readDisks({ sysfsRoot: hw.sysfsRoot, smartctl: [`${hw.binDir}/no-such-smartctl`], timeoutMs: 5000 });
+    const absent = await readDisks({ sysfsRoot: hw.sysfsRoot, smart: { smartctl: [`${hw.binDir}/no-such-smartctl`] }, timeoutMs: 5000 });
     expect(absent.smart).toBeNull();
     hw.setWear(0x01, 0x01);
-    expect(assessDisks(await readDisks({ sysfsRoot: hw.sysfsRoot, smartctl: [`${hw.binDir}/no-such-smartctl`], timeoutMs: 5000 }), limits).status).toBe('up');
+    expect(assessDisks(await readDisks({ sysfsRoot: hw.sysfsRoot, smart: { smartctl: [`${hw.binDir}/no-such-smartctl`] }, timeoutMs: 5000 }), limits).status).toBe('up');
     expect(await readTemperature(`${hw.sysfsRoot}/nothing-here`)).toBeNull();
   });
 
-  it('runs smartctl through a configured argv; a refusal (sudo without its rule) is unknown with its words', async () => {
+  it('runs smartctl through a configured argv; a refusal (not root) is unknown with its words', async () => {
     const hw = new FakeHardware(tempDir('hardware'));
     hw.setWear(0x01, 0x01);
     hw.setSmart('FAILED!');
-    const wrapped = await readDisks({ sysfsRoot: hw.sysfsRoot, smartctl: ['/usr/bin/env', `${hw.binDir}/smartctl`], timeoutMs: 5000 });
+    const wrapped = await readDisks({ sysfsRoot: hw.sysfsRoot, smart: { smartctl: ['/usr/bin/env', `${hw.binDir}/smartctl`] }, timeoutMs: 5000 });
     expect(wrapped.smart).toEqual([{ device: '/dev/sda', verdict: 'failed', detail: 'SMART overall-health self-assessment test result: FAILED!' }]);
 
-    // What `sudo -n` answers when the sudoers rule is missing: no verdict, and the reason shown.
-    const refusing = ['/bin/sh', '-c', 'echo "sudo: a password is required" >&2; exit 1', 'sudo'];
-    const readings = await readDisks({ sysfsRoot: hw.sysfsRoot, smartctl: refusing, timeoutMs: 5000 });
-    expect(readings.smart).toEqual([{ device: '/dev/sda', verdict: 'unknown', detail: 'sudo: a password is required' }]);
-    expect(assessDisks({ smart: readings.smart, wear: [] }, limits)).toMatchObject({ status: 'unknown', detail: expect.stringContaining('smartctl gave no verdict (sudo: a password is required)') });
+    // What smartctl answers a user who may not open the disk: no verdict, and the reason shown.
+    const refusing = ['/bin/sh', '-c', 'echo "Smartctl open device: /dev/sda failed: Permission denied"; exit 2', 'smartctl'];
+    const readings = await readDisks({ sysfsRoot: hw.sysfsRoot, smart: { smartctl: refusing }, timeoutMs: 5000 });
+    expect(readings.smart).toEqual([{ device: '/dev/sda', verdict: 'unknown', detail: 'Smartctl open device: /dev/sda failed: Permission denied' }]);
+    expect(assessDisks({ smart: readings.smart, wear: [] }, limits)).toMatchObject({ status: 'unknown', detail: expect.stringContaining('smartctl gave no verdict (Smartctl open device: /dev/sda failed: Permission denied)') });
   });
 
-  it('chooses smartctl as root and sudo -n /usr/sbin/smartctl otherwise, unless configured', () => {
+  it('runs smartctl itself as root; otherwise reads the SMART report, unless configured', () => {
     expect(smartctlArgv(undefined, 0)).toEqual(['smartctl']);
-    expect(smartctlArgv(undefined, 998)).toEqual(['sudo', '-n', '/usr/sbin/smartctl']);
+    expect(smartctlArgv(undefined, 998)).toBeNull();
     expect(smartctlArgv('/opt/bin/smartctl', 998)).toEqual(['/opt/bin/smartctl']);
     expect(smartctlArgv(['doas', '/usr/sbin/smartctl'], 0)).toEqual(['doas', '/usr/sbin/smartctl']);
   });

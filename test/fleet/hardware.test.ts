@@ -25,7 +25,7 @@ describe('hardware health from a real agent (child process) to central incidents
       HOTPOT_CHECKS_HARDWARE_SYSFS_ROOT: hw.sysfsRoot,
       HOTPOT_CHECKS_HARDWARE_INTERVAL_MS: '300',
       HOTPOT_CHECKS_HARDWARE_FAIL_AFTER: '1',
-      // The agent finds the fake smartctl on PATH, as it would find smartmontools' (named: not through sudo when not root).
+      // The agent runs the fake smartctl on PATH itself, as it does as root (not root it would read the SMART report).
       HOTPOT_CHECKS_HARDWARE_SMARTCTL: 'smartctl',
       PATH: `${hw.binDir}:${process.env.PATH ?? ''}`,
     });

@@ -1,19 +1,16 @@
-import { chmodSync, chownSync, existsSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unitRuntime } from '../helpers/unit-runtime.js';
 import { OrderStore } from '../../agent/store.js';
 import { centralConfigSchema } from '../../central/config.js';
+import { agentConfigSchema } from '../../agent/config.js';
 import { provisionCa, provisionPoint } from '../../tools/provision/index.js';
 import { installer, makeFixtureApp, makeRoot, modeOf, notRootOnly, ownAsOrdinaryUser, REPO, run, snapshot, tempDir, removeTempDirs } from './fixtures.js';
 
 afterAll(removeTempDirs);
 
 const AS_ROOT = process.getuid?.() === 0;
-
-async function hasProgram(name: string): Promise<boolean> {
-  return (await run('sh', ['-c', `command -v ${name}`])).code === 0;
-}
 
 function accountLine(root: string, file: 'passwd' | 'group', name: string): string[] | undefined {
   return readFileSync(join(root, 'etc', file), 'utf8')
@@ -95,22 +92,33 @@ describe('install/agent.sh into a temporary root', () => {
     expect(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants/hotpot-agent.service'))).toBe('/etc/systemd/system/hotpot-agent.service');
   });
 
-  it('lets the hotpot user run exactly smartctl -H on a whole disk as root, through a 0440 sudoers rule', async () => {
-    const file = join(root, 'etc/sudoers.d/hotpot-smartctl');
-    expect(modeOf(file)).toBe('0440');
-    if (AS_ROOT) expect(afterFirst.get(file)).toContain(' 0:0 ');
-    const rules = readFileSync(file, 'utf8')
-      .replace(/\\\n\s*/g, '')
-      .split('\n')
-      .filter((line) => line.trim() && !line.startsWith('#'));
-    expect(rules).toEqual([
-      'Cmnd_Alias HOTPOT_SMARTCTL = /usr/sbin/smartctl -H /dev/sd[a-z], /usr/sbin/smartctl -H /dev/sd[a-z][a-z], /usr/sbin/smartctl -H /dev/hd[a-z], /usr/sbin/smartctl -H /dev/nvme[0-9]n[0-9], /usr/sbin/smartctl -H /dev/nvme[0-9][0-9]n[0-9]',
-      'hotpot ALL=(root) NOPASSWD: HOTPOT_SMARTCTL',
-    ]);
-    // No wildcard that could match a space (another option) or a path: one disk, -H only.
-    expect(rules.join('\n')).not.toMatch(/\*|\?|ALL\s*$|!/);
-    expect(firstRun).toContain('wrote /etc/sudoers.d/hotpot-smartctl');
-    if (await hasProgram('visudo')) expect((await run('visudo', ['-cf', file])).code).toBe(0);
+  it('asks the disks through a root oneshot on a timer (hotpot-smart), writing no sudoers rule', () => {
+    const service = readFileSync(join(root, 'etc/systemd/system/hotpot-smart.service'), 'utf8');
+    const timer = readFileSync(join(root, 'etc/systemd/system/hotpot-smart.timer'), 'utf8');
+    expect(service + timer).not.toMatch(/@[A-Z_]+@/);
+    expect(service).toMatch(/^ExecStart=\/\S*node \/opt\/hotpot\/dist\/bin\/hotpot\.js smart-report --out \/var\/lib\/hotpot-smart\/smart\.json --timeout \d+s$/m);
+    // Root, sandboxed: the two capabilities asking a disk takes, whole disks read-only, no network.
+    for (const line of ['Type=oneshot', 'StateDirectory=hotpot-smart', 'StateDirectoryMode=0755', 'CapabilityBoundingSet=CAP_SYS_RAWIO CAP_SYS_ADMIN', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'PrivateNetwork=yes', 'DevicePolicy=closed', 'DeviceAllow=block-sd r', 'DeviceAllow=block-blkext r']) {
+      expect(service.split('\n')).toContain(line);
+    }
+    expect(service).not.toMatch(/^(User|ReadWritePaths)=/m);
+    // The agent reads the report where the service writes it; it stays sandboxed, with no way to root.
+    const agentUnit = readFileSync(join(root, 'etc/systemd/system/hotpot-agent.service'), 'utf8');
+    for (const line of ['NoNewPrivileges=yes', 'CapabilityBoundingSet=', 'DevicePolicy=closed']) expect(agentUnit.split('\n')).toContain(line);
+    expect(agentConfigSchema.parse({ pointId: 'point-a' }).checks.hardware.smartReport).toBe('/var/lib/hotpot-smart/smart.json');
+    for (const line of ['OnBootSec=2min', 'OnUnitActiveSec=6h', 'WantedBy=timers.target']) expect(timer.split('\n')).toContain(line);
+    expect(readlinkSync(join(root, 'etc/systemd/system/timers.target.wants/hotpot-smart.timer'))).toBe('/etc/systemd/system/hotpot-smart.timer');
+    expect(firstRun).toContain('enabled hotpot-smart.timer');
+    expect(existsSync(join(root, 'etc/sudoers.d'))).toBe(false);
+    expect(firstRun).not.toContain('sudoers');
+  });
+
+  it('removes the sudoers rule an older installer wrote', async () => {
+    const old = join(root, 'etc/sudoers.d/hotpot-smartctl');
+    mkdirSync(join(root, 'etc/sudoers.d'), { recursive: true });
+    writeFileSync(old, 'hotpot ALL=(root) NOPASSWD: /usr/sbin/smartctl -H /dev/sd[a-z]\n', { mode: 0o440 });
+    expect(await expectOk(installer('agent.sh', args()))).toContain('removed /etc/sudoers.d/hotpot-smartctl');
+    expect(existsSync(old)).toBe(false);
   });
 
   it.runIf(AS_ROOT)('creates the hotpot system user in the dialout, video and lp groups, and owns its files', () => {
@@ -132,8 +140,8 @@ describe('install/agent.sh into a temporary root', () => {
     expect([...afterSecond.entries()]).toEqual([...afterFirst.entries()]);
   });
 
-  it('generates a unit that systemd-analyze verify accepts', async () => {
-    await expectUnitVerifies(join(root, 'etc/systemd/system/hotpot-agent.service'));
+  it('generates units that systemd-analyze verify accepts', async () => {
+    for (const unit of ['hotpot-agent.service', 'hotpot-smart.service', 'hotpot-smart.timer']) await expectUnitVerifies(join(root, 'etc/systemd/system', unit));
   });
 
   it('takes back an app an older installer left to the checkout owner', async () => {
@@ -206,7 +214,7 @@ describe('install/agent.sh into a temporary root', () => {
     expect(existsSync(join(gone, 'opt/hotpot'))).toBe(false);
     expect(existsSync(join(gone, 'etc/systemd/system/hotpot-agent.service'))).toBe(false);
     expect(existsSync(join(gone, 'etc/systemd/system/multi-user.target.wants/hotpot-agent.service'))).toBe(false);
-    expect(existsSync(join(gone, 'etc/sudoers.d/hotpot-smartctl'))).toBe(false);
+    for (const unit of ['hotpot-smart.service', 'hotpot-smart.timer', 'timers.target.wants/hotpot-smart.timer']) expect(existsSync(join(gone, 'etc/systemd/system', unit))).toBe(false);
     expect(existsSync(join(gone, 'etc/hotpot/agent.json'))).toBe(true);
     expect(existsSync(join(gone, 'var/lib/hotpot/agent.db'))).toBe(true);
     expect(await expectOk(installer('agent.sh', ['--root', gone, '--uninstall']))).toContain('nothing to change');

@@ -19,9 +19,11 @@ export class FakeHardware {
     mkdirSync(join(this.sysfsRoot, 'block/sda'), { recursive: true });
     mkdirSync(this.binDir, { recursive: true });
     writeFileSync(join(this.sysfsRoot, 'class/thermal/thermal_zone0/type'), 'cpu-thermal\n');
-    // Prints the answer file next to it, like smartctl -H on an ATA disk (exit 8: the disk is failing).
+    // Prints the answer file next to it, like smartctl -H on an ATA disk (exit 8: the disk is failing);
+    // HANG makes it hang like a disk that does not answer.
     const script = join(this.binDir, 'smartctl');
-    writeFileSync(script, `#!/bin/sh\ncat "${join(this.binDir, 'answer')}"\ngrep -q FAILED "${join(this.binDir, 'answer')}" && exit 8\nexit 0\n`);
+    const answer = join(this.binDir, 'answer');
+    writeFileSync(script, `#!/bin/sh\ngrep -q HANG "${answer}" && exec sleep 600\ncat "${answer}"\ngrep -q FAILED "${answer}" && exit 8\nexit 0\n`);
     chmodSync(script, 0o755);
     this.setTemperature(45);
     this.setWear(0x02, 0x01);
@@ -39,7 +41,7 @@ export class FakeHardware {
     writeFileSync(join(this.sysfsRoot, 'block/mmcblk0/device/pre_eol_info'), `${hex(preEol)}\n`);
   }
 
-  setSmart(verdict: 'PASSED' | 'FAILED!'): void {
+  setSmart(verdict: 'PASSED' | 'FAILED!' | 'HANG'): void {
     writeFileSync(
       join(this.binDir, 'answer'),
       `smartctl 7.3 2022-02-28 r5338 [x86_64-linux] (local build)\n\n=== START OF READ SMART DATA SECTION ===\nSMART overall-health self-assessment test result: ${verdict}\n`,
