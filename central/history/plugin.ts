@@ -109,13 +109,16 @@ export class HistoryPlugin implements CentralPlugin<'history'> {
     const now = this.ctx!.clock.now();
     this.flush('query');
     const until = query.until ?? now + 1;
-    const since = query.since ?? until - DAY_MS;
     const bucketMs = this.ctx!.config.bucketMs;
+    // By default the last day, or less when less is kept: a new point's chart gets its real buckets, not one merged step.
+    const kept = Math.min(this.store!.firstSeriesAt(pointId) ?? Infinity, this.buckets.get(pointId)?.at ?? Infinity);
+    const eventsSince = query.since ?? until - DAY_MS;
+    const since = query.since ?? Math.max(eventsSince, Number.isFinite(kept) ? kept : eventsSince);
     const stepMs = Math.max(bucketMs, Math.ceil((until - since) / query.points / bucketMs) * bucketMs);
     const series = this.store!.series(pointId, since, until, stepMs);
     const open = this.buckets.get(pointId);
     if (open && open.at >= since && open.at < until && open.at > (series.at(-1)?.at ?? -1)) series.push(toPoint(open));
-    return { events: this.store!.events(pointId, since, until, query.limit), series, stepMs };
+    return { events: this.store!.events(pointId, eventsSince, until, query.limit), series, stepMs };
   }
 
   private record(pointId: string, cause: ChangeCause): void {

@@ -73,6 +73,7 @@ export class HistoryStore {
         `SELECT CAST(at / ? AS INTEGER) * ? AS at, AVG(cpu) AS cpu, AVG(memory) AS memory, AVG(disk) AS disk, AVG(temperature) AS temperature, MAX(unsynced) AS unsynced, SUM(samples) AS samples
          FROM fleet_series WHERE point_id = ? AND at >= ? AND at < ? GROUP BY 1 ORDER BY 1`,
       ),
+      firstSeries: db.prepare<[string], { at: number | null }>('SELECT MIN(at) AS at FROM fleet_series WHERE point_id = ?'),
       pruneEvents: db.prepare('DELETE FROM fleet_events WHERE at < ?'),
       pruneSeries: db.prepare('DELETE FROM fleet_series WHERE at < ?'),
     };
@@ -95,6 +96,11 @@ export class HistoryStore {
   series(pointId: string, since: number, until: number, stepMs: number): SeriesPoint[] {
     const step = Math.max(1, Math.round(stepMs));
     return this.stmts.seriesRange.all(step, step, pointId, since, until);
+  }
+
+  /** When the point's oldest kept bucket starts; null when none is kept. */
+  firstSeriesAt(pointId: string): number | null {
+    return this.stmts.firstSeries.get(pointId)?.at ?? null;
   }
 
   prune(eventsBefore: number, seriesBefore: number): { events: number; series: number } {
