@@ -43,6 +43,9 @@ describeWithPeers('staff page on a box whose data disk is full (real Chromium, t
     const page = await (await browser!.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await openStaffPage(page, port);
 
+    // One order from before the disk filled, to void while it is full.
+    const earlier = await httpJson<{ id: string }>(port, 'POST', '/api/orders', sampleOrder(1000));
+    expect(earlier.status).toBe(201);
     expect(disk.fill()).toBeGreaterThan(0);
     // The WAL may still hold a few orders: use them up, so the page's order is the one that finds the disk full.
     let refused = false;
@@ -78,6 +81,21 @@ describeWithPeers('staff page on a box whose data disk is full (real Chromium, t
     expect(await page.evaluate(() => (JSON.parse(localStorage.getItem('hotpot.draft') ?? '{}') as { clientRef: string }).clientRef)).toBe(clientRef);
     expect(agent!.store.getByClientRef(clientRef)).toBeNull();
     expect(ordersOnDisk(agent!.store.file)).toHaveLength(before);
+
+    // A void on the full disk says so in its own words (not "Save & print"), and changes nothing.
+    await page.locator('#lang').selectOption('en');
+    await page.locator('[data-view="today"]').click();
+    await page.locator(`#orders tr[data-order-id="${earlier.body.id}"] td.number`).click();
+    await page.locator('#order-dialog[open]').waitFor();
+    await page.locator('#order-void').click();
+    await page.locator('#void-dialog[open]').waitFor();
+    await page.locator('#void-reason').fill('wrong dish');
+    await page.locator('#void-ok').click();
+    await expect.poll(() => page.locator('#void-error').textContent(), { timeout: 10_000 }).toBe(STRINGS.en!['void.diskFull']);
+    expect(agent!.store.get(earlier.body.id)?.void).toBeNull();
+    await page.locator('#void-cancel').click();
+    await page.locator('[data-view="order"]').click();
+    expect(await cartOf(page)).toEqual(cart);
 
     disk.free();
     await page.locator('#lang').selectOption('en');

@@ -869,7 +869,8 @@ function voidOrder(order) {
         $('void-pin').value = '';
         return $('void-pin').focus();
       }
-      $('void-error').textContent = errorText(t, status, data, state.lang);
+      // The order's disk-full words say "Save & print"; a void has its own.
+      $('void-error').textContent = data?.code === 'disk_full' ? t('void.diskFull') : errorText(t, status, data, state.lang);
     } catch {
       $('void-error').textContent = t('err.network');
     } finally {
